@@ -1,0 +1,79 @@
+# udax - see README.md. Targets: all (default), check, check-asan,
+# check-tsan, install PREFIX=DIR, bench, clean.
+VERSION := 0.1.0
+CC ?= cc
+PREFIX ?= /usr/local
+BUILD ?= build
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -Iinclude -pthread
+LIB_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+LDLIBS := -pthread
+
+LIB_SRC := $(wildcard src/*.c)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_HELPERS := tests/test_util.c
+TEST_PROGS := $(filter-out $(BUILD)/tests/test_util,$(TEST_SRC:tests/%.c=$(BUILD)/tests/%))
+MAN3 := $(wildcard man/*.3)
+MAN1 := $(wildcard man/*.1)
+
+all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(TEST_PROGS)
+
+$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) include/udax.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(BUILD)/libudax.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libudax.so: $(LIB_OBJ) src/libudax.map
+	$(CC) -shared -Wl,--version-script=src/libudax.map -Wl,-soname,libudax.so.0 \
+		$(ALL_CFLAGS) $(LIB_OBJ) -o $@ $(LDLIBS)
+
+$(BUILD)/udax: tools/udax.c include/udax.h $(BUILD)/libudax.a
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libudax.a -o $@ $(LDLIBS)
+
+# Tests link the static library; unit tests of internals also see src/.
+$(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc $< $(TEST_HELPERS) $(BUILD)/libudax.a -o $@ $(LDLIBS)
+
+check: all
+	tests/run.sh $(BUILD)
+
+# Sanitizer builds of the whole suite (ASan+UBSan) and of the concurrency
+# tests (TSan) in their own build directories.
+check-asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		check
+
+TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole
+check-tsan:
+	$(MAKE) BUILD=build-tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" all
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		tests/run.sh build-tsan $(TSAN_TESTS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 include/udax.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libudax.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libudax.so $(DESTDIR)$(PREFIX)/lib/libudax.so.0
+	ln -sf libudax.so.0 $(DESTDIR)$(PREFIX)/lib/libudax.so
+	install -m 755 $(BUILD)/udax $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' udax.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/udax.pc
+	install -m 644 $(MAN3) $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+
+demo: $(BUILD)/udax
+	$(BUILD)/udax demo
+
+clean:
+	rm -rf build build-asan build-tsan
+
+.PHONY: all check check-asan check-tsan install demo clean

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udax.h - userspace DAX engine: memory-map files of a user-space store and
+ * serve their page faults with the entry-locking design of Linux DAX.
+ *
+ * Every function returns 0 (or a byte count) on success and a negative errno
+ * on failure. Nothing sets or reads errno. Full documentation: udax(3).
+ */
+#ifndef UDAX_H
+#define UDAX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct udax_store;
+struct udax_file;
+
+/* Store-wide figures, filled by udax_store_stat(). */
+struct udax_store_stat {
+	uint64_t block_size;	/* bytes per block (4096) */
+	uint64_t blocks_total;	/* data blocks the store can hold */
+	uint64_t blocks_free;	/* data blocks not allocated to any file */
+	uint64_t files;		/* files in the store */
+	uint64_t files_max;	/* capacity of the file table */
+};
+
+/* Per-file figures and fault counters, filled by udax_fstat(). */
+struct udax_file_stat {
+	uint64_t size;			/* bytes */
+	uint64_t blocks;		/* allocated 4 KiB blocks */
+	uint64_t dirty_pages;		/* pages written since last writeback */
+	uint64_t faults_read;		/* read faults served */
+	uint64_t faults_write;		/* write faults served */
+	uint64_t faults_hole;		/* read faults that mapped the zero page */
+	uint64_t faults_pmd;		/* faults served with a 2 MiB entry */
+	uint64_t faults_pmd_fallback;	/* 2 MiB attempts that fell back to 4 KiB */
+	uint64_t faults_sigbus;		/* faults answered with SIGBUS */
+	uint64_t lock_waits;		/* sleeps on a locked entry */
+	uint64_t blocks_allocated;	/* blocks allocated by faults and writes */
+	uint64_t writeback_pages;	/* pages written back by msync/fsync */
+	uint64_t mappings;		/* live udax_mmap() mappings of the file */
+};
+
+/* Create a store of size_bytes (rounded down to whole 2 MiB groups) at path,
+ * which must not exist. flags must be 0. */
+int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags);
+
+/* Open the store at path. flags must be 0. Only one opener at a time: a
+ * second gets -EBUSY. A file that is not a store gets -EINVAL, a damaged or
+ * truncated one -EUCLEAN; the one-line reason is in udax_strerror_detail().
+ * Installs udax's SIGBUS/SIGSEGV handlers on first use; handlers installed
+ * before keep receiving the signals that are not udax's. */
+int udax_store_open(const char *path, unsigned flags, struct udax_store **out);
+
+/* Write the store's metadata back and close it. Files must be closed and
+ * mappings unmapped first (-EBUSY otherwise). */
+int udax_store_close(struct udax_store *s);
+
+/* Fill st with the store's figures. */
+int udax_store_stat(struct udax_store *s, struct udax_store_stat *st);
+
+/* Open a file of the store. flags: O_RDONLY or O_RDWR, optionally O_CREAT,
+ * O_EXCL, O_TRUNC. Names are flat, 1..255 bytes, without '/' or NUL. */
+int udax_open(struct udax_store *s, const char *name, int flags,
+	      struct udax_file **out);
+
+/* Close a handle. Mappings made through it stay valid until udax_munmap. */
+int udax_close(struct udax_file *f);
+
+/* Remove a file. -EBUSY while it is open. */
+int udax_unlink(struct udax_store *s, const char *name);
+
+/* Read up to len bytes at off; short at end of file, 0 past it. */
+ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);
+
+/* Write len bytes at off, growing the file. -ENOSPC when the store is full
+ * (nothing past the bytes already written is changed). */
+ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len,
+		    uint64_t off);
+
+/* Set the file size. Shrinking unmaps and frees the blocks past it. */
+int udax_truncate(struct udax_file *f, uint64_t size);
+
+/* Free the blocks of [off, off+len) (whole pages); the range reads zeros. */
+int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
+
+/* Make the file's data and the store's metadata durable. */
+int udax_fsync(struct udax_file *f);
+
+/* Fill st with the file's size and counters. */
+int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
+
+/* Map len bytes of the file from off (page aligned) with prot PROT_READ or
+ * PROT_READ|PROT_WRITE, shared. Faults are served by udax. */
+int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot,
+	      void **addr);
+
+/* Unmap a whole mapping made by udax_mmap (addr and len as returned). */
+int udax_munmap(void *addr, size_t len);
+
+/* Write back the pages of [addr, addr+len) of a udax mapping. flags:
+ * MS_SYNC or MS_ASYNC, optionally MS_INVALIDATE. */
+int udax_msync(void *addr, size_t len, int flags);
+
+/* The one-line reason of the last failed udax_store_open() in this thread,
+ * or "" if none. */
+const char *udax_strerror_detail(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UDAX_H */

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/*
+ * compat.c - kernel and CPU specifics: futex syscalls, userfaultfd setup,
+ * the fault's access type read from the signal context, backing-file zeroing.
+ *
+ * Holds no locks. Everything here is async-signal-safe (raw syscalls only),
+ * because the fault path calls it from the SIGBUS/SIGSEGV handler.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "compat.h"
+
+void futex_wait(_Atomic uint32_t *word, uint32_t expected)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+void futex_wake(_Atomic uint32_t *word, int count)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
+pid_t compat_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+enum fault_access compat_fault_access(const void *ucontext)
+{
+#if defined(__x86_64__)
+	/* x86 page-fault error code: bit 1 set for a write access. */
+	const ucontext_t *uc = ucontext;
+
+	return (uc->uc_mcontext.gregs[REG_ERR] & 2) ? FAULT_ACCESS_WRITE
+						    : FAULT_ACCESS_READ;
+#else
+	(void)ucontext;
+	return FAULT_ACCESS_UNKNOWN;
+#endif
+}
+
+int compat_uffd_open_sigbus(const char **why)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_SIGBUS };
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		int err = errno;
+
+		*why = err == EPERM ? "userfaultfd not permitted (needs CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1)"
+				    : "userfaultfd unavailable";
+		return -err;
+	}
+	if (ioctl(fd, UFFDIO_API, &api) != 0) {
+		int err = errno;
+
+		close(fd);
+		*why = "userfaultfd lacks UFFD_FEATURE_SIGBUS";
+		return -err;
+	}
+	return fd;
+}
+
+int compat_uffd_register_missing(int uffd, void *addr, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	return ioctl(uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : -errno;
+}
+
+int compat_write_zeros(int fd, uint64_t off, uint64_t len)
+{
+	static const char zeros[4096];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		ssize_t done = pwrite(fd, zeros, n, (off_t)off);
+
+		if (done < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += (uint64_t)done;
+		len -= (uint64_t)done;
+	}
+	return 0;
+}
+
+int compat_zero_range(int fd, uint64_t off, uint64_t len)
+{
+	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len) == 0)
+		return 0;
+	if (errno == ENOSPC || errno == EIO)
+		return -errno;
+	/* tmpfs and some file systems lack ZERO_RANGE: punch, then allocate. */
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len) == 0) {
+		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+			return 0;
+		return errno == EOPNOTSUPP ? 0 : -errno;
+	}
+	if (errno == ENOSPC || errno == EIO)
+		return -errno;
+	return compat_write_zeros(fd, off, len);
+}
+
+int compat_discard_range(int fd, uint64_t off, uint64_t len)
+{
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len) == 0)
+		return 0;
+	return compat_write_zeros(fd, off, len);
+}

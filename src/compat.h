@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compat.h - everything that depends on the kernel or the CPU: futexes,
+ * userfaultfd probing, the write bit of a fault, zeroing a backing range.
+ * No other file uses #ifdef for the platform.
+ */
+#ifndef UDAX_COMPAT_H
+#define UDAX_COMPAT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+void futex_wait(_Atomic uint32_t *word, uint32_t expected);
+void futex_wake(_Atomic uint32_t *word, int count);
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* What a signal context tells about the access that faulted. */
+enum fault_access {
+	FAULT_ACCESS_READ,
+	FAULT_ACCESS_WRITE,
+	FAULT_ACCESS_UNKNOWN,	/* the CPU does not report it: treat as read */
+};
+
+enum fault_access compat_fault_access(const void *ucontext);
+
+/* Open a userfaultfd whose missing faults raise SIGBUS in the faulting
+ * thread. Return: fd >= 0, or -errno with a reason in *why. */
+int compat_uffd_open_sigbus(const char **why);
+
+/* Register [addr, addr+len) for missing faults on uffd. Return: 0 or -errno. */
+int compat_uffd_register_missing(int uffd, void *addr, size_t len);
+
+/* Give [off, off+len) of fd zeroed, allocated space (no host ENOSPC later).
+ * Return: 0 or -errno. */
+int compat_zero_range(int fd, uint64_t off, uint64_t len);
+
+/* Write zeros over [off, off+len) of fd. Return: 0 or -errno. */
+int compat_write_zeros(int fd, uint64_t off, uint64_t len);
+
+/* Return [off, off+len) of fd to the host; reads zeros. Return: 0 or -errno. */
+int compat_discard_range(int fd, uint64_t off, uint64_t len);
+
+pid_t compat_gettid(void);
+
+#endif /* UDAX_COMPAT_H */

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+/*
+ * delivery.c - turns CPU faults on udax mappings into fault_page() calls and
+ * installs the result: the userfaultfd + SIGBUS design.
+ *
+ * A mapping starts as anonymous memory registered with one process-wide
+ * userfaultfd in MISSING mode with UFFD_FEATURE_SIGBUS: touching a page that
+ * is not mapped raises SIGBUS in the faulting thread itself (no handler
+ * thread, no hand-off). The handler serves the fault and installs:
+ *   - a block: mmap(MAP_SHARED|MAP_FIXED) of the store file at the block's
+ *     offset: zero-copy, the application sees the page cache of the store;
+ *   - a hole: mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ): the
+ *     kernel's shared zero page, nothing allocated; a later write raises
+ *     SIGSEGV (SEGV_ACCERR), served as a write fault.
+ * Zapping (making pages missing again) maps fresh anonymous memory over the
+ * range and registers it again.
+ *
+ * Signals that are not ours, and the SIGBUS udax must deliver (past EOF,
+ * ENOSPC, EIO), go to the handler the application had installed before
+ * udax_store_open(); with none, the process dies of SIGBUS as with the
+ * kernel's DAX.
+ *
+ * Locks: none of its own besides inode.maps_lock, taken by
+ * inode_zap_range() (under an entry lock, or by truncate). The handler
+ * holds no lock when it chains to the application's handler (which may
+ * longjmp away).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define PMD_BYTES (2ul << 20)
+/* A page whose block was already mapped faulting this often in a row is not
+ * missing: the kernel raised SIGBUS on the mapped store file (I/O error).
+ * Deliver it instead of mapping the page forever. */
+#define FAULT_REPEAT_LIMIT 16
+
+static int uffd = -1;
+static int uffd_error;
+static struct sigaction app_sigbus, app_sigsegv;
+static _Atomic int installed;
+static struct mutex init_lock = MUTEX_INIT;
+
+static __thread struct {
+	void *addr;
+	unsigned repeats;
+} last_fault __attribute__((tls_model("initial-exec")));
+
+/* Run the application's handler for sig, or die of it as the kernel would. */
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction *app = sig == SIGBUS ? &app_sigbus : &app_sigsegv;
+
+	if ((app->sa_flags & SA_SIGINFO) && app->sa_sigaction) {
+		app->sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
+		app->sa_handler(sig);
+		return;
+	}
+	/* Default action: restore it and raise; the signal is delivered as
+	 * soon as this handler returns (or at once, if not blocked). */
+	signal(sig, SIG_DFL);
+	syscall(SYS_tgkill, getpid(), compat_gettid(), sig);
+}
+
+static void deliver_sigbus(void *addr, void *uc)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = BUS_ADRERR;
+	si.si_addr = addr;
+	chain(SIGBUS, &si, uc);
+}
+
+static bool remapped_too_often(char *addr)
+{
+	void *page = (void *)((uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE_4K - 1));
+
+	if (last_fault.addr == page)
+		return ++last_fault.repeats >= FAULT_REPEAT_LIMIT;
+	last_fault.addr = page;
+	last_fault.repeats = 0;
+	return false;
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	int saved_errno = errno;
+	char *addr = si->si_addr;
+	struct udax_vma *vma;
+	enum fault_result ret;
+	bool write;
+
+	vma = vma_get(addr);
+	if (!vma)
+		goto not_ours;
+	if (sig == SIGSEGV) {
+		/* Only a write to a zero page of a writable mapping is ours. */
+		if (si->si_code != SEGV_ACCERR || !(vma->prot & PROT_WRITE))
+			goto not_ours_put;
+		write = true;
+	} else {
+		write = compat_fault_access(uc) == FAULT_ACCESS_WRITE;
+		if (write && !(vma->prot & PROT_WRITE))
+			goto not_ours_put;
+	}
+	ret = fault_page(vma, vma->pgoff + (uint64_t)(addr - vma->addr) / PAGE_SIZE_4K,
+			 write);
+	vma_put(vma);
+	errno = saved_errno;
+	if (ret == FAULT_REMAPPED && !remapped_too_often(addr))
+		return;
+	last_fault.addr = NULL;
+	if (ret != FAULT_OK)
+		deliver_sigbus(addr, uc);
+	return;
+
+not_ours_put:
+	vma_put(vma);
+not_ours:
+	errno = saved_errno;
+	chain(sig, si, uc);
+}
+
+static int install_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, &app_sigbus) != 0)
+		return -errno;
+	if (sigaction(SIGSEGV, &sa, &app_sigsegv) != 0)
+		return -errno;
+	return 0;
+}
+
+int delivery_init(const char **why)
+{
+	int ret = 0;
+
+	if (atomic_load_explicit(&installed, memory_order_acquire))
+		return 0;
+	mutex_lock(&init_lock);
+	if (!atomic_load_explicit(&installed, memory_order_relaxed)) {
+		uffd = compat_uffd_open_sigbus(why);
+		if (uffd < 0)
+			uffd_error = uffd;
+		ret = install_handlers();
+		if (ret)
+			*why = "cannot install the SIGBUS/SIGSEGV handlers";
+		else
+			/* release pairs with the acquire above */
+			atomic_store_explicit(&installed, 1, memory_order_release);
+	}
+	mutex_unlock(&init_lock);
+	return ret;
+}
+
+int delivery_reserve(size_t len, int prot, void **addr)
+{
+	size_t span = len >= PMD_BYTES ? len + PMD_BYTES : len;
+	char *raw, *start;
+	int ret;
+
+	if (uffd < 0)
+		return uffd_error ? uffd_error : -ENOSYS;
+	raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return -errno;
+	/* 2 MiB alignment, so that aligned file ranges can be PMD-mapped. */
+	start = raw;
+	if (span != len) {
+		start = (char *)(((uintptr_t)raw + PMD_BYTES - 1) & ~(uintptr_t)(PMD_BYTES - 1));
+		if (start > raw)
+			munmap(raw, (size_t)(start - raw));
+		if (raw + span > start + len)
+			munmap(start + len, (size_t)(raw + span - (start + len)));
+	}
+	ret = compat_uffd_register_missing(uffd, start, len);
+	if (ret) {
+		munmap(start, len);
+		return ret;
+	}
+	*addr = start;
+	return 0;
+}
+
+int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot)
+{
+	void *p = mmap(vma_page_addr(vma, index), PAGE_SIZE_4K, prot,
+		       MAP_SHARED | MAP_FIXED, vma->inode->store->st->fd,
+		       (off_t)store_block_offset(block));
+
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+int vma_map_zero(struct udax_vma *vma, uint64_t index)
+{
+	void *p = mmap(vma_page_addr(vma, index), PAGE_SIZE_4K, PROT_READ,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? -errno : 0;
+}
+
+/* Make [first, last] missing in vma. Context: inode.maps_lock held. */
+static void vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
+{
+	uint64_t vma_last = vma->pgoff + vma->len / PAGE_SIZE_4K - 1;
+	char *start;
+	size_t len;
+
+	if (last < vma->pgoff || first > vma_last)
+		return;
+	if (first < vma->pgoff)
+		first = vma->pgoff;
+	if (last > vma_last)
+		last = vma_last;
+	start = vma_page_addr(vma, first);
+	len = (size_t)(last - first + 1) * PAGE_SIZE_4K;
+	if (mmap(start, len, vma->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		 -1, 0) == MAP_FAILED ||
+	    compat_uffd_register_missing(uffd, start, len) != 0) {
+		/* Leave no stale page visible: without the registration an
+		 * access would read fresh zeros, so forbid access instead. */
+		mprotect(start, len, PROT_NONE);
+	}
+}
+
+void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
+		     const struct udax_vma *skip)
+{
+	mutex_lock(&ino->maps_lock);
+	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
+		if (vma != skip)
+			vma_zap(vma, first, last);
+	mutex_unlock(&ino->maps_lock);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * entry.h - the value stored for each page index of a file's page index.
+ *
+ *   bit  63 ............ 8  7..4      3      2      1      0
+ *        block number       reserved  EMPTY  ZERO   PMD    LOCKED
+ *
+ * A slot holding 0 has no entry. Every stored entry is non-zero: EMPTY and
+ * ZERO entries have their kind bit, block entries a block number > 0 (block
+ * 0 of a store is its superblock and never maps file data).
+ *
+ * Kinds and transitions (the function doing each, all in fault.c unless
+ * noted; "|L" = LOCKED bit set, held by one thread):
+ *
+ *   none --entry_grab()--> EMPTY|L            (entry_lock.c)
+ *   EMPTY|L --read of a hole--> ZERO|L         fault_map_hole()
+ *   EMPTY|L or ZERO|L --block found/allocated--> BLOCK|L  fault_find_block()
+ *   X|L --entry_unlock()--> X                  (entry_lock.c, wakes one)
+ *   EMPTY|L --error--> none                    entry_delete_locked() (wakes all)
+ *   X --invalidate (truncate/punch/unlink)--> none
+ *                                              entry_invalidate() (wakes all)
+ *
+ * PMD marks a 2 MiB entry; waiters on it key on the 2 MiB-aligned index.
+ * Only helpers below read or build entries.
+ */
+#ifndef UDAX_ENTRY_H
+#define UDAX_ENTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ENTRY_LOCKED	((uint64_t)1 << 0)
+#define ENTRY_PMD	((uint64_t)1 << 1)
+#define ENTRY_ZERO	((uint64_t)1 << 2)
+#define ENTRY_EMPTY	((uint64_t)1 << 3)
+#define ENTRY_BLOCK_SHIFT 8
+
+#define ENTRY_PMD_ORDER 9	/* 512 pages of 4 KiB */
+
+static inline bool entry_is_locked(uint64_t e) { return e & ENTRY_LOCKED; }
+static inline bool entry_is_zero(uint64_t e) { return e & ENTRY_ZERO; }
+static inline bool entry_is_empty(uint64_t e) { return e & ENTRY_EMPTY; }
+static inline bool entry_is_pmd(uint64_t e) { return e & ENTRY_PMD; }
+
+static inline bool entry_is_block(uint64_t e)
+{
+	return e && !(e & (ENTRY_ZERO | ENTRY_EMPTY));
+}
+
+static inline uint64_t entry_block(uint64_t e)
+{
+	return e >> ENTRY_BLOCK_SHIFT;
+}
+
+static inline uint64_t entry_make_block(uint64_t block)
+{
+	return block << ENTRY_BLOCK_SHIFT;
+}
+
+static inline uint64_t entry_make_zero(void) { return ENTRY_ZERO; }
+static inline uint64_t entry_make_empty(void) { return ENTRY_EMPTY; }
+
+/* Two entries are the same one if they differ at most in the lock bit. */
+static inline bool entry_same(uint64_t a, uint64_t b)
+{
+	return (a & ~ENTRY_LOCKED) == (b & ~ENTRY_LOCKED);
+}
+
+static inline unsigned entry_order(uint64_t e)
+{
+	return entry_is_pmd(e) ? ENTRY_PMD_ORDER : 0;
+}
+
+#endif /* UDAX_ENTRY_H */

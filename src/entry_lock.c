@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * entry_lock.c - entries of a page index locked like pages, with hashed
+ * wait queues keyed by (page index, index): the "dax: New fault locking"
+ * design.
+ *
+ * Locks:
+ *  - page_index.tree_lock (a mutex) protects the radix tree and the
+ *    ENTRY_LOCKED bit of every entry in it.
+ *  - ENTRY_LOCKED is the entry lock itself: a sleeping lock that the holder
+ *    may keep across store I/O and mmap calls.
+ *  - wait_bucket.lock (a spinlock) protects the bucket's waiter list.
+ * Lock order: entry lock -> tree_lock -> wait_bucket.lock. The pool lock of
+ * radix.c is never taken under tree_lock.
+ * May sleep: entry_grab() and entry_invalidate() (futex) while the entry is
+ * held by another thread; tree_lock is dropped before sleeping.
+ *
+ * No missed wake-up: a waiter queues itself while holding tree_lock, after
+ * seeing ENTRY_LOCKED; whoever changes the entry does so under tree_lock and
+ * wakes after releasing it, so it finds the waiter queued. Waiters record
+ * their key and a waker wakes only matching waiters: a shared bucket never
+ * swallows a wake-up meant for another key. A wake-up is exclusive (one
+ * waiter) when an entry is unlocked and broadcast when it is deleted; a
+ * woken waiter that does not take the lock passes the wake-up on.
+ */
+#include <stddef.h>
+
+#include "entry_lock.h"
+
+#define WAIT_BUCKETS 4096	/* power of two */
+
+struct entry_waiter {
+	struct entry_waiter *next;
+	const struct page_index *pi;
+	uint64_t index;			/* aligned to the entry's order */
+	_Atomic uint32_t woken;		/* futex word, 0 until woken */
+};
+
+struct wait_bucket {
+	struct spinlock lock;
+	struct entry_waiter *head;	/* FIFO, protected by lock */
+	_Atomic uint32_t waiters;	/* lets a waker skip an empty bucket */
+};
+
+static struct wait_bucket wait_table[WAIT_BUCKETS];
+
+enum wake_mode { WAKE_NEXT, WAKE_ALL };
+
+static struct wait_bucket *bucket_of(const struct page_index *pi, uint64_t index)
+{
+	uint64_t h = (uint64_t)(uintptr_t)pi ^ (index * 0x9e3779b97f4a7c15ull);
+
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return &wait_table[h & (WAIT_BUCKETS - 1)];
+}
+
+/* Waiters on an entry key on its first index, so that a 2 MiB entry has one
+ * queue whatever index inside it a waiter faulted on. */
+static uint64_t wait_index(uint64_t index, uint64_t entry)
+{
+	return index & ~(((uint64_t)1 << entry_order(entry)) - 1);
+}
+
+static void entry_wake(const struct page_index *pi, uint64_t index,
+		       uint64_t entry, enum wake_mode mode)
+{
+	uint64_t key = wait_index(index, entry);
+	struct wait_bucket *b = bucket_of(pi, key);
+	struct entry_waiter **link;
+
+	/* A waiter counts itself while holding tree_lock, which the waker
+	 * took after it: tree_lock orders the two, relaxed is enough. */
+	if (!atomic_load_explicit(&b->waiters, memory_order_relaxed))
+		return;
+	spin_lock(&b->lock);
+	link = &b->head;
+	while (*link) {
+		struct entry_waiter *w = *link;
+
+		if (w->pi != pi || w->index != key) {
+			link = &w->next;
+			continue;
+		}
+		*link = w->next;
+		atomic_fetch_sub_explicit(&b->waiters, 1, memory_order_relaxed);
+		/* After this store the waiter may return and free its node. */
+		atomic_store_explicit(&w->woken, 1, memory_order_release);
+		futex_wake(&w->woken, 1);
+		if (mode == WAKE_NEXT)
+			break;
+	}
+	spin_unlock(&b->lock);
+}
+
+/*
+ * Sleep until the locked entry at index is unlocked, replaced or deleted.
+ * Context: tree_lock held on entry and on return (dropped while sleeping).
+ */
+static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entry)
+{
+	struct entry_waiter w = { .pi = pi, .index = wait_index(index, entry) };
+	struct wait_bucket *b = bucket_of(pi, w.index);
+	struct entry_waiter **link;
+
+	atomic_init(&w.woken, 0);
+	spin_lock(&b->lock);
+	link = &b->head;
+	while (*link)
+		link = &(*link)->next;
+	*link = &w;
+	atomic_fetch_add_explicit(&b->waiters, 1, memory_order_relaxed);
+	spin_unlock(&b->lock);
+	mutex_unlock(&pi->tree_lock);
+
+	atomic_fetch_add_explicit(&pi->lock_waits, 1, memory_order_relaxed);
+	/* acquire pairs with the release store in entry_wake() */
+	while (!atomic_load_explicit(&w.woken, memory_order_acquire))
+		futex_wait(&w.woken, 0);
+	mutex_lock(&pi->tree_lock);
+}
+
+/*
+ * Return the unlocked entry at index and its slot (NULL if no leaf node),
+ * sleeping while it is locked.
+ * Context: tree_lock held on entry and on return.
+ */
+static uint64_t get_unlocked_entry(struct page_index *pi, uint64_t index,
+				   uint64_t **slotp)
+{
+	for (;;) {
+		uint64_t *slot = radix_lookup_slot(&pi->tree, index);
+		uint64_t entry = slot ? *slot : 0;
+
+		if (!entry_is_locked(entry)) {
+			*slotp = slot;
+			return entry;
+		}
+		queue_and_sleep(pi, index, entry);
+	}
+}
+
+void page_index_init(struct page_index *pi)
+{
+	mutex_init(&pi->tree_lock);
+	pi->tree.root = NULL;
+	pi->tree.height = 0;
+	atomic_init(&pi->lock_waits, 0);
+}
+
+void page_index_destroy(struct page_index *pi)
+{
+	radix_destroy(&pi->tree);
+}
+
+uint64_t entry_grab(struct page_index *pi, uint64_t index)
+{
+	struct radix_preload pl = { .count = 0 };
+	uint64_t *slot;
+	uint64_t entry;
+
+	mutex_lock(&pi->tree_lock);
+	for (;;) {
+		entry = get_unlocked_entry(pi, index, &slot);
+		if (entry) {
+			*slot = entry | ENTRY_LOCKED;
+			entry |= ENTRY_LOCKED;
+			break;
+		}
+		/* The reviewer's point: allocate only when a node is missing,
+		 * not whenever the slot is empty. */
+		if (!slot)
+			slot = radix_insert_slot(&pi->tree, index, &pl);
+		if (slot) {
+			entry = entry_make_empty() | ENTRY_LOCKED;
+			radix_slot_store(&pi->tree, index, slot, entry);
+			break;
+		}
+		unsigned need = radix_nodes_needed(&pi->tree, index);
+
+		mutex_unlock(&pi->tree_lock);
+		if (radix_preload_fill(&pl, need) != 0) {
+			radix_preload_drain(&pl);
+			return 0;
+		}
+		mutex_lock(&pi->tree_lock);
+	}
+	mutex_unlock(&pi->tree_lock);
+	radix_preload_drain(&pl);
+	return entry;
+}
+
+void entry_replace_locked(struct page_index *pi, uint64_t index, uint64_t value)
+{
+	uint64_t *slot;
+
+	mutex_lock(&pi->tree_lock);
+	slot = radix_lookup_slot(&pi->tree, index);
+	*slot = value | ENTRY_LOCKED;
+	mutex_unlock(&pi->tree_lock);
+}
+
+void entry_unlock(struct page_index *pi, uint64_t index)
+{
+	uint64_t *slot;
+	uint64_t entry;
+
+	mutex_lock(&pi->tree_lock);
+	slot = radix_lookup_slot(&pi->tree, index);
+	entry = *slot & ~ENTRY_LOCKED;
+	*slot = entry;
+	mutex_unlock(&pi->tree_lock);
+	entry_wake(pi, index, entry, WAKE_NEXT);
+}
+
+void entry_delete_locked(struct page_index *pi, uint64_t index)
+{
+	struct radix_freed fr = { NULL };
+	uint64_t entry;
+
+	mutex_lock(&pi->tree_lock);
+	entry = radix_lookup(&pi->tree, index);
+	radix_delete(&pi->tree, index, &fr);
+	mutex_unlock(&pi->tree_lock);
+	radix_release(&fr);
+	entry_wake(pi, index, entry, WAKE_ALL);
+}
+
+bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
+{
+	struct radix_freed fr = { NULL };
+	uint64_t *slot;
+	uint64_t entry;
+	bool deleted = false;
+
+	mutex_lock(&pi->tree_lock);
+	entry = get_unlocked_entry(pi, index, &slot);
+	if (entry && entry_same(entry, expected)) {
+		radix_delete(&pi->tree, index, &fr);
+		deleted = true;
+	}
+	mutex_unlock(&pi->tree_lock);
+	radix_release(&fr);
+	/* Deleted: everyone must look again. Not deleted: we may have eaten
+	 * an exclusive wake-up meant for a thread that wants the lock. */
+	if (entry)
+		entry_wake(pi, index, entry, deleted ? WAKE_ALL : WAKE_NEXT);
+	return deleted;
+}
+
+uint64_t entry_next(struct page_index *pi, uint64_t *index)
+{
+	uint64_t entry;
+
+	mutex_lock(&pi->tree_lock);
+	entry = radix_next(&pi->tree, index);
+	mutex_unlock(&pi->tree_lock);
+	return entry;
+}
+
+uint64_t page_index_count(struct page_index *pi)
+{
+	uint64_t index = 0, count = 0;
+
+	mutex_lock(&pi->tree_lock);
+	while (radix_next(&pi->tree, &index)) {
+		count++;
+		if (++index == 0)
+			break;
+	}
+	mutex_unlock(&pi->tree_lock);
+	return count;
+}

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: MIT
+/*
+ * inode.c - open files: udax_open/close/unlink, pread/pwrite, truncate,
+ * punch-hole, fsync, fstat.
+ *
+ * Locks (order in internal.h):
+ *  - udax_store.inodes_lock: the inode table and inode.refs.
+ *  - inode.io_lock: pread/pwrite shared, truncate/punch exclusive (the
+ *    kernel's i_rwsem): no block is freed under a read or write in flight.
+ *  - inode.invalidate_lock: faults shared, truncate/punch exclusive (the
+ *    kernel's invalidate_lock): truncate sees no fault half done.
+ * Data moves with pread(2)/pwrite(2) on the store file, so it is coherent
+ * with mappings, which map the same page cache. A buffer that is itself an
+ * unpopulated udax mapping makes the syscall fail with EFAULT (userfaultfd
+ * in SIGBUS mode does not serve kernel accesses): the page is then touched
+ * from user space, which faults it in, and the call is retried. No udax
+ * lock is held while application memory is touched.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "udax.h"
+
+#define PREFAULT_RETRIES 8
+
+struct inode *inode_get(struct udax_store *s, int slot)
+{
+	struct inode *ino;
+
+	mutex_lock(&s->inodes_lock);
+	ino = s->inode[slot];
+	if (ino) {
+		ino->refs++;
+		goto out_unlock;
+	}
+	ino = calloc(1, sizeof(*ino));
+	if (!ino)
+		goto out_unlock;
+	ino->store = s;
+	ino->slot = slot;
+	ino->refs = 1;
+	rwlock_init(&ino->io_lock);
+	rwlock_init(&ino->invalidate_lock);
+	page_index_init(&ino->pi);
+	mutex_init(&ino->maps_lock);
+	mutex_lock(&s->st->lock);
+	atomic_init(&ino->size, s->st->file[slot].size);
+	mutex_unlock(&s->st->lock);
+	s->inode[slot] = ino;
+out_unlock:
+	mutex_unlock(&s->inodes_lock);
+	return ino;
+}
+
+void inode_put(struct inode *ino)
+{
+	struct udax_store *s = ino->store;
+	bool last;
+
+	mutex_lock(&s->inodes_lock);
+	last = --ino->refs == 0;
+	if (last)
+		s->inode[ino->slot] = NULL;
+	mutex_unlock(&s->inodes_lock);
+	if (last) {
+		page_index_destroy(&ino->pi);
+		free(ino);
+	}
+}
+
+static bool name_valid(const char *name)
+{
+	size_t len = name ? strnlen(name, STORE_NAME_MAX + 1) : 0;
+
+	return len >= 1 && len <= STORE_NAME_MAX && !memchr(name, '/', len);
+}
+
+int udax_open(struct udax_store *s, const char *name, int flags, struct udax_file **out)
+{
+	int acc = flags & O_ACCMODE;
+	struct udax_file *f;
+	int slot, ret;
+
+	if (!s || !out || !name_valid(name) || (acc != O_RDONLY && acc != O_RDWR) ||
+	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)))
+		return -EINVAL;
+	if ((flags & O_TRUNC) && acc != O_RDWR)
+		return -EACCES;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	mutex_lock(&s->st->lock);
+	slot = __store_file_find(s->st, name);
+	if (slot >= 0 && (flags & O_CREAT) && (flags & O_EXCL))
+		slot = -EEXIST;
+	else if (slot == -ENOENT && (flags & O_CREAT))
+		slot = __store_file_create(s->st, name);
+	mutex_unlock(&s->st->lock);
+	if (slot < 0) {
+		free(f);
+		return slot;
+	}
+	f->inode = inode_get(s, slot);
+	f->writable = acc == O_RDWR;
+	if (!f->inode) {
+		free(f);
+		return -ENOMEM;
+	}
+	if (flags & O_TRUNC) {
+		ret = udax_truncate(f, 0);
+		if (ret) {
+			udax_close(f);
+			return ret;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+int udax_close(struct udax_file *f)
+{
+	if (!f)
+		return -EINVAL;
+	inode_put(f->inode);
+	free(f);
+	return 0;
+}
+
+int udax_unlink(struct udax_store *s, const char *name)
+{
+	int slot, ret = 0;
+
+	if (!s || !name_valid(name))
+		return -EINVAL;
+	mutex_lock(&s->inodes_lock);
+	mutex_lock(&s->st->lock);
+	slot = __store_file_find(s->st, name);
+	if (slot < 0)
+		ret = slot;
+	else if (s->inode[slot])
+		ret = -EBUSY;
+	else
+		__store_file_remove(s->st, slot);
+	mutex_unlock(&s->st->lock);
+	mutex_unlock(&s->inodes_lock);
+	/* Freed blocks become allocatable once no checkpoint names them. */
+	return ret ? ret : store_checkpoint(s->st);
+}
+
+/* Fault in [buf, buf+len) from user space after a syscall said EFAULT.
+ * Return: 0 if the range is a udax mapping (worth retrying), -EFAULT if not. */
+static int prefault(const void *buf, size_t len, bool write)
+{
+	const char *p = (const char *)((uintptr_t)buf & ~(uintptr_t)(PAGE_SIZE_4K - 1));
+	const char *end = (const char *)buf + len;
+
+	if (!vma_overlaps(buf, len))
+		return -EFAULT;
+	for (; p < end; p += PAGE_SIZE_4K) {
+		const char *at = p < (const char *)buf ? buf : p;
+
+		if (write)	/* a write that changes nothing, even if racing */
+			__atomic_fetch_add((char *)at, 0, __ATOMIC_RELAXED);
+		else
+			(void)*(const volatile char *)at;
+	}
+	return 0;
+}
+
+/* pread/pwrite on the store file, retrying EINTR, short counts and EFAULT
+ * on udax-mapped buffers. Return: 0 or -errno. */
+static int store_io(int fd, void *buf, size_t len, uint64_t off, bool to_store)
+{
+	unsigned retries = 0;
+
+	while (len) {
+		ssize_t n = to_store ? pwrite(fd, buf, len, (off_t)off)
+				     : pread(fd, buf, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EFAULT && retries++ < PREFAULT_RETRIES &&
+		    prefault(buf, len, !to_store) == 0)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf = (char *)buf + n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Length of the run of pages from index that are mapped to consecutive
+ * store blocks from *block (0: a hole run), at most max_pages. */
+static uint64_t block_run(struct inode *ino, uint64_t index, uint64_t max_pages,
+			  int64_t *block)
+{
+	struct store *st = ino->store->st;
+	uint64_t n = 1;
+
+	*block = store_get_block(st, ino->slot, index, false);
+	while (n < max_pages) {
+		int64_t next = store_get_block(st, ino->slot, index + n, false);
+
+		if (*block ? next != *block + (int64_t)n : next != 0)
+			break;
+		n++;
+	}
+	return n;
+}
+
+ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off)
+{
+	struct inode *ino;
+	uint64_t size, done = 0;
+	int ret = 0;
+
+	if (!f || (!buf && len))
+		return -EINVAL;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	ino = f->inode;
+	rwlock_read_lock(&ino->io_lock);
+	size = atomic_load_explicit(&ino->size, memory_order_acquire);
+	if (off >= size)
+		goto out_unlock;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	while (done < len && !ret) {
+		uint64_t pos = off + done, index = pos / PAGE_SIZE_4K;
+		uint64_t in_page = pos % PAGE_SIZE_4K;
+		uint64_t pages = (in_page + (len - done) + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+		int64_t block;
+		uint64_t run = block_run(ino, index, pages, &block);
+		uint64_t n = run * PAGE_SIZE_4K - in_page;
+
+		if (n > len - done)
+			n = len - done;
+		if (block < 0) {
+			ret = (int)block;
+		} else if (block == 0) {
+			memset((char *)buf + done, 0, n);
+		} else {
+			ret = store_io(ino->store->st->fd, (char *)buf + done, n,
+				       store_block_offset((uint64_t)block) + in_page, false);
+		}
+		if (!ret)
+			done += n;
+	}
+out_unlock:
+	rwlock_read_unlock(&ino->io_lock);
+	return done ? (ssize_t)done : ret;
+}
+
+/* Raise the file size to at least size. Context: io_lock held. */
+static void inode_extend(struct inode *ino, uint64_t size)
+{
+	struct store *st = ino->store->st;
+	uint64_t cur = atomic_load_explicit(&ino->size, memory_order_relaxed);
+
+	/* Concurrent writers (io_lock shared) only ever raise it. */
+	while (cur < size &&
+	       !atomic_compare_exchange_weak_explicit(&ino->size, &cur, size,
+						      memory_order_release,
+						      memory_order_relaxed))
+		;
+	mutex_lock(&st->lock);
+	if (st->file[ino->slot].size < size)
+		st->file[ino->slot].size = size;
+	mutex_unlock(&st->lock);
+}
+
+ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off)
+{
+	struct inode *ino;
+	uint64_t done = 0;
+	int ret = 0;
+
+	if (!f || (!buf && len))
+		return -EINVAL;
+	if (!f->writable)
+		return -EBADF;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (off > UDAX_FILE_MAX_BYTES || len > UDAX_FILE_MAX_BYTES - off)
+		return -EFBIG;
+	ino = f->inode;
+	rwlock_read_lock(&ino->io_lock);
+	while (done < len && !ret) {
+		uint64_t pos = off + done, index = pos / PAGE_SIZE_4K;
+		uint64_t in_page = pos % PAGE_SIZE_4K;
+		uint64_t pages = (in_page + (len - done) + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+		int64_t block;
+		uint64_t run = block_run(ino, index, pages, &block);
+		uint64_t n;
+
+		if (block == 0) {	/* allocate one page, under its entry */
+			block = fault_alloc_for_write(ino, index);
+			run = 1;
+		}
+		if (block < 0) {
+			ret = (int)block;
+			break;
+		}
+		n = run * PAGE_SIZE_4K - in_page;
+		if (n > len - done)
+			n = len - done;
+		ret = store_io(ino->store->st->fd, (char *)buf + done, n,
+			       store_block_offset((uint64_t)block) + in_page, true);
+		if (!ret)
+			done += n;
+	}
+	if (done)
+		inode_extend(ino, off + done);
+	rwlock_read_unlock(&ino->io_lock);
+	return done ? (ssize_t)done : ret;
+}
+
+/* Zero [from, to) inside one page, if it has a block. Context: io_lock and
+ * invalidate_lock held exclusive. */
+static int zero_partial(struct inode *ino, uint64_t from, uint64_t to)
+{
+	struct store *st = ino->store->st;
+	int64_t block;
+
+	if (from >= to)
+		return 0;
+	block = store_get_block(st, ino->slot, from / PAGE_SIZE_4K, false);
+	if (block <= 0)
+		return (int)block;
+	return compat_write_zeros(st->fd, store_block_offset((uint64_t)block) +
+				  from % PAGE_SIZE_4K, to - from);
+}
+
+/* Unmap, drop and free pages [first, last]. Context: io_lock and
+ * invalidate_lock held exclusive, so no fault or write runs on the file. */
+static void invalidate_pages(struct inode *ino, uint64_t first, uint64_t last)
+{
+	uint64_t index = first, entry;
+
+	inode_zap_range(ino, first, last, NULL);
+	while ((entry = entry_next(&ino->pi, &index)) && index <= last) {
+		/* A changed entry would be a normal race, never a warning. */
+		entry_invalidate(&ino->pi, index, entry);
+		if (++index == 0)
+			break;
+	}
+	store_free_range(ino->store->st, ino->slot, first, last);
+}
+
+int udax_truncate(struct udax_file *f, uint64_t size)
+{
+	struct store *st;
+	struct inode *ino;
+	uint64_t old;
+	int ret = 0;
+
+	if (!f)
+		return -EINVAL;
+	if (!f->writable)
+		return -EBADF;
+	if (size > UDAX_FILE_MAX_BYTES)
+		return -EFBIG;
+	ino = f->inode;
+	st = ino->store->st;
+	rwlock_write_lock(&ino->io_lock);
+	rwlock_write_lock(&ino->invalidate_lock);
+	old = atomic_load_explicit(&ino->size, memory_order_relaxed);
+	/* The new size is visible before any entry goes: a fault that
+	 * arrives later sees it under its entry lock and raises SIGBUS. */
+	atomic_store_explicit(&ino->size, size, memory_order_seq_cst);
+	mutex_lock(&st->lock);
+	st->file[ino->slot].size = size;
+	mutex_unlock(&st->lock);
+	/* Bytes past the old or new EOF inside its last page (a mapping may
+	 * have written there) must read as zeros inside the file. */
+	ret = zero_partial(ino, size < old ? size : old,
+			   ((size < old ? size : old) + PAGE_SIZE_4K - 1) &
+			   ~(uint64_t)(PAGE_SIZE_4K - 1));
+	if (size < old)
+		invalidate_pages(ino, (size + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K, UINT64_MAX);
+	rwlock_write_unlock(&ino->invalidate_lock);
+	rwlock_write_unlock(&ino->io_lock);
+	if (!ret && size < old)
+		ret = store_checkpoint(st);
+	return ret;
+}
+
+int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len)
+{
+	uint64_t end, first, last_excl, size;
+	struct inode *ino;
+	int ret;
+
+	if (!f || off > UINT64_MAX - len)
+		return -EINVAL;
+	if (!f->writable)
+		return -EBADF;
+	ino = f->inode;
+	rwlock_write_lock(&ino->io_lock);
+	rwlock_write_lock(&ino->invalidate_lock);
+	size = atomic_load_explicit(&ino->size, memory_order_relaxed);
+	end = off + len < size ? off + len : size;
+	ret = 0;
+	if (off < end) {
+		first = (off + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+		last_excl = end / PAGE_SIZE_4K;
+		if (first > last_excl) {	/* inside one page */
+			ret = zero_partial(ino, off, end);
+		} else {
+			ret = zero_partial(ino, off, first * PAGE_SIZE_4K);
+			if (!ret)
+				ret = zero_partial(ino, last_excl * PAGE_SIZE_4K, end);
+			if (first < last_excl)
+				invalidate_pages(ino, first, last_excl - 1);
+		}
+	}
+	rwlock_write_unlock(&ino->invalidate_lock);
+	rwlock_write_unlock(&ino->io_lock);
+	if (!ret && off < end)
+		ret = store_checkpoint(ino->store->st);
+	return ret;
+}
+
+int udax_fsync(struct udax_file *f)
+{
+	if (!f)
+		return -EINVAL;
+	return store_checkpoint(f->inode->store->st);
+}
+
+int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
+{
+	struct inode *ino;
+	struct store *s;
+
+	if (!f || !st)
+		return -EINVAL;
+	ino = f->inode;
+	s = ino->store->st;
+	memset(st, 0, sizeof(*st));
+	st->size = atomic_load_explicit(&ino->size, memory_order_acquire);
+	mutex_lock(&s->lock);
+	st->blocks = s->file[ino->slot].blocks;
+	mutex_unlock(&s->lock);
+	st->faults_read = atomic_load_explicit(&ino->faults_read, memory_order_relaxed);
+	st->faults_write = atomic_load_explicit(&ino->faults_write, memory_order_relaxed);
+	st->faults_hole = atomic_load_explicit(&ino->faults_hole, memory_order_relaxed);
+	st->faults_sigbus = atomic_load_explicit(&ino->faults_sigbus, memory_order_relaxed);
+	st->lock_waits = atomic_load_explicit(&ino->pi.lock_waits, memory_order_relaxed);
+	st->blocks_allocated = atomic_load_explicit(&ino->blocks_allocated,
+						    memory_order_relaxed);
+	mutex_lock(&ino->maps_lock);
+	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
+		st->mappings++;
+	mutex_unlock(&ino->maps_lock);
+	return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the objects behind the public handles and how the layers
+ * reach each other.
+ *
+ * Lock order (outermost first; a thread only takes locks further down):
+ *
+ *   inode.io_lock (rwlock: pread/pwrite shared, truncate/punch exclusive)
+ *   vma registry lock (mutex, held for a lookup or an insert/remove only)
+ *   inode.invalidate_lock (rwlock: faults shared, truncate/punch exclusive)
+ *   entry lock (ENTRY_LOCKED, entry_lock.c)
+ *   inode.maps_lock (mutex: the inode's list of mappings, for zapping)
+ *   store.lock (store.h)
+ *   page_index.tree_lock
+ *   radix pool lock, wait bucket spinlocks (leaves)
+ *
+ * udax_store.inodes_lock protects the inode table and reference counts; it
+ * is taken only by open/close/mmap/munmap, never under the locks above.
+ */
+#ifndef UDAX_INTERNAL_H
+#define UDAX_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "entry_lock.h"
+#include "lock.h"
+#include "store.h"
+
+#define PAGE_SIZE_4K 4096u
+#define PAGE_SHIFT_4K 12
+#define UDAX_FILE_MAX_BYTES (1ull << 46)	/* 64 TiB */
+
+struct inode;
+
+struct udax_store {
+	struct store *st;
+	struct mutex inodes_lock;
+	struct inode **inode;		/* by file slot, NULL when not open */
+};
+
+/* One open file: its page index, mappings and counters. */
+struct inode {
+	struct udax_store *store;
+	int slot;			/* store file slot */
+	uint32_t refs;			/* handles + mappings; inodes_lock */
+
+	struct rwlock io_lock;
+	struct rwlock invalidate_lock;
+	struct page_index pi;
+	_Atomic uint64_t size;		/* bytes; changed under io_lock */
+
+	struct mutex maps_lock;		/* protects maps list */
+	struct udax_vma *maps;
+
+	_Atomic uint64_t faults_read, faults_write, faults_hole, faults_sigbus;
+	_Atomic uint64_t blocks_allocated;
+};
+
+struct udax_file {
+	struct inode *inode;
+	bool writable;
+};
+
+/*
+ * One udax_mmap() mapping. addr/len/pgoff/prot never change. users counts
+ * faults in progress in it; udax_munmap() unlinks it from the registry and
+ * waits for users to drain before the address range is released.
+ */
+struct udax_vma {
+	struct udax_vma *next;		/* registry list; registry lock */
+	struct udax_vma *next_in_inode;	/* inode.maps; inode.maps_lock */
+	char *addr;
+	size_t len;
+	uint64_t pgoff;			/* file page of addr */
+	int prot;
+	struct inode *inode;
+	_Atomic uint32_t users;
+};
+
+static inline uint64_t inode_pages(struct inode *ino)
+{
+	uint64_t size = atomic_load_explicit(&ino->size, memory_order_acquire);
+
+	return (size + PAGE_SIZE_4K - 1) >> PAGE_SHIFT_4K;
+}
+
+static inline char *vma_page_addr(const struct udax_vma *vma, uint64_t index)
+{
+	return vma->addr + ((index - vma->pgoff) << PAGE_SHIFT_4K);
+}
+
+/* inode.c */
+struct inode *inode_get(struct udax_store *s, int slot);
+void inode_put(struct inode *ino);
+
+/* fault.c: the fs/dax.c analogue. Knows nothing of userfaultfd. */
+enum fault_result {
+	FAULT_OK,	/* mapped; retry the access */
+	FAULT_REMAPPED,	/* the block was already in the index; mapped again */
+	FAULT_SIGBUS,	/* past EOF, ENOSPC or I/O error */
+	FAULT_OOM,	/* no memory for the index or the mapping */
+};
+
+enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
+
+/* Allocate the block of a page for a write that is not a fault (pwrite),
+ * under the page's entry lock. Return: store block or -errno. */
+int64_t fault_alloc_for_write(struct inode *ino, uint64_t index);
+
+/* delivery.c: installs what the fault path decided, and zaps.
+ * delivery_init: Return 0, or -errno if the signal handlers cannot be
+ * installed. Without userfaultfd it still returns 0 (with a reason in
+ * *why): the store works, delivery_reserve() fails. */
+int delivery_init(const char **why);
+int delivery_reserve(size_t len, int prot, void **addr);
+int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot);
+int vma_map_zero(struct udax_vma *vma, uint64_t index);
+/* Make [first, last] of the file missing again in every mapping but skip. */
+void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
+		     const struct udax_vma *skip);
+
+/* mapping.c */
+struct udax_vma *vma_get(const void *addr);
+void vma_put(struct udax_vma *vma);
+/* Whether [buf, buf+len) overlaps a udax mapping. */
+bool vma_overlaps(const void *buf, size_t len);
+
+#endif /* UDAX_INTERNAL_H */

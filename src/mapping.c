@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mapping.c - udax_mmap(), udax_munmap(), udax_msync() and the registry
+ * that finds the mapping of a faulting address.
+ *
+ * Locks: registry_lock protects the registry list. A fault takes it only to
+ * find its mapping and count itself in vma.users; munmap unlinks the
+ * mapping under the lock, so no new fault finds it, then waits outside
+ * it for users to reach 0 before releasing the addresses, so no fault can
+ * install a page into a range that was given back to the kernel.
+ * inode.maps_lock protects the inode's list (see delivery.c, zapping).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+#include "udax.h"
+
+static struct mutex registry_lock = MUTEX_INIT;
+static struct udax_vma *registry;
+
+struct udax_vma *vma_get(const void *addr)
+{
+	const char *p = addr;
+	struct udax_vma *vma;
+
+	mutex_lock(&registry_lock);
+	for (vma = registry; vma; vma = vma->next)
+		if (p >= vma->addr && p < vma->addr + vma->len)
+			break;
+	if (vma)
+		atomic_fetch_add_explicit(&vma->users, 1, memory_order_relaxed);
+	mutex_unlock(&registry_lock);
+	return vma;
+}
+
+void vma_put(struct udax_vma *vma)
+{
+	/* release pairs with the acquire load in udax_munmap() */
+	if (atomic_fetch_sub_explicit(&vma->users, 1, memory_order_release) == 1)
+		futex_wake(&vma->users, INT32_MAX);
+}
+
+bool vma_overlaps(const void *buf, size_t len)
+{
+	const char *p = buf;
+	bool found = false;
+
+	mutex_lock(&registry_lock);
+	for (struct udax_vma *vma = registry; vma && !found; vma = vma->next)
+		found = p < vma->addr + vma->len && p + len > vma->addr;
+	mutex_unlock(&registry_lock);
+	return found;
+}
+
+int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
+{
+	struct udax_vma *vma;
+	struct inode *ino;
+	int ret;
+
+	if (!f || !addr || !len || off % PAGE_SIZE_4K ||
+	    (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)) ||
+	    len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
+		return -EINVAL;
+	if ((prot & PROT_WRITE) && !f->writable)
+		return -EACCES;
+	len = (len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1);
+	vma = calloc(1, sizeof(*vma));
+	if (!vma)
+		return -ENOMEM;
+	ret = delivery_reserve(len, prot, (void **)&vma->addr);
+	if (ret) {
+		free(vma);
+		return ret;
+	}
+	ino = f->inode;
+	vma->len = len;
+	vma->pgoff = off / PAGE_SIZE_4K;
+	vma->prot = prot;
+	vma->inode = inode_get(ino->store, ino->slot);
+	atomic_init(&vma->users, 0);
+
+	mutex_lock(&ino->maps_lock);
+	vma->next_in_inode = ino->maps;
+	ino->maps = vma;
+	mutex_unlock(&ino->maps_lock);
+	mutex_lock(&registry_lock);
+	vma->next = registry;
+	registry = vma;
+	mutex_unlock(&registry_lock);
+	*addr = vma->addr;
+	return 0;
+}
+
+int udax_munmap(void *addr, size_t len)
+{
+	struct udax_vma **link, *vma = NULL;
+	struct inode *ino;
+	uint32_t users;
+
+	mutex_lock(&registry_lock);
+	for (link = &registry; *link; link = &(*link)->next) {
+		if ((*link)->addr == addr &&
+		    (*link)->len == ((len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1))) {
+			vma = *link;
+			*link = vma->next;
+			break;
+		}
+	}
+	mutex_unlock(&registry_lock);
+	if (!vma)
+		return -EINVAL;
+	/* acquire pairs with the release in vma_put() */
+	while ((users = atomic_load_explicit(&vma->users, memory_order_acquire)))
+		futex_wait(&vma->users, users);
+
+	ino = vma->inode;
+	mutex_lock(&ino->maps_lock);
+	for (link = &ino->maps; *link != vma; link = &(*link)->next_in_inode)
+		;
+	*link = vma->next_in_inode;
+	mutex_unlock(&ino->maps_lock);
+	munmap(vma->addr, vma->len);
+	inode_put(ino);
+	free(vma);
+	return 0;
+}
+
+int udax_msync(void *addr, size_t len, int flags)
+{
+	struct udax_vma *vma;
+	struct udax_file handle;
+	int ret;
+
+	if (!addr || (uintptr_t)addr % PAGE_SIZE_4K ||
+	    (flags & ~(MS_SYNC | MS_ASYNC | MS_INVALIDATE)) ||
+	    ((flags & MS_SYNC) && (flags & MS_ASYNC)))
+		return -EINVAL;
+	vma = vma_get(addr);
+	if (!vma)
+		return -ENOMEM;	/* as msync(2): not a mapped range */
+	if ((char *)addr + len > vma->addr + vma->len) {
+		vma_put(vma);
+		return -ENOMEM;
+	}
+	ret = 0;
+	if (flags & MS_SYNC) {
+		handle.inode = vma->inode;
+		handle.writable = true;
+		ret = udax_fsync(&handle);
+	}
+	vma_put(vma);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * radix.h - a 64-way radix tree of uint64_t values keyed by uint64_t index,
+ * the structure behind each file's page index (entry.h values) and each
+ * file's block map (store block numbers).
+ *
+ * Locking: none inside. The owner serializes every call with its own lock
+ * (see the owner's file). Nodes come from a process-wide pool that is safe to
+ * use from the fault signal handler; the pool is never touched while the
+ * owner's lock is held: callers preload nodes before taking it and give
+ * freed nodes back after releasing it.
+ */
+#ifndef UDAX_RADIX_H
+#define UDAX_RADIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RADIX_SHIFT 6
+#define RADIX_FANOUT (1u << RADIX_SHIFT)
+#define RADIX_MAX_HEIGHT 11	/* 11 * 6 >= 64 bits of index */
+/* Worst insert: grow the root to full height, then a whole new path. */
+#define RADIX_PRELOAD_MAX (2 * RADIX_MAX_HEIGHT)
+
+struct radix_node {
+	struct radix_node *parent;
+	uint16_t offset;	/* slot of this node in its parent */
+	uint16_t count;		/* non-empty slots */
+	uint8_t height;		/* 1 for a leaf: slots hold values */
+	union {
+		struct radix_node *child[RADIX_FANOUT];
+		uint64_t value[RADIX_FANOUT];
+	};
+};
+
+struct radix_tree {
+	struct radix_node *root;
+	unsigned height;	/* 0: empty tree */
+};
+
+/* Nodes obtained outside the owner's lock, consumed by radix_insert_slot(). */
+struct radix_preload {
+	unsigned count;
+	struct radix_node *nodes[RADIX_PRELOAD_MAX];
+};
+
+/* Nodes unlinked under the owner's lock, returned by radix_release(). */
+struct radix_freed {
+	struct radix_node *list;
+};
+
+/* Pool: Return 0 or -ENOMEM. Safe in a signal handler. */
+int radix_preload_fill(struct radix_preload *pl, unsigned count);
+void radix_preload_drain(struct radix_preload *pl);
+void radix_release(struct radix_freed *fr);
+/* Nodes in use, process-wide (memory accounting). */
+uint64_t radix_nodes_in_use(void);
+
+/* Return: the value slot of index if its leaf exists (the value may be 0),
+ * NULL if a node would have to be allocated to hold it. */
+uint64_t *radix_lookup_slot(struct radix_tree *t, uint64_t index);
+
+static inline uint64_t radix_lookup(struct radix_tree *t, uint64_t index)
+{
+	uint64_t *slot = radix_lookup_slot(t, index);
+
+	return slot ? *slot : 0;
+}
+
+/* Nodes radix_insert_slot() needs for index, given the tree as it is now. */
+unsigned radix_nodes_needed(const struct radix_tree *t, uint64_t index);
+
+/* Make the slot of index exist, taking nodes from pl. Return the slot, or
+ * NULL if pl had fewer nodes than radix_nodes_needed(). A value stored in
+ * the slot must be accounted with radix_slot_filled(). */
+uint64_t *radix_insert_slot(struct radix_tree *t, uint64_t index,
+			    struct radix_preload *pl);
+
+/* Store value (non-zero) at an existing slot found by lookup or insert. */
+void radix_slot_store(struct radix_tree *t, uint64_t index, uint64_t *slot,
+		      uint64_t value);
+
+/* Empty the slot of index; nodes left empty go to fr. */
+void radix_delete(struct radix_tree *t, uint64_t index, struct radix_freed *fr);
+
+/* Return the first non-zero value at an index >= *index, with *index set to
+ * it; 0 if none. */
+uint64_t radix_next(struct radix_tree *t, uint64_t *index);
+
+/* Free every node (the tree must no longer be reachable). */
+void radix_destroy(struct radix_tree *t);
+
+#endif /* UDAX_RADIX_H */

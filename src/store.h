@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - the reference store: one backing file holding a superblock, a
+ * file table, per-file block maps and 4 KiB data blocks.
+ *
+ * On-disk layout (block = 4096 bytes, little-endian host order):
+ *
+ *   block 0, 1     superblock slots; the valid one with the higher
+ *                  generation wins (written alternately)
+ *   area 0, area 1 metadata areas: file table (files_max records of 512
+ *                  bytes) then the extent array (16 bytes per extent); the
+ *                  superblock names the active one and its checksum
+ *   data_start..   data blocks, data_start aligned to 2 MiB
+ *
+ * A checkpoint (store_checkpoint) writes the whole metadata to the inactive
+ * area, syncs it, then flips the superblock: the store on disk is always the
+ * last complete checkpoint.
+ */
+#ifndef UDAX_STORE_H
+#define UDAX_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lock.h"
+#include "radix.h"
+
+#define STORE_BLOCK_SIZE 4096u
+#define STORE_BLOCK_SHIFT 12
+#define STORE_GROUP_BLOCKS 512u		/* 2 MiB: the PMD size */
+#define STORE_NAME_MAX 255
+#define STORE_FILES_MAX 1024u
+#define STORE_VERSION 1u
+#define STORE_MAGIC "UDAXSTOR"
+
+/* Reason texts come back through this buffer (one line). */
+struct store_error {
+	char text[160];
+};
+
+/* A file of the store as kept in memory. Protected by store.lock. */
+struct store_file {
+	bool in_use;
+	char name[STORE_NAME_MAX + 1];
+	uint64_t size;
+	uint64_t blocks;	/* allocated data blocks */
+	struct radix_tree map;	/* file block -> store block */
+};
+
+/*
+ * lock protects everything below it: file table, block maps, allocator.
+ * It is taken by the fault path (block lookup and allocation) under an entry
+ * lock, never the other way round, and never held across application memory
+ * access. Allocation I/O (zeroing a new block) runs under it so that a block
+ * is zeroed before it is visible in any map.
+ */
+struct store {
+	int fd;
+	uint64_t store_blocks;
+	uint64_t data_start;
+	uint64_t data_blocks;
+	uint64_t area_start[2];
+	uint64_t area_blocks;
+	uint32_t files_max;
+	uint32_t active_area;
+	uint64_t generation;
+
+	struct mutex lock;
+	uint64_t *used;		/* bitmap of data blocks, 1 = allocated */
+	uint16_t *group_free;	/* free blocks per 2 MiB group */
+	uint64_t groups;
+	uint64_t group_cursor;	/* next group to try for a fresh extent */
+	uint64_t blocks_free;
+	uint64_t *pending_free;	/* freed since the last checkpoint */
+	uint64_t pending_count, pending_cap;
+	uint32_t files;
+	struct store_file *file;	/* files_max of them */
+};
+
+int store_format(const char *path, uint64_t size_bytes, struct store_error *why);
+int store_load(const char *path, struct store **out, struct store_error *why);
+/* Write a checkpoint, then release the blocks freed before it. */
+int store_checkpoint(struct store *s);
+void store_unload(struct store *s);
+
+/* Check the on-disk store at path without opening it for use.
+ * Return: 0 clean, -EUCLEAN/-EINVAL with the first problem in why. */
+int store_check_path(const char *path, struct store_error *why);
+
+/* File table. Context: store.lock held. Return: slot or -errno. */
+int __store_file_find(struct store *s, const char *name);
+int __store_file_create(struct store *s, const char *name);
+void __store_file_remove(struct store *s, int slot);
+
+/*
+ * Map file block fblock of file slot to a store block.
+ * Return: the block (> 0), 0 for a hole when !create, -ENOSPC or -EIO.
+ * Context: takes store.lock; caller holds the entry lock of the page when
+ * create is set, so that one page is never allocated twice.
+ */
+int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create);
+
+/* Free the blocks of [first, last] of the file's map (a truncate or punch);
+ * they become allocatable after the next checkpoint. Context: takes lock. */
+void store_free_range(struct store *s, int slot, uint64_t first, uint64_t last);
+
+/* Byte offset of a block in the backing file. */
+static inline uint64_t store_block_offset(uint64_t block)
+{
+	return block << STORE_BLOCK_SHIFT;
+}
+
+/* Helpers shared by the store's files. */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+void store_error_set(struct store_error *why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* UDAX_STORE_H */

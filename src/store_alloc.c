@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store_alloc.c - the block allocator and the per-file block maps.
+ *
+ * Locks: store.lock (store.h) protects the bitmap, group counters, pending
+ * frees and every file's map. The fault path takes it from the signal
+ * handler under an entry lock; it is a leaf lock except for the radix node
+ * pool, which may be taken under it. Zeroing a newly allocated block runs
+ * under it, so a block is zero before any map can name it.
+ *
+ * Placement keeps a file's blocks contiguous and 2 MiB-aligned: a file
+ * block goes next to its neighbour's store block when that is free; else at
+ * the same offset inside the group where its 2 MiB window already lives;
+ * else at its own offset inside a wholly free group; else anywhere.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+
+#include "compat.h"
+#include "store.h"
+
+static bool block_is_free(struct store *s, uint64_t block)
+{
+	uint64_t b;
+
+	if (block < s->data_start || block >= s->data_start + s->data_blocks)
+		return false;
+	b = block - s->data_start;
+	return !(s->used[b / 64] & ((uint64_t)1 << (b % 64)));
+}
+
+static void block_take(struct store *s, uint64_t block)
+{
+	uint64_t b = block - s->data_start;
+
+	s->used[b / 64] |= (uint64_t)1 << (b % 64);
+	s->group_free[b / STORE_GROUP_BLOCKS]--;
+	s->blocks_free--;
+}
+
+static void block_untake(struct store *s, uint64_t block)
+{
+	uint64_t b = block - s->data_start;
+
+	s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
+	s->group_free[b / STORE_GROUP_BLOCKS]++;
+	s->blocks_free++;
+}
+
+/* Store block that keeps fblock aligned with a block already mapped in its
+ * 2 MiB file window, or 0. */
+static uint64_t goal_from_window(struct store_file *f, uint64_t fblock)
+{
+	uint64_t window = fblock & ~(uint64_t)(STORE_GROUP_BLOCKS - 1);
+	uint64_t at = window;
+	uint64_t block = radix_next(&f->map, &at);
+
+	if (!block || at >= window + STORE_GROUP_BLOCKS)
+		return 0;
+	if (fblock >= at)
+		return block + (fblock - at);
+	return block >= at - fblock ? block - (at - fblock) : 0;
+}
+
+static uint64_t find_goal(struct store *s, struct store_file *f, uint64_t fblock)
+{
+	uint64_t near;
+
+	if (fblock && (near = radix_lookup(&f->map, fblock - 1)) && block_is_free(s, near + 1))
+		return near + 1;
+	if ((near = radix_lookup(&f->map, fblock + 1)) && block_is_free(s, near - 1))
+		return near - 1;
+	near = goal_from_window(f, fblock);
+	return near && block_is_free(s, near) ? near : 0;
+}
+
+static uint64_t group_first(struct store *s, uint64_t g)
+{
+	return s->data_start + g * STORE_GROUP_BLOCKS;
+}
+
+/* Return: a free block for fblock of f, taken; 0 if the store is full. */
+static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblock)
+{
+	uint64_t goal = find_goal(s, f, fblock);
+
+	if (goal) {
+		block_take(s, goal);
+		return goal;
+	}
+	if (!s->blocks_free)
+		return 0;
+	for (uint64_t n = 0; n < s->groups; n++) {
+		uint64_t g = (s->group_cursor + n) % s->groups;
+
+		if (s->group_free[g] == STORE_GROUP_BLOCKS) {
+			s->group_cursor = (g + 1) % s->groups;
+			goal = group_first(s, g) + fblock % STORE_GROUP_BLOCKS;
+			block_take(s, goal);
+			return goal;
+		}
+	}
+	for (uint64_t n = 0; n < s->groups; n++) {
+		uint64_t g = (s->group_cursor + n) % s->groups;
+
+		if (!s->group_free[g])
+			continue;
+		for (uint64_t b = group_first(s, g); b < group_first(s, g + 1); b++) {
+			if (block_is_free(s, b)) {
+				block_take(s, b);
+				return b;
+			}
+		}
+	}
+	return 0;
+}
+
+static int map_store(struct radix_tree *map, uint64_t fblock, uint64_t block)
+{
+	struct radix_preload pl = { .count = 0 };
+	uint64_t *slot;
+
+	if (radix_preload_fill(&pl, radix_nodes_needed(map, fblock)) != 0) {
+		radix_preload_drain(&pl);
+		return -ENOMEM;
+	}
+	slot = radix_insert_slot(map, fblock, &pl);
+	radix_slot_store(map, fblock, slot, block);
+	radix_preload_drain(&pl);
+	return 0;
+}
+
+int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
+{
+	struct store_file *f = &s->file[slot];
+	uint64_t block;
+	int ret;
+
+	mutex_lock(&s->lock);
+	block = radix_lookup(&f->map, fblock);
+	if (block || !create)
+		goto out_unlock;
+	block = block_alloc(s, f, fblock);
+	if (!block) {
+		ret = -ENOSPC;
+		goto err_unlock;
+	}
+	ret = compat_zero_range(s->fd, store_block_offset(block), STORE_BLOCK_SIZE);
+	if (!ret)
+		ret = map_store(&f->map, fblock, block);
+	if (ret) {
+		block_untake(s, block);
+		goto err_unlock;
+	}
+	f->blocks++;
+out_unlock:
+	mutex_unlock(&s->lock);
+	return (int64_t)block;
+err_unlock:
+	mutex_unlock(&s->lock);
+	return ret == -ENOSPC || ret == -ENOMEM ? ret : -EIO;
+}
+
+/* Context: store.lock held. */
+static int pending_add(struct store *s, uint64_t block)
+{
+	if (s->pending_count == s->pending_cap) {
+		uint64_t ncap = s->pending_cap ? s->pending_cap * 2 : 256;
+		void *p = realloc(s->pending_free, ncap * sizeof(*s->pending_free));
+
+		if (!p)
+			return -ENOMEM;
+		s->pending_free = p;
+		s->pending_cap = ncap;
+	}
+	s->pending_free[s->pending_count++] = block;
+	return 0;
+}
+
+/* Context: store.lock held. */
+static void __store_free_range(struct store *s, int slot, uint64_t first, uint64_t last)
+{
+	struct store_file *f = &s->file[slot];
+	struct radix_freed fr = { NULL };
+	uint64_t fblock = first, block;
+
+	while (fblock <= last && (block = radix_next(&f->map, &fblock)) && fblock <= last) {
+		/* Without memory to remember it, the block stays marked used
+		 * until the next load rebuilds the bitmap from the maps: it
+		 * is lost for this session, never reused too early. */
+		(void)pending_add(s, block);
+		radix_delete(&f->map, fblock, &fr);
+		f->blocks--;
+		if (fblock++ == UINT64_MAX)
+			break;
+	}
+	radix_release(&fr);
+}
+
+void store_free_range(struct store *s, int slot, uint64_t first, uint64_t last)
+{
+	mutex_lock(&s->lock);
+	__store_free_range(s, slot, first, last);
+	mutex_unlock(&s->lock);
+}
+
+void __store_file_remove(struct store *s, int slot)
+{
+	__store_free_range(s, slot, 0, UINT64_MAX);
+	s->file[slot].in_use = false;
+	s->files--;
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store_format.c - creating, loading, checkpointing and closing a store.
+ *
+ * Locks: store.lock (see store.h) is taken by store_checkpoint() for the
+ * whole snapshot and write, so the image is one consistent instant; it
+ * excludes faults that allocate, not faults that only look up mapped pages
+ * through the page index. Loading and unloading run single-threaded (the
+ * store is not published yet / no longer in use).
+ * One process at a time: store_load() holds flock(LOCK_EX) on the backing
+ * file until store_unload().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "store_disk.h"
+
+#define STORE_MIN_BYTES (4ull << 20)
+#define STORE_MAX_BYTES (16ull << 40)	/* 32-bit block numbers */
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+static int write_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static void super_seal(struct disk_super *sb)
+{
+	sb->super_crc = 0;
+	sb->super_crc = crc32c(0, sb, sizeof(*sb));
+}
+
+static int super_write(int fd, struct disk_super *sb)
+{
+	uint8_t block[STORE_BLOCK_SIZE] = { 0 };
+
+	super_seal(sb);
+	memcpy(block, sb, sizeof(*sb));
+	return write_full(fd, block, sizeof(block),
+			  (sb->generation & 1) * STORE_BLOCK_SIZE);
+}
+
+int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
+{
+	struct disk_super sb = { .version = STORE_VERSION,
+				 .block_size = STORE_BLOCK_SIZE,
+				 .files_max = STORE_FILES_MAX };
+	uint64_t table_bytes = disk_table_bytes(STORE_FILES_MAX);
+	uint8_t *zeros;
+	int fd, ret;
+
+	if (size_bytes < STORE_MIN_BYTES || size_bytes > STORE_MAX_BYTES) {
+		store_error_set(why, "store size must be between 4 MiB and 16 TiB");
+		return -EINVAL;
+	}
+	memcpy(sb.magic, STORE_MAGIC, sizeof(sb.magic));
+	sb.store_blocks = size_bytes / STORE_BLOCK_SIZE / STORE_GROUP_BLOCKS *
+			  STORE_GROUP_BLOCKS;
+	sb.area_blocks = table_bytes / STORE_BLOCK_SIZE +
+			 round_up(sb.store_blocks * sizeof(struct disk_extent),
+				  STORE_BLOCK_SIZE) / STORE_BLOCK_SIZE;
+	sb.area_start[0] = 2;
+	sb.area_start[1] = 2 + sb.area_blocks;
+	sb.data_start = round_up(2 + 2 * sb.area_blocks, STORE_GROUP_BLOCKS);
+	if (sb.data_start >= sb.store_blocks) {
+		store_error_set(why, "store size too small for its metadata");
+		return -EINVAL;
+	}
+	sb.data_blocks = sb.store_blocks - sb.data_start;
+	zeros = calloc(1, table_bytes);
+	if (!zeros)
+		return -ENOMEM;
+	sb.meta_crc = crc32c(0, zeros, table_bytes);
+	free(zeros);
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		store_error_set(why, "cannot create %s: %s", path, strerror(errno));
+		return ret;
+	}
+	ret = ftruncate(fd, (off_t)(sb.store_blocks * STORE_BLOCK_SIZE)) ? -errno : 0;
+	/* Both slots valid; generation 1 (slot 1) is the newer. */
+	for (sb.generation = 0; !ret && sb.generation < 2; sb.generation++)
+		ret = super_write(fd, &sb);
+	if (!ret && fsync(fd) != 0)
+		ret = -errno;
+	close(fd);
+	if (ret) {
+		store_error_set(why, "cannot write %s: %s", path, strerror(-ret));
+		unlink(path);
+	}
+	return ret;
+}
+
+/* Insert fblock -> block into a map; normal context, may allocate nodes. */
+static int map_insert(struct radix_tree *map, uint64_t fblock, uint64_t block)
+{
+	struct radix_preload pl = { .count = 0 };
+	uint64_t *slot;
+	int ret;
+
+	ret = radix_preload_fill(&pl, radix_nodes_needed(map, fblock));
+	if (ret)
+		return ret;
+	slot = radix_insert_slot(map, fblock, &pl);
+	radix_slot_store(map, fblock, slot, block);
+	radix_preload_drain(&pl);
+	return 0;
+}
+
+static int load_files(struct store *s, const struct disk_super *sb,
+		      const uint8_t *area)
+{
+	const struct disk_extent *ext =
+		(const struct disk_extent *)(area + disk_table_bytes(sb->files_max));
+
+	for (uint32_t i = 0; i < sb->files_max; i++) {
+		const struct disk_file *df =
+			(const struct disk_file *)(area + (uint64_t)i * DISK_FILE_RECORD);
+		struct store_file *f = &s->file[i];
+
+		if (!df->in_use)
+			continue;
+		f->in_use = true;
+		memcpy(f->name, df->name, sizeof(f->name));
+		f->size = df->size;
+		f->blocks = df->blocks;
+		for (uint64_t k = 0; k < df->extent_count; k++) {
+			const struct disk_extent *e = &ext[df->extent_first + k];
+
+			for (uint32_t b = 0; b < e->len; b++) {
+				int ret = map_insert(&f->map, e->file_block + b,
+						     (uint64_t)e->store_block + b);
+
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	s->files = sb->files;
+	return 0;
+}
+
+static void count_free(struct store *s)
+{
+	s->blocks_free = 0;
+	for (uint64_t g = 0; g < s->groups; g++) {
+		unsigned used = 0;
+
+		for (unsigned w = 0; w < STORE_GROUP_BLOCKS / 64; w++)
+			used += (unsigned)__builtin_popcountll(
+				s->used[g * (STORE_GROUP_BLOCKS / 64) + w]);
+		s->group_free[g] = (uint16_t)(STORE_GROUP_BLOCKS - used);
+		s->blocks_free += STORE_GROUP_BLOCKS - used;
+	}
+}
+
+int store_load(const char *path, struct store **out, struct store_error *why)
+{
+	struct disk_super sb;
+	uint8_t *area = NULL;
+	struct store *s;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	mutex_init(&s->lock);
+	s->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (s->fd < 0) {
+		ret = -errno;
+		store_error_set(why, "cannot open %s: %s", path, strerror(errno));
+		free(s);
+		return ret;
+	}
+	if (flock(s->fd, LOCK_EX | LOCK_NB) != 0) {
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		store_error_set(why, "store is in use by another opener");
+		goto err_close;
+	}
+	ret = disk_read_store(s->fd, &sb, &area, why);
+	if (ret)
+		goto err_close;
+	s->store_blocks = sb.store_blocks;
+	s->data_start = sb.data_start;
+	s->data_blocks = sb.data_blocks;
+	s->area_start[0] = sb.area_start[0];
+	s->area_start[1] = sb.area_start[1];
+	s->area_blocks = sb.area_blocks;
+	s->files_max = sb.files_max;
+	s->active_area = sb.active_area;
+	s->generation = sb.generation;
+	s->groups = sb.data_blocks / STORE_GROUP_BLOCKS;
+	s->used = calloc(s->data_blocks / 64, sizeof(*s->used));
+	s->group_free = calloc(s->groups, sizeof(*s->group_free));
+	s->file = calloc(s->files_max, sizeof(*s->file));
+	if (!s->used || !s->group_free || !s->file) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = disk_area_validate(&sb, area, s->used, why);
+	if (!ret)
+		ret = load_files(s, &sb, area);
+	if (ret)
+		goto err_free;
+	count_free(s);
+	free(area);
+	*out = s;
+	return 0;
+
+err_free:
+	free(area);
+	if (s->file)
+		for (uint32_t i = 0; i < s->files_max; i++)
+			radix_destroy(&s->file[i].map);
+	free(s->file);
+	free(s->group_free);
+	free(s->used);
+err_close:
+	close(s->fd);
+	free(s);
+	return ret;
+}
+
+/* Extents of one file's map, appended to *ext. Context: store.lock held. */
+static int collect_extents(struct store_file *f, struct disk_extent **ext,
+			   uint64_t *count, uint64_t *cap)
+{
+	uint64_t fblock = 0, block;
+
+	while ((block = radix_next(&f->map, &fblock))) {
+		struct disk_extent *last = *count ? &(*ext)[*count - 1] : NULL;
+
+		if (last && last->file_block + last->len == fblock &&
+		    (uint64_t)last->store_block + last->len == block && last->len < UINT32_MAX) {
+			last->len++;
+		} else {
+			if (*count == *cap) {
+				uint64_t ncap = *cap ? *cap * 2 : 1024;
+				void *p = realloc(*ext, ncap * sizeof(**ext));
+
+				if (!p)
+					return -ENOMEM;
+				*ext = p;
+				*cap = ncap;
+			}
+			(*ext)[(*count)++] = (struct disk_extent){
+				.file_block = fblock, .store_block = (uint32_t)block, .len = 1 };
+		}
+		fblock++;
+	}
+	return 0;
+}
+
+/* Make blocks freed before the checkpoint allocatable again.
+ * Context: store.lock held. */
+static void release_pending(struct store *s)
+{
+	for (uint64_t i = 0; i < s->pending_count; i++) {
+		uint64_t b = s->pending_free[i] - s->data_start;
+
+		compat_discard_range(s->fd, store_block_offset(s->pending_free[i]),
+				     STORE_BLOCK_SIZE);
+		s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
+		s->group_free[b / STORE_GROUP_BLOCKS]++;
+		s->blocks_free++;
+	}
+	s->pending_count = 0;
+}
+
+int store_checkpoint(struct store *s)
+{
+	uint64_t table_bytes = disk_table_bytes(s->files_max);
+	struct disk_extent *ext = NULL;
+	uint64_t count = 0, cap = 0;
+	struct disk_super sb = { .version = STORE_VERSION,
+				 .block_size = STORE_BLOCK_SIZE };
+	uint8_t *table;
+	uint32_t area;
+	int ret = 0;
+
+	table = calloc(1, table_bytes);
+	if (!table)
+		return -ENOMEM;
+	mutex_lock(&s->lock);
+	for (uint32_t i = 0; i < s->files_max && !ret; i++) {
+		struct store_file *f = &s->file[i];
+		struct disk_file *df = (struct disk_file *)(table + (uint64_t)i * DISK_FILE_RECORD);
+
+		if (!f->in_use)
+			continue;
+		df->in_use = 1;
+		df->name_len = (uint8_t)strlen(f->name);
+		memcpy(df->name, f->name, df->name_len);
+		df->size = f->size;
+		df->blocks = f->blocks;
+		df->extent_first = count;
+		ret = collect_extents(f, &ext, &count, &cap);
+		df->extent_count = count - df->extent_first;
+	}
+	if (ret)
+		goto out_unlock;
+	area = s->active_area ^ 1;
+	ret = write_full(s->fd, table, table_bytes, store_block_offset(s->area_start[area]));
+	if (!ret && count)
+		ret = write_full(s->fd, ext, count * sizeof(*ext),
+				 store_block_offset(s->area_start[area]) + table_bytes);
+	/* Data and the new area reach the disk before the superblock
+	 * points at it. */
+	if (!ret && fdatasync(s->fd) != 0)
+		ret = -errno;
+	if (ret)
+		goto out_unlock;
+	memcpy(sb.magic, STORE_MAGIC, sizeof(sb.magic));
+	sb.generation = s->generation + 1;
+	sb.store_blocks = s->store_blocks;
+	sb.data_start = s->data_start;
+	sb.data_blocks = s->data_blocks;
+	sb.area_start[0] = s->area_start[0];
+	sb.area_start[1] = s->area_start[1];
+	sb.area_blocks = s->area_blocks;
+	sb.files_max = s->files_max;
+	sb.active_area = area;
+	sb.extents = count;
+	sb.files = s->files;
+	sb.meta_crc = crc32c(crc32c(0, table, table_bytes), ext, count * sizeof(*ext));
+	ret = super_write(s->fd, &sb);
+	if (!ret && fdatasync(s->fd) != 0)
+		ret = -errno;
+	if (ret)
+		goto out_unlock;
+	s->generation = sb.generation;
+	s->active_area = area;
+	release_pending(s);
+out_unlock:
+	mutex_unlock(&s->lock);
+	free(ext);
+	free(table);
+	return ret;
+}
+
+void store_unload(struct store *s)
+{
+	for (uint32_t i = 0; i < s->files_max; i++)
+		radix_destroy(&s->file[i].map);
+	close(s->fd);
+	free(s->pending_free);
+	free(s->file);
+	free(s->group_free);
+	free(s->used);
+	free(s);
+}
+
+int __store_file_find(struct store *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->files_max; i++)
+		if (s->file[i].in_use && strcmp(s->file[i].name, name) == 0)
+			return (int)i;
+	return -ENOENT;
+}
+
+int __store_file_create(struct store *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->files_max; i++) {
+		struct store_file *f = &s->file[i];
+
+		if (f->in_use)
+			continue;
+		f->in_use = true;
+		strcpy(f->name, name);
+		f->size = 0;
+		f->blocks = 0;
+		s->files++;
+		return (int)i;
+	}
+	return -ENOSPC;
+}

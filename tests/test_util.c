@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/* test_util.c - see test_util.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+uint64_t test_seed;
+static const char *test_name;
+static char test_dir[256];
+__thread sigjmp_buf test_sigbus_jmp;
+__thread volatile int test_sigbus_armed;
+volatile int test_sigbus_seen_unarmed;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void cleanup_dir(void)
+{
+	if (test_dir[0])
+		nftw(test_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void on_alarm(int sig)
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "FAIL %s: watchdog expired (hang?) seed=%llu\n",
+			 test_name, (unsigned long long)test_seed);
+
+	(void)sig;
+	if (write(2, msg, (size_t)n) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+void test_init(const char *name, unsigned seconds)
+{
+	const char *env = getenv("UDAX_SEED");
+	const char *tmp = getenv("TMPDIR");
+
+	test_name = name;
+	if (env && *env) {
+		test_seed = strtoull(env, NULL, 0);
+	} else {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		test_seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
+	}
+	if (!test_seed)
+		test_seed = 1;
+	snprintf(test_dir, sizeof(test_dir), "%s/udax-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	if (!mkdtemp(test_dir)) {
+		fprintf(stderr, "FAIL %s: mkdtemp: %s\n", name, strerror(errno));
+		exit(1);
+	}
+	signal(SIGALRM, on_alarm);
+	alarm(getenv("UDAX_TEST_TIMEOUT") ? (unsigned)atoi(getenv("UDAX_TEST_TIMEOUT")) : seconds);
+}
+
+const char *test_path(const char *file)
+{
+	static char buf[8][512];
+	static int next;
+	char *p = buf[next++ % 8];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", test_dir, file);
+	return p;
+}
+
+static void __attribute__((noreturn)) fail_v(const char *file, int line, const char *cond,
+					       const char *fmt, va_list ap)
+{
+	fprintf(stderr, "FAIL %s: %s:%d: ", test_name, file, line);
+	if (cond)
+		fprintf(stderr, "CHECK(%s)", cond);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (seed=%llu; rerun with UDAX_SEED=%llu)\n",
+		(unsigned long long)test_seed, (unsigned long long)test_seed);
+	cleanup_dir();
+	exit(1);
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(file, line, NULL, fmt, ap);
+}
+
+void test_fail_check(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_v(file, line, cond, fmt, ap);
+}
+
+void test_skip(const char *why)
+{
+	printf("SKIP %s: %s\n", test_name, why);
+	cleanup_dir();
+	exit(TEST_SKIP);
+}
+
+void test_pass(void)
+{
+	cleanup_dir();
+	printf("PASS %s (seed=%llu)\n", test_name, (unsigned long long)test_seed);
+	exit(0);
+}
+
+void test_require_uffd(void)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0)
+		test_skip("userfaultfd is not available to this process");
+	close(fd);
+}
+
+uint64_t test_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	if (test_sigbus_armed) {
+		test_sigbus_armed = 0;
+		siglongjmp(test_sigbus_jmp, 1);
+	}
+	test_sigbus_seen_unarmed = 1;
+	_exit(99);
+}
+
+void test_install_sigbus_catcher(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
