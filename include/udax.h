@@ -17,6 +17,9 @@
 extern "C" {
 #endif
 
+#define UDAX_VERSION "0.1.0"
+#define UDAX_NAME_MAX 255	/* bytes in a file name, without the NUL */
+
 struct udax_store;
 struct udax_file;
 
@@ -74,6 +77,11 @@ int udax_close(struct udax_file *f);
 
 /* Remove a file. -EBUSY while it is open. */
 int udax_unlink(struct udax_store *s, const char *name);
+
+/* List the store's files: start with *cookie = 0; each call copies the next
+ * name (NUL-terminated) into name (size >= UDAX_NAME_MAX + 1 bytes) and
+ * returns 1, or returns 0 at the end. */
+int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
 
 /* Read up to len bytes at off; short at end of file, 0 past it. */
 ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);

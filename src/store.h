@@ -24,11 +24,12 @@
 
 #include "lock.h"
 #include "radix.h"
+#include "udax.h"
 
 #define STORE_BLOCK_SIZE 4096u
 #define STORE_BLOCK_SHIFT 12
 #define STORE_GROUP_BLOCKS 512u		/* 2 MiB: the PMD size */
-#define STORE_NAME_MAX 255
+#define STORE_NAME_MAX UDAX_NAME_MAX
 #define STORE_FILES_MAX 1024u
 #define STORE_VERSION 1u
 #define STORE_MAGIC "UDAXSTOR"

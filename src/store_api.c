@@ -110,3 +110,22 @@ int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
 	mutex_unlock(&s->st->lock);
 	return 0;
 }
+
+int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size)
+{
+	int found = 0;
+
+	if (!s || !cookie || !name || size < UDAX_NAME_MAX + 1)
+		return -EINVAL;
+	mutex_lock(&s->st->lock);
+	for (; *cookie < s->st->files_max && !found; (*cookie)++) {
+		const struct store_file *f = &s->st->file[*cookie];
+
+		if (f->in_use) {
+			strcpy(name, f->name);
+			found = 1;
+		}
+	}
+	mutex_unlock(&s->st->lock);
+	return found;
+}

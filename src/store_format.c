@@ -276,15 +276,35 @@ static int collect_extents(struct store_file *f, struct disk_extent **ext,
 	return 0;
 }
 
-/* Make blocks freed before the checkpoint allocatable again.
+static int cmp_block(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Make blocks freed before the checkpoint allocatable again, giving their
+ * space back to the host one contiguous run at a time.
  * Context: store.lock held. */
 static void release_pending(struct store *s)
 {
-	for (uint64_t i = 0; i < s->pending_count; i++) {
-		uint64_t b = s->pending_free[i] - s->data_start;
+	uint64_t run_start = 0, run_len = 0;
 
-		compat_discard_range(s->fd, store_block_offset(s->pending_free[i]),
-				     STORE_BLOCK_SIZE);
+	qsort(s->pending_free, s->pending_count, sizeof(*s->pending_free), cmp_block);
+	for (uint64_t i = 0; i <= s->pending_count; i++) {
+		uint64_t block = i < s->pending_count ? s->pending_free[i] : 0;
+		uint64_t b = block - s->data_start;
+
+		if (run_len && (i == s->pending_count || block != run_start + run_len)) {
+			compat_discard_range(s->fd, store_block_offset(run_start),
+					     run_len * STORE_BLOCK_SIZE);
+			run_len = 0;
+		}
+		if (i == s->pending_count)
+			break;
+		if (!run_len)
+			run_start = block;
+		run_len++;
 		s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
 		s->group_free[b / STORE_GROUP_BLOCKS]++;
 		s->blocks_free++;
