@@ -12,8 +12,13 @@
  *   - a hole: mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ): the
  *     kernel's shared zero page, nothing allocated; a later write raises
  *     SIGSEGV (SEGV_ACCERR), served as a write fault.
- * Zapping (making pages missing again) maps fresh anonymous memory over the
- * range and registers it again.
+ * Zapping (making pages missing again) maps fresh PROT_NONE memory over the
+ * range, registers it, then gives it the mapping's protection. Never an
+ * unregistered accessible page: the kernel would fill it with its own zero
+ * page behind udax's back (a stale read found by readers_writer_hole). An
+ * access in the PROT_NONE window raises SIGSEGV, which is served like a
+ * missing fault: it waits on the entry lock or invalidate lock that the
+ * zapper holds, then finds the new state.
  *
  * Signals that are not ours, and the SIGBUS udax must deliver (past EOF,
  * ENOSPC, EIO), go to the handler the application had installed before
@@ -104,16 +109,24 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	vma = vma_get(addr);
 	if (!vma)
 		goto not_ours;
-	if (sig == SIGSEGV) {
-		/* Only a write to a zero page of a writable mapping is ours. */
-		if (si->si_code != SEGV_ACCERR || !(vma->prot & PROT_WRITE))
-			goto not_ours_put;
+	switch (compat_fault_access(uc)) {
+	case FAULT_ACCESS_WRITE:
 		write = true;
-	} else {
-		write = compat_fault_access(uc) == FAULT_ACCESS_WRITE;
-		if (write && !(vma->prot & PROT_WRITE))
-			goto not_ours_put;
+		break;
+	case FAULT_ACCESS_READ:
+		write = false;
+		break;
+	default:
+		/* Unknown on this CPU: a SIGSEGV in a writable mapping may be
+		 * a write to a zero page; serving it as one is always safe. */
+		write = sig == SIGSEGV && (vma->prot & PROT_WRITE);
+		break;
 	}
+	/* Ours: a missing page (uffd SIGBUS), or an access the mapping allows
+	 * to a zero page or a page being zapped (SIGSEGV, SEGV_ACCERR). */
+	if ((sig == SIGSEGV && si->si_code != SEGV_ACCERR) ||
+	    (write && !(vma->prot & PROT_WRITE)))
+		goto not_ours_put;
 	ret = fault_page(vma, vma->pgoff + (uint64_t)(addr - vma->addr) / PAGE_SIZE_4K,
 			 write);
 	vma_put(vma);
@@ -230,13 +243,12 @@ static void vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 		last = vma_last;
 	start = vma_page_addr(vma, first);
 	len = (size_t)(last - first + 1) * PAGE_SIZE_4K;
-	if (mmap(start, len, vma->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-		 -1, 0) == MAP_FAILED ||
-	    compat_uffd_register_missing(uffd, start, len) != 0) {
-		/* Leave no stale page visible: without the registration an
-		 * access would read fresh zeros, so forbid access instead. */
-		mprotect(start, len, PROT_NONE);
-	}
+	/* Should a step fail, the range stays PROT_NONE: still a valid
+	 * missing state, served through SIGSEGV. */
+	if (mmap(start, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		 -1, 0) != MAP_FAILED &&
+	    compat_uffd_register_missing(uffd, start, len) == 0)
+		mprotect(start, len, vma->prot);
 }
 
 void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
