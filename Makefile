@@ -38,7 +38,7 @@ $(BUILD)/udax: tools/udax.c include/udax.h $(BUILD)/libudax.a
 # Tests link the static library; unit tests of internals also see src/.
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc $< $(TEST_HELPERS) $(BUILD)/libudax.a -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc $< $(TEST_HELPERS) $(BUILD)/libudax.a -o $@ $(LDLIBS)
 
 check: all
 	tests/run.sh $(BUILD)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* test_util.c - see test_util.h. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -77,6 +76,10 @@ const char *test_path(const char *file)
 	static int next;
 	char *p = buf[next++ % 8];
 
+	if (!test_dir[0]) {
+		fprintf(stderr, "test_path() before test_init()\n");
+		exit(1);
+	}
 	snprintf(p, sizeof(buf[0]), "%s/%s", test_dir, file);
 	return p;
 }
