@@ -49,26 +49,19 @@ enum fault_access compat_fault_access(const void *ucontext)
 #endif
 }
 
-int compat_uffd_open_sigbus(const char **why)
+int compat_uffd_open_sigbus(void)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_SIGBUS };
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int err;
 
-	if (fd < 0) {
-		int err = errno;
-
-		*why = err == EPERM ? "userfaultfd not permitted (needs CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1)"
-				    : "userfaultfd unavailable";
-		return -err;
-	}
-	if (ioctl(fd, UFFDIO_API, &api) != 0) {
-		int err = errno;
-
-		close(fd);
-		*why = "userfaultfd lacks UFFD_FEATURE_SIGBUS";
-		return -err;
-	}
-	return fd;
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) == 0)
+		return fd;
+	err = errno;
+	close(fd);
+	return -err;
 }
 
 int compat_uffd_register_missing(int uffd, void *addr, size_t len)

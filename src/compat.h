@@ -32,8 +32,9 @@ enum fault_access {
 enum fault_access compat_fault_access(const void *ucontext);
 
 /* Open a userfaultfd whose missing faults raise SIGBUS in the faulting
- * thread. Return: fd >= 0, or -errno with a reason in *why. */
-int compat_uffd_open_sigbus(const char **why);
+ * thread. Return: fd >= 0, or -errno (-EPERM: not permitted to this
+ * process; -ENOSYS: no userfaultfd; -EINVAL: no UFFD_FEATURE_SIGBUS). */
+int compat_uffd_open_sigbus(void);
 
 /* Register [addr, addr+len) for missing faults on uffd. Return: 0 or -errno. */
 int compat_uffd_register_missing(int uffd, void *addr, size_t len);

@@ -46,7 +46,8 @@
  * Deliver it instead of mapping the page forever. */
 #define FAULT_REPEAT_LIMIT 16
 
-static int uffd = -1;
+static int uffd = -1;		/* of process uffd_pid; init_lock */
+static pid_t uffd_pid;
 static int uffd_error;
 static struct sigaction app_sigbus, app_sigsegv;
 static _Atomic int installed;
@@ -168,9 +169,6 @@ int delivery_init(const char **why)
 		return 0;
 	mutex_lock(&init_lock);
 	if (!atomic_load_explicit(&installed, memory_order_relaxed)) {
-		uffd = compat_uffd_open_sigbus(why);
-		if (uffd < 0)
-			uffd_error = uffd;
 		ret = install_handlers();
 		if (ret)
 			*why = "cannot install the SIGBUS/SIGSEGV handlers";
@@ -182,14 +180,36 @@ int delivery_init(const char **why)
 	return ret;
 }
 
+/* The userfaultfd of this process, opened on first use. A child of fork()
+ * must not use its parent's: it would register ranges of the parent's
+ * address space. Return: fd or -errno. */
+static int uffd_of_this_process(void)
+{
+	pid_t pid = getpid();
+	int fd;
+
+	mutex_lock(&init_lock);
+	if (uffd_pid != pid) {
+		if (uffd >= 0)
+			close(uffd);
+		uffd = compat_uffd_open_sigbus();
+		uffd_error = uffd < 0 ? uffd : 0;
+		uffd_pid = pid;
+	}
+	fd = uffd >= 0 ? uffd : uffd_error;
+	mutex_unlock(&init_lock);
+	return fd;
+}
+
 int delivery_reserve(size_t len, int prot, void **addr)
 {
 	size_t span = len >= PMD_BYTES ? len + PMD_BYTES : len;
+	int fd = uffd_of_this_process();
 	char *raw, *start;
 	int ret;
 
-	if (uffd < 0)
-		return uffd_error ? uffd_error : -ENOSYS;
+	if (fd < 0)
+		return fd;
 	raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return -errno;
@@ -202,7 +222,7 @@ int delivery_reserve(size_t len, int prot, void **addr)
 		if (raw + span > start + len)
 			munmap(start + len, (size_t)(raw + span - (start + len)));
 	}
-	ret = compat_uffd_register_missing(uffd, start, len);
+	ret = compat_uffd_register_missing(fd, start, len);
 	if (ret) {
 		munmap(start, len);
 		return ret;

@@ -110,9 +110,9 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
 int64_t fault_alloc_for_write(struct inode *ino, uint64_t index);
 
 /* delivery.c: installs what the fault path decided, and zaps.
- * delivery_init: Return 0, or -errno if the signal handlers cannot be
- * installed. Without userfaultfd it still returns 0 (with a reason in
- * *why): the store works, delivery_reserve() fails. */
+ * delivery_init: Return 0, or -errno (reason in *why) if the signal
+ * handlers cannot be installed. userfaultfd is opened by the first
+ * delivery_reserve(), whose error udax_mmap() returns. */
 int delivery_init(const char **why);
 int delivery_reserve(size_t len, int prot, void **addr);
 int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot);

@@ -9,6 +9,7 @@
 #define UDAX_TEST_UTIL_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
