@@ -15,10 +15,11 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_HELPERS := tests/test_util.c
 TEST_PROGS := $(filter-out $(BUILD)/tests/test_util,$(TEST_SRC:tests/%.c=$(BUILD)/tests/%))
+TEST_SCRIPTS := $(patsubst tests/%.sh,$(BUILD)/tests/%,$(filter-out tests/run.sh,$(wildcard tests/*.sh)))
 MAN3 := $(wildcard man/*.3)
 MAN1 := $(wildcard man/*.1)
 
-all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(TEST_PROGS)
+all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(TEST_PROGS) $(TEST_SCRIPTS)
 
 $(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) include/udax.h
 	@mkdir -p $(dir $@)
@@ -39,6 +40,10 @@ $(BUILD)/udax: tools/udax.c include/udax.h $(BUILD)/libudax.a
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc $< $(TEST_HELPERS) $(BUILD)/libudax.a -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.sh
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
 
 check: all
 	tests/run.sh $(BUILD)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# cli_commands: the udax CLI creates a store, copies files in and out
+# byte-exactly, lists, shows counters, removes, runs the demo, prints
+# --help, and fails with a clear message and the documented exit status on
+# bad input. Exit 0 pass, 1 fail.
+set -u
+udax=$(cd "$(dirname "$0")/.." && pwd)/udax
+dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-cli-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL cli_commands: $*"; exit 1; }
+expect_status() { # STATUS COMMAND...
+	local want=$1; shift
+	"$@" >"$dir/out" 2>"$dir/err"
+	local got=$?
+	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
+}
+
+expect_status 0 "$udax" --help
+grep -q '^Usage: udax' "$dir/out" || fail "--help has no usage line"
+expect_status 2 "$udax"
+expect_status 2 "$udax" frobnicate
+grep -q "unknown command" "$dir/err" || fail "unknown command not reported"
+expect_status 2 "$udax" create "$dir/s" 12X
+expect_status 1 "$udax" create "$dir/s" 1K
+grep -q "between 4 MiB" "$dir/err" || fail "tiny store: no reason given: $(cat "$dir/err")"
+
+store=$dir/store.udax
+expect_status 0 "$udax" create "$store" 64M
+export UDAX_STORE=$store
+head -c 3000000 /dev/urandom >"$dir/in"
+expect_status 0 "$udax" put "$dir/in" blob
+expect_status 0 "$udax" ls
+grep -Eq '^ +3000000 +[0-9]+ blob$' "$dir/out" || fail "ls: $(cat "$dir/out")"
+expect_status 0 "$udax" get blob "$dir/back"
+cmp -s "$dir/in" "$dir/back" || fail "get returned different bytes"
+"$udax" cat blob >"$dir/cat" || fail "cat failed"
+cmp -s "$dir/in" "$dir/cat" || fail "cat returned different bytes"
+expect_status 0 "$udax" stat blob
+grep -Eq 'size +3000000' "$dir/out" || fail "stat NAME: $(cat "$dir/out")"
+expect_status 0 "$udax" stat
+grep -Eq 'files +1 of' "$dir/out" || fail "stat: $(cat "$dir/out")"
+expect_status 1 "$udax" get nothing "$dir/x"
+grep -q "No such file" "$dir/err" || fail "get of a missing name: $(cat "$dir/err")"
+expect_status 1 "$udax" -s "$dir/in" ls
+grep -q "not a udax store" "$dir/err" || fail "foreign store: $(cat "$dir/err")"
+expect_status 0 "$udax" rm blob
+expect_status 0 "$udax" ls
+[ ! -s "$dir/out" ] || fail "ls after rm: $(cat "$dir/out")"
+unset UDAX_STORE
+expect_status 2 "$udax" ls
+expect_status 0 "$udax" demo -t 2 -m 8 -d "$dir"
+grep -q "demo OK" "$dir/out" || fail "demo: $(cat "$dir/out")"
+echo "PASS cli_commands"
