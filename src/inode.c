@@ -12,9 +12,9 @@
  * Data moves with pread(2)/pwrite(2) on the store file, so it is coherent
  * with mappings, which map the same page cache. A buffer that is itself an
  * unpopulated udax mapping makes the syscall fail with EFAULT (userfaultfd
- * in SIGBUS mode does not serve kernel accesses): the page is then touched
- * from user space, which faults it in, and the call is retried. No udax
- * lock is held while application memory is touched.
+ * in SIGBUS mode does not serve kernel accesses): its pages are then
+ * faulted in through the fault path, and the call is retried. No udax lock
+ * is held while application memory is touched.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -153,26 +153,6 @@ int udax_unlink(struct udax_store *s, const char *name)
 	return ret ? ret : store_checkpoint(s->st);
 }
 
-/* Fault in [buf, buf+len) from user space after a syscall said EFAULT.
- * Return: 0 if the range is a udax mapping (worth retrying), -EFAULT if not. */
-static int prefault(const void *buf, size_t len, bool write)
-{
-	const char *p = (const char *)((uintptr_t)buf & ~(uintptr_t)(PAGE_SIZE_4K - 1));
-	const char *end = (const char *)buf + len;
-
-	if (!vma_overlaps(buf, len))
-		return -EFAULT;
-	for (; p < end; p += PAGE_SIZE_4K) {
-		const char *at = p < (const char *)buf ? buf : p;
-
-		if (write)	/* a write that changes nothing, even if racing */
-			__atomic_fetch_add((char *)at, 0, __ATOMIC_RELAXED);
-		else
-			(void)*(const volatile char *)at;
-	}
-	return 0;
-}
-
 /* pread/pwrite on the store file, retrying EINTR, short counts and EFAULT
  * on udax-mapped buffers. Return: 0 or -errno. */
 static int store_io(int fd, void *buf, size_t len, uint64_t off, bool to_store)
@@ -186,7 +166,7 @@ static int store_io(int fd, void *buf, size_t len, uint64_t off, bool to_store)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EFAULT && retries++ < PREFAULT_RETRIES &&
-		    prefault(buf, len, !to_store) == 0)
+		    vma_fault_in(buf, len, !to_store) == 0)
 			continue;
 		if (n < 0)
 			return -errno;

@@ -124,7 +124,10 @@ void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
 /* mapping.c */
 struct udax_vma *vma_get(const void *addr);
 void vma_put(struct udax_vma *vma);
-/* Whether [buf, buf+len) overlaps a udax mapping. */
-bool vma_overlaps(const void *buf, size_t len);
+/* Fault in every page of [buf, buf+len) through fault_page(), for a
+ * syscall that failed with EFAULT on a udax-mapped buffer.
+ * Return: 0, or -EFAULT if a page is not in a udax mapping that allows the
+ * access, or its fault failed. */
+int vma_fault_in(const void *buf, size_t len, bool write);
 
 #endif /* UDAX_INTERNAL_H */

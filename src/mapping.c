@@ -43,16 +43,27 @@ void vma_put(struct udax_vma *vma)
 		futex_wake(&vma->users, INT32_MAX);
 }
 
-bool vma_overlaps(const void *buf, size_t len)
+int vma_fault_in(const void *buf, size_t len, bool write)
 {
-	const char *p = buf;
-	bool found = false;
+	uintptr_t page = (uintptr_t)buf & ~(uintptr_t)(PAGE_SIZE_4K - 1);
 
-	mutex_lock(&registry_lock);
-	for (struct udax_vma *vma = registry; vma && !found; vma = vma->next)
-		found = p < vma->addr + vma->len && p + len > vma->addr;
-	mutex_unlock(&registry_lock);
-	return found;
+	for (; page < (uintptr_t)buf + len; page += PAGE_SIZE_4K) {
+		struct udax_vma *vma = vma_get((const void *)page);
+		enum fault_result ret;
+
+		if (!vma)
+			return -EFAULT;
+		if (write && !(vma->prot & PROT_WRITE)) {
+			vma_put(vma);
+			return -EFAULT;
+		}
+		ret = fault_page(vma, vma->pgoff + (page - (uintptr_t)vma->addr) / PAGE_SIZE_4K,
+				 write);
+		vma_put(vma);
+		if (ret != FAULT_OK && ret != FAULT_REMAPPED)
+			return -EFAULT;
+	}
+	return 0;
 }
 
 int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)

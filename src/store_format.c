@@ -290,6 +290,8 @@ static void release_pending(struct store *s)
 {
 	uint64_t run_start = 0, run_len = 0;
 
+	if (!s->pending_count)
+		return;
 	qsort(s->pending_free, s->pending_count, sizeof(*s->pending_free), cmp_block);
 	for (uint64_t i = 0; i <= s->pending_count; i++) {
 		uint64_t block = i < s->pending_count ? s->pending_free[i] : 0;
