@@ -60,7 +60,7 @@ check-asan:
 TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole
 check-tsan:
 	$(MAKE) BUILD=build-tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" all
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		tests/run.sh build-tsan $(TSAN_TESTS)
 
 install: all

@@ -50,17 +50,17 @@ static void *reader(void *arg)
 {
 	(void)arg;
 	for (uint64_t p = 0; p < PAGES; p++) {
-		volatile uint64_t *word = (uint64_t *)(reader_map(p) + p * PG);
+		uint64_t *word = (uint64_t *)(reader_map(p) + p * PG);
 		uint64_t v;
 
 		rendezvous(p);
-		v = *word;
+		v = __atomic_load_n(word, __ATOMIC_RELAXED);
 		if (v != 0 && v != stamp(p))
 			atomic_fetch_add(&bad_reads, 1);
 		/* Once the writer has finished this page, zeros are stale. */
 		while (atomic_load(&writes_done) <= p)
 			sched_yield();
-		if (*word != stamp(p))
+		if (__atomic_load_n(word, __ATOMIC_RELAXED) != stamp(p))
 			atomic_fetch_add(&stale_after_write, 1);
 	}
 	return NULL;
@@ -71,7 +71,7 @@ static void *writer(void *arg)
 	(void)arg;
 	for (uint64_t p = 0; p < PAGES; p++) {
 		rendezvous(p);
-		*(volatile uint64_t *)(map_w + p * PG) = stamp(p);
+		__atomic_store_n((uint64_t *)(map_w + p * PG), stamp(p), __ATOMIC_RELAXED);
 		atomic_store(&writes_done, p + 1);
 	}
 	return NULL;
