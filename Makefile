@@ -1,5 +1,5 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
-# check-tsan, install PREFIX=DIR, bench, clean.
+# check-tsan, install PREFIX=DIR, demo, bench, clean.
 VERSION := 0.1.0
 CC ?= cc
 PREFIX ?= /usr/local
@@ -46,7 +46,7 @@ $(BUILD)/tests/%: tests/%.sh
 	install -m 755 $< $@
 
 check: all
-	tests/run.sh $(BUILD)
+	UDAX_TEST_CC="$(CC) $(CFLAGS)" tests/run.sh $(BUILD)
 
 # Sanitizer builds of the whole suite (ASan+UBSan) and of the concurrency
 # tests (TSan) in their own build directories.
@@ -57,7 +57,8 @@ check-asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		check
 
-TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole
+TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole \
+	delivery_sigsegv_fallback enospc_sigbus
 check-tsan:
 	$(MAKE) BUILD=build-tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" all
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
@@ -80,7 +81,11 @@ install: all
 demo: $(BUILD)/udax
 	$(BUILD)/udax demo
 
+# Fault throughput beside the kernel anchors (../shared/anchors); not a test.
+bench: $(BUILD)/libudax.a
+	bench/run.sh
+
 clean:
 	rm -rf build build-asan build-tsan
 
-.PHONY: all check check-asan check-tsan install demo clean
+.PHONY: all check check-asan check-tsan install demo bench clean

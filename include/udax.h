@@ -18,10 +18,20 @@ extern "C" {
 #endif
 
 #define UDAX_VERSION "0.1.0"
+
+/* Marks the exported API; everything else in libudax is hidden. */
+#define UDAX_API __attribute__((visibility("default")))
 #define UDAX_NAME_MAX 255	/* bytes in a file name, without the NUL */
 
 struct udax_store;
 struct udax_file;
+
+/* How page faults of udax mappings reach udax in this process. */
+enum udax_delivery {
+	UDAX_DELIVERY_NONE = 0,		/* no mapping made yet */
+	UDAX_DELIVERY_USERFAULTFD = 1,	/* userfaultfd, SIGBUS in the faulting thread */
+	UDAX_DELIVERY_SIGSEGV = 2,	/* PROT_NONE pages, SIGSEGV (no userfaultfd) */
+};
 
 /* Store-wide figures, filled by udax_store_stat(). */
 struct udax_store_stat {
@@ -30,6 +40,7 @@ struct udax_store_stat {
 	uint64_t blocks_free;	/* data blocks not allocated to any file */
 	uint64_t files;		/* files in the store */
 	uint64_t files_max;	/* capacity of the file table */
+	uint32_t delivery;	/* enum udax_delivery of this process */
 };
 
 /* Per-file figures and fault counters, filled by udax_fstat(). */
@@ -51,73 +62,73 @@ struct udax_file_stat {
 
 /* Create a store of size_bytes (rounded down to whole 2 MiB groups) at path,
  * which must not exist. flags must be 0. */
-int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags);
+UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags);
 
 /* Open the store at path. flags must be 0. Only one opener at a time: a
  * second gets -EBUSY. A file that is not a store gets -EINVAL, a damaged or
  * truncated one -EUCLEAN; the one-line reason is in udax_strerror_detail().
  * Installs udax's SIGBUS/SIGSEGV handlers on first use; handlers installed
  * before keep receiving the signals that are not udax's. */
-int udax_store_open(const char *path, unsigned flags, struct udax_store **out);
+UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store **out);
 
 /* Write the store's metadata back and close it. Files must be closed and
  * mappings unmapped first (-EBUSY otherwise). */
-int udax_store_close(struct udax_store *s);
+UDAX_API int udax_store_close(struct udax_store *s);
 
 /* Fill st with the store's figures. */
-int udax_store_stat(struct udax_store *s, struct udax_store_stat *st);
+UDAX_API int udax_store_stat(struct udax_store *s, struct udax_store_stat *st);
 
 /* Open a file of the store. flags: O_RDONLY or O_RDWR, optionally O_CREAT,
  * O_EXCL, O_TRUNC. Names are flat, 1..255 bytes, without '/' or NUL. */
-int udax_open(struct udax_store *s, const char *name, int flags,
+UDAX_API int udax_open(struct udax_store *s, const char *name, int flags,
 	      struct udax_file **out);
 
 /* Close a handle. Mappings made through it stay valid until udax_munmap. */
-int udax_close(struct udax_file *f);
+UDAX_API int udax_close(struct udax_file *f);
 
 /* Remove a file. -EBUSY while it is open. */
-int udax_unlink(struct udax_store *s, const char *name);
+UDAX_API int udax_unlink(struct udax_store *s, const char *name);
 
 /* List the store's files: start with *cookie = 0; each call copies the next
  * name (NUL-terminated) into name (size >= UDAX_NAME_MAX + 1 bytes) and
  * returns 1, or returns 0 at the end. */
-int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
+UDAX_API int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
 
 /* Read up to len bytes at off; short at end of file, 0 past it. */
-ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);
+UDAX_API ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);
 
 /* Write len bytes at off, growing the file. -ENOSPC when the store is full
  * (nothing past the bytes already written is changed). */
-ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len,
+UDAX_API ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len,
 		    uint64_t off);
 
 /* Set the file size. Shrinking unmaps and frees the blocks past it. */
-int udax_truncate(struct udax_file *f, uint64_t size);
+UDAX_API int udax_truncate(struct udax_file *f, uint64_t size);
 
 /* Free the blocks of [off, off+len) (whole pages); the range reads zeros. */
-int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
+UDAX_API int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
 
 /* Make the file's data and the store's metadata durable. */
-int udax_fsync(struct udax_file *f);
+UDAX_API int udax_fsync(struct udax_file *f);
 
 /* Fill st with the file's size and counters. */
-int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
+UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 
 /* Map len bytes of the file from off (page aligned) with prot PROT_READ or
  * PROT_READ|PROT_WRITE, shared. Faults are served by udax. */
-int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot,
+UDAX_API int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot,
 	      void **addr);
 
 /* Unmap a whole mapping made by udax_mmap (addr and len as returned). */
-int udax_munmap(void *addr, size_t len);
+UDAX_API int udax_munmap(void *addr, size_t len);
 
 /* Write back the pages of [addr, addr+len) of a udax mapping. flags:
  * MS_SYNC or MS_ASYNC, optionally MS_INVALIDATE. */
-int udax_msync(void *addr, size_t len, int flags);
+UDAX_API int udax_msync(void *addr, size_t len, int flags);
 
 /* The one-line reason of the last failed udax_store_open() in this thread,
  * or "" if none. */
-const char *udax_strerror_detail(void);
+UDAX_API const char *udax_strerror_detail(void);
 
 #ifdef __cplusplus
 }

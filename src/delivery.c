@@ -6,7 +6,10 @@
  * A mapping starts as anonymous memory registered with one process-wide
  * userfaultfd in MISSING mode with UFFD_FEATURE_SIGBUS: touching a page that
  * is not mapped raises SIGBUS in the faulting thread itself (no handler
- * thread, no hand-off). The handler serves the fault and installs:
+ * thread, no hand-off). Where userfaultfd is not permitted (an unprivileged
+ * process with vm.unprivileged_userfaultfd=0), or UDAX_DELIVERY=sigsegv, a
+ * missing page is PROT_NONE memory instead and faults as SIGSEGV; the rest
+ * is the same. The handler serves the fault and installs:
  *   - a block: mmap(MAP_SHARED|MAP_FIXED) of the store file at the block's
  *     offset: zero-copy, the application sees the page cache of the store;
  *   - a hole: mmap(MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, PROT_READ): the
@@ -33,6 +36,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -46,9 +50,10 @@
  * Deliver it instead of mapping the page forever. */
 #define FAULT_REPEAT_LIMIT 16
 
-static int uffd = -1;		/* of process uffd_pid; init_lock */
-static pid_t uffd_pid;
-static int uffd_error;
+/* How missing pages fault in this process (mode_pid); init_lock. */
+static enum udax_delivery mode;
+static int uffd = -1;
+static pid_t mode_pid;
 static struct sigaction app_sigbus, app_sigsegv;
 static _Atomic int installed;
 static struct mutex init_lock = MUTEX_INIT;
@@ -123,8 +128,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		write = sig == SIGSEGV && (vma->prot & PROT_WRITE);
 		break;
 	}
-	/* Ours: a missing page (uffd SIGBUS), or an access the mapping allows
-	 * to a zero page or a page being zapped (SIGSEGV, SEGV_ACCERR). */
+	/* Ours: a missing page (uffd SIGBUS, or SIGSEGV on PROT_NONE), or an
+	 * access the mapping allows to a zero page or a page being zapped
+	 * (SIGSEGV, SEGV_ACCERR). */
 	if ((sig == SIGSEGV && si->si_code != SEGV_ACCERR) ||
 	    (write && !(vma->prot & PROT_WRITE)))
 		goto not_ours_put;
@@ -180,37 +186,74 @@ int delivery_init(const char **why)
 	return ret;
 }
 
-/* The userfaultfd of this process, opened on first use. A child of fork()
- * must not use its parent's: it would register ranges of the parent's
- * address space. Return: fd or -errno. */
-static int uffd_of_this_process(void)
+/*
+ * Choose how missing pages fault in this process, on first use: the
+ * UDAX_DELIVERY environment variable ("userfaultfd" or "sigsegv") or else
+ * userfaultfd when permitted, PROT_NONE + SIGSEGV when not. A child of
+ * fork() chooses again and never uses its parent's userfaultfd, which
+ * would register ranges of the parent's address space.
+ * Return: the mode, or -errno if the one asked for is unavailable.
+ */
+static int delivery_mode_of_this_process(void)
 {
+	const char *want = getenv("UDAX_DELIVERY");
 	pid_t pid = getpid();
-	int fd;
+	int ret;
 
 	mutex_lock(&init_lock);
-	if (uffd_pid != pid) {
+	if (mode_pid != pid) {
 		if (uffd >= 0)
 			close(uffd);
-		uffd = compat_uffd_open_sigbus();
-		uffd_error = uffd < 0 ? uffd : 0;
-		uffd_pid = pid;
+		uffd = -1;
+		mode = UDAX_DELIVERY_SIGSEGV;
+		mode_pid = pid;
+		if (!want || strcmp(want, "sigsegv") != 0) {
+			uffd = compat_uffd_open_sigbus();
+			if (uffd >= 0)
+				mode = UDAX_DELIVERY_USERFAULTFD;
+			else if (want && strcmp(want, "userfaultfd") == 0)
+				mode_pid = 0;	/* asked for, not had: ask again */
+		}
 	}
-	fd = uffd >= 0 ? uffd : uffd_error;
+	ret = mode_pid ? (int)mode : uffd;
 	mutex_unlock(&init_lock);
-	return fd;
+	return ret;
+}
+
+enum udax_delivery delivery_mode(void)
+{
+	enum udax_delivery m;
+
+	mutex_lock(&init_lock);
+	m = mode_pid == getpid() ? mode : UDAX_DELIVERY_NONE;
+	mutex_unlock(&init_lock);
+	return m;
+}
+
+/* Give a PROT_NONE anonymous range the mapping's protection once accesses
+ * to it will fault to udax: register it with userfaultfd; without one it
+ * stays PROT_NONE and faults as SIGSEGV. Return: 0 or -errno. */
+static int missing_range_arm(char *start, size_t len, int prot)
+{
+	int ret;
+
+	if (mode != UDAX_DELIVERY_USERFAULTFD)
+		return 0;
+	ret = compat_uffd_register_missing(uffd, start, len);
+	if (!ret && mprotect(start, len, prot) != 0)
+		ret = -errno;
+	return ret;
 }
 
 int delivery_reserve(size_t len, int prot, void **addr)
 {
 	size_t span = len >= PMD_BYTES ? len + PMD_BYTES : len;
-	int fd = uffd_of_this_process();
+	int ret = delivery_mode_of_this_process();
 	char *raw, *start;
-	int ret;
 
-	if (fd < 0)
-		return fd;
-	raw = mmap(NULL, span, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ret < 0)
+		return ret;
+	raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return -errno;
 	/* 2 MiB alignment, so that aligned file ranges can be PMD-mapped. */
@@ -222,7 +265,7 @@ int delivery_reserve(size_t len, int prot, void **addr)
 		if (raw + span > start + len)
 			munmap(start + len, (size_t)(raw + span - (start + len)));
 	}
-	ret = compat_uffd_register_missing(fd, start, len);
+	ret = missing_range_arm(start, len, prot);
 	if (ret) {
 		munmap(start, len);
 		return ret;
@@ -266,9 +309,8 @@ static void vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 	/* Should a step fail, the range stays PROT_NONE: still a valid
 	 * missing state, served through SIGSEGV. */
 	if (mmap(start, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-		 -1, 0) != MAP_FAILED &&
-	    compat_uffd_register_missing(uffd, start, len) == 0)
-		mprotect(start, len, vma->prot);
+		 -1, 0) != MAP_FAILED)
+		missing_range_arm(start, len, vma->prot);
 }
 
 void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,

@@ -111,9 +111,11 @@ int64_t fault_alloc_for_write(struct inode *ino, uint64_t index);
 
 /* delivery.c: installs what the fault path decided, and zaps.
  * delivery_init: Return 0, or -errno (reason in *why) if the signal
- * handlers cannot be installed. userfaultfd is opened by the first
- * delivery_reserve(), whose error udax_mmap() returns. */
+ * handlers cannot be installed. The delivery mode is chosen by the first
+ * delivery_reserve() of the process. */
 int delivery_init(const char **why);
+/* The delivery this process uses (UDAX_DELIVERY_NONE before any mapping). */
+enum udax_delivery delivery_mode(void);
 int delivery_reserve(size_t len, int prot, void **addr);
 int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot);
 int vma_map_zero(struct udax_vma *vma, uint64_t index);

@@ -108,6 +108,7 @@ int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
 	st->files = s->st->files;
 	st->files_max = s->st->files_max;
 	mutex_unlock(&s->st->lock);
+	st->delivery = delivery_mode();
 	return 0;
 }
 

@@ -64,7 +64,6 @@ int main(void)
 	void *sum;
 
 	test_init("enospc_sigbus", 120);
-	test_require_uffd();
 	test_install_sigbus_catcher();
 	CHECK_EQ(udax_store_create(test_path("store"), 8ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);

@@ -83,7 +83,6 @@ int main(void)
 	struct udax_file *f;
 
 	test_init("freed_blocks_never_leak", 120);
-	test_require_uffd();
 	CHECK_EQ(udax_store_create(test_path("store"), 8ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
 	CHECK_EQ(udax_store_stat(s, &ss), 0);

@@ -25,7 +25,6 @@ int main(void)
 	uint64_t rng;
 
 	test_init("pwrite_mmap_coherent", 60);
-	test_require_uffd();
 	rng = test_seed;
 	CHECK_EQ(udax_store_create(test_path("store"), 64ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);

@@ -85,7 +85,6 @@ int main(void)
 	pthread_t t[READERS + 1];
 
 	test_init("readers_writer_hole", 240);
-	test_require_uffd();
 	test_install_sigbus_catcher();
 	CHECK_EQ(udax_store_create(test_path("store"), 64ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);

@@ -77,7 +77,6 @@ int main(void)
 	uint64_t rng, pairs = 0;
 
 	test_init("seed_race_read_write", 300);
-	test_require_uffd();
 	test_install_sigbus_catcher();	/* any SIGBUS here fails the test */
 	rng = test_seed;
 	CHECK_EQ(udax_store_create(test_path("store"), 64ull << 20, 0), 0);

@@ -65,7 +65,6 @@ int main(void)
 	char *map;
 
 	test_init("sigbus_past_eof", 60);
-	test_require_uffd();
 
 	/* Before this process installs any handler or uses udax. */
 	pid = fork();

@@ -203,12 +203,15 @@ int main(void)
 			copy[at] ^= (uint8_t)(1u << (test_rand(&rng) % 8));
 		}
 		if (round % 2) {	/* checksums made to match the damage */
-			uint8_t *area = copy + sb->area_start[sb->active_area] * STORE_BLOCK_SIZE;
+			uint64_t area_len = disk_table_bytes(sb->files_max) +
+					    sb->extents * sizeof(struct disk_extent);
 
 			if (sb->files_max <= STORE_FILES_MAX && sb->active_area <= 1 &&
-			    sb->extents < 1000)
-				sb->meta_crc = crc32c(0, area, disk_table_bytes(sb->files_max) +
-							       sb->extents * sizeof(struct disk_extent));
+			    sb->extents < 1000 &&
+			    sb->area_start[sb->active_area] < image_len / STORE_BLOCK_SIZE &&
+			    area_len <= image_len - sb->area_start[sb->active_area] * STORE_BLOCK_SIZE)
+				sb->meta_crc = crc32c(0, copy + sb->area_start[sb->active_area] *
+							       STORE_BLOCK_SIZE, area_len);
 			reseal(slot(copy, 0));
 			reseal(slot(copy, 1));
 		}

@@ -30,7 +30,6 @@ int main(void)
 	char *map;
 
 	test_init("store_reopen_persists", 120);
-	test_require_uffd();
 	rng = test_seed;
 	CHECK_EQ(udax_store_create(test_path("store"), 64ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);

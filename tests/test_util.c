@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,15 +124,6 @@ void test_pass(void)
 	cleanup_dir();
 	printf("PASS %s (seed=%llu)\n", test_name, (unsigned long long)test_seed);
 	exit(0);
-}
-
-void test_require_uffd(void)
-{
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
-
-	if (fd < 0)
-		test_skip("userfaultfd is not available to this process");
-	close(fd);
 }
 
 uint64_t test_rand(uint64_t *state)

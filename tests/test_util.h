@@ -32,8 +32,6 @@ void test_fail_check(const char *file, int line, const char *cond, const char *f
 void test_skip(const char *why) __attribute__((noreturn));
 /* End: remove the temp dir, print PASS, exit 0. */
 void test_pass(void) __attribute__((noreturn));
-/* Skip unless userfaultfd can be used here. */
-void test_require_uffd(void);
 
 /* xorshift64* generator seeded from test_seed. */
 uint64_t test_rand(uint64_t *state);

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# bench/run.sh [MiB] [RUNS]: udax's first-touch fault throughput beside the
+# kernel's own mmap and the minimal userfaultfd handler of
+# ../shared/anchors/native_fault.c, in the same run, in the same directory
+# (same file system) as udax's store. Prints min/median/max of RUNS runs per
+# figure and udax's ratio to each anchor. Not part of `make check`.
+set -eu
+cd "$(dirname "$0")/.."
+mib=${1:-256}
+runs=${2:-5}
+anchors=${UDAX_ANCHORS:-../shared/anchors}
+out=build/bench
+mkdir -p "$out"
+make -s build/libudax.a
+cc -O2 -Iinclude bench/fault_throughput.c build/libudax.a -lpthread -o "$out/fault_throughput"
+cc -O2 "$anchors/native_fault.c" -lpthread -o "$out/native_fault"
+dir=$(mktemp -d "${TMPDIR:-/var/tmp}/udax-bench-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+# Warm the VM's memory first: first touch of guest memory is slow here.
+"$out/fault_throughput" "$dir" "$mib" >/dev/null
+: >"$dir/rows"
+for ((r = 1; r <= runs; r++)); do
+	printf 'run %d/%d\r' "$r" "$runs" >&2
+	"$out/native_fault" "$dir/anchor-file" "$mib" | awk '{ print $1, $2, $3 }' >>"$dir/rows"
+	"$out/fault_throughput" "$dir" "$mib" | awk '{ print $1, $2, $3 }' >>"$dir/rows"
+	rm -f "$dir/anchor-file"
+done
+printf '%-11s %-12s %10s %10s %10s\n' workload who min median max
+awk '
+function sort(a, c,   i, j, t) {	# insertion sort, portable awk
+	for (i = 2; i <= c; i++)
+		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+}
+{ key = $1 " " $2; v[key] = v[key] " " $3 }
+END {
+	n = split("seq-read seq-write rand-write alloc-write", w, " ")
+	m = split("native uffd-map-1 udax", who, " ")
+	for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
+		key = w[i] " " who[j]
+		if (!(key in v)) continue
+		c = split(v[key], x, " "); sort(x, c)
+		med[key] = x[int((c + 1) / 2)]
+		printf "%-11s %-12s %10.0f %10.0f %10.0f\n", w[i], who[j], x[1], med[key], x[c]
+	}
+	print ""
+	for (i = 1; i <= n; i++) {
+		u = w[i] " udax"
+		base = (w[i] == "alloc-write") ? "seq-write" : w[i]
+		if (!(u in med)) continue
+		printf "%-11s udax/kernel-mmap %.2fx  udax/uffd-floor %.2fx\n", w[i],
+			med[u] / med[base " native"], med[u] / med[base " uffd-map-1"]
+	}
+}' "$dir/rows"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# shared_library_exports: libudax.so exports exactly the functions that
+# include/udax.h declares with UDAX_API, and a program linked against it
+# runs (compiled with $UDAX_TEST_CC, the build's compiler and flags).
+# Exit 0 pass, 1 fail, 77 skip (no nm).
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+src=$(cd "$here/.." && pwd)
+lib=$here/libudax.so
+header=$src/include/udax.h
+command -v nm >/dev/null || { echo "SKIP: no nm"; exit 77; }
+[ -f "$header" ] || header=$(cd "$here/../.." && pwd)/include/udax.h
+fail() { echo "FAIL shared_library_exports: $*"; exit 1; }
+want=$(grep -Eo '^UDAX_API [^(]*\(' "$header" | grep -Eo 'udax_[a-z_]+' | sort)
+have=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sed 's/@.*//' | sort)
+[ -n "$want" ] || fail "no UDAX_API declarations found in $header"
+[ "$want" = "$have" ] || fail "exports differ from the header: $(diff <(echo "$want") <(echo "$have") | tr '\n' ' ')"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-so-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+ln -s "$lib" "$dir/libudax.so.0"
+cat >"$dir/p.c" <<'C'
+#include <stdio.h>
+#include <udax.h>
+int main(int argc, char **argv)
+{
+	struct udax_store *s;
+	(void)argc;
+	if (udax_store_create(argv[1], 8 << 20, 0) || udax_store_open(argv[1], 0, &s))
+		return 1;
+	return udax_store_close(s) ? 1 : 0;
+}
+C
+${UDAX_TEST_CC:-cc} -I"$(dirname "$header")" "$dir/p.c" -L"$dir" -l:libudax.so.0 -o "$dir/p" || fail "cannot link"
+LD_LIBRARY_PATH=$dir "$dir/p" "$dir/store" || fail "linked program failed"
+echo "PASS shared_library_exports ($(wc -w <<<"$want") functions)"
