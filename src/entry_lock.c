@@ -258,17 +258,3 @@ uint64_t entry_next(struct page_index *pi, uint64_t *index)
 	mutex_unlock(&pi->tree_lock);
 	return entry;
 }
-
-uint64_t page_index_count(struct page_index *pi)
-{
-	uint64_t index = 0, count = 0;
-
-	mutex_lock(&pi->tree_lock);
-	while (radix_next(&pi->tree, &index)) {
-		count++;
-		if (++index == 0)
-			break;
-	}
-	mutex_unlock(&pi->tree_lock);
-	return count;
-}

@@ -55,7 +55,4 @@ bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected);
  * as soon as it returns), 0 if none. */
 uint64_t entry_next(struct page_index *pi, uint64_t *index);
 
-/* Entries present in the index (for tests and accounting). */
-uint64_t page_index_count(struct page_index *pi);
-
 #endif /* UDAX_ENTRY_LOCK_H */

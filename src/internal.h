@@ -10,6 +10,8 @@
  *   inode.invalidate_lock (rwlock: faults shared, truncate/punch exclusive)
  *   entry lock (ENTRY_LOCKED, entry_lock.c)
  *   inode.maps_lock (mutex: the inode's list of mappings, for zapping)
+ *   store.checkpoint_lock (mutex: one checkpoint at a time; taken only by
+ *     fsync/truncate/punch/unlink/close with no lock above held)
  *   store.lock (store.h)
  *   page_index.tree_lock
  *   radix pool lock, wait bucket spinlocks (leaves)

@@ -49,11 +49,12 @@ struct store_file {
 };
 
 /*
- * lock protects everything below it: file table, block maps, allocator.
- * It is taken by the fault path (block lookup and allocation) under an entry
- * lock, never the other way round, and never held across application memory
- * access. Allocation I/O (zeroing a new block) runs under it so that a block
- * is zeroed before it is visible in any map.
+ * lock protects everything below it: file table, block maps, allocator,
+ * pending frees. It is taken by the fault path (block lookup and
+ * allocation) under an entry lock, never the other way round, and never
+ * held across application memory access. Zeroing a newly allocated block
+ * runs under it, so a block is zero before any map can name it; a
+ * checkpoint holds it only to take its snapshot (store_format.c).
  */
 struct store {
 	int fd;
@@ -63,8 +64,10 @@ struct store {
 	uint64_t area_start[2];
 	uint64_t area_blocks;
 	uint32_t files_max;
-	uint32_t active_area;
-	uint64_t generation;
+	uint32_t active_area;	/* checkpoint_lock */
+	uint64_t generation;	/* checkpoint_lock */
+
+	struct mutex checkpoint_lock;	/* see store_format.c */
 
 	struct mutex lock;
 	uint64_t *used;		/* bitmap of data blocks, 1 = allocated */
@@ -100,6 +103,10 @@ void __store_file_remove(struct store *s, int slot);
  * create is set, so that one page is never allocated twice.
  */
 int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create);
+
+/* Remember a freed block until a checkpoint commits its freeing.
+ * Context: store.lock held. Return: 0 or -ENOMEM. */
+int store_pending_add(struct store *s, uint64_t block);
 
 /* Free the blocks of [first, last] of the file's map (a truncate or punch);
  * they become allocatable after the next checkpoint. Context: takes lock. */

@@ -162,8 +162,7 @@ err_unlock:
 	return ret == -ENOSPC || ret == -ENOMEM ? ret : -EIO;
 }
 
-/* Context: store.lock held. */
-static int pending_add(struct store *s, uint64_t block)
+int store_pending_add(struct store *s, uint64_t block)
 {
 	if (s->pending_count == s->pending_cap) {
 		uint64_t ncap = s->pending_cap ? s->pending_cap * 2 : 256;
@@ -189,7 +188,7 @@ static void __store_free_range(struct store *s, int slot, uint64_t first, uint64
 		/* Without memory to remember it, the block stays marked used
 		 * until the next load rebuilds the bitmap from the maps: it
 		 * is lost for this session, never reused too early. */
-		(void)pending_add(s, block);
+		(void)store_pending_add(s, block);
 		radix_delete(&f->map, fblock, &fr);
 		f->blocks--;
 		if (fblock++ == UINT64_MAX)

@@ -2,11 +2,13 @@
 /*
  * store_format.c - creating, loading, checkpointing and closing a store.
  *
- * Locks: store.lock (see store.h) is taken by store_checkpoint() for the
- * whole snapshot and write, so the image is one consistent instant; it
- * excludes faults that allocate, not faults that only look up mapped pages
- * through the page index. Loading and unloading run single-threaded (the
- * store is not published yet / no longer in use).
+ * Locks: store.checkpoint_lock serializes checkpoints and protects the
+ * superblock state (generation, active area). store_checkpoint() holds
+ * store.lock (see store.h) only to snapshot the metadata, one consistent
+ * instant, and to release the frees it committed; the writes and the two
+ * fdatasync() calls run without it, so faults keep allocating meanwhile.
+ * Order: checkpoint_lock -> store.lock. Loading and unloading run
+ * single-threaded (the store is not published yet / no longer in use).
  * One process at a time: store_load() holds flock(LOCK_EX) on the backing
  * file until store_unload().
  */
@@ -190,6 +192,7 @@ int store_load(const char *path, struct store **out, struct store_error *why)
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->lock);
+	mutex_init(&s->checkpoint_lock);
 	s->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0) {
 		ret = -errno;
@@ -283,26 +286,26 @@ static int cmp_block(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Make blocks freed before the checkpoint allocatable again, giving their
- * space back to the host one contiguous run at a time.
+/* Make blocks freed before a committed checkpoint allocatable again,
+ * giving their space back to the host one contiguous run at a time.
  * Context: store.lock held. */
-static void release_pending(struct store *s)
+static void release_blocks(struct store *s, uint64_t *blocks, uint64_t count)
 {
 	uint64_t run_start = 0, run_len = 0;
 
-	if (!s->pending_count)
+	if (!count)
 		return;
-	qsort(s->pending_free, s->pending_count, sizeof(*s->pending_free), cmp_block);
-	for (uint64_t i = 0; i <= s->pending_count; i++) {
-		uint64_t block = i < s->pending_count ? s->pending_free[i] : 0;
+	qsort(blocks, count, sizeof(*blocks), cmp_block);
+	for (uint64_t i = 0; i <= count; i++) {
+		uint64_t block = i < count ? blocks[i] : 0;
 		uint64_t b = block - s->data_start;
 
-		if (run_len && (i == s->pending_count || block != run_start + run_len)) {
+		if (run_len && (i == count || block != run_start + run_len)) {
 			compat_discard_range(s->fd, store_block_offset(run_start),
 					     run_len * STORE_BLOCK_SIZE);
 			run_len = 0;
 		}
-		if (i == s->pending_count)
+		if (i == count)
 			break;
 		if (!run_len)
 			run_start = block;
@@ -311,27 +314,26 @@ static void release_pending(struct store *s)
 		s->group_free[b / STORE_GROUP_BLOCKS]++;
 		s->blocks_free++;
 	}
-	s->pending_count = 0;
 }
 
-int store_checkpoint(struct store *s)
-{
-	uint64_t table_bytes = disk_table_bytes(s->files_max);
-	struct disk_extent *ext = NULL;
-	uint64_t count = 0, cap = 0;
-	struct disk_super sb = { .version = STORE_VERSION,
-				 .block_size = STORE_BLOCK_SIZE };
+/* A consistent image of the metadata, taken under store.lock. */
+struct snapshot {
 	uint8_t *table;
-	uint32_t area;
-	int ret = 0;
+	struct disk_extent *ext;
+	uint64_t count, cap;
+	uint32_t files;
+	uint64_t *freed;	/* pending frees this checkpoint commits */
+	uint64_t freed_count;
+};
 
-	table = calloc(1, table_bytes);
-	if (!table)
-		return -ENOMEM;
-	mutex_lock(&s->lock);
-	for (uint32_t i = 0; i < s->files_max && !ret; i++) {
+/* Context: store.lock held. Return: 0 or -ENOMEM. */
+static int snapshot_take(struct store *s, struct snapshot *snap)
+{
+	for (uint32_t i = 0; i < s->files_max; i++) {
 		struct store_file *f = &s->file[i];
-		struct disk_file *df = (struct disk_file *)(table + (uint64_t)i * DISK_FILE_RECORD);
+		struct disk_file *df =
+			(struct disk_file *)(snap->table + (uint64_t)i * DISK_FILE_RECORD);
+		int ret;
 
 		if (!f->in_use)
 			continue;
@@ -340,23 +342,41 @@ int store_checkpoint(struct store *s)
 		memcpy(df->name, f->name, df->name_len);
 		df->size = f->size;
 		df->blocks = f->blocks;
-		df->extent_first = count;
-		ret = collect_extents(f, &ext, &count, &cap);
-		df->extent_count = count - df->extent_first;
+		df->extent_first = snap->count;
+		ret = collect_extents(f, &snap->ext, &snap->count, &snap->cap);
+		if (ret)
+			return ret;
+		df->extent_count = snap->count - df->extent_first;
 	}
-	if (ret)
-		goto out_unlock;
-	area = s->active_area ^ 1;
-	ret = write_full(s->fd, table, table_bytes, store_block_offset(s->area_start[area]));
-	if (!ret && count)
-		ret = write_full(s->fd, ext, count * sizeof(*ext),
+	snap->files = s->files;
+	/* Frees up to now are committed by this checkpoint; later ones wait
+	 * for the next. */
+	snap->freed = s->pending_free;
+	snap->freed_count = s->pending_count;
+	s->pending_free = NULL;
+	s->pending_count = s->pending_cap = 0;
+	return 0;
+}
+
+/* Write the snapshot to the inactive area, then point the superblock at it.
+ * Context: checkpoint_lock held, store.lock not held. */
+static int snapshot_commit(struct store *s, const struct snapshot *snap)
+{
+	uint64_t table_bytes = disk_table_bytes(s->files_max);
+	struct disk_super sb = { .version = STORE_VERSION, .block_size = STORE_BLOCK_SIZE };
+	uint32_t area = s->active_area ^ 1;
+	int ret;
+
+	ret = write_full(s->fd, snap->table, table_bytes, store_block_offset(s->area_start[area]));
+	if (!ret && snap->count)
+		ret = write_full(s->fd, snap->ext, snap->count * sizeof(*snap->ext),
 				 store_block_offset(s->area_start[area]) + table_bytes);
 	/* Data and the new area reach the disk before the superblock
 	 * points at it. */
 	if (!ret && fdatasync(s->fd) != 0)
 		ret = -errno;
 	if (ret)
-		goto out_unlock;
+		return ret;
 	memcpy(sb.magic, STORE_MAGIC, sizeof(sb.magic));
 	sb.generation = s->generation + 1;
 	sb.store_blocks = s->store_blocks;
@@ -367,21 +387,48 @@ int store_checkpoint(struct store *s)
 	sb.area_blocks = s->area_blocks;
 	sb.files_max = s->files_max;
 	sb.active_area = area;
-	sb.extents = count;
-	sb.files = s->files;
-	sb.meta_crc = crc32c(crc32c(0, table, table_bytes), ext, count * sizeof(*ext));
+	sb.extents = snap->count;
+	sb.files = snap->files;
+	sb.meta_crc = crc32c(crc32c(0, snap->table, table_bytes), snap->ext,
+			     snap->count * sizeof(*snap->ext));
 	ret = super_write(s->fd, &sb);
 	if (!ret && fdatasync(s->fd) != 0)
 		ret = -errno;
 	if (ret)
-		goto out_unlock;
+		return ret;
 	s->generation = sb.generation;
 	s->active_area = area;
-	release_pending(s);
-out_unlock:
+	return 0;
+}
+
+int store_checkpoint(struct store *s)
+{
+	struct snapshot snap = { NULL };
+	int ret;
+
+	snap.table = calloc(1, disk_table_bytes(s->files_max));
+	if (!snap.table)
+		return -ENOMEM;
+	mutex_lock(&s->checkpoint_lock);
+	mutex_lock(&s->lock);
+	ret = snapshot_take(s, &snap);
 	mutex_unlock(&s->lock);
-	free(ext);
-	free(table);
+	if (!ret)
+		ret = snapshot_commit(s, &snap);
+	mutex_lock(&s->lock);
+	if (!ret) {
+		release_blocks(s, snap.freed, snap.freed_count);
+	} else {
+		/* Not committed: the frees wait for the next checkpoint. */
+		for (uint64_t i = 0; i < snap.freed_count; i++)
+			if (store_pending_add(s, snap.freed[i]) != 0)
+				break;	/* stays marked used until the next load */
+	}
+	mutex_unlock(&s->lock);
+	mutex_unlock(&s->checkpoint_lock);
+	free(snap.freed);
+	free(snap.ext);
+	free(snap.table);
 	return ret;
 }
 
