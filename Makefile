@@ -1,5 +1,5 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
-# check-tsan, install PREFIX=DIR, demo, bench, clean.
+# check-tsan, check-inject, install PREFIX=DIR, demo, bench, clean.
 VERSION := 0.1.0
 CC ?= cc
 PREFIX ?= /usr/local
@@ -64,6 +64,11 @@ check-tsan:
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		tests/run.sh build-tsan $(TSAN_TESTS)
 
+# The fault-injection build: the whole suite with injection compiled in;
+# injected_errors arms it (and skips in other builds).
+check-inject:
+	$(MAKE) BUILD=build-inject CFLAGS="-O1 -g -DUDAX_FAULT_INJECT" check
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
@@ -88,4 +93,4 @@ bench: $(BUILD)/libudax.a
 clean:
 	rm -rf build build-asan build-tsan
 
-.PHONY: all check check-asan check-tsan install demo bench clean
+.PHONY: all check check-asan check-tsan check-inject install demo bench clean

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/falloc.h>
 #include <linux/futex.h>
 #include <linux/userfaultfd.h>
@@ -95,6 +96,8 @@ int compat_write_zeros(int fd, uint64_t off, uint64_t len)
 
 int compat_zero_range(int fd, uint64_t off, uint64_t len)
 {
+	if (compat_inject(INJECT_ZERO))
+		return -EIO;
 	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 		      (off_t)len) == 0)
 		return 0;
@@ -119,3 +122,42 @@ int compat_discard_range(int fd, uint64_t off, uint64_t len)
 		return 0;
 	return compat_write_zeros(fd, off, len);
 }
+
+#ifdef UDAX_FAULT_INJECT
+static struct {
+	uint64_t nth;		/* 0: never */
+	bool and_later;
+	_Atomic uint64_t calls;
+} inject[INJECT_POINTS];
+
+/* Parse UDAX_INJECT before main(), so that the fault path only counts. */
+__attribute__((constructor)) static void inject_parse(void)
+{
+	static const char *const names[INJECT_POINTS] = { "zero", "node", "map" };
+	const char *p = getenv("UDAX_INJECT");
+
+	while (p && *p) {
+		for (int i = 0; i < INJECT_POINTS; i++) {
+			size_t n = strlen(names[i]);
+			char *end;
+
+			if (strncmp(p, names[i], n) || p[n] != ':')
+				continue;
+			inject[i].nth = strtoull(p + n + 1, &end, 10);
+			inject[i].and_later = *end == '+';
+			break;
+		}
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+}
+
+bool compat_inject(enum inject_point point)
+{
+	uint64_t call = atomic_fetch_add_explicit(&inject[point].calls, 1,
+						  memory_order_relaxed) + 1;
+
+	return inject[point].nth &&
+	       (call == inject[point].nth || (inject[point].and_later && call > inject[point].nth));
+}
+#endif

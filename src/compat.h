@@ -51,4 +51,23 @@ int compat_discard_range(int fd, uint64_t off, uint64_t len);
 
 pid_t compat_gettid(void);
 
+/*
+ * Fault injection, compiled in with -DUDAX_FAULT_INJECT (make check-inject).
+ * UDAX_INJECT="point:N[+][,point:N[+]...]", read at program start, makes the
+ * Nth call at that point fail (and every later one with '+').
+ * Points: "zero" block zeroing (-EIO), "node" index node allocation
+ * (-ENOMEM), "map" installing a block in a mapping (-ENOMEM).
+ */
+enum inject_point { INJECT_ZERO, INJECT_NODE, INJECT_MAP, INJECT_POINTS };
+
+#ifdef UDAX_FAULT_INJECT
+bool compat_inject(enum inject_point point);
+#else
+static inline bool compat_inject(enum inject_point point)
+{
+	(void)point;
+	return false;
+}
+#endif
+
 #endif /* UDAX_COMPAT_H */

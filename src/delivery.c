@@ -276,7 +276,11 @@ int delivery_reserve(size_t len, int prot, void **addr)
 
 int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot)
 {
-	void *p = mmap(vma_page_addr(vma, index), PAGE_SIZE_4K, prot,
+	void *p;
+
+	if (compat_inject(INJECT_MAP))
+		return -ENOMEM;
+	p = mmap(vma_page_addr(vma, index), PAGE_SIZE_4K, prot,
 		       MAP_SHARED | MAP_FIXED, vma->inode->store->st->fd,
 		       (off_t)store_block_offset(block));
 

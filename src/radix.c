@@ -53,6 +53,8 @@ int radix_preload_fill(struct radix_preload *pl, unsigned count)
 
 	if (count > RADIX_PRELOAD_MAX)
 		count = RADIX_PRELOAD_MAX;
+	if (pl->count < count && compat_inject(INJECT_NODE))
+		return -ENOMEM;
 	mutex_lock(&pool_lock);
 	while (pl->count < count) {
 		struct radix_node *node = pool_get_locked();
