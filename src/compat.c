@@ -75,21 +75,37 @@ int compat_uffd_register_missing(int uffd, void *addr, size_t len)
 	return ioctl(uffd, UFFDIO_REGISTER, &reg) == 0 ? 0 : -errno;
 }
 
+int compat_io_full(int fd, void *buf, size_t len, uint64_t off, bool write, size_t *done)
+{
+	*done = 0;
+	while (*done < len) {
+		char *p = (char *)buf + *done;
+		ssize_t n = write ? pwrite(fd, p, len - *done, (off_t)(off + *done))
+				  : pread(fd, p, len - *done, (off_t)(off + *done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
 int compat_write_zeros(int fd, uint64_t off, uint64_t len)
 {
 	static const char zeros[4096];
 
 	while (len) {
-		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
-		ssize_t done = pwrite(fd, zeros, n, (off_t)off);
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros), done;
+		int ret = compat_io_full(fd, (void *)zeros, n, off, true, &done);
 
-		if (done < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		off += (uint64_t)done;
-		len -= (uint64_t)done;
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
 	}
 	return 0;
 }

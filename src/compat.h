@@ -43,6 +43,11 @@ int compat_uffd_register_missing(int uffd, void *addr, size_t len);
  * Return: 0 or -errno. */
 int compat_zero_range(int fd, uint64_t off, uint64_t len);
 
+/* pread/pwrite all of [off, off+len) of fd, retrying EINTR and short
+ * counts; *done says how far it got. Return: 0, -errno, or -ENODATA at end
+ * of file on a read. */
+int compat_io_full(int fd, void *buf, size_t len, uint64_t off, bool write, size_t *done);
+
 /* Write zeros over [off, off+len) of fd. Return: 0 or -errno. */
 int compat_write_zeros(int fd, uint64_t off, uint64_t len);
 

@@ -153,49 +153,53 @@ int udax_unlink(struct udax_store *s, const char *name)
 	return ret ? ret : store_checkpoint(s->st);
 }
 
-/* pread/pwrite on the store file, retrying EINTR, short counts and EFAULT
- * on udax-mapped buffers. Return: 0 or -errno. */
+/* pread/pwrite on the store file; a udax-mapped buffer that makes the
+ * kernel fail with EFAULT is faulted in and the rest retried.
+ * Return: 0 or -errno. */
 static int store_io(int fd, void *buf, size_t len, uint64_t off, bool to_store)
 {
 	unsigned retries = 0;
 
-	while (len) {
-		ssize_t n = to_store ? pwrite(fd, buf, len, (off_t)off)
-				     : pread(fd, buf, len, (off_t)off);
+	for (;;) {
+		size_t done;
+		int ret = compat_io_full(fd, buf, len, off, to_store, &done);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EFAULT && retries++ < PREFAULT_RETRIES &&
-		    vma_fault_in(buf, len, !to_store) == 0)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		buf = (char *)buf + n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
+		buf = (char *)buf + done;
+		len -= done;
+		off += done;
+		if (ret != -EFAULT || retries++ == PREFAULT_RETRIES ||
+		    vma_fault_in(buf, len, !to_store) != 0)
+			return ret == -ENODATA ? -EIO : ret;
 	}
-	return 0;
 }
 
-/* Length of the run of pages from index that are mapped to consecutive
- * store blocks from *block (0: a hole run), at most max_pages. */
-static uint64_t block_run(struct inode *ino, uint64_t index, uint64_t max_pages,
-			  int64_t *block)
+/*
+ * The next piece of an I/O at pos with left bytes to go: the bytes that lie
+ * in consecutive store blocks from *block, or in a run of holes (*block 0).
+ * With allocate, a hole page gets its block first (one page: the run ends
+ * there). Return: bytes in the piece; *block < 0 on an error.
+ */
+static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool allocate,
+			 int64_t *block)
 {
 	struct store *st = ino->store->st;
-	uint64_t n = 1;
+	uint64_t index = pos / PAGE_SIZE_4K, in_page = pos % PAGE_SIZE_4K;
+	uint64_t pages = (in_page + left + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+	uint64_t run = 1, bytes;
 
 	*block = store_get_block(st, ino->slot, index, false);
-	while (n < max_pages) {
-		int64_t next = store_get_block(st, ino->slot, index + n, false);
+	if (*block == 0 && allocate) {
+		*block = fault_alloc_for_write(ino, index);
+	} else {
+		for (; run < pages; run++) {
+			int64_t next = store_get_block(st, ino->slot, index + run, false);
 
-		if (*block ? next != *block + (int64_t)n : next != 0)
-			break;
-		n++;
+			if (*block ? next != *block + (int64_t)run : next != 0)
+				break;
+		}
 	}
-	return n;
+	bytes = run * PAGE_SIZE_4K - in_page;
+	return bytes < left ? bytes : left;
 }
 
 ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off)
@@ -216,23 +220,17 @@ ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off)
 	if (len > size - off)
 		len = (size_t)(size - off);
 	while (done < len && !ret) {
-		uint64_t pos = off + done, index = pos / PAGE_SIZE_4K;
-		uint64_t in_page = pos % PAGE_SIZE_4K;
-		uint64_t pages = (in_page + (len - done) + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
 		int64_t block;
-		uint64_t run = block_run(ino, index, pages, &block);
-		uint64_t n = run * PAGE_SIZE_4K - in_page;
+		uint64_t n = io_piece(ino, off + done, len - done, false, &block);
 
-		if (n > len - done)
-			n = len - done;
-		if (block < 0) {
+		if (block < 0)
 			ret = (int)block;
-		} else if (block == 0) {
+		else if (block == 0)
 			memset((char *)buf + done, 0, n);
-		} else {
+		else
 			ret = store_io(ino->store->st->fd, (char *)buf + done, n,
-				       store_block_offset((uint64_t)block) + in_page, false);
-		}
+				       store_block_offset((uint64_t)block) +
+				       (off + done) % PAGE_SIZE_4K, false);
 		if (!ret)
 			done += n;
 	}
@@ -276,26 +274,15 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 	ino = f->inode;
 	rwlock_read_lock(&ino->io_lock);
 	while (done < len && !ret) {
-		uint64_t pos = off + done, index = pos / PAGE_SIZE_4K;
-		uint64_t in_page = pos % PAGE_SIZE_4K;
-		uint64_t pages = (in_page + (len - done) + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
 		int64_t block;
-		uint64_t run = block_run(ino, index, pages, &block);
-		uint64_t n;
+		uint64_t n = io_piece(ino, off + done, len - done, true, &block);
 
-		if (block == 0) {	/* allocate one page, under its entry */
-			block = fault_alloc_for_write(ino, index);
-			run = 1;
-		}
-		if (block < 0) {
+		if (block < 0)
 			ret = (int)block;
-			break;
-		}
-		n = run * PAGE_SIZE_4K - in_page;
-		if (n > len - done)
-			n = len - done;
-		ret = store_io(ino->store->st->fd, (char *)buf + done, n,
-			       store_block_offset((uint64_t)block) + in_page, true);
+		else
+			ret = store_io(ino->store->st->fd, (char *)buf + done, n,
+				       store_block_offset((uint64_t)block) +
+				       (off + done) % PAGE_SIZE_4K, true);
 		if (!ret)
 			done += n;
 	}

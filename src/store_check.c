@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "store_disk.h"
 
 void store_error_set(struct store_error *why, const char *fmt, ...)
@@ -203,22 +204,9 @@ out:
 
 static int read_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
+	size_t done;
 
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return compat_io_full(fd, buf, len, off, false, &done);
 }
 
 int disk_read_store(int fd, struct disk_super *sb, uint8_t **area,

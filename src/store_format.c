@@ -33,20 +33,9 @@ static uint64_t round_up(uint64_t v, uint64_t to)
 
 static int write_full(int fd, const void *buf, size_t len, uint64_t off)
 {
-	const char *p = buf;
+	size_t done;
 
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return compat_io_full(fd, (void *)buf, len, off, true, &done);
 }
 
 static void super_seal(struct disk_super *sb)

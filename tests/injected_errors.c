@@ -23,17 +23,6 @@ static struct udax_store *s;
 static struct udax_file *f;
 static char *map;
 
-static bool write_gets_sigbus(char *p, char value)
-{
-	if (sigsetjmp(test_sigbus_jmp, 1) == 0) {
-		test_sigbus_armed = 1;
-		*(volatile char *)p = value;
-		test_sigbus_armed = 0;
-		return false;
-	}
-	return true;
-}
-
 static void setup(void)
 {
 	test_install_sigbus_catcher();
@@ -56,10 +45,10 @@ static void expect(uint64_t blocks, uint64_t sigbus)
 static void case_zero_fault(void)	/* UDAX_INJECT=zero:1 */
 {
 	setup();
-	CHECK(write_gets_sigbus(map + 3 * PG, 7), "write fault survived an I/O error");
+	CHECK(test_access_sigbus(map + 3 * PG, true, 7), "write fault survived an I/O error");
 	expect(0, 1);
 	CHECK_EQ(map[3 * PG], 0);			/* still a hole */
-	CHECK(!write_gets_sigbus(map + 3 * PG, 7));	/* retry works */
+	CHECK(!test_access_sigbus(map + 3 * PG, true, 7));	/* retry works */
 	CHECK_EQ(map[3 * PG], 7);
 	expect(1, 1);
 }
@@ -83,7 +72,7 @@ static void case_node(void)		/* UDAX_INJECT=node:1+ */
 	char buf[8] = "abcdefg";
 
 	setup();
-	CHECK(write_gets_sigbus(map, 1), "fault without index memory did not SIGBUS");
+	CHECK(test_access_sigbus(map, true, 1), "fault without index memory did not SIGBUS");
 	expect(0, 1);
 	CHECK_EQ(udax_pwrite(f, buf, sizeof(buf), 0), -ENOMEM);
 	expect(0, 1);
@@ -92,9 +81,9 @@ static void case_node(void)		/* UDAX_INJECT=node:1+ */
 static void case_map(void)		/* UDAX_INJECT=map:1 */
 {
 	setup();
-	CHECK(write_gets_sigbus(map + 2 * PG, 9), "failed install did not SIGBUS");
+	CHECK(test_access_sigbus(map + 2 * PG, true, 9), "failed install did not SIGBUS");
 	expect(1, 1);	/* the block was allocated before the install failed */
-	CHECK(!write_gets_sigbus(map + 2 * PG, 9));
+	CHECK(!test_access_sigbus(map + 2 * PG, true, 9));
 	CHECK_EQ(map[2 * PG], 9);
 	expect(1, 1);
 }

@@ -17,28 +17,6 @@
 
 #define PG 4096
 
-static bool sigbus_on_read(const char *p)
-{
-	if (sigsetjmp(test_sigbus_jmp, 1) == 0) {
-		test_sigbus_armed = 1;
-		(void)*(const volatile char *)p;
-		test_sigbus_armed = 0;
-		return false;
-	}
-	return true;
-}
-
-static bool sigbus_on_write(char *p)
-{
-	if (sigsetjmp(test_sigbus_jmp, 1) == 0) {
-		test_sigbus_armed = 1;
-		*(volatile char *)p = 1;
-		test_sigbus_armed = 0;
-		return false;
-	}
-	return true;
-}
-
 /* In a child that never installed a SIGBUS handler: touch past EOF. */
 static void child_without_handler(void)
 {
@@ -82,20 +60,20 @@ int main(void)
 	CHECK_EQ(udax_truncate(f, 2 * PG + 100), 0);
 	CHECK_EQ(udax_mmap(f, 0, 8 * PG, PROT_READ | PROT_WRITE, (void **)&map), 0);
 
-	CHECK(!sigbus_on_write(map));
-	CHECK(!sigbus_on_read(map + PG));
-	CHECK(!sigbus_on_read(map + 2 * PG + 4000));	/* same page as EOF */
-	CHECK(sigbus_on_read(map + 3 * PG));
-	CHECK(sigbus_on_write(map + 7 * PG));
+	CHECK(!test_access_sigbus(map, true, 1));
+	CHECK(!test_access_sigbus(map + PG, false, 0));
+	CHECK(!test_access_sigbus(map + 2 * PG + 4000, false, 0));	/* same page as EOF */
+	CHECK(test_access_sigbus(map + 3 * PG, false, 0));
+	CHECK(test_access_sigbus(map + 7 * PG, true, 1));
 
 	/* Mapped pages past a new, smaller EOF raise SIGBUS. */
 	map[PG + 5] = 9;
 	CHECK_EQ(udax_truncate(f, PG), 0);
-	CHECK(sigbus_on_read(map + PG + 5));
-	CHECK(!sigbus_on_read(map));
+	CHECK(test_access_sigbus(map + PG + 5, false, 0));
+	CHECK(!test_access_sigbus(map, false, 0));
 	/* Growing exposes zeros, not the old bytes. */
 	CHECK_EQ(udax_truncate(f, 3 * PG), 0);
-	CHECK(!sigbus_on_read(map + PG + 5));
+	CHECK(!test_access_sigbus(map + PG + 5, false, 0));
 	CHECK_EQ(map[PG + 5], 0);
 	CHECK(test_sigbus_seen_unarmed == 0);
 

@@ -160,3 +160,17 @@ void test_install_sigbus_catcher(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGBUS, &sa, NULL);
 }
+
+bool test_access_sigbus(char *p, bool write, char value)
+{
+	if (sigsetjmp(test_sigbus_jmp, 1) == 0) {
+		test_sigbus_armed = 1;
+		if (write)
+			*(volatile char *)p = value;
+		else
+			(void)*(volatile char *)p;
+		test_sigbus_armed = 0;
+		return false;
+	}
+	return true;
+}

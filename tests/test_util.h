@@ -60,5 +60,8 @@ extern __thread sigjmp_buf test_sigbus_jmp;
 extern __thread volatile int test_sigbus_armed;
 extern volatile int test_sigbus_seen_unarmed;
 void test_install_sigbus_catcher(void);
+/* Read (or write value to) *p; Return: whether that raised SIGBUS in this
+ * thread (needs test_install_sigbus_catcher()). */
+bool test_access_sigbus(char *p, bool write, char value);
 
 #endif /* UDAX_TEST_UTIL_H */

@@ -122,8 +122,8 @@ static int cmd_create(int argc, char **argv)
 	return 0;
 }
 
-/* Copy from a host fd into a udax file, or out of one. */
-static int copy_in(struct udax_file *f, int fd, const char *name)
+/* Copy a host fd into a udax file (in) or a udax file out to a host fd. */
+static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
 {
 	char *buf = malloc(COPY_CHUNK);
 	uint64_t off = 0;
@@ -132,47 +132,19 @@ static int copy_in(struct udax_file *f, int fd, const char *name)
 	if (!buf)
 		return fail(name, -ENOMEM);
 	for (;;) {
-		ssize_t n = read(fd, buf, COPY_CHUNK), w;
+		ssize_t n = in ? read(fd, buf, COPY_CHUNK) : udax_pread(f, buf, COPY_CHUNK, off);
 
-		if (n < 0) {
-			status = fail(name, -errno);
+		if (n <= 0) {
+			if (n < 0)
+				status = fail(name, in ? -errno : (int)n);
 			break;
 		}
-		if (n == 0)
-			break;
-		w = udax_pwrite(f, buf, (size_t)n, off);
-		if (w != n) {
-			status = fail(name, w < 0 ? (int)w : -EIO);
-			break;
-		}
-		off += (uint64_t)n;
-	}
-	free(buf);
-	return status;
-}
-
-static int copy_out(struct udax_file *f, int fd, const char *name)
-{
-	char *buf = malloc(COPY_CHUNK);
-	uint64_t off = 0;
-	int status = 0;
-
-	if (!buf)
-		return fail(name, -ENOMEM);
-	for (;;) {
-		ssize_t n = udax_pread(f, buf, COPY_CHUNK, off);
-
-		if (n < 0) {
-			status = fail(name, (int)n);
-			break;
-		}
-		if (n == 0)
-			break;
 		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(fd, buf + done, (size_t)(n - done));
+			ssize_t w = in ? udax_pwrite(f, buf + done, (size_t)(n - done), off + (uint64_t)done)
+				       : write(fd, buf + done, (size_t)(n - done));
 
-			if (w < 0) {
-				status = fail("write", -errno);
+			if (w <= 0) {
+				status = fail(in ? name : "write", in ? (w ? (int)w : -EIO) : -errno);
 				goto out;
 			}
 			done += w;
@@ -204,7 +176,7 @@ static int cmd_put(const char *store, int argc, char **argv)
 	if (ret) {
 		status = fail(argv[2], ret);
 	} else {
-		status = copy_in(f, fd, argv[2]);
+		status = copy_file(f, fd, argv[2], true);
 		if (!status && (ret = udax_fsync(f)))
 			status = fail("fsync", ret);
 		udax_close(f);
@@ -233,7 +205,7 @@ static int cmd_get_or_cat(const char *store, int argc, char **argv, bool to_stdo
 			status = fail(argv[2], -errno);
 	}
 	if (!status)
-		status = copy_out(f, fd, argv[1]);
+		status = copy_file(f, fd, argv[1], false);
 	if (!to_stdout && fd >= 0 && close(fd) && !status)
 		status = fail(argv[2], -errno);
 	udax_close(f);
