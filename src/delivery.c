@@ -128,10 +128,12 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		write = sig == SIGSEGV && (vma->prot & PROT_WRITE);
 		break;
 	}
-	/* Ours: a missing page (uffd SIGBUS, or SIGSEGV on PROT_NONE), or an
-	 * access the mapping allows to a zero page or a page being zapped
-	 * (SIGSEGV, SEGV_ACCERR). */
+	/* Ours: a missing page (uffd SIGBUS, BUS_ADRERR; or SIGSEGV on
+	 * PROT_NONE), or an access the mapping allows to a zero page or a
+	 * page being zapped (SIGSEGV, SEGV_ACCERR). A machine-check SIGBUS
+	 * (BUS_MCEERR_*) or a SEGV_MAPERR goes to the application as is. */
 	if ((sig == SIGSEGV && si->si_code != SEGV_ACCERR) ||
+	    (sig == SIGBUS && si->si_code != BUS_ADRERR) ||
 	    (write && !(vma->prot & PROT_WRITE)))
 		goto not_ours_put;
 	ret = fault_page(vma, vma->pgoff + (uint64_t)(addr - vma->addr) / PAGE_SIZE_4K,

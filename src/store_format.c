@@ -392,7 +392,7 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 
 int store_checkpoint(struct store *s)
 {
-	struct snapshot snap = { NULL };
+	struct snapshot snap = { .table = NULL };
 	int ret;
 
 	snap.table = calloc(1, disk_table_bytes(s->files_max));
