@@ -71,6 +71,12 @@ UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned f
  * before keep receiving the signals that are not udax's. */
 UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store **out);
 
+/* Check the store at path without opening it for use: superblocks,
+ * checksums, file records, extents, block ownership. flags must be 0.
+ * Return: 0 if clean; -EUCLEAN if damaged, -EINVAL if not a store, -EBUSY
+ * if open (by any process); the reason is in udax_strerror_detail(). */
+UDAX_API int udax_store_check(const char *path, unsigned flags);
+
 /* Write the store's metadata back and close it. Files must be closed and
  * mappings unmapped first (-EBUSY otherwise). */
 UDAX_API int udax_store_close(struct udax_store *s);
@@ -126,8 +132,8 @@ UDAX_API int udax_munmap(void *addr, size_t len);
  * MS_SYNC or MS_ASYNC, optionally MS_INVALIDATE. */
 UDAX_API int udax_msync(void *addr, size_t len, int flags);
 
-/* The one-line reason of the last failed udax_store_open() in this thread,
- * or "" if none. */
+/* The one-line reason of the last failed udax_store_create(),
+ * udax_store_open() or udax_store_check() in this thread, or "" if none. */
 UDAX_API const char *udax_strerror_detail(void);
 
 #ifdef __cplusplus

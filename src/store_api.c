@@ -76,6 +76,22 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 	return 0;
 }
 
+int udax_store_check(const char *path, unsigned flags)
+{
+	struct store_error why = { "" };
+	int ret;
+
+	if (!path || flags) {
+		store_error_set(&why, "invalid argument");
+		return fail(-EINVAL, &why);
+	}
+	ret = store_check_path(path, &why);
+	if (ret)
+		return fail(ret, &why);
+	last_error.text[0] = '\0';
+	return 0;
+}
+
 int udax_store_close(struct udax_store *s)
 {
 	bool busy = false;

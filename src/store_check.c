@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -267,8 +268,16 @@ int store_check_path(const char *path, struct store_error *why)
 	int ret;
 
 	if (fd < 0) {
+		ret = -errno;
 		store_error_set(why, "cannot open: %s", strerror(errno));
-		return -errno;
+		return ret;
+	}
+	/* A store in use may be between two metadata writes: refuse. */
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		store_error_set(why, "store is in use by another opener");
+		close(fd);
+		return ret;
 	}
 	ret = disk_read_store(fd, &sb, &area, why);
 	if (!ret)

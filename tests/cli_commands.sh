@@ -2,7 +2,7 @@
 # cli_commands: the udax CLI creates a store, copies files in and out
 # byte-exactly, lists, shows counters, removes, runs the demo, prints
 # --help, and fails with a clear message and the documented exit status on
-# bad input. Exit 0 pass, 1 fail.
+# bad input; fsck passes a good store and fails a damaged one. Exit 0 pass, 1 fail.
 set -u
 udax=$(cd "$(dirname "$0")/.." && pwd)/udax
 dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-cli-XXXXXX")
@@ -43,6 +43,13 @@ expect_status 1 "$udax" get nothing "$dir/x"
 grep -q "No such file" "$dir/err" || fail "get of a missing name: $(cat "$dir/err")"
 expect_status 1 "$udax" -s "$dir/in" ls
 grep -q "not a udax store" "$dir/err" || fail "foreign store: $(cat "$dir/err")"
+expect_status 0 "$udax" fsck
+grep -q "clean" "$dir/out" || fail "fsck of a good store: $(cat "$dir/out")"
+cp "$store" "$dir/damaged"
+printf 'XX' | dd of="$dir/damaged" bs=1 seek=40 conv=notrunc status=none
+printf 'XX' | dd of="$dir/damaged" bs=1 seek=$((4096 + 40)) conv=notrunc status=none
+expect_status 1 "$udax" -s "$dir/damaged" fsck
+grep -q "checksum" "$dir/err" || fail "fsck of a damaged store: $(cat "$dir/err")"
 expect_status 0 "$udax" rm blob
 expect_status 0 "$udax" ls
 [ ! -s "$dir/out" ] || fail "ls after rm: $(cat "$dir/out")"

@@ -4,7 +4,8 @@
  * files. Each is refused by udax_store_open() with the expected negative
  * errno and a one-line reason, never a crash, and the file is left exactly
  * as it was. A store with one damaged superblock slot still opens from the
- * other. A second opener of a good store gets -EBUSY. Then random damage
+ * other. A second opener of a good store gets -EBUSY. udax_store_check()
+ * finds the same problems, passes a good store and refuses a live one. Then random damage
  * (seeded byte flips in the superblocks and metadata, with and without
  * resealed checksums) is opened many times: refused or opened, never a
  * crash or a sanitizer report.
@@ -71,6 +72,9 @@ static void expect_refused(const char *label, const char *path, int err, const c
 	      udax_strerror_detail(), word);
 	CHECK(file_crc(path) == before, "%s: refused open changed the file", label);
 	printf("  %-34s -> %d: %s\n", label, ret, udax_strerror_detail());
+	CHECK(udax_store_check(path, 0) == err, "%s: udax_store_check disagrees", label);
+	CHECK(strstr(udax_strerror_detail(), word) != NULL, "%s: check reason '%s'", label,
+	      udax_strerror_detail());
 }
 
 static struct disk_super *slot(uint8_t *img, int i)
@@ -102,10 +106,13 @@ int main(void)
 	CHECK_EQ(udax_store_open(good, 0, &s), 0);
 	CHECK_EQ(udax_store_open(good, 0, &s2), -EBUSY);
 	CHECK(strstr(udax_strerror_detail(), "in use") != NULL);
+	CHECK_EQ(udax_store_check(good, 0), -EBUSY);
 	CHECK_EQ(udax_open(s, "a-file", O_RDWR | O_CREAT, &f), 0);
 	CHECK_EQ(udax_pwrite(f, "hello", 5, 4096 * 3), 5);
 	CHECK_EQ(udax_close(f), 0);
 	CHECK_EQ(udax_store_close(s), 0);
+	CHECK_EQ(udax_store_check(good, 0), 0);
+	CHECK_EQ(udax_store_check(good, 1), -EINVAL);
 	read_image(good);
 	copy = malloc(image_len);
 

@@ -35,6 +35,7 @@ static const char usage_text[] =
 	"  cat NAME                 write a store file to standard output\n"
 	"  rm NAME                  remove a file from the store\n"
 	"  stat [NAME]              show store figures, or a file's size and counters\n"
+	"  fsck                     check the store (exit 0 clean, 1 damaged)\n"
 	"  demo [-t THREADS] [-m MIB] [-d DIR]\n"
 	"                           create a store in a temporary directory, map a\n"
 	"                           sparse file, fault it from THREADS threads (reads,\n"
@@ -305,6 +306,21 @@ static int cmd_ls(const char *store, int argc)
 	return close_store(s, ret < 0 ? fail("ls", ret) : 0);
 }
 
+static int cmd_fsck(const char *store, int argc)
+{
+	int ret;
+
+	if (argc != 1)
+		return usage_error("fsck takes no arguments");
+	if (!store)
+		return usage_error("no store: give -s STORE or set UDAX_STORE");
+	ret = udax_store_check(store, 0);
+	if (ret)
+		return fail(store, ret);
+	printf("%s: clean\n", store);
+	return 0;
+}
+
 struct demo {
 	char *map;
 	uint64_t pages;
@@ -496,6 +512,8 @@ int main(int argc, char **argv)
 		return cmd_rm(store, argc, argv);
 	if (!strcmp(cmd, "stat"))
 		return cmd_stat(store, argc, argv);
+	if (!strcmp(cmd, "fsck"))
+		return cmd_fsck(store, argc);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc, argv);
 	fprintf(stderr, "udax: unknown command '%s'\nTry 'udax --help'.\n", cmd);
