@@ -187,6 +187,9 @@ uint64_t *radix_insert_slot(struct radix_tree *t, uint64_t index,
 
 		root->child[0] = t->root;
 		root->count = 1;
+		for (int tag = 0; tag < RADIX_TAGS; tag++)
+			if (t->root->tags[tag])
+				root->tags[tag] = 1;
 		t->root->parent = root;
 		t->root->offset = 0;
 		t->root = root;
@@ -223,6 +226,57 @@ void radix_slot_store(struct radix_tree *t, uint64_t index, uint64_t *slot,
 	*slot = value;
 }
 
+/* The leaf holding index, or NULL. */
+static struct radix_node *leaf_of(struct radix_tree *t, uint64_t index)
+{
+	uint64_t *slot = radix_lookup_slot(t, index);
+
+	return slot ? (struct radix_node *)((char *)(slot - slot_of(index, 1)) -
+					    offsetof(struct radix_node, value))
+		    : NULL;
+}
+
+bool radix_tag_set(struct radix_tree *t, uint64_t index, enum radix_tag tag)
+{
+	struct radix_node *node = leaf_of(t, index);
+	unsigned off = slot_of(index, 1);
+
+	if (!node || !node->value[off] || (node->tags[tag] & ((uint64_t)1 << off)))
+		return false;
+	/* Mark the path up to the first node already marked. */
+	for (; node; off = node->offset, node = node->parent) {
+		bool had = node->tags[tag] != 0;
+
+		node->tags[tag] |= (uint64_t)1 << off;
+		if (had)
+			break;
+	}
+	return true;
+}
+
+bool radix_tag_clear(struct radix_tree *t, uint64_t index, enum radix_tag tag)
+{
+	struct radix_node *node = leaf_of(t, index);
+	unsigned off = slot_of(index, 1);
+
+	if (!node || !(node->tags[tag] & ((uint64_t)1 << off)))
+		return false;
+	/* Unmark the path up while nodes are left with no mark. */
+	for (; node; off = node->offset, node = node->parent) {
+		node->tags[tag] &= ~((uint64_t)1 << off);
+		if (node->tags[tag])
+			break;
+	}
+	return true;
+}
+
+bool radix_tag_get(struct radix_tree *t, uint64_t index, enum radix_tag tag)
+{
+	struct radix_node *node = leaf_of(t, index);
+
+	return node && (node->tags[tag] & ((uint64_t)1 << slot_of(index, 1)));
+}
+
 void radix_delete(struct radix_tree *t, uint64_t index, struct radix_freed *fr)
 {
 	uint64_t *slot = radix_lookup_slot(t, index);
@@ -230,6 +284,8 @@ void radix_delete(struct radix_tree *t, uint64_t index, struct radix_freed *fr)
 
 	if (!slot || !*slot)
 		return;
+	for (int tag = 0; tag < RADIX_TAGS; tag++)
+		radix_tag_clear(t, index, (enum radix_tag)tag);
 	*slot = 0;
 	node = (struct radix_node *)((char *)(slot - slot_of(index, 1)) -
 				     offsetof(struct radix_node, value));
@@ -250,14 +306,17 @@ void radix_delete(struct radix_tree *t, uint64_t index, struct radix_freed *fr)
 	}
 }
 
-/* First non-zero value in node's subtree at index >= *index. */
-static uint64_t next_in(struct radix_node *node, uint64_t *index)
+/* First non-zero value in node's subtree at index >= *index, only among
+ * values tagged tag unless tag is RADIX_TAGS (any value). */
+static uint64_t next_in(struct radix_node *node, uint64_t *index, unsigned tag)
 {
 	unsigned shift = (node->height - 1) * RADIX_SHIFT;
 	uint64_t span = shift >= 64 ? 0 : (uint64_t)1 << shift;	/* indexes per slot */
 	unsigned off = slot_of(*index, node->height);
 
 	for (; off < RADIX_FANOUT; off++) {
+		if (tag < RADIX_TAGS && !(node->tags[tag] & ((uint64_t)1 << off)))
+			continue;
 		if (node->height == 1) {
 			if (node->value[off]) {
 				*index = (*index & ~(uint64_t)(RADIX_FANOUT - 1)) | off;
@@ -269,7 +328,7 @@ static uint64_t next_in(struct radix_node *node, uint64_t *index)
 			uint64_t base = *index & ~(span * RADIX_FANOUT - 1);
 			uint64_t start = base + off * span;
 			uint64_t at = *index > start ? *index : start;
-			uint64_t value = next_in(node->child[off], &at);
+			uint64_t value = next_in(node->child[off], &at, tag);
 
 			if (value) {
 				*index = at;
@@ -284,7 +343,14 @@ uint64_t radix_next(struct radix_tree *t, uint64_t *index)
 {
 	if (!t->root || height_for(*index) > t->height)
 		return 0;
-	return next_in(t->root, index);
+	return next_in(t->root, index, RADIX_TAGS);
+}
+
+uint64_t radix_next_tagged(struct radix_tree *t, uint64_t *index, enum radix_tag tag)
+{
+	if (!t->root || height_for(*index) > t->height)
+		return 0;
+	return next_in(t->root, index, (unsigned)tag);
 }
 
 static void destroy_node(struct radix_node *node, struct radix_freed *fr)

@@ -23,11 +23,18 @@
 /* Worst insert: grow the root to full height, then a whole new path. */
 #define RADIX_PRELOAD_MAX (2 * RADIX_MAX_HEIGHT)
 
+/* Tags mark values (like the kernel's XArray marks). In a leaf, bit i of
+ * tags[tag] marks value[i]; in an inner node it says that child[i]'s
+ * subtree holds a marked value, so a tagged walk skips untagged subtrees:
+ * its cost follows the marked values, not the index range. */
+enum radix_tag { RADIX_TAG_DIRTY, RADIX_TAG_TOWRITE, RADIX_TAGS };
+
 struct radix_node {
 	struct radix_node *parent;
 	uint16_t offset;	/* slot of this node in its parent */
 	uint16_t count;		/* non-empty slots */
 	uint8_t height;		/* 1 for a leaf: slots hold values */
+	uint64_t tags[RADIX_TAGS];
 	union {
 		struct radix_node *child[RADIX_FANOUT];
 		uint64_t value[RADIX_FANOUT];
@@ -81,7 +88,20 @@ uint64_t *radix_insert_slot(struct radix_tree *t, uint64_t index,
 void radix_slot_store(struct radix_tree *t, uint64_t index, uint64_t *slot,
 		      uint64_t value);
 
-/* Empty the slot of index; nodes left empty go to fr. */
+/* Tag the value at index (it must be present). Return: whether the tag
+ * was newly set. */
+bool radix_tag_set(struct radix_tree *t, uint64_t index, enum radix_tag tag);
+
+/* Untag the value at index. Return: whether it was tagged. */
+bool radix_tag_clear(struct radix_tree *t, uint64_t index, enum radix_tag tag);
+
+bool radix_tag_get(struct radix_tree *t, uint64_t index, enum radix_tag tag);
+
+/* Return the first value tagged tag at an index >= *index, with *index
+ * set to it; 0 if none. Visits only subtrees holding the tag. */
+uint64_t radix_next_tagged(struct radix_tree *t, uint64_t *index, enum radix_tag tag);
+
+/* Empty the slot of index (and clear its tags); nodes left empty go to fr. */
 void radix_delete(struct radix_tree *t, uint64_t index, struct radix_freed *fr);
 
 /* Return the first non-zero value at an index >= *index, with *index set to

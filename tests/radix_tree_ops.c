@@ -3,7 +3,9 @@
  * radix_tree_ops: the radix tree stores, finds, iterates and deletes values
  * at random sparse indexes (up to 2^64-1), frees every node it allocated,
  * and asks for node memory only when a node is really missing (the
- * reviewer's point on radix_tree_preload).
+ * reviewer's point on radix_tree_preload). Tags: a tagged walk visits
+ * exactly the tagged values in order, clearing and deleting keep inner
+ * marks exact, a tree grown taller keeps its tags.
  */
 #include "radix.h"
 #include "test_util.h"
@@ -49,6 +51,12 @@ int main(void)
 	CHECK_EQ(radix_nodes_needed(&t, 64), 2);	/* new root + new leaf */
 	CHECK(radix_insert_slot(&t, 64, &(struct radix_preload){ .count = 0 }) == NULL);
 	CHECK_EQ(radix_lookup(&t, 5), 55);
+	CHECK(radix_tag_set(&t, 5, RADIX_TAG_DIRTY));
+	CHECK(!radix_tag_set(&t, 6, RADIX_TAG_DIRTY));	/* no value there */
+	insert(&t, 1ull << 40, 77);			/* grows the tree */
+	index = 0;
+	CHECK_EQ(radix_next_tagged(&t, &index, RADIX_TAG_DIRTY), 55);
+	CHECK_EQ(index, 5);
 	radix_destroy(&t);
 	CHECK_EQ(radix_nodes_in_use(), base_nodes);
 
@@ -83,6 +91,44 @@ int main(void)
 	}
 	CHECK(index == 0 || radix_next(&t, &index) == 0, "extra key at %llu",
 	      (unsigned long long)index);
+
+	/* Tag every third distinct key with DIRTY, every fifth with TOWRITE. */
+	for (size_t i = 0; i < n; i++) {
+		if (i && keys[i] == keys[i - 1])
+			continue;
+		CHECK(radix_tag_set(&t, keys[i], RADIX_TAG_DIRTY));
+		if (i % 3)
+			radix_tag_clear(&t, keys[i], RADIX_TAG_DIRTY);
+		if (i % 5 == 0)
+			CHECK(radix_tag_set(&t, keys[i], RADIX_TAG_TOWRITE));
+	}
+	for (int tag = 0; tag < RADIX_TAGS; tag++) {
+		unsigned every = tag == RADIX_TAG_DIRTY ? 3 : 5;
+
+		index = 0;
+		for (size_t i = 0; i < n; i++) {
+			if ((i && keys[i] == keys[i - 1]) || i % every)
+				continue;
+			CHECK(radix_tag_get(&t, keys[i], (enum radix_tag)tag));
+			value = radix_next_tagged(&t, &index, (enum radix_tag)tag);
+			CHECK(value != 0, "tagged walk ended early at key %zu", i);
+			CHECK_EQ(index, keys[i]);
+			if (++index == 0)
+				break;
+		}
+		CHECK(index == 0 || radix_next_tagged(&t, &index, (enum radix_tag)tag) == 0,
+		      "extra tagged key at %llu", (unsigned long long)index);
+	}
+	/* Clearing every DIRTY tag leaves no inner mark behind. */
+	index = 0;
+	while (radix_next_tagged(&t, &index, RADIX_TAG_DIRTY)) {
+		CHECK(radix_tag_clear(&t, index, RADIX_TAG_DIRTY));
+		CHECK(!radix_tag_clear(&t, index, RADIX_TAG_DIRTY));
+		if (++index == 0)
+			break;
+	}
+	CHECK_EQ(t.root->tags[RADIX_TAG_DIRTY], 0);
+	CHECK(t.root->tags[RADIX_TAG_TOWRITE] != 0);
 
 	/* Delete every other key, then the rest: nodes all come back. */
 	for (int pass = 0; pass < 2; pass++) {
