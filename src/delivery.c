@@ -319,6 +319,19 @@ static void vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 		missing_range_arm(start, len, vma->prot);
 }
 
+void inode_protect_page(struct inode *ino, uint64_t index, uint64_t block)
+{
+	mutex_lock(&ino->maps_lock);
+	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
+		if ((vma->prot & PROT_WRITE) && index >= vma->pgoff &&
+		    index - vma->pgoff < vma->len / PAGE_SIZE_4K &&
+		    vma_map_block(vma, index, block, PROT_READ) != 0)
+			/* Cannot map it clean: make it missing, which is
+			 * just as safe (the next access faults). */
+			vma_zap(vma, index, index);
+	mutex_unlock(&ino->maps_lock);
+}
+
 void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
 		     const struct udax_vma *skip)
 {

@@ -147,6 +147,7 @@ void page_index_init(struct page_index *pi)
 	pi->tree.root = NULL;
 	pi->tree.height = 0;
 	atomic_init(&pi->lock_waits, 0);
+	atomic_init(&pi->dirty, 0);
 }
 
 void page_index_destroy(struct page_index *pi)
@@ -214,6 +215,14 @@ void entry_unlock(struct page_index *pi, uint64_t index)
 	entry_wake(pi, index, entry, WAKE_NEXT);
 }
 
+/* Delete an entry with its tags. Context: tree_lock held. */
+static void __entry_delete(struct page_index *pi, uint64_t index, struct radix_freed *fr)
+{
+	if (radix_tag_get(&pi->tree, index, RADIX_TAG_DIRTY))
+		atomic_fetch_sub_explicit(&pi->dirty, 1, memory_order_relaxed);
+	radix_delete(&pi->tree, index, fr);
+}
+
 void entry_delete_locked(struct page_index *pi, uint64_t index)
 {
 	struct radix_freed fr = { NULL };
@@ -221,7 +230,7 @@ void entry_delete_locked(struct page_index *pi, uint64_t index)
 
 	mutex_lock(&pi->tree_lock);
 	entry = radix_lookup(&pi->tree, index);
-	radix_delete(&pi->tree, index, &fr);
+	__entry_delete(pi, index, &fr);
 	mutex_unlock(&pi->tree_lock);
 	radix_release(&fr);
 	entry_wake(pi, index, entry, WAKE_ALL);
@@ -237,7 +246,7 @@ bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
 	mutex_lock(&pi->tree_lock);
 	entry = get_unlocked_entry(pi, index, &slot);
 	if (entry && entry_same(entry, expected)) {
-		radix_delete(&pi->tree, index, &fr);
+		__entry_delete(pi, index, &fr);
 		deleted = true;
 	}
 	mutex_unlock(&pi->tree_lock);
@@ -257,4 +266,63 @@ uint64_t entry_next(struct page_index *pi, uint64_t *index)
 	entry = radix_next(&pi->tree, index);
 	mutex_unlock(&pi->tree_lock);
 	return entry;
+}
+
+bool entry_mark_dirty(struct page_index *pi, uint64_t index)
+{
+	bool was_clean;
+
+	mutex_lock(&pi->tree_lock);
+	was_clean = radix_tag_set(&pi->tree, index, RADIX_TAG_DIRTY);
+	mutex_unlock(&pi->tree_lock);
+	if (was_clean)
+		atomic_fetch_add_explicit(&pi->dirty, 1, memory_order_relaxed);
+	return was_clean;
+}
+
+/* Entries tagged per tree_lock hold, so faults are not held off long. */
+#define TAG_BATCH 256
+
+uint64_t entry_tag_towrite(struct page_index *pi)
+{
+	uint64_t index = 0, tagged = 0;
+	bool more = true;
+
+	while (more) {
+		mutex_lock(&pi->tree_lock);
+		for (unsigned n = 0; n < TAG_BATCH; n++) {
+			more = radix_next_tagged(&pi->tree, &index, RADIX_TAG_DIRTY) != 0;
+			if (!more)
+				break;
+			tagged += radix_tag_set(&pi->tree, index, RADIX_TAG_TOWRITE);
+			if (++index == 0) {
+				more = false;
+				break;
+			}
+		}
+		mutex_unlock(&pi->tree_lock);
+	}
+	return tagged;
+}
+
+uint64_t entry_next_towrite(struct page_index *pi, uint64_t *index)
+{
+	uint64_t entry;
+
+	mutex_lock(&pi->tree_lock);
+	entry = radix_next_tagged(&pi->tree, index, RADIX_TAG_TOWRITE);
+	mutex_unlock(&pi->tree_lock);
+	return entry;
+}
+
+bool entry_clear_written(struct page_index *pi, uint64_t index)
+{
+	bool was_towrite;
+
+	mutex_lock(&pi->tree_lock);
+	was_towrite = radix_tag_clear(&pi->tree, index, RADIX_TAG_TOWRITE);
+	if (was_towrite && radix_tag_clear(&pi->tree, index, RADIX_TAG_DIRTY))
+		atomic_fetch_sub_explicit(&pi->dirty, 1, memory_order_relaxed);
+	mutex_unlock(&pi->tree_lock);
+	return was_towrite;
 }

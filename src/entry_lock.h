@@ -21,6 +21,7 @@ struct page_index {
 	struct mutex tree_lock;
 	struct radix_tree tree;
 	_Atomic uint64_t lock_waits;	/* sleeps on a locked entry */
+	_Atomic uint64_t dirty;		/* entries tagged DIRTY */
 };
 
 void page_index_init(struct page_index *pi);
@@ -54,5 +55,25 @@ bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected);
 /* Return the first entry at an index >= *index (unlocked view, may change
  * as soon as it returns), 0 if none. */
 uint64_t entry_next(struct page_index *pi, uint64_t *index);
+
+/*
+ * Dirty tags (the kernel's PAGECACHE_TAG_DIRTY/TOWRITE on DAX entries).
+ * entry_mark_dirty: tag the caller's locked BLOCK entry DIRTY.
+ * Return: whether it was clean before.
+ */
+bool entry_mark_dirty(struct page_index *pi, uint64_t index);
+
+/* Tag every DIRTY entry TOWRITE: what one writeback pass will clean, so
+ * that pages dirtied during the pass wait for the next one.
+ * Return: entries tagged. */
+uint64_t entry_tag_towrite(struct page_index *pi);
+
+/* Return the first entry tagged TOWRITE at an index >= *index (unlocked
+ * view), 0 if none. */
+uint64_t entry_next_towrite(struct page_index *pi, uint64_t *index);
+
+/* The caller's locked entry was written back: clear TOWRITE and DIRTY.
+ * Return: whether it was tagged TOWRITE (else nothing changed). */
+bool entry_clear_written(struct page_index *pi, uint64_t index);
 
 #endif /* UDAX_ENTRY_LOCK_H */

@@ -83,7 +83,8 @@ static void fault_drop_entry(struct inode *ino, uint64_t index, uint64_t entry)
 /*
  * Serve a fault at file page index of vma.
  * Return: FAULT_OK when the page is mapped, FAULT_REMAPPED when its block
- * was already in the index (mapped again), FAULT_SIGBUS past EOF or on
+ * was already in the index and nothing changed (mapped again, and for a
+ * write already dirty), FAULT_SIGBUS past EOF or on
  * ENOSPC/EIO, FAULT_OOM without memory.
  * Context: no udax lock held; takes invalidate_lock shared and the entry.
  */
@@ -91,6 +92,7 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 {
 	struct inode *ino = vma->inode;
 	enum fault_result ret;
+	bool newly_dirty;
 	uint64_t entry;
 	int64_t block;
 
@@ -121,8 +123,13 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 			goto out_drop;
 		}
 	}
-	ret = vma_map_block(vma, index, (uint64_t)block, vma->prot) ? FAULT_OOM
-		: entry_is_block(entry) ? FAULT_REMAPPED : FAULT_OK;
+	/* The seed's dax_pfn_mkwrite: the first write to a clean page tags it
+	 * DIRTY, under the entry lock, before the page becomes writable; a
+	 * read maps the page read-only, clean, so its first write faults. */
+	newly_dirty = write && entry_mark_dirty(&ino->pi, index);
+	ret = vma_map_block(vma, index, (uint64_t)block, write ? vma->prot : PROT_READ)
+		? FAULT_OOM
+		: entry_is_block(entry) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
 	entry_unlock(&ino->pi, index);
 	goto out_unlock;
 
@@ -153,4 +160,22 @@ int64_t fault_alloc_for_write(struct inode *ino, uint64_t index)
 	}
 	entry_unlock(&ino->pi, index);
 	return block;
+}
+
+int fault_mark_written(struct inode *ino, uint64_t index)
+{
+	uint64_t entry = entry_grab(&ino->pi, index);
+	int64_t block;
+
+	if (!entry)
+		return -ENOMEM;
+	block = entry_is_block(entry) ? (int64_t)entry_block(entry)
+				      : fault_find_block(ino, index, entry, false, NULL);
+	if (block <= 0) {	/* freed under us: nothing left to mark */
+		fault_drop_entry(ino, index, entry);
+		return block < 0 ? (int)block : 0;
+	}
+	entry_mark_dirty(&ino->pi, index);
+	entry_unlock(&ino->pi, index);
+	return 0;
 }

@@ -252,8 +252,10 @@ static void inode_extend(struct inode *ino, uint64_t size)
 						      memory_order_relaxed))
 		;
 	mutex_lock(&st->lock);
-	if (st->file[ino->slot].size < size)
+	if (st->file[ino->slot].size < size) {
 		st->file[ino->slot].size = size;
+		__store_meta_changed(st);
+	}
 	mutex_unlock(&st->lock);
 }
 
@@ -283,6 +285,9 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 			ret = store_io(ino->store->st->fd, (char *)buf + done, n,
 				       store_block_offset((uint64_t)block) +
 				       (off + done) % PAGE_SIZE_4K, true);
+		for (uint64_t p = (off + done) / PAGE_SIZE_4K;
+		     !ret && p <= (off + done + n - 1) / PAGE_SIZE_4K; p++)
+			ret = fault_mark_written(ino, p);
 		if (!ret)
 			done += n;
 	}
@@ -347,6 +352,7 @@ int udax_truncate(struct udax_file *f, uint64_t size)
 	atomic_store_explicit(&ino->size, size, memory_order_seq_cst);
 	mutex_lock(&st->lock);
 	st->file[ino->slot].size = size;
+	__store_meta_changed(st);
 	mutex_unlock(&st->lock);
 	/* Bytes past the old or new EOF inside its last page (a mapping may
 	 * have written there) must read as zeros inside the file. */
@@ -402,7 +408,7 @@ int udax_fsync(struct udax_file *f)
 {
 	if (!f)
 		return -EINVAL;
-	return store_checkpoint(f->inode->store->st);
+	return inode_fsync(f->inode);
 }
 
 int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
@@ -426,6 +432,8 @@ int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
 	st->lock_waits = atomic_load_explicit(&ino->pi.lock_waits, memory_order_relaxed);
 	st->blocks_allocated = atomic_load_explicit(&ino->blocks_allocated,
 						    memory_order_relaxed);
+	st->dirty_pages = atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
+	st->writeback_pages = atomic_load_explicit(&ino->writeback_pages, memory_order_relaxed);
 	mutex_lock(&ino->maps_lock);
 	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
 		st->mappings++;

@@ -57,7 +57,7 @@ struct inode {
 	struct udax_vma *maps;
 
 	_Atomic uint64_t faults_read, faults_write, faults_hole, faults_sigbus;
-	_Atomic uint64_t blocks_allocated;
+	_Atomic uint64_t blocks_allocated, writeback_pages;
 };
 
 struct udax_file {
@@ -111,6 +111,15 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
  * under the page's entry lock. Return: store block or -errno. */
 int64_t fault_alloc_for_write(struct inode *ino, uint64_t index);
 
+/* Tag a page written by udax_pwrite DIRTY, under its entry lock (after the
+ * data is in: a writeback in between finds nothing to do, the next one
+ * writes it). Return: 0 or -errno. */
+int fault_mark_written(struct inode *ino, uint64_t index);
+
+/* writeback.c: write back the file's DIRTY pages and make the store
+ * durable (udax_fsync, udax_msync MS_SYNC). Return: 0 or -errno. */
+int inode_fsync(struct inode *ino);
+
 /* delivery.c: installs what the fault path decided, and zaps.
  * delivery_init: Return 0, or -errno (reason in *why) if the signal
  * handlers cannot be installed. The delivery mode is chosen by the first
@@ -121,6 +130,9 @@ enum udax_delivery delivery_mode(void);
 int delivery_reserve(size_t len, int prot, void **addr);
 int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot);
 int vma_map_zero(struct udax_vma *vma, uint64_t index);
+/* Make the page read-only in every writable mapping of the file, so that
+ * its next write faults (writeback). Context: its entry locked. */
+void inode_protect_page(struct inode *ino, uint64_t index, uint64_t block);
 /* Make [first, last] of the file missing again in every mapping but skip. */
 void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
 		     const struct udax_vma *skip);

@@ -143,7 +143,6 @@ int udax_munmap(void *addr, size_t len)
 int udax_msync(void *addr, size_t len, int flags)
 {
 	struct udax_vma *vma;
-	struct udax_file handle;
 	int ret;
 
 	if (!addr || (uintptr_t)addr % PAGE_SIZE_4K ||
@@ -157,12 +156,7 @@ int udax_msync(void *addr, size_t len, int flags)
 		vma_put(vma);
 		return -ENOMEM;
 	}
-	ret = 0;
-	if (flags & MS_SYNC) {
-		handle.inode = vma->inode;
-		handle.writable = true;
-		ret = udax_fsync(&handle);
-	}
+	ret = flags & MS_SYNC ? inode_fsync(vma->inode) : 0;
 	vma_put(vma);
 	return ret;
 }

@@ -79,12 +79,22 @@ struct store {
 	uint64_t pending_count, pending_cap;
 	uint32_t files;
 	struct store_file *file;	/* files_max of them */
+	uint64_t meta_changes;		/* bumped by every metadata change */
+	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
 };
 
 int store_format(const char *path, uint64_t size_bytes, struct store_error *why);
 int store_load(const char *path, struct store **out, struct store_error *why);
 /* Write a checkpoint, then release the blocks freed before it. */
 int store_checkpoint(struct store *s);
+/* Make all data durable: a checkpoint if metadata changed since the last
+ * one, else only fdatasync(). Return: 0 or -errno. */
+int store_sync(struct store *s);
+/* Record a metadata change (size). Context: store.lock held. */
+static inline void __store_meta_changed(struct store *s)
+{
+	s->meta_changes++;
+}
 void store_unload(struct store *s);
 
 /* Check the on-disk store at path without opening it for use.

@@ -154,6 +154,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
 		goto err_unlock;
 	}
 	f->blocks++;
+	__store_meta_changed(s);
 out_unlock:
 	mutex_unlock(&s->lock);
 	return (int64_t)block;
@@ -191,6 +192,7 @@ static void __store_free_range(struct store *s, int slot, uint64_t first, uint64
 		(void)store_pending_add(s, block);
 		radix_delete(&f->map, fblock, &fr);
 		f->blocks--;
+		__store_meta_changed(s);
 		if (fblock++ == UINT64_MAX)
 			break;
 	}
@@ -209,4 +211,5 @@ void __store_file_remove(struct store *s, int slot)
 	__store_free_range(s, slot, 0, UINT64_MAX);
 	s->file[slot].in_use = false;
 	s->files--;
+	__store_meta_changed(s);
 }

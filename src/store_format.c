@@ -313,6 +313,7 @@ struct snapshot {
 	uint32_t files;
 	uint64_t *freed;	/* pending frees this checkpoint commits */
 	uint64_t freed_count;
+	uint64_t meta_changes;	/* store.meta_changes at the snapshot */
 };
 
 /* Context: store.lock held. Return: 0 or -ENOMEM. */
@@ -338,6 +339,7 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 		df->extent_count = snap->count - df->extent_first;
 	}
 	snap->files = s->files;
+	snap->meta_changes = s->meta_changes;
 	/* Frees up to now are committed by this checkpoint; later ones wait
 	 * for the next. */
 	snap->freed = s->pending_free;
@@ -407,6 +409,7 @@ int store_checkpoint(struct store *s)
 	mutex_lock(&s->lock);
 	if (!ret) {
 		release_blocks(s, snap.freed, snap.freed_count);
+		s->meta_committed = snap.meta_changes;
 	} else {
 		/* Not committed: the frees wait for the next checkpoint. */
 		for (uint64_t i = 0; i < snap.freed_count; i++)
@@ -419,6 +422,18 @@ int store_checkpoint(struct store *s)
 	free(snap.ext);
 	free(snap.table);
 	return ret;
+}
+
+int store_sync(struct store *s)
+{
+	bool changed;
+
+	mutex_lock(&s->lock);
+	changed = s->meta_changes != s->meta_committed;
+	mutex_unlock(&s->lock);
+	if (changed)
+		return store_checkpoint(s);
+	return fdatasync(s->fd) == 0 ? 0 : -errno;
 }
 
 void store_unload(struct store *s)
@@ -453,6 +468,7 @@ int __store_file_create(struct store *s, const char *name)
 		f->size = 0;
 		f->blocks = 0;
 		s->files++;
+		__store_meta_changed(s);
 		return (int)i;
 	}
 	return -ENOSPC;

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/*
+ * writeback.c - udax_fsync/udax_msync: the dirty-tag writeback of the
+ * kernel's dax_writeback_mapping_range, with the entry lock that "dax: New
+ * fault locking" introduced for it.
+ *
+ * A pass first tags every DIRTY entry TOWRITE (what this pass cleans; pages
+ * dirtied meanwhile wait for the next pass), then visits only TOWRITE
+ * entries (a tagged walk: cost follows the dirty pages, not the file size)
+ * and, for each, under its entry lock: write-protects it in every mapping,
+ * clears DIRTY and TOWRITE, unlocks. Then the store file is synced (a
+ * checkpoint if metadata changed, else fdatasync), which writes the data.
+ * A write racing the pass either landed before the write-protect (and is in
+ * the page synced after it) or faults on the protected page, waits for the
+ * entry lock, and tags the page DIRTY again: no page is left dirty but
+ * untagged, so no write is lost.
+ *
+ * Locks: per entry, invalidate_lock shared (truncate and punch cannot free
+ * a block being protected), then the entry lock, then maps_lock inside
+ * inode_protect_page(). Nothing is held across the final sync.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+/* Write back one TOWRITE entry. Return: 0 or -ENOMEM. */
+static int writeback_entry(struct inode *ino, uint64_t index)
+{
+	struct page_index *pi = &ino->pi;
+	uint64_t entry;
+	int ret = 0;
+
+	rwlock_read_lock(&ino->invalidate_lock);
+	entry = entry_grab(pi, index);
+	if (!entry) {
+		ret = -ENOMEM;
+	} else if (entry_is_empty(entry)) {
+		entry_delete_locked(pi, index);	/* invalidated under us */
+	} else {
+		if (entry_is_block(entry))
+			inode_protect_page(ino, index, entry_block(entry));
+		if (entry_clear_written(pi, index))
+			atomic_fetch_add_explicit(&ino->writeback_pages, 1,
+						  memory_order_relaxed);
+		entry_unlock(pi, index);
+	}
+	rwlock_read_unlock(&ino->invalidate_lock);
+	return ret;
+}
+
+int inode_fsync(struct inode *ino)
+{
+	uint64_t index = 0;
+	int ret = 0;
+
+	entry_tag_towrite(&ino->pi);
+	while (!ret && entry_next_towrite(&ino->pi, &index)) {
+		ret = writeback_entry(ino, index);
+		if (++index == 0)
+			break;
+	}
+	return ret ? ret : store_sync(ino->store->st);
+}
