@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh [MiB] [RUNS]: udax's first-touch fault throughput beside the
 # kernel's own mmap and the minimal userfaultfd handler of
-# ../shared/anchors/native_fault.c, in the same run, in the same directory
-# (same file system) as udax's store. Prints min/median/max of RUNS runs per
-# figure and udax's ratio to each anchor. Not part of `make check`.
+# ../shared/anchors/native_fault.c, and udax_fsync of 1 and 10^4 dirty pages
+# beside the kernel's msync(MS_SYNC) of the same pages, in the same run, in
+# the same directory (same file system) as udax's store. Prints
+# min/median/max of RUNS runs per figure and udax's ratio to each anchor.
+# Not part of `make check`.
 set -eu
 cd "$(dirname "$0")/.."
 mib=${1:-256}
@@ -13,6 +15,7 @@ out=build/bench
 mkdir -p "$out"
 make -s build/libudax.a
 cc -O2 -Iinclude bench/fault_throughput.c build/libudax.a -lpthread -o "$out/fault_throughput"
+cc -O2 -Iinclude bench/fsync_cost.c build/libudax.a -lpthread -o "$out/fsync_cost"
 cc -O2 "$anchors/native_fault.c" -lpthread -o "$out/native_fault"
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/udax-bench-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
@@ -25,6 +28,8 @@ for ((r = 1; r <= runs; r++)); do
 	"$out/fault_throughput" "$dir" "$mib" | awk '{ print $1, $2, $3 }' >>"$dir/rows"
 	rm -f "$dir/anchor-file"
 done
+"$out/fsync_cost" "$dir" "$runs" | awk '{ print $1 "-" $3, $2, $4 }' >>"$dir/rows"
+echo "pages/s for faults; microseconds for fsync-N (N dirty pages)"
 printf '%-11s %-12s %10s %10s %10s\n' workload who min median max
 awk '
 function sort(a, c,   i, j, t) {	# insertion sort, portable awk
@@ -33,8 +38,8 @@ function sort(a, c,   i, j, t) {	# insertion sort, portable awk
 }
 { key = $1 " " $2; v[key] = v[key] " " $3 }
 END {
-	n = split("seq-read seq-write rand-write alloc-write", w, " ")
-	m = split("native uffd-map-1 udax", who, " ")
+	n = split("seq-read seq-write rand-write alloc-write fsync-1 fsync-10000", w, " ")
+	m = split("native uffd-map-1 kernel-msync udax", who, " ")
 	for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
 		key = w[i] " " who[j]
 		if (!(key in v)) continue
@@ -45,8 +50,13 @@ END {
 	print ""
 	for (i = 1; i <= n; i++) {
 		u = w[i] " udax"
-		base = (w[i] == "alloc-write") ? "seq-write" : w[i]
 		if (!(u in med)) continue
+		if (w[i] ~ /^fsync/) {
+			printf "%-11s udax time / kernel msync time %.2fx (lower is better)\n", w[i],
+				med[u] / med[w[i] " kernel-msync"]
+			continue
+		}
+		base = (w[i] == "alloc-write") ? "seq-write" : w[i]
 		printf "%-11s udax/kernel-mmap %.2fx  udax/uffd-floor %.2fx\n", w[i],
 			med[u] / med[base " native"], med[u] / med[base " uffd-map-1"]
 	}

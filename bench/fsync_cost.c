@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fsync_cost: time to make N dirty pages durable, udax_fsync of a mapping
+ * of a 64 GiB sparse udax file against the kernel's msync(MS_SYNC) of a
+ * mapping of an ext4 file in the same directory, for N = 1 and N = 10^4
+ * (pages already allocated: overwrites). Prints one row per (who, N, run):
+ *   fsync WHO N microseconds
+ * usage: fsync_cost DIR RUNS
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "udax.h"
+
+#define PG 4096ull
+#define MANY 10000ull
+#define SPARSE (64ull << 30)
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
+}
+
+static void dirty(char *map, uint64_t n, int round)
+{
+	for (uint64_t i = 0; i < n; i++)
+		map[i * PG * 7 + (uint64_t)round] = (char)round;	/* every 7th page */
+}
+
+int main(int argc, char **argv)
+{
+	static const uint64_t counts[] = { 1, MANY };
+	struct udax_store *s;
+	struct udax_file *f;
+	char path[4096];
+	char *umap, *kmap;
+	int runs, fd, ret;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s DIR RUNS\n", argv[0]);
+		return 2;
+	}
+	runs = atoi(argv[2]);
+	snprintf(path, sizeof(path), "%s/fsync-store.udax", argv[1]);
+	unlink(path);
+	if ((ret = udax_store_create(path, 512ull << 20, 0)) || (ret = udax_store_open(path, 0, &s)) ||
+	    (ret = udax_open(s, "f", O_RDWR | O_CREAT, &f)) || (ret = udax_truncate(f, SPARSE)) ||
+	    (ret = udax_mmap(f, 0, SPARSE, PROT_READ | PROT_WRITE, (void **)&umap))) {
+		fprintf(stderr, "fsync_cost: udax: %s\n", strerror(-ret));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/fsync-kernel.dat", argv[1]);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)(MANY * 7 * PG)) ||
+	    fallocate(fd, 0, 0, (off_t)(MANY * 7 * PG))) {
+		perror("fsync_cost: kernel file");
+		return 1;
+	}
+	kmap = mmap(NULL, MANY * 7 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Allocate and sync everything once: later rounds are overwrites. */
+	dirty(umap, MANY, 0);
+	dirty(kmap, MANY, 0);
+	udax_fsync(f);
+	msync(kmap, MANY * 7 * PG, MS_SYNC);
+	for (int r = 1; r <= runs; r++) {
+		for (int c = 0; c < 2; c++) {
+			double t0;
+
+			dirty(kmap, counts[c], r);
+			t0 = now_us();
+			msync(kmap, MANY * 7 * PG, MS_SYNC);
+			printf("fsync kernel-msync %llu %.0f\n", (unsigned long long)counts[c],
+			       now_us() - t0);
+			dirty(umap, counts[c], r);
+			t0 = now_us();
+			udax_fsync(f);
+			printf("fsync udax %llu %.0f\n", (unsigned long long)counts[c], now_us() - t0);
+		}
+	}
+	munmap(kmap, MANY * 7 * PG);
+	close(fd);
+	unlink(path);
+	udax_munmap(umap, SPARSE);
+	udax_close(f);
+	udax_store_close(s);
+	snprintf(path, sizeof(path), "%s/fsync-store.udax", argv[1]);
+	unlink(path);
+	return 0;
+}
