@@ -125,11 +125,14 @@ int udax_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 
 int udax_close(struct udax_file *f)
 {
+	int ret;
+
 	if (!f)
 		return -EINVAL;
+	ret = inode_fsync_if_dirty(f->inode);
 	inode_put(f->inode);
 	free(f);
-	return 0;
+	return ret;
 }
 
 int udax_unlink(struct udax_store *s, const char *name)

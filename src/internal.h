@@ -119,6 +119,9 @@ int fault_mark_written(struct inode *ino, uint64_t index);
 /* writeback.c: write back the file's DIRTY pages and make the store
  * durable (udax_fsync, udax_msync MS_SYNC). Return: 0 or -errno. */
 int inode_fsync(struct inode *ino);
+/* The same if the file has DIRTY pages, else nothing (udax_close,
+ * udax_munmap). Return: 0 or -errno. */
+int inode_fsync_if_dirty(struct inode *ino);
 
 /* delivery.c: installs what the fault path decided, and zaps.
  * delivery_init: Return 0, or -errno (reason in *why) if the signal

@@ -111,6 +111,7 @@ int udax_munmap(void *addr, size_t len)
 	struct udax_vma **link, *vma = NULL;
 	struct inode *ino;
 	uint32_t users;
+	int ret;
 
 	mutex_lock(&registry_lock);
 	for (link = &registry; *link; link = &(*link)->next) {
@@ -135,9 +136,10 @@ int udax_munmap(void *addr, size_t len)
 	*link = vma->next_in_inode;
 	mutex_unlock(&ino->maps_lock);
 	munmap(vma->addr, vma->len);
+	ret = inode_fsync_if_dirty(ino);
 	inode_put(ino);
 	free(vma);
-	return 0;
+	return ret;
 }
 
 int udax_msync(void *addr, size_t len, int flags)

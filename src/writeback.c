@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * writeback.c - udax_fsync/udax_msync: the dirty-tag writeback of the
+ * writeback.c - udax_fsync/udax_msync (and udax_close/udax_munmap when the
+ * file has dirty pages): the dirty-tag writeback of the
  * kernel's dax_writeback_mapping_range, with the entry lock that "dax: New
  * fault locking" introduced for it.
  *
@@ -60,4 +61,11 @@ int inode_fsync(struct inode *ino)
 			break;
 	}
 	return ret ? ret : store_sync(ino->store->st);
+}
+
+int inode_fsync_if_dirty(struct inode *ino)
+{
+	if (!atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed))
+		return 0;
+	return inode_fsync(ino);
 }
