@@ -39,6 +39,20 @@ struct store_error {
 	char text[160];
 };
 
+struct store;
+
+/* The writes and flushes a loaded store makes to its backing file
+ * (store_io.c); a test build swaps them to record every one. Each returns
+ * 0 or -errno. */
+struct store_io_ops {
+	int (*write)(struct store *s, const void *buf, size_t len, uint64_t off);
+	int (*sync)(struct store *s);			/* fdatasync */
+	int (*zero)(struct store *s, uint64_t off, uint64_t len);
+	int (*discard)(struct store *s, uint64_t off, uint64_t len);
+};
+
+extern const struct store_io_ops store_io_default;
+
 /* A file of the store as kept in memory. Protected by store.lock. */
 struct store_file {
 	bool in_use;
@@ -58,6 +72,7 @@ struct store_file {
  */
 struct store {
 	int fd;
+	const struct store_io_ops *io;	/* store_io_default unless a test swaps it */
 	uint64_t store_blocks;
 	uint64_t data_start;
 	uint64_t data_blocks;

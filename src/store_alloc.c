@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "compat.h"
 #include "store.h"
 
 static bool block_is_free(struct store *s, uint64_t block)
@@ -146,7 +145,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
 		ret = -ENOSPC;
 		goto err_unlock;
 	}
-	ret = compat_zero_range(s->fd, store_block_offset(block), STORE_BLOCK_SIZE);
+	ret = s->io->zero(s, store_block_offset(block), STORE_BLOCK_SIZE);
 	if (!ret)
 		ret = map_store(&f->map, fblock, block);
 	if (ret) {

@@ -44,14 +44,13 @@ static void super_seal(struct disk_super *sb)
 	sb->super_crc = crc32c(0, sb, sizeof(*sb));
 }
 
-static int super_write(int fd, struct disk_super *sb)
+/* Seal sb into its slot's block image. Return: the slot's byte offset. */
+static uint64_t super_encode(struct disk_super *sb, uint8_t block[STORE_BLOCK_SIZE])
 {
-	uint8_t block[STORE_BLOCK_SIZE] = { 0 };
-
 	super_seal(sb);
+	memset(block, 0, STORE_BLOCK_SIZE);
 	memcpy(block, sb, sizeof(*sb));
-	return write_full(fd, block, sizeof(block),
-			  (sb->generation & 1) * STORE_BLOCK_SIZE);
+	return (sb->generation & 1) * STORE_BLOCK_SIZE;
 }
 
 int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
@@ -95,8 +94,12 @@ int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
 	}
 	ret = ftruncate(fd, (off_t)(sb.store_blocks * STORE_BLOCK_SIZE)) ? -errno : 0;
 	/* Both slots valid; generation 1 (slot 1) is the newer. */
-	for (sb.generation = 0; !ret && sb.generation < 2; sb.generation++)
-		ret = super_write(fd, &sb);
+	for (sb.generation = 0; !ret && sb.generation < 2; sb.generation++) {
+		uint8_t block[STORE_BLOCK_SIZE];
+		uint64_t off = super_encode(&sb, block);
+
+		ret = write_full(fd, block, sizeof(block), off);
+	}
 	if (!ret && fsync(fd) != 0)
 		ret = -errno;
 	close(fd);
@@ -182,6 +185,7 @@ int store_load(const char *path, struct store **out, struct store_error *why)
 		return -ENOMEM;
 	mutex_init(&s->lock);
 	mutex_init(&s->checkpoint_lock);
+	s->io = &store_io_default;
 	s->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0) {
 		ret = -errno;
@@ -290,8 +294,8 @@ static void release_blocks(struct store *s, uint64_t *blocks, uint64_t count)
 		uint64_t b = block - s->data_start;
 
 		if (run_len && (i == count || block != run_start + run_len)) {
-			compat_discard_range(s->fd, store_block_offset(run_start),
-					     run_len * STORE_BLOCK_SIZE);
+			s->io->discard(s, store_block_offset(run_start),
+				       run_len * STORE_BLOCK_SIZE);
 			run_len = 0;
 		}
 		if (i == count)
@@ -358,14 +362,16 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	uint32_t area = s->active_area ^ 1;
 	int ret;
 
-	ret = write_full(s->fd, snap->table, table_bytes, store_block_offset(s->area_start[area]));
+	uint8_t block[STORE_BLOCK_SIZE];
+
+	ret = s->io->write(s, snap->table, table_bytes, store_block_offset(s->area_start[area]));
 	if (!ret && snap->count)
-		ret = write_full(s->fd, snap->ext, snap->count * sizeof(*snap->ext),
-				 store_block_offset(s->area_start[area]) + table_bytes);
+		ret = s->io->write(s, snap->ext, snap->count * sizeof(*snap->ext),
+				   store_block_offset(s->area_start[area]) + table_bytes);
 	/* Data and the new area reach the disk before the superblock
 	 * points at it. */
-	if (!ret && fdatasync(s->fd) != 0)
-		ret = -errno;
+	if (!ret)
+		ret = s->io->sync(s);
 	if (ret)
 		return ret;
 	memcpy(sb.magic, STORE_MAGIC, sizeof(sb.magic));
@@ -382,9 +388,9 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	sb.files = snap->files;
 	sb.meta_crc = crc32c(crc32c(0, snap->table, table_bytes), snap->ext,
 			     snap->count * sizeof(*snap->ext));
-	ret = super_write(s->fd, &sb);
-	if (!ret && fdatasync(s->fd) != 0)
-		ret = -errno;
+	ret = s->io->write(s, block, sizeof(block), super_encode(&sb, block));
+	if (!ret)
+		ret = s->io->sync(s);
 	if (ret)
 		return ret;
 	s->generation = sb.generation;
@@ -431,9 +437,7 @@ int store_sync(struct store *s)
 	mutex_lock(&s->lock);
 	changed = s->meta_changes != s->meta_committed;
 	mutex_unlock(&s->lock);
-	if (changed)
-		return store_checkpoint(s);
-	return fdatasync(s->fd) == 0 ? 0 : -errno;
+	return changed ? store_checkpoint(s) : s->io->sync(s);
 }
 
 void store_unload(struct store *s)

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store_io.c - the default store I/O ops: every metadata write, block
+ * zeroing, discard and flush that a loaded store makes to its backing file
+ * goes through store.io, so that a test build can record them (and replay
+ * crash images at each flush point). File data moves through the page
+ * cache (mappings, pread/pwrite) and becomes durable at the next sync.
+ *
+ * Holds no locks; callers hold what their own file says.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "store.h"
+
+static int default_write(struct store *s, const void *buf, size_t len, uint64_t off)
+{
+	size_t done;
+
+	return compat_io_full(s->fd, (void *)buf, len, off, true, &done);
+}
+
+static int default_sync(struct store *s)
+{
+	return fdatasync(s->fd) == 0 ? 0 : -errno;
+}
+
+static int default_zero(struct store *s, uint64_t off, uint64_t len)
+{
+	return compat_zero_range(s->fd, off, len);
+}
+
+static int default_discard(struct store *s, uint64_t off, uint64_t len)
+{
+	return compat_discard_range(s->fd, off, len);
+}
+
+const struct store_io_ops store_io_default = {
+	.write = default_write,
+	.sync = default_sync,
+	.zero = default_zero,
+	.discard = default_discard,
+};
