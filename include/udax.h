@@ -120,8 +120,14 @@ UDAX_API int udax_fsync(struct udax_file *f);
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 
+/* Or'ed into udax_mmap()'s prot: like the kernel's MAP_SYNC, a write fault
+ * that allocates a block returns only once the block map is durable, so
+ * data stored through the mapping needs no udax_fsync() for its metadata. */
+#define UDAX_MAP_SYNC 0x10000000
+
 /* Map len bytes of the file from off (page aligned) with prot PROT_READ or
- * PROT_READ|PROT_WRITE, shared. Faults are served by udax. */
+ * PROT_READ|PROT_WRITE (optionally | UDAX_MAP_SYNC), shared. Faults are
+ * served by udax. */
 UDAX_API int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot,
 	      void **addr);
 

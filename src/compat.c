@@ -15,6 +15,7 @@
 #include <linux/userfaultfd.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -29,6 +30,30 @@ void futex_wait(_Atomic uint32_t *word, uint32_t expected)
 void futex_wake(_Atomic uint32_t *word, int count)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
+static size_t buf_span(size_t bytes)
+{
+	return (bytes + 4095) & ~(size_t)4095;
+}
+
+void *compat_buf_resize(void *p, size_t old_bytes, size_t new_bytes)
+{
+	void *q;
+
+	if (!p || !old_bytes) {
+		q = mmap(NULL, buf_span(new_bytes), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return q == MAP_FAILED ? NULL : q;
+	}
+	q = mremap(p, buf_span(old_bytes), buf_span(new_bytes), MREMAP_MAYMOVE);
+	return q == MAP_FAILED ? NULL : q;
+}
+
+void compat_buf_free(void *p, size_t bytes)
+{
+	if (p && bytes)
+		munmap(p, buf_span(bytes));
 }
 
 pid_t compat_gettid(void)

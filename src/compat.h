@@ -56,6 +56,13 @@ int compat_discard_range(int fd, uint64_t off, uint64_t len);
 
 pid_t compat_gettid(void);
 
+/* Memory for code that may run in the fault signal handler (a MAP_SYNC
+ * fault checkpoints the store): anonymous mappings, never malloc.
+ * compat_buf_resize: grow or shrink p (old_bytes, NULL for none) to
+ * new_bytes, keeping its contents. Return: the buffer, or NULL. */
+void *compat_buf_resize(void *p, size_t old_bytes, size_t new_bytes);
+void compat_buf_free(void *p, size_t bytes);
+
 /*
  * Fault injection, compiled in with -DUDAX_FAULT_INJECT (make check-inject).
  * UDAX_INJECT="point:N[+][,point:N[+]...]", read at program start, makes the

@@ -49,17 +49,20 @@ static enum fault_result fault_map_hole(struct udax_vma *vma, uint64_t index,
  * allocate when writing. A ZERO entry being replaced may be mapped as the
  * zero page in other mappings: zap it there, or they would keep reading
  * zeros after the write (the kernel's stale-zero-page fix).
- * Return: block, 0 for a hole on a read, -errno.
+ * Return: block, 0 for a hole on a read, -errno; *allocated says whether
+ * the block is new.
  * Context: entry locked; on success it is a BLOCK entry, still locked.
  */
 static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entry,
-				bool write, const struct udax_vma *skip)
+				bool write, const struct udax_vma *skip, bool *allocated)
 {
 	int64_t block = store_get_block(ino->store->st, ino->slot, index, false);
 
+	*allocated = false;
 	if (block == 0 && write) {
 		block = store_get_block(ino->store->st, ino->slot, index, true);
-		if (block > 0)
+		*allocated = block > 0;
+		if (*allocated)
 			count(&ino->blocks_allocated);
 	}
 	if (block <= 0)
@@ -91,8 +94,8 @@ static void fault_drop_entry(struct inode *ino, uint64_t index, uint64_t entry)
 enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 {
 	struct inode *ino = vma->inode;
+	bool newly_dirty, allocated = false;
 	enum fault_result ret;
-	bool newly_dirty;
 	uint64_t entry;
 	int64_t block;
 
@@ -112,7 +115,7 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 	if (entry_is_block(entry)) {
 		block = (int64_t)entry_block(entry);
 	} else {
-		block = fault_find_block(ino, index, entry, write, vma);
+		block = fault_find_block(ino, index, entry, write, vma, &allocated);
 		if (block == 0) {
 			ret = fault_map_hole(vma, index, entry);
 			entry_unlock(&ino->pi, index);
@@ -122,6 +125,13 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 			ret = result_of(block);
 			goto out_drop;
 		}
+	}
+	/* MAP_SYNC (the kernel's dax_finish_sync_fault): the new block's map
+	 * is durable before the page becomes writable. */
+	if (allocated && vma->sync && store_sync(ino->store->st) != 0) {
+		ret = FAULT_SIGBUS;
+		entry_unlock(&ino->pi, index);
+		goto out_unlock;
 	}
 	/* The seed's dax_pfn_mkwrite: the first write to a clean page tags it
 	 * DIRTY, under the entry lock, before the page becomes writable; a
@@ -145,6 +155,7 @@ out_unlock:
 int64_t fault_alloc_for_write(struct inode *ino, uint64_t index)
 {
 	uint64_t entry = entry_grab(&ino->pi, index);
+	bool allocated;
 	int64_t block;
 
 	if (!entry)
@@ -153,7 +164,7 @@ int64_t fault_alloc_for_write(struct inode *ino, uint64_t index)
 		entry_unlock(&ino->pi, index);
 		return (int64_t)entry_block(entry);
 	}
-	block = fault_find_block(ino, index, entry, true, NULL);
+	block = fault_find_block(ino, index, entry, true, NULL, &allocated);
 	if (block < 0) {
 		fault_drop_entry(ino, index, entry);
 		return block;
@@ -165,12 +176,13 @@ int64_t fault_alloc_for_write(struct inode *ino, uint64_t index)
 int fault_mark_written(struct inode *ino, uint64_t index)
 {
 	uint64_t entry = entry_grab(&ino->pi, index);
+	bool allocated;
 	int64_t block;
 
 	if (!entry)
 		return -ENOMEM;
 	block = entry_is_block(entry) ? (int64_t)entry_block(entry)
-				      : fault_find_block(ino, index, entry, false, NULL);
+				      : fault_find_block(ino, index, entry, false, NULL, &allocated);
 	if (block <= 0) {	/* freed under us: nothing left to mark */
 		fault_drop_entry(ino, index, entry);
 		return block < 0 ? (int)block : 0;

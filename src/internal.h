@@ -76,7 +76,8 @@ struct udax_vma {
 	char *addr;
 	size_t len;
 	uint64_t pgoff;			/* file page of addr */
-	int prot;
+	int prot;			/* PROT_READ[|PROT_WRITE] */
+	bool sync;			/* UDAX_MAP_SYNC */
 	struct inode *inode;
 	_Atomic uint32_t users;
 };

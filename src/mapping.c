@@ -72,6 +72,9 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	struct inode *ino;
 	int ret;
 
+	bool sync = prot & UDAX_MAP_SYNC;
+
+	prot &= ~UDAX_MAP_SYNC;
 	if (!f || !addr || !len || off % PAGE_SIZE_4K ||
 	    (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)) ||
 	    len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
@@ -91,6 +94,7 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	vma->len = len;
 	vma->pgoff = off / PAGE_SIZE_4K;
 	vma->prot = prot;
+	vma->sync = sync;
 	vma->inode = inode_get(ino->store, ino->slot);
 	atomic_init(&vma->users, 0);
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "compat.h"
 #include "store.h"
 
 static bool block_is_free(struct store *s, uint64_t block)
@@ -165,8 +166,9 @@ err_unlock:
 int store_pending_add(struct store *s, uint64_t block)
 {
 	if (s->pending_count == s->pending_cap) {
-		uint64_t ncap = s->pending_cap ? s->pending_cap * 2 : 256;
-		void *p = realloc(s->pending_free, ncap * sizeof(*s->pending_free));
+		uint64_t ncap = s->pending_cap ? s->pending_cap * 2 : 512;
+		void *p = compat_buf_resize(s->pending_free, s->pending_cap * sizeof(uint64_t),
+					    ncap * sizeof(uint64_t));
 
 		if (!p)
 			return -ENOMEM;

@@ -257,7 +257,8 @@ static int collect_extents(struct store_file *f, struct disk_extent **ext,
 		} else {
 			if (*count == *cap) {
 				uint64_t ncap = *cap ? *cap * 2 : 1024;
-				void *p = realloc(*ext, ncap * sizeof(**ext));
+				void *p = compat_buf_resize(*ext, *cap * sizeof(**ext),
+							    ncap * sizeof(**ext));
 
 				if (!p)
 					return -ENOMEM;
@@ -272,11 +273,34 @@ static int collect_extents(struct store_file *f, struct disk_extent **ext,
 	return 0;
 }
 
-static int cmp_block(const void *a, const void *b)
+/* Heapsort: qsort may call malloc, and a checkpoint can run in the fault
+ * signal handler (MAP_SYNC). */
+static void sift_down(uint64_t *a, uint64_t root, uint64_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	for (uint64_t child; (child = 2 * root + 1) < n; root = child) {
+		uint64_t t;
 
-	return x < y ? -1 : x > y;
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+	}
+}
+
+static void sort_blocks(uint64_t *a, uint64_t n)
+{
+	for (uint64_t i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	for (uint64_t end = n; end-- > 1;) {
+		uint64_t t = a[0];
+
+		a[0] = a[end];
+		a[end] = t;
+		sift_down(a, 0, end);
+	}
 }
 
 /* Make blocks freed before a committed checkpoint allocatable again,
@@ -288,7 +312,7 @@ static void release_blocks(struct store *s, uint64_t *blocks, uint64_t count)
 
 	if (!count)
 		return;
-	qsort(blocks, count, sizeof(*blocks), cmp_block);
+	sort_blocks(blocks, count);
 	for (uint64_t i = 0; i <= count; i++) {
 		uint64_t block = i < count ? blocks[i] : 0;
 		uint64_t b = block - s->data_start;
@@ -316,7 +340,7 @@ struct snapshot {
 	uint64_t count, cap;
 	uint32_t files;
 	uint64_t *freed;	/* pending frees this checkpoint commits */
-	uint64_t freed_count;
+	uint64_t freed_count, freed_cap;
 	uint64_t meta_changes;	/* store.meta_changes at the snapshot */
 };
 
@@ -348,6 +372,7 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 	 * for the next. */
 	snap->freed = s->pending_free;
 	snap->freed_count = s->pending_count;
+	snap->freed_cap = s->pending_cap;
 	s->pending_free = NULL;
 	s->pending_count = s->pending_cap = 0;
 	return 0;
@@ -403,7 +428,8 @@ int store_checkpoint(struct store *s)
 	struct snapshot snap = { .table = NULL };
 	int ret;
 
-	snap.table = calloc(1, disk_table_bytes(s->files_max));
+	/* Signal-safe memory throughout: a MAP_SYNC fault checkpoints. */
+	snap.table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
 	if (!snap.table)
 		return -ENOMEM;
 	mutex_lock(&s->checkpoint_lock);
@@ -424,9 +450,9 @@ int store_checkpoint(struct store *s)
 	}
 	mutex_unlock(&s->lock);
 	mutex_unlock(&s->checkpoint_lock);
-	free(snap.freed);
-	free(snap.ext);
-	free(snap.table);
+	compat_buf_free(snap.freed, snap.freed_cap * sizeof(uint64_t));
+	compat_buf_free(snap.ext, snap.cap * sizeof(*snap.ext));
+	compat_buf_free(snap.table, disk_table_bytes(s->files_max));
 	return ret;
 }
 
@@ -445,7 +471,7 @@ void store_unload(struct store *s)
 	for (uint32_t i = 0; i < s->files_max; i++)
 		radix_destroy(&s->file[i].map);
 	close(s->fd);
-	free(s->pending_free);
+	compat_buf_free(s->pending_free, s->pending_cap * sizeof(uint64_t));
 	free(s->file);
 	free(s->group_free);
 	free(s->used);
