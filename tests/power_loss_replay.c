@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * power_loss_replay_msync: writer threads keep writing counters into pages
+ * power_loss_replay: writer threads keep writing counters into pages
  * of a mapping (allocating new pages as they go) while another thread loops
  * udax_msync(MS_SYNC), growing the file before each so that every msync
  * also writes a metadata checkpoint. The store's I/O ops are swapped
@@ -12,7 +12,9 @@
  * Each image must pass the store check and open, and every page must hold
  * at least the value that was written before the msync that covers it
  * began (the last completed msync for images taken in the middle of one).
- * >= 1,000 flush points, 0 lost writes.
+ * Run three times: the syncing call is udax_msync(MS_SYNC), udax_fsync, then
+ * udax_close of a second handle that wrote the file. >= 1,000 flush points
+ * each, 0 lost writes.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -112,36 +114,64 @@ static void apply(uint8_t *image, const struct logged_write *w, size_t keep)
 	memcpy(image + w->off, w->data, keep < w->len ? keep : w->len);
 }
 
-/* Write [0, len) of the image over the image file, check it, open it,
- * check every page. */
+/* Write [0, len) of the image over the image file, check it, load it, and
+ * check every page (read through the loaded block map, without the
+ * checkpoint a udax_store_close() would write into the image). */
 static void check_image(const char *label, size_t flush, const uint8_t *image, size_t len,
 			const uint64_t *required)
 {
 	const char *path = test_path("image");
 	struct store_error why;
-	struct udax_store *s;
-	struct udax_file *f;
-	int fd = open(path, O_RDWR | O_CREAT, 0644);
+	struct store *st;
+	int slot, fd = open(path, O_RDWR | O_CREAT, 0644);
 
 	CHECK(fd >= 0 && pwrite(fd, image, len, 0) == (ssize_t)len);
-	close(fd);
 	CHECK(store_check_path(path, &why) == 0, "%s image at flush %zu: %s", label, flush,
 	      why.text);
-	CHECK_EQ(udax_store_open(path, 0, &s), 0);
-	CHECK_EQ(udax_open(s, "f", O_RDONLY, &f), 0);
+	CHECK(store_load(path, &st, &why) == 0, "%s image at flush %zu: %s", label, flush,
+	      why.text);
+	slot = __store_file_find(st, "f");
+	CHECK(slot >= 0, "%s image at flush %zu: file missing", label, flush);
 	for (uint64_t p = 0; p < PAGES; p++) {
+		int64_t block = store_get_block(st, slot, p, false);
 		uint64_t v = 0;
 
-		CHECK(udax_pread(f, &v, 8, p * PG + 8) >= 0);
+		CHECK(block >= 0);
+		if (block)
+			CHECK(pread(fd, &v, 8, (off_t)(store_block_offset((uint64_t)block) + 8)) == 8);
 		CHECK(v >= required[p], "%s image at flush %zu: page %llu holds %llu, a completed "
-		      "msync covered %llu", label, flush, (unsigned long long)p,
+		      "call covered %llu", label, flush, (unsigned long long)p,
 		      (unsigned long long)v, (unsigned long long)required[p]);
 	}
-	CHECK_EQ(udax_close(f), 0);
-	CHECK_EQ(udax_store_close(s), 0);
+	store_unload(st);
+	close(fd);
 }
 
-int main(void)
+enum sync_mode { SYNC_MSYNC, SYNC_FSYNC, SYNC_CLOSE, SYNC_MODES };
+static const char *const mode_name[SYNC_MODES] = { "msync", "fsync", "close" };
+
+/* The call under test; with SYNC_CLOSE a second handle writes one byte
+ * (so that the file has dirty pages of its own) and is closed. */
+static void sync_call(enum sync_mode mode, struct udax_store *s, struct udax_file *f)
+{
+	struct udax_file *g;
+
+	switch (mode) {
+	case SYNC_MSYNC:
+		CHECK_EQ(udax_msync(map, PAGES * PG, MS_SYNC), 0);
+		break;
+	case SYNC_FSYNC:
+		CHECK_EQ(udax_fsync(f), 0);
+		break;
+	default:
+		CHECK_EQ(udax_open(s, "f", O_RDWR, &g), 0);
+		CHECK_EQ(udax_pwrite(g, "c", 1, PAGES * PG), 1);
+		CHECK_EQ(udax_close(g), 0);
+		break;
+	}
+}
+
+static void run_mode(enum sync_mode mode)
 {
 	static uint64_t required[PAGES], prev_required[PAGES];
 	struct store_io_ops ops = recording_ops;
@@ -153,8 +183,11 @@ int main(void)
 	uint64_t rng;
 	int fd, msyncs = 0;
 
-	test_init("power_loss_replay_msync", 300);
-	rng = test_seed;
+	rng = test_seed + mode;
+	memset(required, 0, sizeof(required));
+	memset(prev_required, 0, sizeof(prev_required));
+	unlink(test_path("store"));
+	unlink(test_path("image"));
 	CHECK_EQ(udax_store_create(test_path("store"), STORE_BYTES, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
 	CHECK_EQ(udax_open(s, "f", O_RDWR | O_CREAT, &f), 0);
@@ -182,7 +215,7 @@ int main(void)
 		CHECK_EQ(udax_truncate(f, PAGES * PG + (uint64_t)msyncs), 0);	/* new size */
 		for (int p = 0; p < PAGES; p++)
 			required[p] = atomic_load_explicit(&published[p], memory_order_acquire);
-		CHECK_EQ(udax_msync(map, PAGES * PG, MS_SYNC), 0);
+		sync_call(mode, s, f);
 
 		/* Data as the page cache has it now (at least as new as at
 		 * every flush of this msync), written once per msync. */
@@ -225,19 +258,29 @@ int main(void)
 		pthread_join(t[i], NULL);
 	CHECK(flush_seen >= MIN_FLUSH_POINTS, "only %zu flush points in %d msyncs", flush_seen,
 	      msyncs);
-	printf("%zu flush points over %d msyncs, %zu crash images checked (%zu torn writes), "
-	       "0 lost writes\n", flush_seen, msyncs, images, torn);
+	printf("%s: %zu flush points over %d calls, %zu crash images checked (%zu torn "
+	       "writes), 0 lost writes\n", mode_name[mode], flush_seen, msyncs, images, torn);
 
 	s->st->io = &store_io_default;
 	close(fd);
 	for (size_t k = 0; k < rec.count; k++)
 		free(rec.w[k].data);
-	free(rec.w);
-	free(rec.flush);
 	free(durable);
 	free(image);
 	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
 	CHECK_EQ(udax_close(f), 0);
 	CHECK_EQ(udax_store_close(s), 0);
+	rec.count = rec.flushes = 0;
+	atomic_store(&stop, 0);
+	atomic_store(&active_pages, 1);
+	for (int p = 0; p < PAGES; p++)
+		atomic_store(&published[p], 0);
+}
+
+int main(void)
+{
+	test_init("power_loss_replay", 600);
+	for (int mode = 0; mode < SYNC_MODES; mode++)
+		run_mode((enum sync_mode)mode);
 	test_pass();
 }
