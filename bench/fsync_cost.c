@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * fsync_cost: time to make N dirty pages durable, udax_fsync of a mapping
- * of a 64 GiB sparse udax file against the kernel's msync(MS_SYNC) of a
- * mapping of an ext4 file in the same directory, for N = 1 and N = 10^4
- * (pages already allocated: overwrites). Prints one row per (who, N, run):
+ * fsync_cost: time to make N dirty pages durable: udax_fsync of a mapping
+ * of a 64 GiB sparse udax file, against the kernel's msync(MS_SYNC) of a
+ * plain MAP_SHARED mapping of the same store file (a region of free blocks
+ * at its end, same page stride), for N = 1 and N = 10^4 (pages already
+ * allocated: overwrites). Prints one row per (who, N, run):
  *   fsync WHO N microseconds
  * usage: fsync_cost DIR RUNS
  */
@@ -21,6 +22,8 @@
 #define PG 4096ull
 #define MANY 10000ull
 #define SPARSE (64ull << 30)
+#define STORE_BYTES (1ull << 30)
+#define KERNEL_SPAN (MANY * 7 * PG)	/* the last 273 MiB of the store file */
 
 static double now_us(void)
 {
@@ -52,32 +55,33 @@ int main(int argc, char **argv)
 	runs = atoi(argv[2]);
 	snprintf(path, sizeof(path), "%s/fsync-store.udax", argv[1]);
 	unlink(path);
-	if ((ret = udax_store_create(path, 512ull << 20, 0)) || (ret = udax_store_open(path, 0, &s)) ||
+	if ((ret = udax_store_create(path, STORE_BYTES, 0)) || (ret = udax_store_open(path, 0, &s)) ||
 	    (ret = udax_open(s, "f", O_RDWR | O_CREAT, &f)) || (ret = udax_truncate(f, SPARSE)) ||
 	    (ret = udax_mmap(f, 0, SPARSE, PROT_READ | PROT_WRITE, (void **)&umap))) {
 		fprintf(stderr, "fsync_cost: udax: %s\n", strerror(-ret));
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/fsync-kernel.dat", argv[1]);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || ftruncate(fd, (off_t)(MANY * 7 * PG)) ||
-	    fallocate(fd, 0, 0, (off_t)(MANY * 7 * PG))) {
-		perror("fsync_cost: kernel file");
+	/* The kernel side maps the end of the same store file: blocks the udax
+	 * file (allocated from the start) never gets. */
+	fd = open(path, O_RDWR);
+	if (fd < 0 || fallocate(fd, 0, (off_t)(STORE_BYTES - KERNEL_SPAN), (off_t)KERNEL_SPAN)) {
+		perror("fsync_cost: store file");
 		return 1;
 	}
-	kmap = mmap(NULL, MANY * 7 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	kmap = mmap(NULL, KERNEL_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    (off_t)(STORE_BYTES - KERNEL_SPAN));
 	/* Allocate and sync everything once: later rounds are overwrites. */
 	dirty(umap, MANY, 0);
 	dirty(kmap, MANY, 0);
 	udax_fsync(f);
-	msync(kmap, MANY * 7 * PG, MS_SYNC);
+	msync(kmap, KERNEL_SPAN, MS_SYNC);
 	for (int r = 1; r <= runs; r++) {
 		for (int c = 0; c < 2; c++) {
 			double t0;
 
 			dirty(kmap, counts[c], r);
 			t0 = now_us();
-			msync(kmap, MANY * 7 * PG, MS_SYNC);
+			msync(kmap, KERNEL_SPAN, MS_SYNC);
 			printf("fsync kernel-msync %llu %.0f\n", (unsigned long long)counts[c],
 			       now_us() - t0);
 			dirty(umap, counts[c], r);
@@ -86,13 +90,11 @@ int main(int argc, char **argv)
 			printf("fsync udax %llu %.0f\n", (unsigned long long)counts[c], now_us() - t0);
 		}
 	}
-	munmap(kmap, MANY * 7 * PG);
+	munmap(kmap, KERNEL_SPAN);
 	close(fd);
-	unlink(path);
 	udax_munmap(umap, SPARSE);
 	udax_close(f);
 	udax_store_close(s);
-	snprintf(path, sizeof(path), "%s/fsync-store.udax", argv[1]);
 	unlink(path);
 	return 0;
 }
