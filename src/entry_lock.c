@@ -23,6 +23,7 @@
  * waiter) when an entry is unlocked and broadcast when it is deleted; a
  * woken waiter that does not take the lock passes the wake-up on.
  */
+#include <assert.h>
 #include <stddef.h>
 
 #include "entry_lock.h"
@@ -198,6 +199,7 @@ void entry_replace_locked(struct page_index *pi, uint64_t index, uint64_t value)
 
 	mutex_lock(&pi->tree_lock);
 	slot = radix_lookup_slot(&pi->tree, index);
+	assert(slot && entry_is_locked(*slot) && "replacing an entry the caller does not hold");
 	*slot = value | ENTRY_LOCKED;
 	mutex_unlock(&pi->tree_lock);
 }
@@ -209,6 +211,7 @@ void entry_unlock(struct page_index *pi, uint64_t index)
 
 	mutex_lock(&pi->tree_lock);
 	slot = radix_lookup_slot(&pi->tree, index);
+	assert(slot && entry_is_locked(*slot) && "unlocking an entry the caller does not hold");
 	entry = *slot & ~ENTRY_LOCKED;
 	*slot = entry;
 	mutex_unlock(&pi->tree_lock);
@@ -230,6 +233,7 @@ void entry_delete_locked(struct page_index *pi, uint64_t index)
 
 	mutex_lock(&pi->tree_lock);
 	entry = radix_lookup(&pi->tree, index);
+	assert(entry_is_locked(entry) && "deleting an entry the caller does not hold");
 	__entry_delete(pi, index, &fr);
 	mutex_unlock(&pi->tree_lock);
 	radix_release(&fr);
@@ -273,6 +277,7 @@ bool entry_mark_dirty(struct page_index *pi, uint64_t index)
 	bool was_clean;
 
 	mutex_lock(&pi->tree_lock);
+	assert(entry_is_block(radix_lookup(&pi->tree, index)) && "dirty tag on a non-block entry");
 	was_clean = radix_tag_set(&pi->tree, index, RADIX_TAG_DIRTY);
 	mutex_unlock(&pi->tree_lock);
 	if (was_clean)
