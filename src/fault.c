@@ -152,28 +152,7 @@ out_unlock:
 	return ret;
 }
 
-int64_t fault_alloc_for_write(struct inode *ino, uint64_t index)
-{
-	uint64_t entry = entry_grab(&ino->pi, index);
-	bool allocated;
-	int64_t block;
-
-	if (!entry)
-		return -ENOMEM;
-	if (entry_is_block(entry)) {
-		entry_unlock(&ino->pi, index);
-		return (int64_t)entry_block(entry);
-	}
-	block = fault_find_block(ino, index, entry, true, NULL, &allocated);
-	if (block < 0) {
-		fault_drop_entry(ino, index, entry);
-		return block;
-	}
-	entry_unlock(&ino->pi, index);
-	return block;
-}
-
-int fault_mark_written(struct inode *ino, uint64_t index)
+int64_t fault_pwrite_block(struct inode *ino, uint64_t index, bool data_written)
 {
 	uint64_t entry = entry_grab(&ino->pi, index);
 	bool allocated;
@@ -182,12 +161,13 @@ int fault_mark_written(struct inode *ino, uint64_t index)
 	if (!entry)
 		return -ENOMEM;
 	block = entry_is_block(entry) ? (int64_t)entry_block(entry)
-				      : fault_find_block(ino, index, entry, false, NULL, &allocated);
-	if (block <= 0) {	/* freed under us: nothing left to mark */
+		: fault_find_block(ino, index, entry, !data_written, NULL, &allocated);
+	if (block <= 0) {	/* an error, or freed under us after the write */
 		fault_drop_entry(ino, index, entry);
-		return block < 0 ? (int)block : 0;
+		return block;
 	}
-	entry_mark_dirty(&ino->pi, index);
+	if (data_written)
+		entry_mark_dirty(&ino->pi, index);
 	entry_unlock(&ino->pi, index);
-	return 0;
+	return block;
 }

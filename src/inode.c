@@ -192,7 +192,7 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 
 	*block = store_get_block(st, ino->slot, index, false);
 	if (*block == 0 && allocate) {
-		*block = fault_alloc_for_write(ino, index);
+		*block = fault_pwrite_block(ino, index, false);
 	} else {
 		for (; run < pages; run++) {
 			int64_t next = store_get_block(st, ino->slot, index + run, false);
@@ -289,8 +289,11 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 				       store_block_offset((uint64_t)block) +
 				       (off + done) % PAGE_SIZE_4K, true);
 		for (uint64_t p = (off + done) / PAGE_SIZE_4K;
-		     !ret && p <= (off + done + n - 1) / PAGE_SIZE_4K; p++)
-			ret = fault_mark_written(ino, p);
+		     !ret && p <= (off + done + n - 1) / PAGE_SIZE_4K; p++) {
+			int64_t marked = fault_pwrite_block(ino, p, true);
+
+			ret = marked < 0 ? (int)marked : 0;
+		}
 		if (!ret)
 			done += n;
 	}

@@ -108,14 +108,11 @@ enum fault_result {
 
 enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
 
-/* Allocate the block of a page for a write that is not a fault (pwrite),
- * under the page's entry lock. Return: store block or -errno. */
-int64_t fault_alloc_for_write(struct inode *ino, uint64_t index);
-
-/* Tag a page written by udax_pwrite DIRTY, under its entry lock (after the
- * data is in: a writeback in between finds nothing to do, the next one
- * writes it). Return: 0 or -errno. */
-int fault_mark_written(struct inode *ino, uint64_t index);
+/* udax_pwrite's two steps on a page, under its entry lock: before the data
+ * (!data_written) find or allocate its block; after it, tag the page DIRTY
+ * (a writeback in between finds nothing to do, the next one writes it).
+ * Return: the store block (0 if freed meanwhile, after the write) or -errno. */
+int64_t fault_pwrite_block(struct inode *ino, uint64_t index, bool data_written);
 
 /* writeback.c: write back the file's DIRTY pages and make the store
  * durable (udax_fsync, udax_msync MS_SYNC). Return: 0 or -errno. */
