@@ -66,9 +66,10 @@ struct store_file {
  * lock protects everything below it: file table, block maps, allocator,
  * pending frees. It is taken by the fault path (block lookup and
  * allocation) under an entry lock, never the other way round, and never
- * held across application memory access. Zeroing a newly allocated block
- * runs under it, so a block is zero before any map can name it; a
- * checkpoint holds it only to take its snapshot (store_format.c).
+ * held across application memory access or I/O: a new block is zeroed
+ * between being taken in the bitmap and being named in a map
+ * (store_alloc.c); a checkpoint holds it only to take its snapshot
+ * (store_format.c).
  */
 struct store {
 	int fd;

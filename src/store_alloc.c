@@ -5,8 +5,9 @@
  * Locks: store.lock (store.h) protects the bitmap, group counters, pending
  * frees and every file's map. The fault path takes it from the signal
  * handler under an entry lock; it is a leaf lock except for the radix node
- * pool, which may be taken under it. Zeroing a newly allocated block runs
- * under it, so a block is zero before any map can name it.
+ * pool, which may be taken under it. No I/O runs under it: a new block is
+ * taken in the bitmap under the lock, zeroed without it, and only then
+ * named in the file's map, so it is zero before any map can name it.
  *
  * Placement keeps a file's blocks contiguous and 2 MiB-aligned: a file
  * block goes next to its neighbour's store block when that is free; else at
@@ -135,32 +136,36 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
 {
 	struct store_file *f = &s->file[slot];
 	uint64_t block;
+	bool fresh = false;
 	int ret;
 
 	mutex_lock(&s->lock);
 	block = radix_lookup(&f->map, fblock);
-	if (block || !create)
-		goto out_unlock;
-	block = block_alloc(s, f, fblock);
-	if (!block) {
-		ret = -ENOSPC;
-		goto err_unlock;
+	if (!block && create) {
+		block = block_alloc(s, f, fblock);
+		fresh = block != 0;
 	}
+	mutex_unlock(&s->lock);
+	if (!fresh)
+		return block || !create ? (int64_t)block : -ENOSPC;
+
+	/* Zero the block outside the lock: it is taken in the bitmap, so
+	 * nobody else gets it, and no map names it until it is zero. The
+	 * caller's entry lock keeps a second allocation of fblock away. */
 	ret = s->io->zero(s, store_block_offset(block), STORE_BLOCK_SIZE);
+	mutex_lock(&s->lock);
 	if (!ret)
 		ret = map_store(&f->map, fblock, block);
 	if (ret) {
 		block_untake(s, block);
-		goto err_unlock;
+	} else {
+		f->blocks++;
+		__store_meta_changed(s);
 	}
-	f->blocks++;
-	__store_meta_changed(s);
-out_unlock:
 	mutex_unlock(&s->lock);
+	if (ret)
+		return ret == -ENOMEM || ret == -ENOSPC ? ret : -EIO;
 	return (int64_t)block;
-err_unlock:
-	mutex_unlock(&s->lock);
-	return ret == -ENOSPC || ret == -ENOMEM ? ret : -EIO;
 }
 
 int store_pending_add(struct store *s, uint64_t block)
