@@ -16,6 +16,7 @@ mkdir -p "$out"
 make -s build/libudax.a
 cc -O2 -Iinclude bench/fault_throughput.c build/libudax.a -lpthread -o "$out/fault_throughput"
 cc -O2 -Iinclude bench/fsync_cost.c build/libudax.a -lpthread -o "$out/fsync_cost"
+cc -O2 -Iinclude bench/fault_latency.c build/libudax.a -lpthread -o "$out/fault_latency"
 cc -O2 "$anchors/native_fault.c" -lpthread -o "$out/native_fault"
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/udax-bench-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
@@ -27,27 +28,35 @@ for ((r = 1; r <= runs; r++)); do
 	"$out/native_fault" "$dir/anchor-file" "$mib" | awk '{ print $1, $2, $3 }' >>"$dir/rows"
 	"$out/fault_throughput" "$dir" "$mib" | awk '{ print $1, $2, $3 }' >>"$dir/rows"
 	rm -f "$dir/anchor-file"
+	for mode in userfaultfd sigsegv; do
+		UDAX_DELIVERY=$mode "$out/fault_latency" "$dir" >>"$dir/rows"
+	done
 done
 "$out/fsync_cost" "$dir" "$runs" | awk '{ print $1 "-" $3, $2, $4 }' >>"$dir/rows"
-echo "pages/s for faults; microseconds for fsync-N (N dirty pages)"
-printf '%-11s %-12s %10s %10s %10s\n' workload who min median max
+echo "pages/s for faults; microseconds for fsync-N (N dirty pages) and us-* (one fault);"
+echo "vmas-*: VMAs of a 16,384-page mapping after the pattern"
+printf '%-14s %-12s %10s %10s %10s\n' workload who min median max
 awk '
 function sort(a, c,   i, j, t) {	# insertion sort, portable awk
 	for (i = 2; i <= c; i++)
 		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 }
-{ key = $1 " " $2; v[key] = v[key] " " $3 }
+{
+	key = $1 " " $2
+	if (!(key in v)) order[++keys] = key
+	v[key] = v[key] " " $3
+}
 END {
-	n = split("seq-read seq-write rand-write alloc-write fsync-1 fsync-10000", w, " ")
-	m = split("native uffd-map-1 kernel-msync udax", who, " ")
-	for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) {
-		key = w[i] " " who[j]
-		if (!(key in v)) continue
+	for (k = 1; k <= keys; k++) {
+		key = order[k]
 		c = split(v[key], x, " "); sort(x, c)
 		med[key] = x[int((c + 1) / 2)]
-		printf "%-11s %-12s %10.0f %10.0f %10.0f\n", w[i], who[j], x[1], med[key], x[c]
+		split(key, kw, " ")
+		fmt = x[c] < 100 ? "%-14s %-12s %10.2f %10.2f %10.2f\n" : "%-14s %-12s %10.0f %10.0f %10.0f\n"
+		printf fmt, kw[1], kw[2], x[1], med[key], x[c]
 	}
 	print ""
+	n = split("seq-read seq-write rand-write alloc-write fsync-1 fsync-10000", w, " ")
 	for (i = 1; i <= n; i++) {
 		u = w[i] " udax"
 		if (!(u in med)) continue
