@@ -52,12 +52,16 @@ struct udax_file_stat {
 	uint64_t faults_write;		/* write faults served */
 	uint64_t faults_hole;		/* read faults that mapped the zero page */
 	uint64_t faults_pmd;		/* faults served with a 2 MiB entry */
-	uint64_t faults_pmd_fallback;	/* 2 MiB attempts that fell back to 4 KiB */
+	uint64_t faults_pmd_fallback;	/* faults served with a 4 KiB entry instead */
 	uint64_t faults_sigbus;		/* faults answered with SIGBUS */
 	uint64_t lock_waits;		/* sleeps on a locked entry */
 	uint64_t blocks_allocated;	/* blocks allocated by faults and writes */
 	uint64_t writeback_pages;	/* pages written back by msync/fsync */
 	uint64_t mappings;		/* live udax_mmap() mappings of the file */
+	uint64_t pages_mapped_ahead;	/* pages mapped by map-ahead beyond a
+					   faulting 2 MiB */
+	uint64_t map_evictions;		/* times its mappings were emptied to stay
+					   under vm.max_map_count */
 };
 
 /* Create a store of size_bytes (rounded down to whole 2 MiB groups) at path,
@@ -125,9 +129,18 @@ UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
  * data stored through the mapping needs no udax_fsync() for its metadata. */
 #define UDAX_MAP_SYNC 0x10000000
 
+/* Or'ed into udax_mmap()'s prot: serve this mapping with 4 KiB entries only
+ * (like MADV_NOHUGEPAGE): no 2 MiB faults, extents or map-ahead; every
+ * fault maps and dirties one page. */
+#define UDAX_MAP_PTE 0x20000000
+
 /* Map len bytes of the file from off (page aligned) with prot PROT_READ or
- * PROT_READ|PROT_WRITE (optionally | UDAX_MAP_SYNC), shared. Faults are
- * served by udax. */
+ * PROT_READ|PROT_WRITE (optionally | UDAX_MAP_SYNC, UDAX_MAP_PTE), shared.
+ * Faults are served by udax: where a 2 MiB-aligned range of the file lies
+ * inside the mapping and inside EOF, with one 2 MiB fault (a 2 MiB extent,
+ * allocated by a write into holes while the store has room); else, and in
+ * UDAX_MAP_PTE mappings, 4 KiB at a time. A sequential run of faults maps
+ * ahead, up to 64 MiB at once. len >= 2 MiB gives a 2 MiB-aligned address. */
 UDAX_API int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot,
 	      void **addr);
 

@@ -276,42 +276,67 @@ int delivery_reserve(size_t len, int prot, void **addr)
 	return 0;
 }
 
-int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot)
+/* Clip the pages [*first, *first + *n) of the file to those vma maps.
+ * Return: whether any are left. */
+static bool vma_clip(const struct udax_vma *vma, uint64_t *first, uint64_t *n)
+{
+	uint64_t vma_end = vma->pgoff + vma->len / PAGE_SIZE_4K;
+	uint64_t end = *n > UINT64_MAX - *first ? UINT64_MAX : *first + *n;
+
+	if (*first < vma->pgoff)
+		*first = vma->pgoff;
+	if (end > vma_end)
+		end = vma_end;
+	if (*first >= end)
+		return false;
+	*n = end - *first;
+	return true;
+}
+
+int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t block,
+		   int prot, bool populate)
+{
+	uint64_t first = index;
+	char *p;
+
+	if (!vma_clip(vma, &first, &n))
+		return 0;
+	block += first - index;
+	if (compat_inject(INJECT_MAP))
+		return -ENOMEM;
+	p = mmap(vma_page_addr(vma, first), n * PAGE_SIZE_4K, prot, MAP_SHARED | MAP_FIXED,
+		 vma->inode->store->st->fd, (off_t)store_block_offset(block));
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Failing to populate costs a kernel fault later, nothing else. */
+	if (populate)
+		(void)madvise(p, n * PAGE_SIZE_4K,
+			      prot & PROT_WRITE ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+	return 0;
+}
+
+int vma_map_zero(struct udax_vma *vma, uint64_t index, uint64_t n)
 {
 	void *p;
 
-	if (compat_inject(INJECT_MAP))
-		return -ENOMEM;
-	p = mmap(vma_page_addr(vma, index), PAGE_SIZE_4K, prot,
-		       MAP_SHARED | MAP_FIXED, vma->inode->store->st->fd,
-		       (off_t)store_block_offset(block));
-
-	return p == MAP_FAILED ? -errno : 0;
-}
-
-int vma_map_zero(struct udax_vma *vma, uint64_t index)
-{
-	void *p = mmap(vma_page_addr(vma, index), PAGE_SIZE_4K, PROT_READ,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-
+	if (!vma_clip(vma, &index, &n))
+		return 0;
+	p = mmap(vma_page_addr(vma, index), n * PAGE_SIZE_4K, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? -errno : 0;
 }
 
 /* Make [first, last] missing in vma. Context: inode.maps_lock held. */
 static void vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 {
-	uint64_t vma_last = vma->pgoff + vma->len / PAGE_SIZE_4K - 1;
+	uint64_t n = last - first == UINT64_MAX ? UINT64_MAX : last - first + 1;
 	char *start;
 	size_t len;
 
-	if (last < vma->pgoff || first > vma_last)
+	if (!vma_clip(vma, &first, &n))
 		return;
-	if (first < vma->pgoff)
-		first = vma->pgoff;
-	if (last > vma_last)
-		last = vma_last;
 	start = vma_page_addr(vma, first);
-	len = (size_t)(last - first + 1) * PAGE_SIZE_4K;
+	len = (size_t)n * PAGE_SIZE_4K;
 	/* Should a step fail, the range stays PROT_NONE: still a valid
 	 * missing state, served through SIGSEGV. */
 	if (mmap(start, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
@@ -319,16 +344,15 @@ static void vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 		missing_range_arm(start, len, vma->prot);
 }
 
-void inode_protect_page(struct inode *ino, uint64_t index, uint64_t block)
+void inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block)
 {
 	mutex_lock(&ino->maps_lock);
 	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
-		if ((vma->prot & PROT_WRITE) && index >= vma->pgoff &&
-		    index - vma->pgoff < vma->len / PAGE_SIZE_4K &&
-		    vma_map_block(vma, index, block, PROT_READ) != 0)
+		if ((vma->prot & PROT_WRITE) &&
+		    vma_map_blocks(vma, index, n, block, PROT_READ, false) != 0)
 			/* Cannot map it clean: make it missing, which is
 			 * just as safe (the next access faults). */
-			vma_zap(vma, index, index);
+			vma_zap(vma, index, index + n - 1);
 	mutex_unlock(&ino->maps_lock);
 }
 

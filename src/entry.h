@@ -20,7 +20,16 @@
  *   X --invalidate (truncate/punch/unlink)--> none
  *                                              entry_invalidate() (wakes all)
  *
- * PMD marks a 2 MiB entry; waiters on it key on the 2 MiB-aligned index.
+ * PMD marks a 2 MiB entry (a multi-order entry): it lives in the slot of
+ * its 2 MiB-aligned index, covers the 512 indices from there, and the other
+ * 511 slots stay empty (no 4 KiB entry can exist beside it: entry_grab()
+ * checks under tree_lock). A lookup of any index first looks at the aligned
+ * slot. The entry is locked, tagged and counted as one; waiters on it key
+ * on the aligned index. Its kinds and transitions are those above with the
+ * PMD bit kept, plus:
+ *
+ *   ZERO|PMD|L --4 KiB write fault (downgrade)--> none   fault.c
+ *
  * Only helpers below read or build entries.
  */
 #ifndef UDAX_ENTRY_H
@@ -33,9 +42,14 @@
 #define ENTRY_PMD	((uint64_t)1 << 1)
 #define ENTRY_ZERO	((uint64_t)1 << 2)
 #define ENTRY_EMPTY	((uint64_t)1 << 3)
+/* Returned by entry_grab() instead of an entry, never stored: a 2 MiB entry
+ * cannot be had here (4 KiB entries in its range), or, without waiting, the
+ * entry is locked. */
+#define ENTRY_CONFLICT	((uint64_t)1 << 4)
 #define ENTRY_BLOCK_SHIFT 8
 
 #define ENTRY_PMD_ORDER 9	/* 512 pages of 4 KiB */
+#define ENTRY_PMD_PAGES ((uint64_t)1 << ENTRY_PMD_ORDER)
 
 static inline bool entry_is_locked(uint64_t e) { return e & ENTRY_LOCKED; }
 static inline bool entry_is_zero(uint64_t e) { return e & ENTRY_ZERO; }
@@ -69,6 +83,17 @@ static inline bool entry_same(uint64_t a, uint64_t b)
 static inline unsigned entry_order(uint64_t e)
 {
 	return entry_is_pmd(e) ? ENTRY_PMD_ORDER : 0;
+}
+
+static inline uint64_t entry_pages(uint64_t e)
+{
+	return (uint64_t)1 << entry_order(e);
+}
+
+/* The index an entry covering index lives at (its first index). */
+static inline uint64_t entry_index(uint64_t index, uint64_t e)
+{
+	return index & ~(entry_pages(e) - 1);
 }
 
 #endif /* UDAX_ENTRY_H */

@@ -123,23 +123,49 @@ static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entr
 }
 
 /*
- * Return the unlocked entry at index and its slot (NULL if no leaf node),
+ * The slot of the entry covering index: the 2 MiB-aligned slot if it holds
+ * a PMD entry, else index's own (NULL if its leaf node does not exist).
+ * *at is the index of that slot. Context: tree_lock held.
+ */
+static uint64_t *covering_slot(struct page_index *pi, uint64_t index, uint64_t *at)
+{
+	uint64_t base = index & ~(ENTRY_PMD_PAGES - 1);
+	uint64_t *slot = radix_lookup_slot(&pi->tree, base);
+
+	if (slot && entry_is_pmd(*slot)) {
+		*at = base;
+		return slot;
+	}
+	*at = index;
+	return index == base ? slot : radix_lookup_slot(&pi->tree, index);
+}
+
+/*
+ * Return the unlocked entry covering index, its slot and index (*at),
  * sleeping while it is locked.
  * Context: tree_lock held on entry and on return.
  */
 static uint64_t get_unlocked_entry(struct page_index *pi, uint64_t index,
-				   uint64_t **slotp)
+				   uint64_t **slotp, uint64_t *at)
 {
 	for (;;) {
-		uint64_t *slot = radix_lookup_slot(&pi->tree, index);
+		uint64_t *slot = covering_slot(pi, index, at);
 		uint64_t entry = slot ? *slot : 0;
 
 		if (!entry_is_locked(entry)) {
 			*slotp = slot;
 			return entry;
 		}
-		queue_and_sleep(pi, index, entry);
+		queue_and_sleep(pi, *at, entry);
 	}
+}
+
+/* Whether any entry lies in [first, last]. Context: tree_lock held. */
+static bool range_has_entries(struct page_index *pi, uint64_t first, uint64_t last)
+{
+	uint64_t at = first;
+
+	return radix_next(&pi->tree, &at) && at <= last;
 }
 
 void page_index_init(struct page_index *pi)
@@ -156,18 +182,41 @@ void page_index_destroy(struct page_index *pi)
 	radix_destroy(&pi->tree);
 }
 
-uint64_t entry_grab(struct page_index *pi, uint64_t index)
+uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 {
 	struct radix_preload pl = { .count = 0 };
-	uint64_t *slot;
-	uint64_t entry;
+	bool pmd = flags & GRAB_PMD;
+	uint64_t *slot, at, entry;
 
+	assert((!pmd || index % ENTRY_PMD_PAGES == 0) && "unaligned 2 MiB entry");
 	mutex_lock(&pi->tree_lock);
 	for (;;) {
-		entry = get_unlocked_entry(pi, index, &slot);
+		slot = covering_slot(pi, index, &at);
+		entry = slot ? *slot : 0;
+		/* The kernel's "fix missed wakeup with PMD faults": a 2 MiB
+		 * request never sleeps on a 4 KiB entry (its queue is keyed
+		 * elsewhere); it falls back at once. */
+		if (pmd && entry && !entry_is_pmd(entry)) {
+			entry = ENTRY_CONFLICT;
+			break;
+		}
+		if (entry_is_locked(entry)) {
+			if (flags & GRAB_NOWAIT) {
+				entry = ENTRY_CONFLICT;
+				break;
+			}
+			queue_and_sleep(pi, at, entry);
+			continue;
+		}
 		if (entry) {
 			*slot = entry | ENTRY_LOCKED;
 			entry |= ENTRY_LOCKED;
+			break;
+		}
+		/* "Fix pmd vs pte conflict detection": an empty aligned slot
+		 * is no conflict; only 4 KiB entries in the range are. */
+		if (pmd && range_has_entries(pi, index + 1, index + ENTRY_PMD_PAGES - 1)) {
+			entry = ENTRY_CONFLICT;
 			break;
 		}
 		/* The reviewer's point: allocate only when a node is missing,
@@ -175,7 +224,7 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index)
 		if (!slot)
 			slot = radix_insert_slot(&pi->tree, index, &pl);
 		if (slot) {
-			entry = entry_make_empty() | ENTRY_LOCKED;
+			entry = entry_make_empty() | (pmd ? ENTRY_PMD : 0) | ENTRY_LOCKED;
 			radix_slot_store(&pi->tree, index, slot, entry);
 			break;
 		}
@@ -200,6 +249,7 @@ void entry_replace_locked(struct page_index *pi, uint64_t index, uint64_t value)
 	mutex_lock(&pi->tree_lock);
 	slot = radix_lookup_slot(&pi->tree, index);
 	assert(slot && entry_is_locked(*slot) && "replacing an entry the caller does not hold");
+	assert(entry_order(*slot) == entry_order(value) && "an entry keeps its order");
 	*slot = value | ENTRY_LOCKED;
 	mutex_unlock(&pi->tree_lock);
 }
@@ -222,7 +272,8 @@ void entry_unlock(struct page_index *pi, uint64_t index)
 static void __entry_delete(struct page_index *pi, uint64_t index, struct radix_freed *fr)
 {
 	if (radix_tag_get(&pi->tree, index, RADIX_TAG_DIRTY))
-		atomic_fetch_sub_explicit(&pi->dirty, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(&pi->tree, index)),
+					  memory_order_relaxed);
 	radix_delete(&pi->tree, index, fr);
 }
 
@@ -243,13 +294,13 @@ void entry_delete_locked(struct page_index *pi, uint64_t index)
 bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
 {
 	struct radix_freed fr = { NULL };
-	uint64_t *slot;
+	uint64_t *slot, at;
 	uint64_t entry;
 	bool deleted = false;
 
 	mutex_lock(&pi->tree_lock);
-	entry = get_unlocked_entry(pi, index, &slot);
-	if (entry && entry_same(entry, expected)) {
+	entry = get_unlocked_entry(pi, index, &slot, &at);
+	if (entry && at == index && entry_same(entry, expected)) {
 		__entry_delete(pi, index, &fr);
 		deleted = true;
 	}
@@ -258,7 +309,7 @@ bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
 	/* Deleted: everyone must look again. Not deleted: we may have eaten
 	 * an exclusive wake-up meant for a thread that wants the lock. */
 	if (entry)
-		entry_wake(pi, index, entry, deleted ? WAKE_ALL : WAKE_NEXT);
+		entry_wake(pi, at, entry, deleted ? WAKE_ALL : WAKE_NEXT);
 	return deleted;
 }
 
@@ -274,14 +325,16 @@ uint64_t entry_next(struct page_index *pi, uint64_t *index)
 
 bool entry_mark_dirty(struct page_index *pi, uint64_t index)
 {
+	uint64_t entry;
 	bool was_clean;
 
 	mutex_lock(&pi->tree_lock);
-	assert(entry_is_block(radix_lookup(&pi->tree, index)) && "dirty tag on a non-block entry");
+	entry = radix_lookup(&pi->tree, index);
+	assert(entry_is_block(entry) && "dirty tag on a non-block entry");
 	was_clean = radix_tag_set(&pi->tree, index, RADIX_TAG_DIRTY);
 	mutex_unlock(&pi->tree_lock);
 	if (was_clean)
-		atomic_fetch_add_explicit(&pi->dirty, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&pi->dirty, entry_pages(entry), memory_order_relaxed);
 	return was_clean;
 }
 
@@ -327,7 +380,8 @@ bool entry_clear_written(struct page_index *pi, uint64_t index)
 	mutex_lock(&pi->tree_lock);
 	was_towrite = radix_tag_clear(&pi->tree, index, RADIX_TAG_TOWRITE);
 	if (was_towrite && radix_tag_clear(&pi->tree, index, RADIX_TAG_DIRTY))
-		atomic_fetch_sub_explicit(&pi->dirty, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(&pi->tree, index)),
+					  memory_order_relaxed);
 	mutex_unlock(&pi->tree_lock);
 	return was_towrite;
 }

@@ -21,21 +21,33 @@ struct page_index {
 	struct mutex tree_lock;
 	struct radix_tree tree;
 	_Atomic uint64_t lock_waits;	/* sleeps on a locked entry */
-	_Atomic uint64_t dirty;		/* entries tagged DIRTY */
+	_Atomic uint64_t dirty;		/* pages of the entries tagged DIRTY */
 };
 
 void page_index_init(struct page_index *pi);
 /* Free the tree; no entry may be locked and nobody may use pi. */
 void page_index_destroy(struct page_index *pi);
 
-/*
- * Return the entry of index, locked by the caller; an EMPTY entry is created
- * if the slot had none. Sleeps while another thread holds the entry.
- * Return: the entry (with ENTRY_LOCKED), or 0 if no node memory (-ENOMEM).
- */
-uint64_t entry_grab(struct page_index *pi, uint64_t index);
+/* entry_grab() flags */
+#define GRAB_PMD	1u	/* a 2 MiB entry at this 2 MiB-aligned index */
+#define GRAB_NOWAIT	2u	/* never sleep: a locked entry is a conflict */
 
-/* Replace the caller's locked entry with value (kept locked). */
+/*
+ * Return the entry covering index, locked by the caller: a 2 MiB entry
+ * covering it if there is one (it lives at entry_index(index, entry)), else
+ * index's own; an EMPTY entry (PMD with GRAB_PMD) is created if there was
+ * none. Sleeps while another thread holds the entry, unless GRAB_NOWAIT.
+ * With GRAB_PMD, 4 KiB entries in the 2 MiB range are a conflict, returned
+ * at once without sleeping.
+ * Return: the entry (with ENTRY_LOCKED); ENTRY_CONFLICT; 0 if no node
+ * memory (-ENOMEM).
+ */
+uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags);
+
+/* In the functions below, index is the entry's own index (its first). */
+
+/* Replace the caller's locked entry with value of the same order (kept
+ * locked). */
 void entry_replace_locked(struct page_index *pi, uint64_t index, uint64_t value);
 
 /* Unlock the caller's locked entry and wake one waiter. */
@@ -53,7 +65,8 @@ void entry_delete_locked(struct page_index *pi, uint64_t index);
 bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected);
 
 /* Return the first entry at an index >= *index (unlocked view, may change
- * as soon as it returns), 0 if none. */
+ * as soon as it returns), 0 if none. A 2 MiB entry is found at its first
+ * index only. */
 uint64_t entry_next(struct page_index *pi, uint64_t *index);
 
 /*

@@ -21,9 +21,11 @@
 
 #include "internal.h"
 
-static void count(_Atomic uint64_t *counter)
+#define PMD_PAGES ENTRY_PMD_PAGES
+
+static void count(_Atomic uint64_t *counter, uint64_t n)
 {
-	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
 static enum fault_result result_of(int64_t err)
@@ -31,23 +33,44 @@ static enum fault_result result_of(int64_t err)
 	return err == -ENOMEM ? FAULT_OOM : FAULT_SIGBUS;
 }
 
-/* Read of a hole: remember it as a ZERO entry and map the zero page
- * read-only; nothing is allocated. Context: entry locked. */
-static enum fault_result fault_map_hole(struct udax_vma *vma, uint64_t index,
-					uint64_t entry)
+/* Leave the entry at index as it is after a failure: an EMPTY entry made
+ * for this fault is removed (its waiters all woken), anything else
+ * unlocked. */
+static void fault_drop_entry(struct inode *ino, uint64_t index, uint64_t entry)
 {
-	struct inode *ino = vma->inode;
+	if (entry_is_empty(entry))
+		entry_delete_locked(&ino->pi, index);
+	else
+		entry_unlock(&ino->pi, index);
+}
 
-	if (!entry_is_zero(entry))
-		entry_replace_locked(&ino->pi, index, entry_make_zero());
-	count(&ino->faults_hole);
-	return vma_map_zero(vma, index) ? FAULT_OOM : FAULT_OK;
+/* A 2 MiB hole entry that 4 KiB pages must replace (the kernel's PMD
+ * downgrade): zap its zero pages in every mapping, delete it, wake all.
+ * Context: the entry locked; it is gone on return. */
+static void fault_pmd_downgrade(struct inode *ino, uint64_t base)
+{
+	inode_zap_range(ino, base, base + PMD_PAGES - 1, NULL);
+	entry_delete_locked(&ino->pi, base);
+}
+
+/* The locked entry covering index for a 4 KiB fault or pwrite. A 2 MiB
+ * hole entry is downgraded first when the page may get a block (write);
+ * a 2 MiB block entry is returned as is. Return: as entry_grab(). */
+static uint64_t grab_pte_entry(struct inode *ino, uint64_t index, bool write)
+{
+	for (;;) {
+		uint64_t entry = entry_grab(&ino->pi, index, 0);
+
+		if (!write || !entry_is_pmd(entry) || !entry_is_zero(entry))
+			return entry;
+		fault_pmd_downgrade(ino, entry_index(index, entry));
+	}
 }
 
 /*
- * The block of a page whose entry is EMPTY or ZERO: ask the store, and
- * allocate when writing. A ZERO entry being replaced may be mapped as the
- * zero page in other mappings: zap it there, or they would keep reading
+ * The block of a page whose 4 KiB entry is EMPTY or ZERO: ask the store,
+ * and allocate when writing. A ZERO entry being replaced may be mapped as
+ * the zero page in other mappings: zap it there, or they would keep reading
  * zeros after the write (the kernel's stale-zero-page fix).
  * Return: block, 0 for a hole on a read, -errno; *allocated says whether
  * the block is new.
@@ -63,7 +86,7 @@ static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entr
 		block = store_get_block(ino->store->st, ino->slot, index, true);
 		*allocated = block > 0;
 		if (*allocated)
-			count(&ino->blocks_allocated);
+			count(&ino->blocks_allocated, 1);
 	}
 	if (block <= 0)
 		return block;
@@ -73,101 +96,260 @@ static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entr
 	return block;
 }
 
-/* Leave the entry as it is after a failure: an EMPTY entry made for this
- * fault is removed (its waiters all woken), anything else unlocked. */
-static void fault_drop_entry(struct inode *ino, uint64_t index, uint64_t entry)
+/* MAP_SYNC (the kernel's dax_finish_sync_fault): a new block's map is
+ * durable before the page becomes writable. Return: whether that failed. */
+static bool sync_fault_failed(struct udax_vma *vma, bool allocated)
 {
-	if (entry_is_empty(entry))
-		entry_delete_locked(&ino->pi, index);
-	else
-		entry_unlock(&ino->pi, index);
+	return allocated && vma->sync && store_sync(vma->inode->store->st) != 0;
+}
+
+/* Serve a fault with a 4 KiB entry (or one page of a 2 MiB entry).
+ * Context: invalidate_lock shared. */
+static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool write)
+{
+	struct inode *ino = vma->inode;
+	bool newly_dirty, allocated = false;
+	enum fault_result ret;
+	uint64_t entry, at;
+	int64_t block;
+
+	entry = grab_pte_entry(ino, index, write);
+	if (!entry)
+		return FAULT_OOM;
+	at = entry_index(index, entry);
+	/* Checked under the entry lock: truncate sets the size before it
+	 * invalidates, so a fault past the new EOF never maps. */
+	if (index >= inode_pages(ino)) {
+		fault_drop_entry(ino, at, entry);
+		return FAULT_SIGBUS;
+	}
+	if (entry_is_block(entry)) {
+		block = (int64_t)(entry_block(entry) + (index - at));
+	} else if (entry_is_pmd(entry)) {	/* read in a 2 MiB hole */
+		block = 0;
+	} else {
+		block = fault_find_block(ino, index, entry, write, vma, &allocated);
+		if (block < 0) {
+			fault_drop_entry(ino, at, entry);
+			return result_of(block);
+		}
+		if (block == 0 && !entry_is_zero(entry))
+			entry_replace_locked(&ino->pi, index, entry_make_zero());
+	}
+	if (block == 0) {
+		/* Read of a hole: the zero page, read-only; nothing allocated. */
+		count(&ino->faults_hole, 1);
+		ret = vma_map_zero(vma, index, 1) ? FAULT_OOM : FAULT_OK;
+		entry_unlock(&ino->pi, at);
+		return ret;
+	}
+	if (sync_fault_failed(vma, allocated)) {
+		entry_unlock(&ino->pi, at);
+		return FAULT_SIGBUS;
+	}
+	/* The seed's dax_pfn_mkwrite: the first write to a clean page tags it
+	 * DIRTY, under the entry lock, before the page becomes writable; a
+	 * read maps the page read-only, clean, so its first write faults. */
+	newly_dirty = write && entry_mark_dirty(&ino->pi, at);
+	ret = vma_map_blocks(vma, index, 1, (uint64_t)block, write ? vma->prot : PROT_READ, false)
+		? FAULT_OOM
+		: entry_is_block(entry) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
+	entry_unlock(&ino->pi, at);
+	return ret;
 }
 
 /*
- * Serve a fault at file page index of vma.
+ * Map-ahead: lock the 2 MiB entries that follow base (up to want of them)
+ * whose blocks continue block contiguously, so one mmap covers them all.
+ * Never sleeps (GRAB_NOWAIT), so holding several entries cannot deadlock:
+ * a busy, conflicting or discontiguous unit ends the window.
+ * Return: how many were locked (base + k * PMD_PAGES, k = 1..n).
+ * Context: invalidate_lock shared, base's entry locked.
+ */
+static uint32_t map_ahead_grab(struct udax_vma *vma, uint64_t base, uint64_t block,
+			       uint32_t want)
+{
+	struct inode *ino = vma->inode;
+	uint64_t limit = inode_pages(ino), vma_end = vma->pgoff + vma->len / PAGE_SIZE_4K;
+	uint32_t k;
+
+	if (limit > vma_end)
+		limit = vma_end;
+	for (k = 1; k <= want; k++) {
+		uint64_t at = base + k * PMD_PAGES, expect = block + k * PMD_PAGES, run;
+		uint64_t entry;
+
+		if (at + PMD_PAGES > limit)
+			break;
+		entry = entry_grab(&ino->pi, at, GRAB_PMD | GRAB_NOWAIT);
+		if (!entry || entry == ENTRY_CONFLICT)
+			break;
+		if (entry_is_block(entry) && entry_block(entry) == expect)
+			continue;
+		if (entry_is_empty(entry) &&
+		    store_map_run(ino->store->st, ino->slot, at, PMD_PAGES, &run) == (int64_t)expect &&
+		    run == PMD_PAGES) {
+			entry_replace_locked(&ino->pi, at, entry_make_block(expect) | ENTRY_PMD);
+			continue;
+		}
+		fault_drop_entry(ino, at, entry);
+		break;
+	}
+	return k - 1;
+}
+
+/*
+ * Map the 2 MiB block entry at base, and what map-ahead adds to it, in one
+ * mmap; tag them DIRTY first on a write. Unlocks every entry it mapped.
+ * Return: as fault_page(). Context: base's entry locked, a BLOCK|PMD.
+ */
+static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint64_t was,
+				       uint64_t block, bool write, bool allocated)
+{
+	struct inode *ino = vma->inode;
+	struct map_ahead_window w = map_ahead_start(&vma->ahead, base / PMD_PAGES);
+	uint32_t units = 1 + map_ahead_grab(vma, base, block, w.units - 1);
+	enum fault_result ret = FAULT_SIGBUS;
+	bool newly_dirty = false;
+
+	if (!sync_fault_failed(vma, allocated)) {
+		for (uint32_t k = 0; write && k < units; k++)
+			newly_dirty |= entry_mark_dirty(&ino->pi, base + k * PMD_PAGES);
+		/* Populate what a sequential stream or a write will touch; a
+		 * lone read maps only, so sparse reads pay per page touched. */
+		ret = vma_map_blocks(vma, base, units * PMD_PAGES, block,
+				     write ? vma->prot : PROT_READ, write || w.units > 1)
+			? FAULT_OOM
+			: entry_is_block(was) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
+	}
+	for (uint32_t k = 0; k < units; k++)
+		entry_unlock(&ino->pi, base + k * PMD_PAGES);
+	map_ahead_done(&vma->ahead, w, base / PMD_PAGES, units);
+	count(&ino->pages_mapped_ahead, (units - 1) * PMD_PAGES);
+	return ret;
+}
+
+/*
+ * Serve a fault with the 2 MiB entry covering index (the kernel's
+ * dax_iomap_pmd_fault): the range must lie inside EOF and be one aligned,
+ * contiguous 2 MiB extent of the store, or all holes (a read maps the zero
+ * page over it; a write allocates an extent while the store has room).
+ * Return: FAULT_FALLBACK where a 4 KiB fault must serve it instead (4 KiB
+ * entries present, crosses EOF, extent shorter, misaligned or mixed with
+ * holes, no extent to allocate), else as fault_page().
+ * Context: invalidate_lock shared; the range lies inside vma, aligned.
+ */
+static enum fault_result fault_pmd(struct udax_vma *vma, uint64_t index, bool write)
+{
+	struct inode *ino = vma->inode;
+	struct store *st = ino->store->st;
+	uint64_t base = index & ~(PMD_PAGES - 1), entry, run;
+	enum fault_result ret;
+	bool allocated = false;
+	int64_t block;
+
+	entry = entry_grab(&ino->pi, base, GRAB_PMD);
+	if (!entry)
+		return FAULT_OOM;
+	if (entry == ENTRY_CONFLICT)
+		return FAULT_FALLBACK;
+	if (base + PMD_PAGES > inode_pages(ino))
+		goto fallback;
+	if (entry_is_block(entry))
+		return fault_pmd_map(vma, base, entry, entry_block(entry), write, false);
+	block = store_map_run(st, ino->slot, base, PMD_PAGES, &run);
+	if (run < PMD_PAGES || (uint64_t)block % PMD_PAGES)
+		goto fallback;
+	if (block == 0 && !write) {
+		count(&ino->faults_hole, 1);
+		if (!entry_is_zero(entry))
+			entry_replace_locked(&ino->pi, base, entry_make_zero() | ENTRY_PMD);
+		ret = vma_map_zero(vma, base, PMD_PAGES) ? FAULT_OOM : FAULT_OK;
+		entry_unlock(&ino->pi, base);
+		return ret;
+	}
+	if (block == 0) {
+		block = store_alloc_extent(st, ino->slot, base);
+		if (block == 0)
+			goto fallback;
+		if (block < 0) {
+			fault_drop_entry(ino, base, entry);
+			return result_of(block);
+		}
+		allocated = true;
+		count(&ino->blocks_allocated, PMD_PAGES);
+		if (entry_is_zero(entry))
+			inode_zap_range(ino, base, base + PMD_PAGES - 1, vma);
+	}
+	entry_replace_locked(&ino->pi, base, entry_make_block((uint64_t)block) | ENTRY_PMD);
+	return fault_pmd_map(vma, base, entry, (uint64_t)block, write, allocated);
+
+fallback:
+	if (entry_is_zero(entry))
+		fault_pmd_downgrade(ino, base);
+	else
+		fault_drop_entry(ino, base, entry);
+	return FAULT_FALLBACK;
+}
+
+/* Whether the 2 MiB-aligned range around index lies inside vma at a 2 MiB
+ * aligned address (the kernel's PMD alignment and VMA-bounds checks), in a
+ * mapping that allows 2 MiB entries. */
+static bool pmd_fits(const struct udax_vma *vma, uint64_t index)
+{
+	uint64_t base = index & ~(PMD_PAGES - 1);
+
+	return !vma->pte_only && (uintptr_t)vma_page_addr(vma, base) % (PMD_PAGES * PAGE_SIZE_4K) == 0 &&
+	       base >= vma->pgoff && base + PMD_PAGES <= vma->pgoff + vma->len / PAGE_SIZE_4K;
+}
+
+/*
+ * Serve a fault at file page index of vma: with a 2 MiB entry where one
+ * fits, else with a 4 KiB one (counted as a fallback).
  * Return: FAULT_OK when the page is mapped, FAULT_REMAPPED when its block
  * was already in the index and nothing changed (mapped again, and for a
- * write already dirty), FAULT_SIGBUS past EOF or on
- * ENOSPC/EIO, FAULT_OOM without memory.
+ * write already dirty), FAULT_SIGBUS past EOF or on ENOSPC/EIO, FAULT_OOM
+ * without memory or VMAs.
  * Context: no udax lock held; takes invalidate_lock shared and the entry.
  */
 enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 {
 	struct inode *ino = vma->inode;
-	bool newly_dirty, allocated = false;
-	enum fault_result ret;
-	uint64_t entry;
-	int64_t block;
+	enum fault_result ret = FAULT_FALLBACK;
 
-	count(write ? &ino->faults_write : &ino->faults_read);
+	count(write ? &ino->faults_write : &ino->faults_read, 1);
 	rwlock_read_lock(&ino->invalidate_lock);
-	entry = entry_grab(&ino->pi, index);
-	if (!entry) {
-		ret = FAULT_OOM;
-		goto out_unlock;
-	}
-	/* Checked under the entry lock: truncate sets the size before it
-	 * invalidates, so a fault past the new EOF never maps. */
-	if (index >= inode_pages(ino)) {
-		ret = FAULT_SIGBUS;
-		goto out_drop;
-	}
-	if (entry_is_block(entry)) {
-		block = (int64_t)entry_block(entry);
+	if (pmd_fits(vma, index))
+		ret = fault_pmd(vma, index, write);
+	if (ret == FAULT_FALLBACK) {
+		count(&ino->faults_pmd_fallback, 1);
+		ret = fault_pte(vma, index, write);
 	} else {
-		block = fault_find_block(ino, index, entry, write, vma, &allocated);
-		if (block == 0) {
-			ret = fault_map_hole(vma, index, entry);
-			entry_unlock(&ino->pi, index);
-			goto out_unlock;
-		}
-		if (block < 0) {
-			ret = result_of(block);
-			goto out_drop;
-		}
+		count(&ino->faults_pmd, 1);
 	}
-	/* MAP_SYNC (the kernel's dax_finish_sync_fault): the new block's map
-	 * is durable before the page becomes writable. */
-	if (allocated && vma->sync && store_sync(ino->store->st) != 0) {
-		ret = FAULT_SIGBUS;
-		entry_unlock(&ino->pi, index);
-		goto out_unlock;
-	}
-	/* The seed's dax_pfn_mkwrite: the first write to a clean page tags it
-	 * DIRTY, under the entry lock, before the page becomes writable; a
-	 * read maps the page read-only, clean, so its first write faults. */
-	newly_dirty = write && entry_mark_dirty(&ino->pi, index);
-	ret = vma_map_block(vma, index, (uint64_t)block, write ? vma->prot : PROT_READ)
-		? FAULT_OOM
-		: entry_is_block(entry) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
-	entry_unlock(&ino->pi, index);
-	goto out_unlock;
-
-out_drop:
-	fault_drop_entry(ino, index, entry);
-out_unlock:
 	rwlock_read_unlock(&ino->invalidate_lock);
 	if (ret != FAULT_OK && ret != FAULT_REMAPPED)
-		count(&ino->faults_sigbus);
+		count(&ino->faults_sigbus, 1);
 	return ret;
 }
 
-int64_t fault_pwrite_block(struct inode *ino, uint64_t index, bool data_written)
+int64_t fault_pwrite_block(struct inode *ino, uint64_t index)
 {
-	uint64_t entry = entry_grab(&ino->pi, index);
+	uint64_t entry = grab_pte_entry(ino, index, true), at;
 	bool allocated;
 	int64_t block;
 
 	if (!entry)
 		return -ENOMEM;
-	block = entry_is_block(entry) ? (int64_t)entry_block(entry)
-		: fault_find_block(ino, index, entry, !data_written, NULL, &allocated);
-	if (block <= 0) {	/* an error, or freed under us after the write */
-		fault_drop_entry(ino, index, entry);
-		return block;
+	at = entry_index(index, entry);
+	if (entry_is_block(entry)) {
+		entry_unlock(&ino->pi, at);
+		return (int64_t)(entry_block(entry) + (index - at));
 	}
-	if (data_written)
-		entry_mark_dirty(&ino->pi, index);
-	entry_unlock(&ino->pi, index);
+	block = fault_find_block(ino, index, entry, true, NULL, &allocated);
+	if (block < 0)
+		fault_drop_entry(ino, index, entry);	/* a ZERO entry stays */
+	else
+		entry_delete_locked(&ino->pi, index);	/* zero pages zapped */
 	return block;
 }

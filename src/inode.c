@@ -192,7 +192,7 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 
 	*block = store_get_block(st, ino->slot, index, false);
 	if (*block == 0 && allocate) {
-		*block = fault_pwrite_block(ino, index, false);
+		*block = fault_pwrite_block(ino, index);
 	} else {
 		for (; run < pages; run++) {
 			int64_t next = store_get_block(st, ino->slot, index + run, false);
@@ -288,17 +288,13 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 			ret = store_io(ino->store->st->fd, (char *)buf + done, n,
 				       store_block_offset((uint64_t)block) +
 				       (off + done) % PAGE_SIZE_4K, true);
-		for (uint64_t p = (off + done) / PAGE_SIZE_4K;
-		     !ret && p <= (off + done + n - 1) / PAGE_SIZE_4K; p++) {
-			int64_t marked = fault_pwrite_block(ino, p, true);
-
-			ret = marked < 0 ? (int)marked : 0;
-		}
 		if (!ret)
 			done += n;
 	}
-	if (done)
+	if (done) {
+		atomic_store_explicit(&ino->unsynced_writes, true, memory_order_relaxed);
 		inode_extend(ino, off + done);
+	}
 	rwlock_read_unlock(&ino->io_lock);
 	return done ? (ssize_t)done : ret;
 }
@@ -319,14 +315,25 @@ static int zero_partial(struct inode *ino, uint64_t from, uint64_t to)
 				  from % PAGE_SIZE_4K, to - from);
 }
 
-/* Unmap, drop and free pages [first, last]. Context: io_lock and
- * invalidate_lock held exclusive, so no fault or write runs on the file. */
+/* Unmap, drop and free pages [first, last]. A 2 MiB entry overlapping the
+ * range goes whole: it is unmapped everywhere and dropped, and the pages of
+ * it that stay are found again, as 4 KiB entries, by their next fault (the
+ * checkpoint that follows flushes what was written to them).
+ * Context: io_lock and invalidate_lock held exclusive, so no fault or
+ * write runs on the file. */
 static void invalidate_pages(struct inode *ino, uint64_t first, uint64_t last)
 {
-	uint64_t index = first, entry;
+	uint64_t index = first & ~(ENTRY_PMD_PAGES - 1), entry;
 
 	inode_zap_range(ino, first, last, NULL);
 	while ((entry = entry_next(&ino->pi, &index)) && index <= last) {
+		if (index + entry_pages(entry) <= first) {
+			index++;	/* a 4 KiB entry before the range */
+			continue;
+		}
+		if (entry_is_pmd(entry) &&
+		    (index < first || index + ENTRY_PMD_PAGES - 1 > last))
+			inode_zap_range(ino, index, index + ENTRY_PMD_PAGES - 1, NULL);
 		/* A changed entry would be a normal race, never a warning. */
 		entry_invalidate(&ino->pi, index, entry);
 		if (++index == 0)
@@ -434,6 +441,12 @@ int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
 	st->faults_read = atomic_load_explicit(&ino->faults_read, memory_order_relaxed);
 	st->faults_write = atomic_load_explicit(&ino->faults_write, memory_order_relaxed);
 	st->faults_hole = atomic_load_explicit(&ino->faults_hole, memory_order_relaxed);
+	st->faults_pmd = atomic_load_explicit(&ino->faults_pmd, memory_order_relaxed);
+	st->faults_pmd_fallback =
+		atomic_load_explicit(&ino->faults_pmd_fallback, memory_order_relaxed);
+	st->pages_mapped_ahead =
+		atomic_load_explicit(&ino->pages_mapped_ahead, memory_order_relaxed);
+	st->map_evictions = atomic_load_explicit(&ino->map_evictions, memory_order_relaxed);
 	st->faults_sigbus = atomic_load_explicit(&ino->faults_sigbus, memory_order_relaxed);
 	st->lock_waits = atomic_load_explicit(&ino->pi.lock_waits, memory_order_relaxed);
 	st->blocks_allocated = atomic_load_explicit(&ino->blocks_allocated,

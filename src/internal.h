@@ -28,6 +28,7 @@
 
 #include "entry_lock.h"
 #include "lock.h"
+#include "map_ahead.h"
 #include "store.h"
 
 #define PAGE_SIZE_4K 4096u
@@ -52,12 +53,14 @@ struct inode {
 	struct rwlock invalidate_lock;
 	struct page_index pi;
 	_Atomic uint64_t size;		/* bytes; changed under io_lock */
+	_Atomic bool unsynced_writes;	/* pwrite since the last fsync began */
 
 	struct mutex maps_lock;		/* protects maps list */
 	struct udax_vma *maps;
 
 	_Atomic uint64_t faults_read, faults_write, faults_hole, faults_sigbus;
-	_Atomic uint64_t blocks_allocated, writeback_pages;
+	_Atomic uint64_t faults_pmd, faults_pmd_fallback, pages_mapped_ahead;
+	_Atomic uint64_t blocks_allocated, writeback_pages, map_evictions;
 };
 
 struct udax_file {
@@ -78,7 +81,9 @@ struct udax_vma {
 	uint64_t pgoff;			/* file page of addr */
 	int prot;			/* PROT_READ[|PROT_WRITE] */
 	bool sync;			/* UDAX_MAP_SYNC */
+	bool pte_only;			/* UDAX_MAP_PTE: no 2 MiB entries */
 	struct inode *inode;
+	struct map_ahead ahead;		/* map-ahead streams (a hint, no lock) */
 	_Atomic uint32_t users;
 };
 
@@ -103,22 +108,27 @@ enum fault_result {
 	FAULT_OK,	/* mapped; retry the access */
 	FAULT_REMAPPED,	/* the block was already in the index; mapped again */
 	FAULT_SIGBUS,	/* past EOF, ENOSPC or I/O error */
-	FAULT_OOM,	/* no memory for the index or the mapping */
+	FAULT_OOM,	/* no memory for the index or the mapping (or no VMA) */
+	FAULT_FALLBACK,	/* internal to fault.c: no 2 MiB entry, use 4 KiB */
 };
 
 enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
 
-/* udax_pwrite's two steps on a page, under its entry lock: before the data
- * (!data_written) find or allocate its block; after it, tag the page DIRTY
- * (a writeback in between finds nothing to do, the next one writes it).
- * Return: the store block (0 if freed meanwhile, after the write) or -errno. */
-int64_t fault_pwrite_block(struct inode *ino, uint64_t index, bool data_written);
+/* udax_pwrite's allocation of a hole page, under its entry lock so that a
+ * page is never allocated twice (the kernel's write(2) on DAX). It leaves
+ * no entry it did not find: an entry it made, or a 4 KiB ZERO entry whose
+ * zero page it zaps, is deleted; a 2 MiB ZERO entry is downgraded. pwrite
+ * data is not tagged DIRTY (no mapping needs write-protecting for it); the
+ * inode's unsynced_writes makes close and munmap sync it.
+ * Return: the store block or -errno. */
+int64_t fault_pwrite_block(struct inode *ino, uint64_t index);
 
 /* writeback.c: write back the file's DIRTY pages and make the store
  * durable (udax_fsync, udax_msync MS_SYNC). Return: 0 or -errno. */
 int inode_fsync(struct inode *ino);
-/* The same if the file has DIRTY pages, else nothing (udax_close,
- * udax_munmap). Return: 0 or -errno. */
+/* The same if the file has DIRTY pages or pwrite data written since the
+ * last fsync began, else nothing (udax_close, udax_munmap).
+ * Return: 0 or -errno. */
 int inode_fsync_if_dirty(struct inode *ino);
 
 /* delivery.c: installs what the fault path decided, and zaps.
@@ -129,11 +139,18 @@ int delivery_init(const char **why);
 /* The delivery this process uses (UDAX_DELIVERY_NONE before any mapping). */
 enum udax_delivery delivery_mode(void);
 int delivery_reserve(size_t len, int prot, void **addr);
-int vma_map_block(struct udax_vma *vma, uint64_t index, uint64_t block, int prot);
-int vma_map_zero(struct udax_vma *vma, uint64_t index);
-/* Make the page read-only in every writable mapping of the file, so that
- * its next write faults (writeback). Context: its entry locked. */
-void inode_protect_page(struct inode *ino, uint64_t index, uint64_t block);
+/* Map the n file pages from index (clipped to vma) to the store blocks from
+ * block, zero-copy; populate: fault them all in now (one madvise) instead
+ * of one kernel fault each later. Return: 0 or -errno (-ENOMEM also when
+ * the kernel refuses a new VMA: vm.max_map_count). Context: entries locked. */
+int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t block,
+		   int prot, bool populate);
+/* Map the zero page read-only at the n file pages from index (clipped). */
+int vma_map_zero(struct udax_vma *vma, uint64_t index, uint64_t n);
+/* Make the n pages from index (blocks from block) read-only in every
+ * writable mapping of the file, so that their next write faults
+ * (writeback). Context: their entry locked. */
+void inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block);
 /* Make [first, last] of the file missing again in every mapping but skip. */
 void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
 		     const struct udax_vma *skip);

@@ -72,9 +72,9 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	struct inode *ino;
 	int ret;
 
-	bool sync = prot & UDAX_MAP_SYNC;
+	bool sync = prot & UDAX_MAP_SYNC, pte_only = prot & UDAX_MAP_PTE;
 
-	prot &= ~UDAX_MAP_SYNC;
+	prot &= ~(UDAX_MAP_SYNC | UDAX_MAP_PTE);
 	if (!f || !addr || !len || off % PAGE_SIZE_4K ||
 	    (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)) ||
 	    len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
@@ -95,8 +95,10 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	vma->pgoff = off / PAGE_SIZE_4K;
 	vma->prot = prot;
 	vma->sync = sync;
+	vma->pte_only = pte_only;
 	vma->inode = inode_get(ino->store, ino->slot);
 	atomic_init(&vma->users, 0);
+	map_ahead_init(&vma->ahead);
 
 	mutex_lock(&ino->maps_lock);
 	vma->next_in_inode = ino->maps;

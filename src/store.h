@@ -91,6 +91,7 @@ struct store {
 	uint64_t groups;
 	uint64_t group_cursor;	/* next group to try for a fresh extent */
 	uint64_t blocks_free;
+	uint64_t groups_empty;	/* groups with all their blocks free */
 	uint64_t *pending_free;	/* freed since the last checkpoint */
 	uint64_t pending_count, pending_cap;
 	uint32_t files;
@@ -129,6 +130,34 @@ void __store_file_remove(struct store *s, int slot);
  * create is set, so that one page is never allocated twice.
  */
 int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create);
+
+/*
+ * The run of file block fblock: if it is mapped, return its store block and
+ * set *run to how many blocks from fblock (at most max) follow it
+ * contiguously in the store; if it is a hole, return 0 and set *run to how
+ * many holes (at most max) start there.
+ * Context: takes store.lock.
+ */
+int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
+		      uint64_t *run);
+
+/*
+ * Allocate one 2 MiB extent (a wholly free, aligned group) for the
+ * STORE_GROUP_BLOCKS holes from fblock (aligned) of the file, zeroed before
+ * any map names it. Only while the store keeps a reserve of free groups
+ * (STORE_EXTENT_RESERVE), so that sparse writes cannot use up the store
+ * with mostly empty extents: 4 KiB allocation takes over.
+ * Return: the first block; 0 if no extent is to be had (not all holes, no
+ * free group, reserve reached); -ENOMEM or -EIO.
+ * Context: takes store.lock; the caller holds the entry lock covering
+ * those file blocks.
+ */
+int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock);
+#define STORE_EXTENT_RESERVE 8	/* 1/8 of the groups stay for 4 KiB blocks */
+
+/* Return a block to the allocator (bitmap and counters).
+ * Context: store.lock held. */
+void __store_block_release(struct store *s, uint64_t block);
 
 /* Remember a freed block until a checkpoint commits its freeing.
  * Context: store.lock held. Return: 0 or -ENOMEM. */

@@ -36,16 +36,18 @@ static void block_take(struct store *s, uint64_t block)
 	uint64_t b = block - s->data_start;
 
 	s->used[b / 64] |= (uint64_t)1 << (b % 64);
+	s->groups_empty -= s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
 	s->group_free[b / STORE_GROUP_BLOCKS]--;
 	s->blocks_free--;
 }
 
-static void block_untake(struct store *s, uint64_t block)
+void __store_block_release(struct store *s, uint64_t block)
 {
 	uint64_t b = block - s->data_start;
 
 	s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
 	s->group_free[b / STORE_GROUP_BLOCKS]++;
+	s->groups_empty += s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
 	s->blocks_free++;
 }
 
@@ -81,10 +83,28 @@ static uint64_t group_first(struct store *s, uint64_t g)
 	return s->data_start + g * STORE_GROUP_BLOCKS;
 }
 
+/* Return: a wholly free group (the next one from the cursor, which then
+ * moves past it), or s->groups if none. Context: store.lock held. */
+static uint64_t empty_group_next(struct store *s)
+{
+	if (!s->groups_empty)
+		return s->groups;
+	for (uint64_t n = 0; n < s->groups; n++) {
+		uint64_t g = (s->group_cursor + n) % s->groups;
+
+		if (s->group_free[g] == STORE_GROUP_BLOCKS) {
+			s->group_cursor = (g + 1) % s->groups;
+			return g;
+		}
+	}
+	return s->groups;
+}
+
 /* Return: a free block for fblock of f, taken; 0 if the store is full. */
 static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblock)
 {
 	uint64_t goal = find_goal(s, f, fblock);
+	uint64_t g;
 
 	if (goal) {
 		block_take(s, goal);
@@ -92,19 +112,14 @@ static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblo
 	}
 	if (!s->blocks_free)
 		return 0;
-	for (uint64_t n = 0; n < s->groups; n++) {
-		uint64_t g = (s->group_cursor + n) % s->groups;
-
-		if (s->group_free[g] == STORE_GROUP_BLOCKS) {
-			s->group_cursor = (g + 1) % s->groups;
-			goal = group_first(s, g) + fblock % STORE_GROUP_BLOCKS;
-			block_take(s, goal);
-			return goal;
-		}
+	g = empty_group_next(s);
+	if (g < s->groups) {
+		goal = group_first(s, g) + fblock % STORE_GROUP_BLOCKS;
+		block_take(s, goal);
+		return goal;
 	}
 	for (uint64_t n = 0; n < s->groups; n++) {
-		uint64_t g = (s->group_cursor + n) % s->groups;
-
+		g = (s->group_cursor + n) % s->groups;
 		if (!s->group_free[g])
 			continue;
 		for (uint64_t b = group_first(s, g); b < group_first(s, g + 1); b++) {
@@ -157,7 +172,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
 	if (!ret)
 		ret = map_store(&f->map, fblock, block);
 	if (ret) {
-		block_untake(s, block);
+		__store_block_release(s, block);
 	} else {
 		f->blocks++;
 		__store_meta_changed(s);
@@ -165,6 +180,76 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
 	mutex_unlock(&s->lock);
 	if (ret)
 		return ret == -ENOMEM || ret == -ENOSPC ? ret : -EIO;
+	return (int64_t)block;
+}
+
+int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
+		      uint64_t *run)
+{
+	struct radix_tree *map = &s->file[slot].map;
+	uint64_t block, n = 1, next = fblock;
+
+	mutex_lock(&s->lock);
+	block = radix_lookup(map, fblock);
+	if (block) {
+		while (n < max && radix_lookup(map, fblock + n) == block + n)
+			n++;
+	} else {
+		n = radix_next(map, &next) && next - fblock < max ? next - fblock : max;
+	}
+	mutex_unlock(&s->lock);
+	*run = n;
+	return (int64_t)block;
+}
+
+/* Undo the first n blocks of an extent named in a map and release them all.
+ * Context: store.lock held. */
+static void extent_unmap(struct store *s, struct store_file *f, uint64_t fblock,
+			 uint64_t block, uint64_t n)
+{
+	struct radix_freed fr = { NULL };
+
+	for (uint64_t i = 0; i < n; i++)
+		radix_delete(&f->map, fblock + i, &fr);
+	for (uint64_t i = 0; i < STORE_GROUP_BLOCKS; i++)
+		__store_block_release(s, block + i);
+	radix_release(&fr);
+}
+
+int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
+{
+	struct store_file *f = &s->file[slot];
+	uint64_t next = fblock, block = 0, g, n;
+	int ret;
+
+	mutex_lock(&s->lock);
+	if (s->groups_empty * STORE_EXTENT_RESERVE > s->groups &&
+	    !(radix_next(&f->map, &next) && next < fblock + STORE_GROUP_BLOCKS) &&
+	    (g = empty_group_next(s)) < s->groups) {
+		block = group_first(s, g);
+		for (uint64_t i = 0; i < STORE_GROUP_BLOCKS; i++)
+			block_take(s, block + i);
+	}
+	mutex_unlock(&s->lock);
+	if (!block)
+		return 0;
+
+	/* As store_get_block(): zeroed outside the lock, named after. Fresh
+	 * or punched blocks are holes already; ZERO_RANGE also reserves the
+	 * host's space, so a write through the mapping cannot meet ENOSPC. */
+	ret = s->io->zero(s, store_block_offset(block), STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
+	mutex_lock(&s->lock);
+	for (n = 0; !ret && n < STORE_GROUP_BLOCKS; n++)
+		ret = map_store(&f->map, fblock + n, block + n);
+	if (ret) {
+		extent_unmap(s, f, fblock, block, n ? n - 1 : 0);	/* n - 1 were named */
+	} else {
+		f->blocks += STORE_GROUP_BLOCKS;
+		__store_meta_changed(s);
+	}
+	mutex_unlock(&s->lock);
+	if (ret)
+		return ret == -ENOMEM ? ret : -EIO;
 	return (int64_t)block;
 }
 

@@ -162,6 +162,7 @@ static int load_files(struct store *s, const struct disk_super *sb,
 static void count_free(struct store *s)
 {
 	s->blocks_free = 0;
+	s->groups_empty = 0;
 	for (uint64_t g = 0; g < s->groups; g++) {
 		unsigned used = 0;
 
@@ -170,6 +171,7 @@ static void count_free(struct store *s)
 				s->used[g * (STORE_GROUP_BLOCKS / 64) + w]);
 		s->group_free[g] = (uint16_t)(STORE_GROUP_BLOCKS - used);
 		s->blocks_free += STORE_GROUP_BLOCKS - used;
+		s->groups_empty += used == 0;
 	}
 }
 
@@ -315,7 +317,6 @@ static void release_blocks(struct store *s, uint64_t *blocks, uint64_t count)
 	sort_blocks(blocks, count);
 	for (uint64_t i = 0; i <= count; i++) {
 		uint64_t block = i < count ? blocks[i] : 0;
-		uint64_t b = block - s->data_start;
 
 		if (run_len && (i == count || block != run_start + run_len)) {
 			s->io->discard(s, store_block_offset(run_start),
@@ -327,9 +328,7 @@ static void release_blocks(struct store *s, uint64_t *blocks, uint64_t count)
 		if (!run_len)
 			run_start = block;
 		run_len++;
-		s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
-		s->group_free[b / STORE_GROUP_BLOCKS]++;
-		s->blocks_free++;
+		__store_block_release(s, block);
 	}
 }
 

@@ -18,32 +18,34 @@
  *
  * Locks: per entry, invalidate_lock shared (truncate and punch cannot free
  * a block being protected), then the entry lock, then maps_lock inside
- * inode_protect_page(). Nothing is held across the final sync.
+ * inode_protect_range(). Nothing is held across the final sync.
  */
 #include <errno.h>
 
 #include "internal.h"
 
-/* Write back one TOWRITE entry. Return: 0 or -ENOMEM. */
+/* Write back the TOWRITE entry found at index (a 2 MiB one as a whole).
+ * Return: 0 or -ENOMEM. */
 static int writeback_entry(struct inode *ino, uint64_t index)
 {
 	struct page_index *pi = &ino->pi;
-	uint64_t entry;
+	uint64_t entry, at;
 	int ret = 0;
 
 	rwlock_read_lock(&ino->invalidate_lock);
-	entry = entry_grab(pi, index);
+	entry = entry_grab(pi, index, 0);
+	at = entry_index(index, entry);
 	if (!entry) {
 		ret = -ENOMEM;
 	} else if (entry_is_empty(entry)) {
-		entry_delete_locked(pi, index);	/* invalidated under us */
+		entry_delete_locked(pi, at);	/* invalidated under us */
 	} else {
 		if (entry_is_block(entry))
-			inode_protect_page(ino, index, entry_block(entry));
-		if (entry_clear_written(pi, index))
-			atomic_fetch_add_explicit(&ino->writeback_pages, 1,
+			inode_protect_range(ino, at, entry_pages(entry), entry_block(entry));
+		if (entry_clear_written(pi, at))
+			atomic_fetch_add_explicit(&ino->writeback_pages, entry_pages(entry),
 						  memory_order_relaxed);
-		entry_unlock(pi, index);
+		entry_unlock(pi, at);
 	}
 	rwlock_read_unlock(&ino->invalidate_lock);
 	return ret;
@@ -54,6 +56,8 @@ int inode_fsync(struct inode *ino)
 	uint64_t index = 0;
 	int ret = 0;
 
+	/* Before the sync that covers them; a pwrite after this sets it again. */
+	atomic_store_explicit(&ino->unsynced_writes, false, memory_order_seq_cst);
 	entry_tag_towrite(&ino->pi);
 	while (!ret && entry_next_towrite(&ino->pi, &index)) {
 		ret = writeback_entry(ino, index);
@@ -65,7 +69,8 @@ int inode_fsync(struct inode *ino)
 
 int inode_fsync_if_dirty(struct inode *ino)
 {
-	if (!atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed))
+	if (!atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed) &&
+	    !atomic_load_explicit(&ino->unsynced_writes, memory_order_relaxed))
 		return 0;
 	return inode_fsync(ino);
 }

@@ -39,7 +39,7 @@ static void *exclusion_worker(void *arg)
 
 	for (int i = 0; i < ITERATIONS / THREADS; i++) {
 		uint64_t index = test_rand(&rng) % RANGE;
-		uint64_t entry = entry_grab(&pi, index);
+		uint64_t entry = entry_grab(&pi, index, 0);
 		int expected = 0;
 
 		CHECK(entry_is_locked(entry));
@@ -67,7 +67,7 @@ static void wait_for_sleepers(uint64_t before, uint64_t count)
 static void *grab_and_check_zero(void *arg)
 {
 	uint64_t index = (uintptr_t)arg;
-	uint64_t entry = entry_grab(&pi, index);
+	uint64_t entry = entry_grab(&pi, index, 0);
 
 	CHECK(entry_is_zero(entry), "waiter saw %#llx, not the hole entry",
 	      (unsigned long long)entry);
@@ -89,7 +89,7 @@ static void *grab_many(void *arg)
 {
 	uint64_t index = (uintptr_t)arg;
 
-	entry_grab(&pi, index);
+	entry_grab(&pi, index, 0);
 	entry_unlock(&pi, index);
 	return NULL;
 }
@@ -122,7 +122,7 @@ int main(void)
 	for (int round = 0; round < 50; round++) {
 		uint64_t index = 1000 + (uint64_t)round;
 
-		CHECK(entry_is_empty(entry_grab(&pi, index)));
+		CHECK(entry_is_empty(entry_grab(&pi, index, 0)));
 		before = atomic_load(&pi.lock_waits);
 		run_threads(grab_and_check_zero, index, 3, t);
 		wait_for_sleepers(before, 3);
@@ -136,7 +136,7 @@ int main(void)
 	for (int round = 0; round < 50; round++) {
 		uint64_t index = 2000 + (uint64_t)round;
 
-		entry_grab(&pi, index);
+		entry_grab(&pi, index, 0);
 		before = atomic_load(&pi.lock_waits);
 		run_threads(invalidate_waiter, index, 3, t);
 		wait_for_sleepers(before, 3);
@@ -149,7 +149,7 @@ int main(void)
 	 * MANY_WAITERS of them, exactly those unlocked, in random order */
 	for (uint64_t i = 0; i < MANY; i++) {
 		order[i] = 100000 + i;
-		entry_grab(&pi, order[i]);
+		entry_grab(&pi, order[i], 0);
 	}
 	for (size_t i = MANY - 1; i > 0; i--) {
 		size_t j = test_rand(&rng) % (i + 1);

@@ -65,7 +65,7 @@ int main(void)
 
 		if (page % 2)	/* half the pages have a block already */
 			CHECK_EQ(udax_pwrite(f, "b", 1, page * PG), 1);
-		CHECK(entry_grab(pi, page) != 0);
+		CHECK(entry_grab(pi, page, 0) != 0);
 		/* Poll (not a timed sleep) until each waiter sleeps on it. */
 		before = atomic_load(&pi->lock_waits);
 		CHECK(pthread_create(&inv, NULL, invalidator, pi) == 0);
