@@ -59,7 +59,8 @@ check-asan:
 
 TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole \
 	delivery_sigsegv_fallback enospc_sigbus holetest_punch_truncate \
-	invalidate_wakes_all_waiters dirty_tracking_writeback
+	invalidate_wakes_all_waiters dirty_tracking_writeback pmd_pte_conflicts \
+	pmd_faults_aligned_extents
 check-tsan:
 	$(MAKE) BUILD=build-tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" all
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \

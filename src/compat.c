@@ -61,6 +61,47 @@ pid_t compat_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+/* Count '\n' bytes in the file at path, read with a stack buffer.
+ * Return: the count; *first the number its text starts with. */
+static uint64_t count_lines(const char *path, uint64_t *first)
+{
+	char buf[4096];
+	uint64_t lines = 0;
+	bool leading = true;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*first = 0;
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (leading && buf[i] >= '0' && buf[i] <= '9')
+				*first = *first * 10 + (uint64_t)(buf[i] - '0');
+			else
+				leading = false;
+			lines += buf[i] == '\n';
+		}
+	}
+	close(fd);
+	return lines;
+}
+
+uint64_t compat_vma_limit(void)
+{
+	uint64_t limit;
+
+	count_lines("/proc/sys/vm/max_map_count", &limit);
+	return limit ? limit : 65530;
+}
+
+uint64_t compat_vma_count(void)
+{
+	uint64_t unused;
+
+	return count_lines("/proc/self/maps", &unused);
+}
+
 enum fault_access compat_fault_access(const void *ucontext)
 {
 #if defined(__x86_64__)

@@ -56,6 +56,12 @@ int compat_discard_range(int fd, uint64_t off, uint64_t len);
 
 pid_t compat_gettid(void);
 
+/* vm.max_map_count (65530 if it cannot be read). */
+uint64_t compat_vma_limit(void);
+/* The number of VMAs of this process (lines of /proc/self/maps), 0 if
+ * unknown. Async-signal-safe (open/read/close only). */
+uint64_t compat_vma_count(void);
+
 /* Memory for code that may run in the fault signal handler (a MAP_SYNC
  * fault checkpoints the store): anonymous mappings, never malloc.
  * compat_buf_resize: grow or shrink p (old_bytes, NULL for none) to

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "vma_budget.h"
 
 #define PMD_BYTES (2ul << 20)
 /* A page whose block was already mapped faulting this often in a row is not
@@ -61,6 +62,7 @@ static struct mutex init_lock = MUTEX_INIT;
 static __thread struct {
 	void *addr;
 	unsigned repeats;
+	void *evicted_for;	/* page whose failed install emptied the mappings */
 } last_fault __attribute__((tls_model("initial-exec")));
 
 /* Run the application's handler for sig, or die of it as the kernel would. */
@@ -104,6 +106,33 @@ static bool remapped_too_often(char *addr)
 	return false;
 }
 
+/*
+ * The VMA budget's last resort (vma_budget.h): an install refused for lack
+ * of VMAs (by the budget, or by the kernel) empties every udax mapping, and
+ * the access is retried; the pages fault back in as they are used, like
+ * pages the kernel reclaimed. Should the retry fail too, the fault raises
+ * SIGBUS, with a message.
+ * Return: whether to retry the access.
+ */
+static bool evict_and_retry(struct udax_vma *vma, char *addr)
+{
+	static const char msg[] = "udax: cannot map a page even with every udax mapping "
+				  "emptied: out of VMAs (vm.max_map_count) or memory\n";
+	void *page = (void *)((uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE_4K - 1));
+
+	if (last_fault.evicted_for == page) {
+		last_fault.evicted_for = NULL;
+		atomic_fetch_add_explicit(&vma->inode->faults_sigbus, 1, memory_order_relaxed);
+		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		return false;
+	}
+	last_fault.evicted_for = page;
+	atomic_fetch_add_explicit(&vma->inode->map_evictions, 1, memory_order_relaxed);
+	vma_evict_all();
+	vma_budget_recount();
+	return true;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
@@ -138,6 +167,13 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		goto not_ours_put;
 	ret = fault_page(vma, vma->pgoff + (uint64_t)(addr - vma->addr) / PAGE_SIZE_4K,
 			 write);
+	if (ret == FAULT_NO_VMA && evict_and_retry(vma, addr)) {
+		vma_put(vma);
+		errno = saved_errno;
+		return;
+	}
+	if (ret != FAULT_NO_VMA)
+		last_fault.evicted_for = NULL;
 	vma_put(vma);
 	errno = saved_errno;
 	if (ret == FAULT_REMAPPED && !remapped_too_often(addr))
@@ -177,6 +213,7 @@ int delivery_init(const char **why)
 		return 0;
 	mutex_lock(&init_lock);
 	if (!atomic_load_explicit(&installed, memory_order_relaxed)) {
+		vma_budget_init();
 		ret = install_handlers();
 		if (ret)
 			*why = "cannot install the SIGBUS/SIGSEGV handlers";
@@ -302,7 +339,7 @@ int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t bl
 	if (!vma_clip(vma, &first, &n))
 		return 0;
 	block += first - index;
-	if (compat_inject(INJECT_MAP))
+	if (compat_inject(INJECT_MAP) || !vma_budget_charge())
 		return -ENOMEM;
 	p = mmap(vma_page_addr(vma, first), n * PAGE_SIZE_4K, prot, MAP_SHARED | MAP_FIXED,
 		 vma->inode->store->st->fd, (off_t)store_block_offset(block));
@@ -321,6 +358,8 @@ int vma_map_zero(struct udax_vma *vma, uint64_t index, uint64_t n)
 
 	if (!vma_clip(vma, &index, &n))
 		return 0;
+	if (!vma_budget_charge())
+		return -ENOMEM;
 	p = mmap(vma_page_addr(vma, index), n * PAGE_SIZE_4K, PROT_READ,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? -errno : 0;
@@ -354,6 +393,13 @@ void inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t
 			 * just as safe (the next access faults). */
 			vma_zap(vma, index, index + n - 1);
 	mutex_unlock(&ino->maps_lock);
+}
+
+void vma_zap_all(struct udax_vma *vma)
+{
+	mutex_lock(&vma->inode->maps_lock);
+	vma_zap(vma, 0, UINT64_MAX);
+	mutex_unlock(&vma->inode->maps_lock);
 }
 
 void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,

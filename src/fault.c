@@ -33,6 +33,12 @@ static enum fault_result result_of(int64_t err)
 	return err == -ENOMEM ? FAULT_OOM : FAULT_SIGBUS;
 }
 
+/* The result of a failed install (mmap): ENOMEM is the VMA budget's. */
+static enum fault_result install_failed(int err)
+{
+	return err == -ENOMEM ? FAULT_NO_VMA : FAULT_SIGBUS;
+}
+
 /* Leave the entry at index as it is after a failure: an EMPTY entry made
  * for this fault is removed (its waiters all woken), anything else
  * unlocked. */
@@ -112,6 +118,7 @@ static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool wr
 	enum fault_result ret;
 	uint64_t entry, at;
 	int64_t block;
+	int err;
 
 	entry = grab_pte_entry(ino, index, write);
 	if (!entry)
@@ -139,7 +146,8 @@ static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool wr
 	if (block == 0) {
 		/* Read of a hole: the zero page, read-only; nothing allocated. */
 		count(&ino->faults_hole, 1);
-		ret = vma_map_zero(vma, index, 1) ? FAULT_OOM : FAULT_OK;
+		err = vma_map_zero(vma, index, 1);
+		ret = err ? install_failed(err) : FAULT_OK;
 		entry_unlock(&ino->pi, at);
 		return ret;
 	}
@@ -151,8 +159,8 @@ static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool wr
 	 * DIRTY, under the entry lock, before the page becomes writable; a
 	 * read maps the page read-only, clean, so its first write faults. */
 	newly_dirty = write && entry_mark_dirty(&ino->pi, at);
-	ret = vma_map_blocks(vma, index, 1, (uint64_t)block, write ? vma->prot : PROT_READ, false)
-		? FAULT_OOM
+	err = vma_map_blocks(vma, index, 1, (uint64_t)block, write ? vma->prot : PROT_READ, false);
+	ret = err ? install_failed(err)
 		: entry_is_block(entry) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
 	entry_unlock(&ino->pi, at);
 	return ret;
@@ -215,11 +223,13 @@ static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint
 	if (!sync_fault_failed(vma, allocated)) {
 		for (uint32_t k = 0; write && k < units; k++)
 			newly_dirty |= entry_mark_dirty(&ino->pi, base + k * PMD_PAGES);
-		/* Populate what a sequential stream or a write will touch; a
-		 * lone read maps only, so sparse reads pay per page touched. */
-		ret = vma_map_blocks(vma, base, units * PMD_PAGES, block,
-				     write ? vma->prot : PROT_READ, write || w.units > 1)
-			? FAULT_OOM
+		/* Populate what a sequential stream will touch; a lone fault
+		 * maps only, so sparse access pays (and dirties, in the page
+		 * cache of the store) only the pages it touches. */
+		int err = vma_map_blocks(vma, base, units * PMD_PAGES, block,
+					 write ? vma->prot : PROT_READ, w.units > 1);
+
+		ret = err ? install_failed(err)
 			: entry_is_block(was) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
 	}
 	for (uint32_t k = 0; k < units; k++)
@@ -247,6 +257,7 @@ static enum fault_result fault_pmd(struct udax_vma *vma, uint64_t index, bool wr
 	enum fault_result ret;
 	bool allocated = false;
 	int64_t block;
+	int err;
 
 	entry = entry_grab(&ino->pi, base, GRAB_PMD);
 	if (!entry)
@@ -264,7 +275,8 @@ static enum fault_result fault_pmd(struct udax_vma *vma, uint64_t index, bool wr
 		count(&ino->faults_hole, 1);
 		if (!entry_is_zero(entry))
 			entry_replace_locked(&ino->pi, base, entry_make_zero() | ENTRY_PMD);
-		ret = vma_map_zero(vma, base, PMD_PAGES) ? FAULT_OOM : FAULT_OK;
+		err = vma_map_zero(vma, base, PMD_PAGES);
+		ret = err ? install_failed(err) : FAULT_OK;
 		entry_unlock(&ino->pi, base);
 		return ret;
 	}
@@ -299,8 +311,9 @@ static bool pmd_fits(const struct udax_vma *vma, uint64_t index)
 {
 	uint64_t base = index & ~(PMD_PAGES - 1);
 
-	return !vma->pte_only && (uintptr_t)vma_page_addr(vma, base) % (PMD_PAGES * PAGE_SIZE_4K) == 0 &&
-	       base >= vma->pgoff && base + PMD_PAGES <= vma->pgoff + vma->len / PAGE_SIZE_4K;
+	return !vma->pte_only && base >= vma->pgoff &&
+	       base + PMD_PAGES <= vma->pgoff + vma->len / PAGE_SIZE_4K &&
+	       (uintptr_t)vma_page_addr(vma, base) % (PMD_PAGES * PAGE_SIZE_4K) == 0;
 }
 
 /*
@@ -309,7 +322,8 @@ static bool pmd_fits(const struct udax_vma *vma, uint64_t index)
  * Return: FAULT_OK when the page is mapped, FAULT_REMAPPED when its block
  * was already in the index and nothing changed (mapped again, and for a
  * write already dirty), FAULT_SIGBUS past EOF or on ENOSPC/EIO, FAULT_OOM
- * without memory or VMAs.
+ * without memory for the index, FAULT_NO_VMA when the install was refused
+ * for lack of VMAs (the caller empties the mappings and retries).
  * Context: no udax lock held; takes invalidate_lock shared and the entry.
  */
 enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
@@ -328,7 +342,7 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 		count(&ino->faults_pmd, 1);
 	}
 	rwlock_read_unlock(&ino->invalidate_lock);
-	if (ret != FAULT_OK && ret != FAULT_REMAPPED)
+	if (ret == FAULT_SIGBUS || ret == FAULT_OOM)
 		count(&ino->faults_sigbus, 1);
 	return ret;
 }

@@ -6,7 +6,8 @@
  * Lock order (outermost first; a thread only takes locks further down):
  *
  *   inode.io_lock (rwlock: pread/pwrite shared, truncate/punch exclusive)
- *   vma registry lock (mutex, held for a lookup or an insert/remove only)
+ *   vma registry lock (mutex, held for a lookup or an insert/remove, and
+ *     while vma_evict_all() empties every mapping)
  *   inode.invalidate_lock (rwlock: faults shared, truncate/punch exclusive)
  *   entry lock (ENTRY_LOCKED, entry_lock.c)
  *   inode.maps_lock (mutex: the inode's list of mappings, for zapping)
@@ -108,7 +109,8 @@ enum fault_result {
 	FAULT_OK,	/* mapped; retry the access */
 	FAULT_REMAPPED,	/* the block was already in the index; mapped again */
 	FAULT_SIGBUS,	/* past EOF, ENOSPC or I/O error */
-	FAULT_OOM,	/* no memory for the index or the mapping (or no VMA) */
+	FAULT_OOM,	/* no memory for the index */
+	FAULT_NO_VMA,	/* the install was refused: VMA budget (vma_budget.h) */
 	FAULT_FALLBACK,	/* internal to fault.c: no 2 MiB entry, use 4 KiB */
 };
 
@@ -155,7 +157,15 @@ void inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t
 void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
 		     const struct udax_vma *skip);
 
+/* Make every page of vma missing (one VMA again). Context: the inode's
+ * invalidate_lock held exclusive. */
+void vma_zap_all(struct udax_vma *vma);
+
 /* mapping.c */
+/* Empty every udax mapping of the process, each under its inode's
+ * invalidate_lock (exclusive): the VMA budget's last resort (delivery.c).
+ * Context: no udax lock held. */
+void vma_evict_all(void);
 struct udax_vma *vma_get(const void *addr);
 void vma_put(struct udax_vma *vma);
 /* Fault in every page of [buf, buf+len) through fault_page(), for a

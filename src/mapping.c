@@ -43,6 +43,17 @@ void vma_put(struct udax_vma *vma)
 		futex_wake(&vma->users, INT32_MAX);
 }
 
+void vma_evict_all(void)
+{
+	mutex_lock(&registry_lock);
+	for (struct udax_vma *vma = registry; vma; vma = vma->next) {
+		rwlock_write_lock(&vma->inode->invalidate_lock);
+		vma_zap_all(vma);
+		rwlock_write_unlock(&vma->inode->invalidate_lock);
+	}
+	mutex_unlock(&registry_lock);
+}
+
 int vma_fault_in(const void *buf, size_t len, bool write)
 {
 	uintptr_t page = (uintptr_t)buf & ~(uintptr_t)(PAGE_SIZE_4K - 1);

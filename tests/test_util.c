@@ -140,13 +140,19 @@ uint64_t test_rand(uint64_t *state)
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
-	(void)si;
 	(void)uc;
 	if (test_sigbus_armed) {
 		test_sigbus_armed = 0;
 		siglongjmp(test_sigbus_jmp, 1);
 	}
 	test_sigbus_seen_unarmed = 1;
+	{
+		char msg[160];
+		int n = snprintf(msg, sizeof(msg), "FAIL %s: unexpected SIGBUS at %p (seed=%llu)\n",
+				 test_name, si->si_addr, (unsigned long long)test_seed);
+
+		(void)!write(STDERR_FILENO, msg, (size_t)n);
+	}
 	_exit(99);
 }
 

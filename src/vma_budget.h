@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vma_budget.h - keep the process's kernel VMAs under vm.max_map_count.
+ *
+ * Each install (mmap MAP_FIXED of store blocks or of the zero page) may add
+ * up to two VMAs (blocks not contiguous with their neighbours in the store
+ * split the missing range around them). The budget is 7/8 of
+ * vm.max_map_count, the rest left to the application and to the splits the
+ * kernel allows just above its limit. vma_budget_charge() counts 2 per
+ * install; when the estimate reaches the budget it counts the real VMAs
+ * (/proc/self/maps) and refuses the install only if they really reached it.
+ * Delivery then empties every udax mapping (one VMA each) and retries the
+ * access: the pages fault back in as they are used. This must happen below
+ * the kernel's own limit: there, even the mmap that would empty a mapping
+ * is refused.
+ *
+ * Locks: none; the estimate is one atomic counter.
+ */
+#ifndef UDAX_VMA_BUDGET_H
+#define UDAX_VMA_BUDGET_H
+
+#include <stdbool.h>
+
+/* Read the limit (once per process; later calls do nothing). */
+void vma_budget_init(void);
+/* Charge one install. Return: false if the budget is spent (evict first). */
+bool vma_budget_charge(void);
+/* Recount after the mappings were emptied. */
+void vma_budget_recount(void);
+
+#endif /* UDAX_VMA_BUDGET_H */
