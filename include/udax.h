@@ -118,6 +118,14 @@ UDAX_API int udax_truncate(struct udax_file *f, uint64_t size);
 /* Free the blocks of [off, off+len) (whole pages); the range reads zeros. */
 UDAX_API int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
 
+/* Give [off, off+len) of the file blocks, zeroed, like fallocate(2) mode
+ * 0: holes get blocks, data stays, the size grows to off+len if smaller.
+ * Whole aligned 2 MiB ranges of holes get one 2 MiB extent each while the
+ * store has room, so their faults are 2 MiB faults. No page-cache pages
+ * are written. Returns -ENOSPC when the store is full (part of the range
+ * may then have blocks). */
+UDAX_API int udax_fallocate(struct udax_file *f, uint64_t off, uint64_t len);
+
 /* Make the file's data and the store's metadata durable. */
 UDAX_API int udax_fsync(struct udax_file *f);
 

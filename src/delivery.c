@@ -345,7 +345,11 @@ int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t bl
 		 vma->inode->store->st->fd, (off_t)store_block_offset(block));
 	if (p == MAP_FAILED)
 		return -errno;
-	/* Failing to populate costs a kernel fault later, nothing else. */
+	/* THP is "madvise" by default: without the hint the kernel maps the
+	 * store's page cache 4 KiB at a time and allocates small folios. A
+	 * failing hint or populate costs speed, nothing else. */
+	if (n >= ENTRY_PMD_PAGES)
+		(void)madvise(p, n * PAGE_SIZE_4K, MADV_HUGEPAGE);
 	if (populate)
 		(void)madvise(p, n * PAGE_SIZE_4K,
 			      prot & PROT_WRITE ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);

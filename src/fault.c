@@ -223,11 +223,12 @@ static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint
 	if (!sync_fault_failed(vma, allocated)) {
 		for (uint32_t k = 0; write && k < units; k++)
 			newly_dirty |= entry_mark_dirty(&ino->pi, base + k * PMD_PAGES);
-		/* Populate what a sequential stream will touch; a lone fault
+		/* Populate what a sequential stream mapped ahead; a lone 2 MiB
 		 * maps only, so sparse access pays (and dirties, in the page
-		 * cache of the store) only the pages it touches. */
+		 * cache of the store) only what it touches: one kernel fault
+		 * per 2 MiB page-cache folio. */
 		int err = vma_map_blocks(vma, base, units * PMD_PAGES, block,
-					 write ? vma->prot : PROT_READ, w.units > 1);
+					 write ? vma->prot : PROT_READ, units > 1);
 
 		ret = err ? install_failed(err)
 			: entry_is_block(was) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
@@ -366,4 +367,39 @@ int64_t fault_pwrite_block(struct inode *ino, uint64_t index)
 	else
 		entry_delete_locked(&ino->pi, index);	/* zero pages zapped */
 	return block;
+}
+
+int fault_alloc_extent(struct inode *ino, uint64_t base)
+{
+	uint64_t entry = entry_grab(&ino->pi, base, GRAB_PMD), run;
+	int64_t block;
+
+	if (!entry)
+		return -ENOMEM;
+	if (entry == ENTRY_CONFLICT)
+		return 0;
+	if (entry_is_block(entry)) {
+		entry_unlock(&ino->pi, base);
+		return 1;
+	}
+	block = store_map_run(ino->store->st, ino->slot, base, PMD_PAGES, &run);
+	if (block > 0 && run == PMD_PAGES && (uint64_t)block % PMD_PAGES == 0) {
+		fault_drop_entry(ino, base, entry);	/* one extent already */
+		return 1;
+	}
+	if (block == 0 && run == PMD_PAGES) {
+		block = store_alloc_extent(ino->store->st, ino->slot, base);
+		if (block > 0) {
+			count(&ino->blocks_allocated, PMD_PAGES);
+			if (entry_is_zero(entry))	/* stale zero pages */
+				inode_zap_range(ino, base, base + PMD_PAGES - 1, NULL);
+			entry_delete_locked(&ino->pi, base);
+			return 1;
+		}
+	}
+	if (entry_is_zero(entry))
+		fault_pmd_downgrade(ino, base);
+	else
+		fault_drop_entry(ino, base, entry);
+	return block < 0 ? (int)block : 0;
 }

@@ -299,6 +299,40 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 	return done ? (ssize_t)done : ret;
 }
 
+int udax_fallocate(struct udax_file *f, uint64_t off, uint64_t len)
+{
+	uint64_t page, end;
+	struct inode *ino;
+	int ret = 0;
+
+	if (!f || !len)
+		return -EINVAL;
+	if (!f->writable)
+		return -EBADF;
+	if (off > UDAX_FILE_MAX_BYTES || len > UDAX_FILE_MAX_BYTES - off)
+		return -EFBIG;
+	ino = f->inode;
+	end = (off + len + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+	rwlock_read_lock(&ino->io_lock);
+	for (page = off / PAGE_SIZE_4K; page < end && !ret;) {
+		int64_t got = 0;
+
+		if (page % ENTRY_PMD_PAGES == 0 && end - page >= ENTRY_PMD_PAGES)
+			got = fault_alloc_extent(ino, page);
+		if (got > 0) {
+			page += ENTRY_PMD_PAGES;
+			continue;
+		}
+		if (got == 0)
+			got = fault_pwrite_block(ino, page++);
+		ret = got < 0 ? (int)got : 0;
+	}
+	if (!ret)
+		inode_extend(ino, off + len);
+	rwlock_read_unlock(&ino->io_lock);
+	return ret;
+}
+
 /* Zero [from, to) inside one page, if it has a block. Context: io_lock and
  * invalidate_lock held exclusive. */
 static int zero_partial(struct inode *ino, uint64_t from, uint64_t to)

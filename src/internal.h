@@ -125,6 +125,12 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
  * Return: the store block or -errno. */
 int64_t fault_pwrite_block(struct inode *ino, uint64_t index);
 
+/* udax_fallocate's 2 MiB step: give the 2 MiB range from base (aligned)
+ * one extent, under its 2 MiB entry lock, leaving no entry it made.
+ * Return: 1 if the range is one extent now, 0 if it cannot be (4 KiB
+ * entries or blocks there, no extent to allocate), -errno. */
+int fault_alloc_extent(struct inode *ino, uint64_t base);
+
 /* writeback.c: write back the file's DIRTY pages and make the store
  * durable (udax_fsync, udax_msync MS_SYNC). Return: 0 or -errno. */
 int inode_fsync(struct inode *ino);

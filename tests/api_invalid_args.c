@@ -65,6 +65,10 @@ int main(void)
 	CHECK_EQ(udax_pwrite(f, "a", 1, UINT64_MAX - 1), -EFBIG);
 	CHECK_EQ(udax_truncate(f, UINT64_MAX), -EFBIG);
 	CHECK_EQ(udax_punch_hole(f, UINT64_MAX, 2), -EINVAL);
+	CHECK_EQ(udax_fallocate(NULL, 0, 1), -EINVAL);
+	CHECK_EQ(udax_fallocate(f, 0, 0), -EINVAL);
+	CHECK_EQ(udax_fallocate(ro, 0, 1), -EBADF);
+	CHECK_EQ(udax_fallocate(f, UINT64_MAX - 1, 2), -EFBIG);
 	CHECK_EQ(udax_pread(f, buf, sizeof(buf), 1000), 0);	/* past EOF */
 	CHECK_EQ(udax_mmap(f, 1, 4096, PROT_READ, &map), -EINVAL);
 	CHECK_EQ(udax_mmap(f, 0, 0, PROT_READ, &map), -EINVAL);

@@ -9,7 +9,8 @@
  * and counts it: a misaligned mapping, a range crossing EOF, a range
  * crossing the end of the mapping, a range that is not one extent, and a
  * range with 4 KiB entries already present (made through a UDAX_MAP_PTE
- * mapping). A write into holes allocates one aligned 2 MiB extent.
+ * mapping). A write into holes allocates one aligned 2 MiB extent, and so
+ * does udax_fallocate for each whole aligned range of holes.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -197,6 +198,35 @@ static void write_into_holes_allocates_an_extent(void)
 	CHECK_EQ(udax_close(f), 0);
 }
 
+/* udax_fallocate: whole aligned 2 MiB ranges get extents (2 MiB faults),
+ * the rest 4 KiB blocks; data stays; the size grows; zeros read back. */
+static void fallocate_gives_extents(void)
+{
+	struct udax_file_stat a, b;
+	struct udax_file *f;
+	uint64_t v = 0;
+	char *map;
+
+	CHECK_EQ(udax_open(s, "falloc", O_RDWR | O_CREAT | O_TRUNC, &f), 0);
+	CHECK_EQ(udax_pwrite(f, "data", 4, 3 * PMD_BYTES + 5), 4);
+	CHECK_EQ(udax_fallocate(f, PG, 4 * PMD_BYTES + 2 * PG), 0);
+	a = stat_of(f);
+	CHECK_EQ(a.size, 4 * PMD_BYTES + 3 * PG);
+	/* [1, 511] and [2048, 2050] as 4 KiB blocks, ranges 1-3 as extents
+	 * (range 3 already had the pwrite's block: 4 KiB blocks there). */
+	CHECK_EQ(a.blocks, 4 * PMD_PAGES + 2);
+	CHECK_EQ(udax_pread(f, &v, 4, 3 * PMD_BYTES + 5), 4);
+	CHECK_EQ(memcmp(&v, "data", 4), 0);
+	CHECK_EQ(udax_mmap(f, 0, 4 * PMD_BYTES, PROT_READ, (void **)&map), 0);
+	read_all(map + PMD_BYTES, 2 * PMD_BYTES);
+	b = stat_of(f);
+	CHECK_EQ(b.faults_pmd - a.faults_pmd, 2);
+	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, 0);
+	CHECK_EQ(map[PMD_BYTES + 77], 0);
+	CHECK_EQ(udax_munmap(map, 4 * PMD_BYTES), 0);
+	CHECK_EQ(udax_close(f), 0);
+}
+
 int main(void)
 {
 	test_init("pmd_faults_aligned_extents", 120);
@@ -206,6 +236,7 @@ int main(void)
 	aligned_extents_all_pmd();
 	fallbacks_where_the_kernel_falls_back();
 	write_into_holes_allocates_an_extent();
+	fallocate_gives_extents();
 	CHECK_EQ(udax_store_close(s), 0);
 	test_pass();
 }
