@@ -4,7 +4,9 @@
  * of a 64 GiB sparse udax file, against the kernel's msync(MS_SYNC) of a
  * plain MAP_SHARED mapping of the same store file (a region of free blocks
  * at its end, same page stride), for N = 1 and N = 10^4 (pages already
- * allocated: overwrites). Prints one row per (who, N, run):
+ * allocated: overwrites). The udax mapping is UDAX_MAP_PTE: 4 KiB dirty
+ * tracking like the kernel's default mmap (a 2 MiB mapping dirties, and
+ * writes back, 2 MiB at a time, as kernel DAX's PMD entries do). Prints one row per (who, N, run):
  *   fsync WHO N microseconds
  * usage: fsync_cost DIR RUNS
  */
@@ -57,7 +59,7 @@ int main(int argc, char **argv)
 	unlink(path);
 	if ((ret = udax_store_create(path, STORE_BYTES, 0)) || (ret = udax_store_open(path, 0, &s)) ||
 	    (ret = udax_open(s, "f", O_RDWR | O_CREAT, &f)) || (ret = udax_truncate(f, SPARSE)) ||
-	    (ret = udax_mmap(f, 0, SPARSE, PROT_READ | PROT_WRITE, (void **)&umap))) {
+	    (ret = udax_mmap(f, 0, SPARSE, PROT_READ | PROT_WRITE | UDAX_MAP_PTE, (void **)&umap))) {
 		fprintf(stderr, "fsync_cost: udax: %s\n", strerror(-ret));
 		return 1;
 	}

@@ -41,6 +41,8 @@ struct udax_store_stat {
 	uint64_t files;		/* files in the store */
 	uint64_t files_max;	/* capacity of the file table */
 	uint32_t delivery;	/* enum udax_delivery of this process */
+	uint64_t index_bytes;	/* memory of the process's udax indexes (page
+				   indexes and block maps of open stores) */
 };
 
 /* Per-file figures and fault counters, filled by udax_fstat(). */

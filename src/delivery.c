@@ -331,7 +331,7 @@ static bool vma_clip(const struct udax_vma *vma, uint64_t *first, uint64_t *n)
 }
 
 int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t block,
-		   int prot, bool populate)
+		   int prot, enum install_mode how)
 {
 	uint64_t first = index;
 	char *p;
@@ -346,11 +346,15 @@ int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t bl
 	if (p == MAP_FAILED)
 		return -errno;
 	/* THP is "madvise" by default: without the hint the kernel maps the
-	 * store's page cache 4 KiB at a time and allocates small folios. A
-	 * failing hint or populate costs speed, nothing else. */
+	 * store's page cache 4 KiB at a time and fills it with small folios;
+	 * with it, a cold 2 MiB is allocated and zeroed whole on its first
+	 * touch. A plain install is marked random instead: the kernel's
+	 * read-around (read_ahead_kb, 8 MiB here) would fill the page cache
+	 * far beyond the 2 MiB for one touched page. A failing hint or
+	 * populate costs speed, nothing else. */
 	if (n >= ENTRY_PMD_PAGES)
-		(void)madvise(p, n * PAGE_SIZE_4K, MADV_HUGEPAGE);
-	if (populate)
+		(void)madvise(p, n * PAGE_SIZE_4K, how >= INSTALL_HUGE ? MADV_HUGEPAGE : MADV_RANDOM);
+	if (how == INSTALL_POPULATE)
 		(void)madvise(p, n * PAGE_SIZE_4K,
 			      prot & PROT_WRITE ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 	return 0;
@@ -392,7 +396,7 @@ void inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t
 	mutex_lock(&ino->maps_lock);
 	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
 		if ((vma->prot & PROT_WRITE) &&
-		    vma_map_blocks(vma, index, n, block, PROT_READ, false) != 0)
+		    vma_map_blocks(vma, index, n, block, PROT_READ, INSTALL_HUGE) != 0)
 			/* Cannot map it clean: make it missing, which is
 			 * just as safe (the next access faults). */
 			vma_zap(vma, index, index + n - 1);

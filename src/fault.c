@@ -159,7 +159,8 @@ static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool wr
 	 * DIRTY, under the entry lock, before the page becomes writable; a
 	 * read maps the page read-only, clean, so its first write faults. */
 	newly_dirty = write && entry_mark_dirty(&ino->pi, at);
-	err = vma_map_blocks(vma, index, 1, (uint64_t)block, write ? vma->prot : PROT_READ, false);
+	err = vma_map_blocks(vma, index, 1, (uint64_t)block, write ? vma->prot : PROT_READ,
+			     INSTALL_PLAIN);
 	ret = err ? install_failed(err)
 		: entry_is_block(entry) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;
 	entry_unlock(&ino->pi, at);
@@ -223,12 +224,16 @@ static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint
 	if (!sync_fault_failed(vma, allocated)) {
 		for (uint32_t k = 0; write && k < units; k++)
 			newly_dirty |= entry_mark_dirty(&ino->pi, base + k * PMD_PAGES);
-		/* Populate what a sequential stream mapped ahead; a lone 2 MiB
-		 * maps only, so sparse access pays (and dirties, in the page
-		 * cache of the store) only what it touches: one kernel fault
-		 * per 2 MiB page-cache folio. */
+		/* A sequential stream gets large folios, and what it mapped
+		 * ahead populated. A lone 2 MiB is mapped only; with the
+		 * large-folio hint only if it was mapped before in this
+		 * process (its page cache is likely there, in large folios),
+		 * so that cold sparse access pays, and dirties in the store's
+		 * page cache, about what it touches, not 2 MiB per touch. */
+		enum install_mode mode = units > 1 ? INSTALL_POPULATE
+			: w.units > 1 || entry_is_block(was) ? INSTALL_HUGE : INSTALL_PLAIN;
 		int err = vma_map_blocks(vma, base, units * PMD_PAGES, block,
-					 write ? vma->prot : PROT_READ, units > 1);
+					 write ? vma->prot : PROT_READ, mode);
 
 		ret = err ? install_failed(err)
 			: entry_is_block(was) && !newly_dirty ? FAULT_REMAPPED : FAULT_OK;

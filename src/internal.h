@@ -147,12 +147,21 @@ int delivery_init(const char **why);
 /* The delivery this process uses (UDAX_DELIVERY_NONE before any mapping). */
 enum udax_delivery delivery_mode(void);
 int delivery_reserve(size_t len, int prot, void **addr);
+/* How vma_map_blocks() asks the kernel to back what it maps. */
+enum install_mode {
+	INSTALL_PLAIN,		/* small folios, no read-around (MADV_RANDOM):
+				   a touch reads about one page */
+	INSTALL_HUGE,		/* THP hint (MADV_HUGEPAGE): large folios are
+				   mapped with PMDs, and a cold range is
+				   filled 2 MiB at a time */
+	INSTALL_POPULATE,	/* THP hint and fault everything in now */
+};
+
 /* Map the n file pages from index (clipped to vma) to the store blocks from
- * block, zero-copy; populate: fault them all in now (one madvise) instead
- * of one kernel fault each later. Return: 0 or -errno (-ENOMEM also when
- * the kernel refuses a new VMA: vm.max_map_count). Context: entries locked. */
+ * block, zero-copy. Return: 0 or -errno (-ENOMEM also when the VMA budget
+ * refuses: vma_budget.h). Context: entries locked. */
 int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t block,
-		   int prot, bool populate);
+		   int prot, enum install_mode how);
 /* Map the zero page read-only at the n file pages from index (clipped). */
 int vma_map_zero(struct udax_vma *vma, uint64_t index, uint64_t n);
 /* Make the n pages from index (blocks from block) read-only in every

@@ -125,6 +125,7 @@ int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
 	st->files_max = s->st->files_max;
 	mutex_unlock(&s->st->lock);
 	st->delivery = delivery_mode();
+	st->index_bytes = radix_nodes_in_use() * sizeof(struct radix_node);
 	return 0;
 }
 

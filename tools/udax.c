@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "udax.h"
 
 #define COPY_CHUNK (1u << 20)
@@ -40,6 +41,12 @@ static const char usage_text[] =
 	"                           create a store in a temporary directory, map a\n"
 	"                           sparse file, fault it from THREADS threads (reads,\n"
 	"                           writes, holes), check the bytes and print counters\n"
+	"  bench [-m MIB] [-d DIR] [WORKLOAD...]\n"
+	"                           udax's side of the benchmark suite (bench/run.sh\n"
+	"                           runs it beside the kernel's anchors): one line\n"
+	"                           'WORKLOAD udax VALUE UNIT' per figure; workloads:\n"
+	"                           seq-read seq-write rand-write alloc-write\n"
+	"                           sparse-read fault-4k threads index (default all)\n"
 	"\n"
 	"Options:\n"
 	"  -s, --store STORE        the store file (default: $UDAX_STORE)\n"
@@ -50,7 +57,7 @@ static const char usage_text[] =
 
 static const char *prog_cmd = "udax";
 
-static int fail(const char *what, int err)
+int fail(const char *what, int err)
 {
 	const char *detail = udax_strerror_detail();
 
@@ -61,7 +68,7 @@ static int fail(const char *what, int err)
 	return 1;
 }
 
-static int usage_error(const char *msg)
+int usage_error(const char *msg)
 {
 	fprintf(stderr, "udax: %s\nTry 'udax --help'.\n", msg);
 	return 2;
@@ -359,7 +366,7 @@ static void *demo_thread(void *arg)
 	return (void *)(uintptr_t)(sink == 42);
 }
 
-static double now_seconds(void)
+double now_seconds(void)
 {
 	struct timespec ts;
 
@@ -521,6 +528,8 @@ int main(int argc, char **argv)
 		return cmd_fsck(store, argc);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc, argv);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc, argv);
 	fprintf(stderr, "udax: unknown command '%s'\nTry 'udax --help'.\n", cmd);
 	return 2;
 }
