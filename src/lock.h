@@ -25,6 +25,7 @@ struct mutex {
 };
 
 #define MUTEX_INIT { MUTEX_FREE }
+#define MUTEX_SPINS 200	/* tries before sleeping on a contended mutex */
 
 static inline void mutex_init(struct mutex *m)
 {
@@ -40,6 +41,17 @@ static inline void mutex_lock(struct mutex *m)
 						    memory_order_acquire,
 						    memory_order_relaxed))
 		return;
+	/* Sections are short: spin a little before paying for futex sleeps
+	 * and wake-ups (several microseconds each in these VMs). */
+	for (unsigned spins = 0; spins < MUTEX_SPINS; spins++) {
+		cpu_relax();
+		expected = MUTEX_FREE;
+		if (atomic_load_explicit(&m->state, memory_order_relaxed) == MUTEX_FREE &&
+		    atomic_compare_exchange_weak_explicit(&m->state, &expected, MUTEX_HELD,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+	}
 	while (atomic_exchange_explicit(&m->state, MUTEX_CONTENDED,
 					memory_order_acquire) != MUTEX_FREE)
 		futex_wait(&m->state, MUTEX_CONTENDED);

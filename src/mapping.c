@@ -36,10 +36,15 @@ struct udax_vma *vma_get(const void *addr)
 	return vma;
 }
 
+/* Set in vma.users by udax_munmap() while it waits for the faults in
+ * progress: only then does the last of them make the wake-up syscall. */
+#define VMA_UNMAPPING ((uint32_t)1 << 31)
+
 void vma_put(struct udax_vma *vma)
 {
 	/* release pairs with the acquire load in udax_munmap() */
-	if (atomic_fetch_sub_explicit(&vma->users, 1, memory_order_release) == 1)
+	if (atomic_fetch_sub_explicit(&vma->users, 1, memory_order_release) ==
+	    (VMA_UNMAPPING | 1))
 		futex_wake(&vma->users, INT32_MAX);
 }
 
@@ -143,7 +148,8 @@ int udax_munmap(void *addr, size_t len)
 	if (!vma)
 		return -EINVAL;
 	/* acquire pairs with the release in vma_put() */
-	while ((users = atomic_load_explicit(&vma->users, memory_order_acquire)))
+	atomic_fetch_or_explicit(&vma->users, VMA_UNMAPPING, memory_order_relaxed);
+	while ((users = atomic_load_explicit(&vma->users, memory_order_acquire)) != VMA_UNMAPPING)
 		futex_wait(&vma->users, users);
 
 	ino = vma->inode;
