@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * fault.c - the fault paths (the fs/dax.c analogue): grab the page's entry
- * locked, find or allocate its block through the store, and have delivery
- * install a zero page or the block while the entry is still locked.
+ * fault.c - the fault paths (the fs/dax.c analogue): grab the entry
+ * covering the page locked (a 2 MiB one where it fits, else 4 KiB), find
+ * or allocate its block or extent through the store, and have delivery
+ * install a zero page or the blocks while the entry is still locked; a
+ * 2 MiB fault may map ahead (map_ahead.h) the 2 MiB entries that follow.
  *
  * Locks: a fault holds inode.invalidate_lock shared for its whole run, so
  * truncate and punch (exclusive) never see it half done; then the entry
- * lock of its page. Under the entry lock it may take maps_lock (zapping
- * stale zero pages) and store.lock (lookup, allocation).
+ * lock of its page (map-ahead: the next entries too, in index order, with
+ * GRAB_NOWAIT, so it never waits while holding one). Under entry locks it
+ * may take maps_lock (zapping stale zero pages) and store.lock (lookup,
+ * allocation).
  * May sleep: on the entry lock, the invalidate lock and store.lock. Runs in
  * the SIGBUS/SIGSEGV handler: no malloc, no stdio.
  *
