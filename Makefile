@@ -60,6 +60,7 @@ check-asan:
 TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole \
 	delivery_sigsegv_fallback enospc_sigbus holetest_punch_truncate \
 	invalidate_wakes_all_waiters dirty_tracking_writeback pmd_pte_conflicts \
+	map_ahead_adapts \
 	pmd_faults_aligned_extents
 check-tsan:
 	$(MAKE) BUILD=build-tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" all
