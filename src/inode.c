@@ -180,7 +180,8 @@ static int store_io(int fd, void *buf, size_t len, uint64_t off, bool to_store)
  * The next piece of an I/O at pos with left bytes to go: the bytes that lie
  * in consecutive store blocks from *block, or in a run of holes (*block 0).
  * With allocate, a hole page gets its block first (one page: the run ends
- * there). Return: bytes in the piece; *block < 0 on an error.
+ * there), or a whole aligned 2 MiB of holes its extent.
+ * Return: bytes in the piece; *block < 0 on an error.
  */
 static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool allocate,
 			 int64_t *block)
@@ -191,6 +192,11 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 	uint64_t run = 1, bytes;
 
 	*block = store_get_block(st, ino->slot, index, false);
+	/* A write covering a whole aligned 2 MiB of holes gets an extent,
+	 * as udax_fallocate gives it: one zeroing, and 2 MiB faults later. */
+	if (*block == 0 && allocate && in_page == 0 && index % ENTRY_PMD_PAGES == 0 &&
+	    pages >= ENTRY_PMD_PAGES && fault_alloc_extent(ino, index) > 0)
+		*block = store_get_block(st, ino->slot, index, false);
 	if (*block == 0 && allocate) {
 		*block = fault_pwrite_block(ino, index);
 	} else {
