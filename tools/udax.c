@@ -248,10 +248,13 @@ static void print_file_stat(const char *name, const struct udax_file_stat *st)
 	       "  faults_sigbus       %" PRIu64 "\n"
 	       "  lock_waits          %" PRIu64 "\n"
 	       "  blocks_allocated    %" PRIu64 "\n"
-	       "  writeback_pages     %" PRIu64 "\n",
+	       "  writeback_pages     %" PRIu64 "\n"
+	       "  pages_mapped_ahead  %" PRIu64 "\n"
+	       "  map_evictions       %" PRIu64 "\n",
 	       name, st->size, st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
 	       st->faults_hole, st->faults_pmd, st->faults_pmd_fallback, st->faults_sigbus,
-	       st->lock_waits, st->blocks_allocated, st->writeback_pages);
+	       st->lock_waits, st->blocks_allocated, st->writeback_pages, st->pages_mapped_ahead,
+	       st->map_evictions);
 }
 
 static int cmd_stat(const char *store, int argc, char **argv)
@@ -280,9 +283,10 @@ static int cmd_stat(const char *store, int argc, char **argv)
 	ret = udax_store_stat(s, &ss);
 	if (!ret)
 		printf("store %s\n  block_size   %" PRIu64 "\n  blocks_total %" PRIu64
-		       "\n  blocks_free  %" PRIu64 "\n  files        %" PRIu64 " of %" PRIu64 "\n",
+		       "\n  blocks_free  %" PRIu64 "\n  files        %" PRIu64 " of %" PRIu64
+		       "\n  index_bytes  %" PRIu64 "\n",
 		       store, ss.block_size, ss.blocks_total, ss.blocks_free, ss.files,
-		       ss.files_max);
+		       ss.files_max, ss.index_bytes);
 	return close_store(s, ret ? fail("stat", ret) : 0);
 }
 
