@@ -23,14 +23,6 @@
 
 static struct udax_store *s;
 
-static struct udax_file_stat stat_of(struct udax_file *f)
-{
-	struct udax_file_stat st;
-
-	CHECK_EQ(udax_fstat(f, &st), 0);
-	return st;
-}
-
 /* The file, opened afresh: an empty page index, so every range faults. */
 static struct udax_file *reopen(struct udax_file *f)
 {
@@ -73,10 +65,10 @@ int main(void)
 	/* Sequential: windows 1, 2, 4, ... 32 units. */
 	f = reopen(f);
 	CHECK_EQ(udax_mmap(f, 0, FILE_BYTES, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	for (uint64_t p = 0; p < UNITS * PMD_PAGES; p++)
 		CHECK(word_at(map, p) == expected(p), "page %llu", (unsigned long long)p);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	faults = b.faults_read - a.faults_read;
 	CHECK(faults <= 10, "a sequential pass took %llu faults", (unsigned long long)faults);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, faults);
@@ -92,13 +84,13 @@ int main(void)
 		order[i] = (start + 37 * i) % UNITS;
 	f = reopen(f);
 	CHECK_EQ(udax_mmap(f, 0, FILE_BYTES, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	for (uint64_t i = 0; i < UNITS; i++) {
 		uint64_t p = order[i] * PMD_PAGES + test_rand(&rng) % PMD_PAGES;
 
 		CHECK_EQ(word_at(map, p), expected(p));
 	}
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_read - a.faults_read, UNITS);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, UNITS);
 	CHECK_EQ(b.pages_mapped_ahead - a.pages_mapped_ahead, 0);
@@ -107,14 +99,14 @@ int main(void)
 	/* Two interleaved sequential streams, each over its half. */
 	f = reopen(f);
 	CHECK_EQ(udax_mmap(f, 0, FILE_BYTES, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	for (uint64_t u = 0; u < UNITS / 2; u++) {
 		uint64_t first = u * PMD_PAGES, second = (UNITS / 2 + u) * PMD_PAGES;
 
 		CHECK_EQ(word_at(map, first), expected(first));
 		CHECK_EQ(word_at(map, second), expected(second));
 	}
-	b = stat_of(f);
+	b = test_file_stat(f);
 	faults = b.faults_read - a.faults_read;
 	CHECK(faults <= 20, "two streams took %llu faults", (unsigned long long)faults);
 	CHECK_EQ(udax_munmap(map, FILE_BYTES), 0);

@@ -27,14 +27,6 @@
 
 static struct udax_store *s;
 
-static struct udax_file_stat stat_of(struct udax_file *f)
-{
-	struct udax_file_stat st;
-
-	CHECK_EQ(udax_fstat(f, &st), 0);
-	return st;
-}
-
 static uint64_t stamp(uint64_t page, uint64_t round)
 {
 	return (page * 0x9e3779b97f4a7c15ull) ^ round;
@@ -65,18 +57,18 @@ static void aligned_extents_all_pmd(void)
 
 	CHECK_EQ(udax_fsync(f), 0);
 	CHECK_EQ(udax_mmap(f, 0, FILE_BYTES, PROT_READ | PROT_WRITE, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	for (uint64_t p = 0; p < pages; p++)
 		CHECK(*(uint64_t *)(map + p * PG) == stamp(p, 0), "page %llu", (unsigned long long)p);
 	for (uint64_t p = 0; p < pages; p++)
 		*(uint64_t *)(map + p * PG) = stamp(p, 1);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.dirty_pages, pages);
 	CHECK_EQ(udax_fsync(f), 0);
-	CHECK_EQ(stat_of(f).writeback_pages - b.writeback_pages, pages);
+	CHECK_EQ(test_file_stat(f).writeback_pages - b.writeback_pages, pages);
 	for (uint64_t p = 0; p < pages; p++)	/* write-protected again: faults */
 		*(uint64_t *)(map + p * PG) = stamp(p, 2);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	faults = (b.faults_read + b.faults_write) - (a.faults_read + a.faults_write);
 	CHECK(faults >= 3, "%llu faults", (unsigned long long)faults);
 	CHECK(b.faults_pmd - a.faults_pmd >= faults * 99 / 100, "%llu of %llu faults were 2 MiB",
@@ -113,9 +105,9 @@ static void fallbacks_where_the_kernel_falls_back(void)
 
 	/* Misaligned: the file offset is not 2 MiB aligned in the mapping. */
 	CHECK_EQ(udax_mmap(f, PG, 2 * PMD_BYTES, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	read_all(map, 2 * PMD_BYTES);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 0);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, 2 * PMD_PAGES);
 	CHECK_EQ(udax_munmap(map, 2 * PMD_BYTES), 0);
@@ -125,9 +117,9 @@ static void fallbacks_where_the_kernel_falls_back(void)
 	/* Crossing the end of the mapping: 3 MiB maps one whole range. */
 	f = make_extent_file("fallback", 4 * PMD_BYTES);
 	CHECK_EQ(udax_mmap(f, 0, 3 * PMD_BYTES / 2, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	read_all(map, 3 * PMD_BYTES / 2);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 1);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, PMD_PAGES / 2);
 	CHECK_EQ(udax_munmap(map, 3 * PMD_BYTES / 2), 0);
@@ -138,17 +130,17 @@ static void fallbacks_where_the_kernel_falls_back(void)
 	CHECK_EQ(udax_mmap(f, 0, 4 * PMD_BYTES, PROT_READ | UDAX_MAP_PTE, (void **)&pte), 0);
 	read_all(pte + PMD_BYTES + 5 * PG, PG);
 	CHECK_EQ(udax_mmap(f, 0, 4 * PMD_BYTES, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	read_all(map + PMD_BYTES, PMD_BYTES);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 0);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, PMD_PAGES);
 	/* ... and a 4 KiB fault meeting a 2 MiB entry uses it. */
-	a = stat_of(f);
+	a = test_file_stat(f);
 	read_all(map + 2 * PMD_BYTES, PG);
 	read_all(pte + 2 * PMD_BYTES + 9 * PG, PG);
 	CHECK_EQ(*(uint64_t *)(pte + 2 * PMD_BYTES + 9 * PG), stamp(2 * PMD_PAGES + 9, 0));
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 1);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, 1);
 	CHECK_EQ(udax_munmap(pte, 4 * PMD_BYTES), 0);
@@ -157,9 +149,9 @@ static void fallbacks_where_the_kernel_falls_back(void)
 	/* Crossing EOF: the last range is 2 MiB + 4 KiB short of whole. */
 	CHECK_EQ(udax_truncate(f, 3 * PMD_BYTES + PMD_BYTES / 2), 0);
 	CHECK_EQ(udax_mmap(f, 0, 4 * PMD_BYTES, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	read_all(map + 3 * PMD_BYTES, PMD_BYTES / 2);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 0);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, PMD_PAGES / 2);
 	CHECK_EQ(udax_munmap(map, 4 * PMD_BYTES), 0);
@@ -167,9 +159,9 @@ static void fallbacks_where_the_kernel_falls_back(void)
 	/* Not one extent: range 0 loses a block in its middle. */
 	CHECK_EQ(udax_punch_hole(f, 100 * PG, PG), 0);
 	CHECK_EQ(udax_mmap(f, 0, PMD_BYTES, PROT_READ, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	read_all(map, PMD_BYTES);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 0);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, PMD_PAGES);
 	CHECK_EQ(b.faults_hole - a.faults_hole, 1);
@@ -186,11 +178,11 @@ static void write_into_holes_allocates_an_extent(void)
 	CHECK_EQ(udax_open(s, "holes", O_RDWR | O_CREAT | O_TRUNC, &f), 0);
 	CHECK_EQ(udax_truncate(f, 8 * PMD_BYTES), 0);
 	CHECK_EQ(udax_mmap(f, 0, 8 * PMD_BYTES, PROT_READ | PROT_WRITE, (void **)&map), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	map[5 * PMD_BYTES + 77 * PG] = 1;
 	for (uint64_t off = 5 * PMD_BYTES; off < 6 * PMD_BYTES; off += PG)
 		map[off + 1] = 2;
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.blocks, PMD_PAGES);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 1);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, 0);
@@ -210,7 +202,7 @@ static void fallocate_gives_extents(void)
 	CHECK_EQ(udax_open(s, "falloc", O_RDWR | O_CREAT | O_TRUNC, &f), 0);
 	CHECK_EQ(udax_pwrite(f, "data", 4, 3 * PMD_BYTES + 5), 4);
 	CHECK_EQ(udax_fallocate(f, PG, 4 * PMD_BYTES + 2 * PG), 0);
-	a = stat_of(f);
+	a = test_file_stat(f);
 	CHECK_EQ(a.size, 4 * PMD_BYTES + 3 * PG);
 	/* [1, 511] and [2048, 2050] as 4 KiB blocks, ranges 1-3 as extents
 	 * (range 3 already had the pwrite's block: 4 KiB blocks there). */
@@ -219,7 +211,7 @@ static void fallocate_gives_extents(void)
 	CHECK_EQ(memcmp(&v, "data", 4), 0);
 	CHECK_EQ(udax_mmap(f, 0, 4 * PMD_BYTES, PROT_READ, (void **)&map), 0);
 	read_all(map + PMD_BYTES, 2 * PMD_BYTES);
-	b = stat_of(f);
+	b = test_file_stat(f);
 	CHECK_EQ(b.faults_pmd - a.faults_pmd, 2);
 	CHECK_EQ(b.faults_pmd_fallback - a.faults_pmd_fallback, 0);
 	CHECK_EQ(map[PMD_BYTES + 77], 0);

@@ -180,3 +180,11 @@ bool test_access_sigbus(char *p, bool write, char value)
 	}
 	return true;
 }
+
+struct udax_file_stat test_file_stat(struct udax_file *f)
+{
+	struct udax_file_stat st;
+
+	CHECK_EQ(udax_fstat(f, &st), 0);
+	return st;
+}

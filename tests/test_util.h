@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "udax.h"
+
 #define TEST_SKIP 77
 
 extern uint64_t test_seed;
@@ -63,5 +65,8 @@ void test_install_sigbus_catcher(void);
 /* Read (or write value to) *p; Return: whether that raised SIGBUS in this
  * thread (needs test_install_sigbus_catcher()). */
 bool test_access_sigbus(char *p, bool write, char value);
+
+/* udax_fstat() of f, failing the test if it fails. */
+struct udax_file_stat test_file_stat(struct udax_file *f);
 
 #endif /* UDAX_TEST_UTIL_H */
