@@ -189,22 +189,19 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 	struct store *st = ino->store->st;
 	uint64_t index = pos / PAGE_SIZE_4K, in_page = pos % PAGE_SIZE_4K;
 	uint64_t pages = (in_page + left + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
-	uint64_t run = 1, bytes;
+	uint64_t run, bytes;
 
-	*block = store_get_block(st, ino->slot, index, false);
-	/* A write covering a whole aligned 2 MiB of holes gets an extent,
-	 * as udax_fallocate gives it: one zeroing, and 2 MiB faults later. */
-	if (*block == 0 && allocate && in_page == 0 && index % ENTRY_PMD_PAGES == 0 &&
-	    pages >= ENTRY_PMD_PAGES && fault_alloc_extent(ino, index) > 0)
-		*block = store_get_block(st, ino->slot, index, false);
+	*block = store_map_run(st, ino->slot, index, pages, &run);
 	if (*block == 0 && allocate) {
-		*block = fault_pwrite_block(ino, index);
-	} else {
-		for (; run < pages; run++) {
-			int64_t next = store_get_block(st, ino->slot, index + run, false);
-
-			if (*block ? next != *block + (int64_t)run : next != 0)
-				break;
+		/* A write covering a whole aligned 2 MiB of holes gets an
+		 * extent, as udax_fallocate gives it: one zeroing, and 2 MiB
+		 * faults later. Any other hole page gets its own block. */
+		if (in_page == 0 && index % ENTRY_PMD_PAGES == 0 && pages >= ENTRY_PMD_PAGES &&
+		    fault_alloc_extent(ino, index) > 0) {
+			*block = store_map_run(st, ino->slot, index, pages, &run);
+		} else {
+			*block = fault_pwrite_block(ino, index);
+			run = 1;
 		}
 	}
 	bytes = run * PAGE_SIZE_4K - in_page;

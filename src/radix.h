@@ -65,8 +65,16 @@ void radix_release(struct radix_freed *fr);
 uint64_t radix_nodes_in_use(void);
 
 /* Return: the value slot of index if its leaf exists (the value may be 0),
- * NULL if a node would have to be allocated to hold it. */
+ * NULL if a node would have to be allocated to hold it. A leaf holds the
+ * RADIX_FANOUT aligned indices around index in consecutive slots: the slots
+ * of index + 1 .. up to the end of its leaf follow this one in memory. */
 uint64_t *radix_lookup_slot(struct radix_tree *t, uint64_t index);
+
+/* How many slots, from index's, its leaf holds (see radix_lookup_slot). */
+static inline unsigned radix_leaf_left(uint64_t index)
+{
+	return RADIX_FANOUT - (unsigned)(index % RADIX_FANOUT);
+}
 
 static inline uint64_t radix_lookup(struct radix_tree *t, uint64_t index)
 {
