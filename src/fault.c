@@ -245,7 +245,8 @@ static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint
 	for (uint32_t k = 0; k < units; k++)
 		entry_unlock(&ino->pi, base + k * PMD_PAGES);
 	map_ahead_done(&vma->ahead, w, base / PMD_PAGES, units);
-	count(&ino->pages_mapped_ahead, (units - 1) * PMD_PAGES);
+	if (units > 1)
+		count(&ino->pages_mapped_ahead, (units - 1) * PMD_PAGES);
 	return ret;
 }
 

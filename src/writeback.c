@@ -64,7 +64,11 @@ int inode_fsync(struct inode *ino)
 		if (++index == 0)
 			break;
 	}
-	return ret ? ret : store_sync(ino->store->st);
+	if (!ret)
+		ret = store_sync(ino->store->st);
+	if (ret)	/* pwrite data not known to be durable: sync it next time */
+		atomic_store_explicit(&ino->unsynced_writes, true, memory_order_relaxed);
+	return ret;
 }
 
 int inode_fsync_if_dirty(struct inode *ino)
