@@ -5,7 +5,8 @@
  * vm.max_map_count. The process never dies on the limit: udax empties its
  * mappings when the kernel refuses a VMA (map_evictions counts it) and
  * every page faults back in. Every written value reads back through the
- * mapping and through pread, and the process stays under the limit.
+ * mapping and through pread, and the process stays within udax's budget
+ * (7/8 of the limit).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ static int by_value(const void *a, const void *b)
 int main(void)
 {
 	uint64_t limit = read_number("/proc/sys/vm/max_map_count");
-	uint64_t writes = limit / 2 + 8192, *pages, rng, distinct = 0;
+	uint64_t writes = limit / 2 + 8192, *pages, rng, distinct = 0, peak = 0;
 	struct udax_file_stat st;
 	struct udax_store *s;
 	struct udax_file *f;
@@ -89,9 +90,16 @@ int main(void)
 	CHECK_EQ(udax_open(s, "huge", O_RDWR | O_CREAT, &f), 0);
 	CHECK_EQ(udax_truncate(f, FILE_BYTES), 0);
 	CHECK_EQ(udax_mmap(f, 0, FILE_BYTES, PROT_READ | PROT_WRITE, (void **)&map), 0);
-	for (uint64_t i = 0; i < distinct; i++)
+	for (uint64_t i = 0; i < distinct; i++) {
 		*(uint64_t *)(map + pages[i] * PG) = stamp(pages[i]);
-	CHECK(vmas_now() <= limit);
+		/* udax keeps its budget (7/8 of the limit; a few VMAs of
+		 * slack for the test's own mappings), short of the kernel's
+		 * limit, where even emptying a mapping fails. */
+		if (i % 2048 == 0)
+			peak = vmas_now() > peak ? vmas_now() : peak;
+	}
+	CHECK(peak <= limit - limit / 8 + 64, "%llu VMAs at the peak, limit %llu",
+	      (unsigned long long)peak, (unsigned long long)limit);
 	for (uint64_t i = 0; i < distinct; i++)
 		CHECK(*(uint64_t *)(map + pages[i] * PG) == stamp(pages[i]), "page %llu",
 		      (unsigned long long)pages[i]);
@@ -100,8 +108,8 @@ int main(void)
 		CHECK(st.map_evictions > 0, "%llu VMAs' worth of writes, no eviction",
 		      (unsigned long long)(2 * distinct));
 	printf("%llu scattered pages written, %llu blocks, %llu evictions, %llu VMAs at the "
-	       "end (limit %llu)\n", (unsigned long long)distinct, (unsigned long long)st.blocks,
-	       (unsigned long long)st.map_evictions, (unsigned long long)vmas_now(),
+	       "peak (limit %llu)\n", (unsigned long long)distinct, (unsigned long long)st.blocks,
+	       (unsigned long long)st.map_evictions, (unsigned long long)peak,
 	       (unsigned long long)limit);
 	CHECK_EQ(udax_munmap(map, FILE_BYTES), 0);
 	for (uint64_t i = 0; i < distinct; i += 7) {
