@@ -9,6 +9,10 @@
 #include "vma_budget.h"
 
 #define VMAS_PER_INSTALL 2
+/* A recount that finds fewer VMAs than the budget must leave room for this
+ * many installs, or it refuses now: a process hovering just under the
+ * budget would otherwise read /proc/self/maps every few faults. */
+#define INSTALLS_PER_RECOUNT 256
 
 static _Atomic uint64_t budget;		/* 0 until vma_budget_init() */
 static _Atomic uint64_t estimate;	/* last real count + charges since */
@@ -33,7 +37,7 @@ bool vma_budget_charge(void)
 		return true;
 	real = compat_vma_count();
 	atomic_store_explicit(&estimate, real, memory_order_relaxed);
-	return real + VMAS_PER_INSTALL < limit;
+	return real + VMAS_PER_INSTALL * INSTALLS_PER_RECOUNT < limit;
 }
 
 void vma_budget_recount(void)

@@ -8,7 +8,8 @@
  * vm.max_map_count, the rest left to the application and to the splits the
  * kernel allows just above its limit. vma_budget_charge() counts 2 per
  * install; when the estimate reaches the budget it counts the real VMAs
- * (/proc/self/maps) and refuses the install only if they really reached it.
+ * (/proc/self/maps) and refuses the install only if they really reached it
+ * (within 256 installs' worth, so that recounts stay rare).
  * Delivery then empties every udax mapping (one VMA each) and retries the
  * access: the pages fault back in as they are used. This must happen below
  * the kernel's own limit: there, even the mmap that would empty a mapping
