@@ -61,45 +61,53 @@ pid_t compat_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-/* Count '\n' bytes in the file at path, read with a stack buffer.
- * Return: the count; *first the number its text starts with. */
-static uint64_t count_lines(const char *path, uint64_t *first)
+/* One buffer for reading /proc files: the 4 KiB a read wants would be too
+ * much for the fault handler's stack (it may run on an application's small
+ * sigaltstack). proc_buf_busy guards it; a holder touches nothing else. */
+static char proc_buf[4096];
+static atomic_flag proc_buf_busy = ATOMIC_FLAG_INIT;
+
+/* Count '\n' bytes in the file at path. Return: whether it could be read;
+ * *lines the count, *first the number its text starts with. */
+static bool count_lines(const char *path, uint64_t *lines, uint64_t *first)
 {
-	char buf[4096];
-	uint64_t lines = 0;
 	bool leading = true;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	*first = 0;
+	*lines = *first = 0;
 	if (fd < 0)
-		return 0;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		return false;
+	/* acquire pairs with the release below */
+	while (atomic_flag_test_and_set_explicit(&proc_buf_busy, memory_order_acquire))
+		cpu_relax();
+	while ((n = read(fd, proc_buf, sizeof(proc_buf))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
-			if (leading && buf[i] >= '0' && buf[i] <= '9')
-				*first = *first * 10 + (uint64_t)(buf[i] - '0');
+			if (leading && proc_buf[i] >= '0' && proc_buf[i] <= '9')
+				*first = *first * 10 + (uint64_t)(proc_buf[i] - '0');
 			else
 				leading = false;
-			lines += buf[i] == '\n';
+			*lines += proc_buf[i] == '\n';
 		}
 	}
+	atomic_flag_clear_explicit(&proc_buf_busy, memory_order_release);
 	close(fd);
-	return lines;
+	return n == 0;
 }
 
 uint64_t compat_vma_limit(void)
 {
-	uint64_t limit;
+	uint64_t lines, limit;
 
-	count_lines("/proc/sys/vm/max_map_count", &limit);
-	return limit ? limit : 65530;
+	return count_lines("/proc/sys/vm/max_map_count", &lines, &limit) && limit ? limit
+										      : 65530;
 }
 
-uint64_t compat_vma_count(void)
+bool compat_vma_count(uint64_t *count)
 {
 	uint64_t unused;
 
-	return count_lines("/proc/self/maps", &unused);
+	return count_lines("/proc/self/maps", count, &unused) && *count;
 }
 
 enum fault_access compat_fault_access(const void *ucontext)

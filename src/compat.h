@@ -58,9 +58,10 @@ pid_t compat_gettid(void);
 
 /* vm.max_map_count (65530 if it cannot be read). */
 uint64_t compat_vma_limit(void);
-/* The number of VMAs of this process (lines of /proc/self/maps), 0 if
- * unknown. Async-signal-safe (open/read/close only). */
-uint64_t compat_vma_count(void);
+/* The number of VMAs of this process (lines of /proc/self/maps).
+ * Async-signal-safe (open/read/close only).
+ * Return: false if it cannot be known (no /proc, no free descriptor). */
+bool compat_vma_count(uint64_t *count);
 
 /* Memory for code that may run in the fault signal handler (a MAP_SYNC
  * fault checkpoints the store): anonymous mappings, never malloc.

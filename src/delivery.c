@@ -46,24 +46,42 @@
 #include "vma_budget.h"
 
 #define PMD_BYTES (2ul << 20)
-/* A page whose block was already mapped faulting this often in a row is not
- * missing: the kernel raised SIGBUS on the mapped store file (I/O error).
- * Deliver it instead of mapping the page forever. */
-#define FAULT_REPEAT_LIMIT 16
+/* Evictions for one page in a row (each leaving room) before its fault is
+ * answered with SIGBUS: the kernel refuses the install for a reason that
+ * emptying the mappings does not cure (memory, not VMAs). */
+#define EVICTIONS_PER_PAGE 8
 
-/* How missing pages fault in this process (mode_pid); init_lock. */
-static enum udax_delivery mode;
+/* How missing pages fault in this process (mode_pid); init_lock. The fault
+ * handler reads mode without it: set before the first mapping exists. */
+static _Atomic int mode;
 static int uffd = -1;
 static pid_t mode_pid;
 static struct sigaction app_sigbus, app_sigsegv;
 static _Atomic int installed;
 static struct mutex init_lock = MUTEX_INIT;
 
+/* What this thread served last, to tell a fault the kernel raised on an
+ * installed page (an I/O error or a truncated store file) from a missing
+ * page: the same access at the same page of the same mapping, with no
+ * change to the mapping (udax_vma.changes) since it was served, means the
+ * page udax installed is still there and the kernel refuses it. Every
+ * change that can make an installed page fault again bumps changes under
+ * the lock that keeps that page's faults out, so it is either seen before
+ * a fault is served (and done before its install) or comes after. */
 static __thread struct {
-	void *addr;
-	unsigned repeats;
-	void *evicted_for;	/* page whose failed install emptied the mappings */
+	void *page;
+	uint64_t vma_id;
+	uint64_t changes;	/* vma.changes read before serving it */
+	bool write;
+	void *evicted_for;	/* page whose refused install emptied the mappings */
+	unsigned evictions;	/* for that page, in a row */
 } last_fault __attribute__((tls_model("initial-exec")));
+
+/* The value this thread's last vma_changed() left in a mapping. */
+static __thread struct {
+	uint64_t vma_id;
+	uint64_t changes;
+} my_change __attribute__((tls_model("initial-exec")));
 
 /* Run the application's handler for sig, or die of it as the kernel would. */
 static void chain(int sig, siginfo_t *si, void *uc)
@@ -95,42 +113,61 @@ static void deliver_sigbus(void *addr, void *uc)
 	chain(SIGBUS, &si, uc);
 }
 
-static bool remapped_too_often(char *addr)
+static void *page_of(const void *addr)
 {
-	void *page = (void *)((uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE_4K - 1));
+	return (void *)((uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE_4K - 1));
+}
 
-	if (last_fault.addr == page)
-		return ++last_fault.repeats >= FAULT_REPEAT_LIMIT;
-	last_fault.addr = page;
-	last_fault.repeats = 0;
-	return false;
+/* Whether this fault repeats the last one this thread served with nothing
+ * changed since: then the kernel raised it (see last_fault). */
+static bool fault_repeats(const struct udax_vma *vma, void *page, bool write,
+			  uint64_t changes)
+{
+	return last_fault.page == page && last_fault.vma_id == vma->id &&
+	       last_fault.write == write && last_fault.changes == changes;
+}
+
+static void fault_remember(const struct udax_vma *vma, void *page, bool write,
+			   uint64_t changes, enum fault_result ret)
+{
+	bool served = ret == FAULT_OK || ret == FAULT_REMAPPED;
+
+	last_fault.page = served ? page : NULL;
+	last_fault.vma_id = vma->id;
+	last_fault.write = write;
+	last_fault.changes = changes;
 }
 
 /*
  * The VMA budget's last resort (vma_budget.h): an install refused for lack
  * of VMAs (by the budget, or by the kernel) empties every udax mapping, and
  * the access is retried; the pages fault back in as they are used, like
- * pages the kernel reclaimed. Should the retry fail too, the fault raises
- * SIGBUS, with a message.
+ * pages the kernel reclaimed. The retry may go over the budget
+ * (vma_budget_grant_once()): other threads may have used up the room the
+ * eviction made. Should the kernel itself refuse the page
+ * EVICTIONS_PER_PAGE times in a row, the fault raises SIGBUS, with a
+ * message.
  * Return: whether to retry the access.
  */
 static bool evict_and_retry(struct udax_vma *vma, char *addr)
 {
 	static const char msg[] = "udax: cannot map a page even with every udax mapping "
 				  "emptied: out of VMAs (vm.max_map_count) or memory\n";
-	void *page = (void *)((uintptr_t)addr & ~(uintptr_t)(PAGE_SIZE_4K - 1));
+	void *page = page_of(addr);
 
-	if (last_fault.evicted_for == page) {
-		last_fault.evicted_for = NULL;
-		atomic_fetch_add_explicit(&vma->inode->faults_sigbus, 1, memory_order_relaxed);
-		(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		return false;
+	if (last_fault.evicted_for != page) {
+		last_fault.evicted_for = page;
+		last_fault.evictions = 0;
 	}
-	last_fault.evicted_for = page;
-	atomic_fetch_add_explicit(&vma->inode->map_evictions, 1, memory_order_relaxed);
-	vma_evict_all();
-	vma_budget_recount();
-	return true;
+	if (++last_fault.evictions <= EVICTIONS_PER_PAGE) {
+		atomic_fetch_add_explicit(&vma->inode->map_evictions, 1, memory_order_relaxed);
+		vma_budget_recount(vma_evict_all());
+		return true;
+	}
+	last_fault.evicted_for = NULL;
+	atomic_fetch_add_explicit(&vma->inode->faults_sigbus, 1, memory_order_relaxed);
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	return false;
 }
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
@@ -139,6 +176,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	char *addr = si->si_addr;
 	struct udax_vma *vma;
 	enum fault_result ret;
+	uint64_t changes;
 	bool write;
 
 	vma = vma_get(addr);
@@ -160,13 +198,33 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	/* Ours: a missing page (uffd SIGBUS, BUS_ADRERR; or SIGSEGV on
 	 * PROT_NONE), or an access the mapping allows to a zero page or a
 	 * page being zapped (SIGSEGV, SEGV_ACCERR). A machine-check SIGBUS
-	 * (BUS_MCEERR_*) or a SEGV_MAPERR goes to the application as is. */
+	 * (BUS_MCEERR_*), a SEGV_MAPERR, a SIGBUS where missing pages raise
+	 * SIGSEGV, and a repeated fault on a page udax installed (the kernel
+	 * failed to read the store file) go to the application as they are. */
 	if ((sig == SIGSEGV && si->si_code != SEGV_ACCERR) ||
 	    (sig == SIGBUS && si->si_code != BUS_ADRERR) ||
+	    (sig == SIGBUS && atomic_load_explicit(&mode, memory_order_relaxed) !=
+			      UDAX_DELIVERY_USERFAULTFD) ||
 	    (write && !(vma->prot & PROT_WRITE)))
 		goto not_ours_put;
+	/* seq_cst pairs with the bump in vma_changed(), made before the
+	 * change that would make this page fault again. */
+	changes = atomic_load_explicit(&vma->changes, memory_order_seq_cst);
+	if (fault_repeats(vma, page_of(addr), write, changes)) {
+		atomic_fetch_add_explicit(&vma->inode->faults_sigbus, 1, memory_order_relaxed);
+		last_fault.page = NULL;
+		goto not_ours_put;
+	}
+	if (last_fault.evicted_for == page_of(addr))
+		vma_budget_grant_once();
+	my_change.vma_id = 0;
 	ret = fault_page(vma, vma->pgoff + (uint64_t)(addr - vma->addr) / PAGE_SIZE_4K,
 			 write);
+	/* A change this fault made itself (a read-only install, a zap before
+	 * it) came before its install: the page is installed as of then. */
+	if (my_change.vma_id == vma->id)
+		changes = my_change.changes;
+	fault_remember(vma, page_of(addr), write, changes, ret);
 	if (ret == FAULT_NO_VMA && evict_and_retry(vma, addr)) {
 		vma_put(vma);
 		errno = saved_errno;
@@ -176,10 +234,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		last_fault.evicted_for = NULL;
 	vma_put(vma);
 	errno = saved_errno;
-	if (ret == FAULT_REMAPPED && !remapped_too_often(addr))
-		return;
-	last_fault.addr = NULL;
-	if (ret != FAULT_OK)
+	if (ret != FAULT_OK && ret != FAULT_REMAPPED)
 		deliver_sigbus(addr, uc);
 	return;
 
@@ -244,17 +299,18 @@ static int delivery_mode_of_this_process(void)
 		if (uffd >= 0)
 			close(uffd);
 		uffd = -1;
-		mode = UDAX_DELIVERY_SIGSEGV;
+		atomic_store_explicit(&mode, UDAX_DELIVERY_SIGSEGV, memory_order_relaxed);
 		mode_pid = pid;
 		if (!want || strcmp(want, "sigsegv") != 0) {
 			uffd = compat_uffd_open_sigbus();
 			if (uffd >= 0)
-				mode = UDAX_DELIVERY_USERFAULTFD;
+				atomic_store_explicit(&mode, UDAX_DELIVERY_USERFAULTFD,
+						      memory_order_relaxed);
 			else if (want && strcmp(want, "userfaultfd") == 0)
 				mode_pid = 0;	/* asked for, not had: ask again */
 		}
 	}
-	ret = mode_pid ? (int)mode : uffd;
+	ret = mode_pid ? atomic_load_explicit(&mode, memory_order_relaxed) : uffd;
 	mutex_unlock(&init_lock);
 	return ret;
 }
@@ -264,7 +320,9 @@ enum udax_delivery delivery_mode(void)
 	enum udax_delivery m;
 
 	mutex_lock(&init_lock);
-	m = mode_pid == getpid() ? mode : UDAX_DELIVERY_NONE;
+	m = mode_pid == getpid() ? (enum udax_delivery)atomic_load_explicit(&mode,
+									 memory_order_relaxed)
+				 : UDAX_DELIVERY_NONE;
 	mutex_unlock(&init_lock);
 	return m;
 }
@@ -276,7 +334,7 @@ static int missing_range_arm(char *start, size_t len, int prot)
 {
 	int ret;
 
-	if (mode != UDAX_DELIVERY_USERFAULTFD)
+	if (atomic_load_explicit(&mode, memory_order_relaxed) != UDAX_DELIVERY_USERFAULTFD)
 		return 0;
 	ret = compat_uffd_register_missing(uffd, start, len);
 	if (!ret && mprotect(start, len, prot) != 0)
@@ -330,6 +388,18 @@ static bool vma_clip(const struct udax_vma *vma, uint64_t *first, uint64_t *n)
 	return true;
 }
 
+/* Record that installed pages of vma are about to fault again (see
+ * udax_vma.changes): made missing, or read-only where they may have been
+ * writable. Context: under the lock that keeps faults of those pages out
+ * (their entry lock, or invalidate_lock exclusive). */
+static void vma_changed(struct udax_vma *vma)
+{
+	/* seq_cst pairs with the load in on_fault() */
+	my_change.changes = atomic_fetch_add_explicit(&vma->changes, 1,
+						     memory_order_seq_cst) + 1;
+	my_change.vma_id = vma->id;
+}
+
 int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t block,
 		   int prot, enum install_mode how)
 {
@@ -341,6 +411,9 @@ int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t bl
 	block += first - index;
 	if (compat_inject(INJECT_MAP) || !vma_budget_charge())
 		return -ENOMEM;
+	/* Read-only over what another thread may have mapped writable. */
+	if (!(prot & PROT_WRITE) && (vma->prot & PROT_WRITE))
+		vma_changed(vma);
 	p = mmap(vma_page_addr(vma, first), n * PAGE_SIZE_4K, prot, MAP_SHARED | MAP_FIXED,
 		 vma->inode->store->st->fd, (off_t)store_block_offset(block));
 	if (p == MAP_FAILED)
@@ -368,54 +441,109 @@ int vma_map_zero(struct udax_vma *vma, uint64_t index, uint64_t n)
 		return 0;
 	if (!vma_budget_charge())
 		return -ENOMEM;
+	if (vma->prot & PROT_WRITE)
+		vma_changed(vma);
 	p = mmap(vma_page_addr(vma, index), n * PAGE_SIZE_4K, PROT_READ,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? -errno : 0;
 }
 
-/* Make [first, last] missing in vma. Context: inode.maps_lock held. */
-static void vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
+/*
+ * Replace [start, start+len) with fresh missing memory of protection prot.
+ * With unmap_first, the range is unmapped first: the kernel refuses every
+ * mmap while the process is past vm.max_map_count (a split at the limit
+ * may take it one or two past), but munmap of whole VMAs is always allowed.
+ * Another thread's mmap could take the range in between: MAP_FIXED_NOREPLACE
+ * then fails rather than replace it, and the range is lost to udax.
+ * Return: 0 or -errno.
+ */
+static int range_make_missing(char *start, size_t len, int prot, bool unmap_first)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
+
+	if (unmap_first) {
+		if (munmap(start, len) != 0)
+			return -errno;
+		flags = (flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE;
+	}
+	if (mmap(start, len, PROT_NONE, flags, -1, 0) == MAP_FAILED)
+		return -errno;
+	/* Should arming fail, the range stays PROT_NONE: still a valid
+	 * missing state, served through SIGSEGV. */
+	(void)missing_range_arm(start, len, prot);
+	return 0;
+}
+
+/*
+ * Make [first, last] missing in vma. An mmap over part of a VMA splits it,
+ * which the kernel refuses at vm.max_map_count; then the whole mapping is
+ * made missing instead (more than asked, never less: its pages fault back
+ * in), first by mmap, then, past the limit, by munmap and mmap.
+ * Return: 0, or -EAGAIN if the pages may still be mapped (out of VMAs, or
+ * the range was lost). Context: inode.maps_lock held.
+ */
+static int vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 {
 	uint64_t n = last - first == UINT64_MAX ? UINT64_MAX : last - first + 1;
 	char *start;
 	size_t len;
+	int ret;
 
 	if (!vma_clip(vma, &first, &n))
-		return;
+		return 0;
 	start = vma_page_addr(vma, first);
 	len = (size_t)n * PAGE_SIZE_4K;
-	/* Should a step fail, the range stays PROT_NONE: still a valid
-	 * missing state, served through SIGSEGV. */
-	if (mmap(start, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-		 -1, 0) != MAP_FAILED)
-		missing_range_arm(start, len, vma->prot);
+	vma_changed(vma);
+	ret = range_make_missing(start, len, vma->prot, false);
+	if (ret == -ENOMEM && len != vma->len)
+		ret = range_make_missing(vma->addr, vma->len, vma->prot, false);
+	if (ret == -ENOMEM)
+		ret = range_make_missing(vma->addr, vma->len, vma->prot, true);
+	return ret ? -EAGAIN : 0;
 }
 
-void inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block)
+int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block)
 {
+	int ret = 0;
+
 	mutex_lock(&ino->maps_lock);
-	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
-		if ((vma->prot & PROT_WRITE) &&
-		    vma_map_blocks(vma, index, n, block, PROT_READ, INSTALL_HUGE) != 0)
+	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode) {
+		if (!(vma->prot & PROT_WRITE))
+			continue;
+		vma_changed(vma);
+		if (vma_map_blocks(vma, index, n, block, PROT_READ, INSTALL_HUGE) != 0) {
 			/* Cannot map it clean: make it missing, which is
 			 * just as safe (the next access faults). */
-			vma_zap(vma, index, index + n - 1);
+			int err = vma_zap(vma, index, index + n - 1);
+
+			ret = ret ? ret : err;
+		}
+	}
 	mutex_unlock(&ino->maps_lock);
+	return ret;
 }
 
-void vma_zap_all(struct udax_vma *vma)
+int vma_zap_all(struct udax_vma *vma)
 {
+	int ret;
+
 	mutex_lock(&vma->inode->maps_lock);
-	vma_zap(vma, 0, UINT64_MAX);
+	ret = vma_zap(vma, 0, UINT64_MAX);
 	mutex_unlock(&vma->inode->maps_lock);
+	return ret;
 }
 
-void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
-		     const struct udax_vma *skip)
+int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
+		    const struct udax_vma *skip)
 {
+	int ret = 0;
+
 	mutex_lock(&ino->maps_lock);
-	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
-		if (vma != skip)
-			vma_zap(vma, first, last);
+	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode) {
+		int err = vma == skip ? 0 : vma_zap(vma, first, last);
+
+		ret = ret ? ret : err;
+	}
 	mutex_unlock(&ino->maps_lock);
+	return ret;
 }

@@ -32,9 +32,11 @@ static void count(_Atomic uint64_t *counter, uint64_t n)
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
+/* The result of a failed fault step: -EAGAIN is a zap refused for lack of
+ * VMAs (make room and retry), -ENOMEM a lack of index memory. */
 static enum fault_result result_of(int64_t err)
 {
-	return err == -ENOMEM ? FAULT_OOM : FAULT_SIGBUS;
+	return err == -EAGAIN ? FAULT_NO_VMA : err == -ENOMEM ? FAULT_OOM : FAULT_SIGBUS;
 }
 
 /* The result of a failed install (mmap): ENOMEM is the VMA budget's. */
@@ -56,35 +58,49 @@ static void fault_drop_entry(struct inode *ino, uint64_t index, uint64_t entry)
 
 /* A 2 MiB hole entry that 4 KiB pages must replace (the kernel's PMD
  * downgrade): zap its zero pages in every mapping, delete it, wake all.
- * Context: the entry locked; it is gone on return. */
-static void fault_pmd_downgrade(struct inode *ino, uint64_t base)
+ * Return: 0, or -EAGAIN if its zero pages could not be zapped (out of
+ * VMAs): the entry stays, unlocked.
+ * Context: the entry locked; it is gone or unlocked on return. */
+static int fault_pmd_downgrade(struct inode *ino, uint64_t base)
 {
-	inode_zap_range(ino, base, base + PMD_PAGES - 1, NULL);
-	entry_delete_locked(&ino->pi, base);
+	int ret = inode_zap_range(ino, base, base + PMD_PAGES - 1, NULL);
+
+	if (ret)
+		entry_unlock(&ino->pi, base);
+	else
+		entry_delete_locked(&ino->pi, base);
+	return ret;
 }
 
 /* The locked entry covering index for a 4 KiB fault or pwrite. A 2 MiB
  * hole entry is downgraded first when the page may get a block (write);
- * a 2 MiB block entry is returned as is. Return: as entry_grab(). */
-static uint64_t grab_pte_entry(struct inode *ino, uint64_t index, bool write)
+ * a 2 MiB block entry is returned as is.
+ * Return: as entry_grab() (0: no index memory), or 0 with *no_vma set if
+ * a downgrade could not zap its zero pages. */
+static uint64_t grab_pte_entry(struct inode *ino, uint64_t index, bool write, bool *no_vma)
 {
+	*no_vma = false;
 	for (;;) {
 		uint64_t entry = entry_grab(&ino->pi, index, 0);
 
 		if (!write || !entry_is_pmd(entry) || !entry_is_zero(entry))
 			return entry;
-		fault_pmd_downgrade(ino, entry_index(index, entry));
+		if (fault_pmd_downgrade(ino, entry_index(index, entry))) {
+			*no_vma = true;
+			return 0;
+		}
 	}
 }
 
 /*
  * The block of a page whose 4 KiB entry is EMPTY or ZERO: ask the store,
  * and allocate when writing. A ZERO entry being replaced may be mapped as
- * the zero page in other mappings: zap it there, or they would keep reading
- * zeros after the write (the kernel's stale-zero-page fix).
- * Return: block, 0 for a hole on a read, -errno; *allocated says whether
- * the block is new.
- * Context: entry locked; on success it is a BLOCK entry, still locked.
+ * the zero page in other mappings: zap it there first, or they would keep
+ * reading zeros after the write (the kernel's stale-zero-page fix); should
+ * that fail, nothing is allocated.
+ * Return: block, 0 for a hole on a read, -errno (-EAGAIN: the zero page
+ * could not be zapped, out of VMAs); *allocated says whether the block is
+ * new. Context: entry locked; on success it is a BLOCK entry, still locked.
  */
 static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entry,
 				bool write, const struct udax_vma *skip, bool *allocated)
@@ -93,6 +109,8 @@ static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entr
 
 	*allocated = false;
 	if (block == 0 && write) {
+		if (entry_is_zero(entry) && inode_zap_range(ino, index, index, skip))
+			return -EAGAIN;
 		block = store_get_block(ino->store->st, ino->slot, index, true);
 		*allocated = block > 0;
 		if (*allocated)
@@ -100,8 +118,6 @@ static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entr
 	}
 	if (block <= 0)
 		return block;
-	if (entry_is_zero(entry))
-		inode_zap_range(ino, index, index, skip);
 	entry_replace_locked(&ino->pi, index, entry_make_block((uint64_t)block));
 	return block;
 }
@@ -118,15 +134,15 @@ static bool sync_fault_failed(struct udax_vma *vma, bool allocated)
 static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool write)
 {
 	struct inode *ino = vma->inode;
-	bool newly_dirty, allocated = false;
+	bool newly_dirty, allocated = false, no_vma;
 	enum fault_result ret;
 	uint64_t entry, at;
 	int64_t block;
 	int err;
 
-	entry = grab_pte_entry(ino, index, write);
+	entry = grab_pte_entry(ino, index, write, &no_vma);
 	if (!entry)
-		return FAULT_OOM;
+		return no_vma ? FAULT_NO_VMA : FAULT_OOM;
 	at = entry_index(index, entry);
 	/* Checked under the entry lock: truncate sets the size before it
 	 * invalidates, so a fault past the new EOF never maps. */
@@ -292,6 +308,11 @@ static enum fault_result fault_pmd(struct udax_vma *vma, uint64_t index, bool wr
 		return ret;
 	}
 	if (block == 0) {
+		/* Zero pages of the hole elsewhere go first (stale zero pages). */
+		if (entry_is_zero(entry) && inode_zap_range(ino, base, base + PMD_PAGES - 1, vma)) {
+			entry_unlock(&ino->pi, base);
+			return FAULT_NO_VMA;
+		}
 		block = store_alloc_extent(st, ino->slot, base);
 		if (block == 0)
 			goto fallback;
@@ -301,17 +322,15 @@ static enum fault_result fault_pmd(struct udax_vma *vma, uint64_t index, bool wr
 		}
 		allocated = true;
 		count(&ino->blocks_allocated, PMD_PAGES);
-		if (entry_is_zero(entry))
-			inode_zap_range(ino, base, base + PMD_PAGES - 1, vma);
 	}
 	entry_replace_locked(&ino->pi, base, entry_make_block((uint64_t)block) | ENTRY_PMD);
 	return fault_pmd_map(vma, base, entry, (uint64_t)block, write, allocated);
 
 fallback:
-	if (entry_is_zero(entry))
-		fault_pmd_downgrade(ino, base);
-	else
+	if (!entry_is_zero(entry))
 		fault_drop_entry(ino, base, entry);
+	else if (fault_pmd_downgrade(ino, base))
+		return FAULT_NO_VMA;
 	return FAULT_FALLBACK;
 }
 
@@ -360,12 +379,12 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 
 int64_t fault_pwrite_block(struct inode *ino, uint64_t index)
 {
-	uint64_t entry = grab_pte_entry(ino, index, true), at;
-	bool allocated;
+	bool allocated, no_vma;
+	uint64_t entry = grab_pte_entry(ino, index, true, &no_vma), at;
 	int64_t block;
 
 	if (!entry)
-		return -ENOMEM;
+		return no_vma ? -EAGAIN : -ENOMEM;
 	at = entry_index(index, entry);
 	if (entry_is_block(entry)) {
 		entry_unlock(&ino->pi, at);
@@ -398,18 +417,21 @@ int fault_alloc_extent(struct inode *ino, uint64_t base)
 		return 1;
 	}
 	if (block == 0 && run == PMD_PAGES) {
+		/* Stale zero pages go first: should that fail, nothing changes. */
+		if (entry_is_zero(entry) && inode_zap_range(ino, base, base + PMD_PAGES - 1, NULL)) {
+			entry_unlock(&ino->pi, base);
+			return -EAGAIN;
+		}
 		block = store_alloc_extent(ino->store->st, ino->slot, base);
 		if (block > 0) {
 			count(&ino->blocks_allocated, PMD_PAGES);
-			if (entry_is_zero(entry))	/* stale zero pages */
-				inode_zap_range(ino, base, base + PMD_PAGES - 1, NULL);
 			entry_delete_locked(&ino->pi, base);
 			return 1;
 		}
 	}
-	if (entry_is_zero(entry))
-		fault_pmd_downgrade(ino, base);
-	else
+	if (!entry_is_zero(entry))
 		fault_drop_entry(ino, base, entry);
+	else if (fault_pmd_downgrade(ino, base))
+		return -EAGAIN;
 	return block < 0 ? (int)block : 0;
 }

@@ -176,6 +176,25 @@ static int store_io(int fd, void *buf, size_t len, uint64_t off, bool to_store)
 	}
 }
 
+/* An allocation through the fault path (fault_pwrite_block() or
+ * fault_alloc_extent()) that is refused because a stale zero page could
+ * not be zapped (out of VMAs) empties every mapping and is tried once
+ * more. Return: as the call, with -ENOMEM for a second refusal.
+ * Context: io_lock held (it orders before the eviction's locks). */
+static int64_t alloc_making_room(struct inode *ino, uint64_t index, bool extent)
+{
+	for (int tries = 0;; tries++) {
+		int64_t ret = extent ? fault_alloc_extent(ino, index)
+				     : fault_pwrite_block(ino, index);
+
+		if (ret != -EAGAIN)
+			return ret;
+		if (tries)
+			return -ENOMEM;
+		vma_evict_all();
+	}
+}
+
 /*
  * The next piece of an I/O at pos with left bytes to go: the bytes that lie
  * in consecutive store blocks from *block, or in a run of holes (*block 0).
@@ -197,10 +216,10 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 		 * extent, as udax_fallocate gives it: one zeroing, and 2 MiB
 		 * faults later. Any other hole page gets its own block. */
 		if (in_page == 0 && index % ENTRY_PMD_PAGES == 0 && pages >= ENTRY_PMD_PAGES &&
-		    fault_alloc_extent(ino, index) > 0) {
+		    alloc_making_room(ino, index, true) > 0) {
 			*block = store_map_run(st, ino->slot, index, pages, &run);
 		} else {
-			*block = fault_pwrite_block(ino, index);
+			*block = alloc_making_room(ino, index, false);
 			run = 1;
 		}
 	}
@@ -321,13 +340,13 @@ int udax_fallocate(struct udax_file *f, uint64_t off, uint64_t len)
 		int64_t got = 0;
 
 		if (page % ENTRY_PMD_PAGES == 0 && end - page >= ENTRY_PMD_PAGES)
-			got = fault_alloc_extent(ino, page);
+			got = alloc_making_room(ino, page, true);
 		if (got > 0) {
 			page += ENTRY_PMD_PAGES;
 			continue;
 		}
 		if (got == 0)
-			got = fault_pwrite_block(ino, page++);
+			got = alloc_making_room(ino, page++, false);
 		ret = got < 0 ? (int)got : 0;
 	}
 	if (!ret)
@@ -352,9 +371,51 @@ static int zero_partial(struct inode *ino, uint64_t from, uint64_t to)
 				  from % PAGE_SIZE_4K, to - from);
 }
 
-/* Unmap, drop and free pages [first, last]. A 2 MiB entry overlapping the
- * range goes whole: it is unmapped everywhere and dropped, and the pages of
- * it that stay are found again, as 4 KiB entries, by their next fault (the
+/* Widen [*first, *last] to the 2 MiB entries overlapping its ends: they
+ * go whole. Context: invalidate_lock held exclusive. */
+static void widen_to_entries(struct inode *ino, uint64_t *first, uint64_t *last)
+{
+	uint64_t at = *first & ~(ENTRY_PMD_PAGES - 1), entry;
+
+	entry = entry_next(&ino->pi, &at);
+	if (entry && entry_is_pmd(entry) && at == (*first & ~(ENTRY_PMD_PAGES - 1)))
+		*first = at;
+	if (*last == UINT64_MAX)
+		return;
+	at = *last & ~(ENTRY_PMD_PAGES - 1);
+	entry = entry_next(&ino->pi, &at);
+	if (entry && entry_is_pmd(entry) && at == (*last & ~(ENTRY_PMD_PAGES - 1)))
+		*last = at + ENTRY_PMD_PAGES - 1;
+}
+
+/*
+ * Unmap pages [first, last] (widened to whole 2 MiB entries) in every
+ * mapping before their blocks are freed. Should the kernel refuse (the
+ * process at vm.max_map_count), every udax mapping is emptied and the
+ * unmap tried once more; invalidate_lock is dropped meanwhile, so faults
+ * may map pages again, and the second try unmaps those too.
+ * Return: 0, or -ENOMEM if pages may still be mapped: nothing may be freed.
+ * Context: io_lock and invalidate_lock held exclusive (on return too).
+ */
+static int unmap_before_free(struct inode *ino, uint64_t first, uint64_t last)
+{
+	for (int tries = 0;; tries++) {
+		uint64_t from = first, to = last;
+
+		widen_to_entries(ino, &from, &to);
+		if (!inode_zap_range(ino, from, to, NULL))
+			return 0;
+		if (tries)
+			return -ENOMEM;
+		rwlock_write_unlock(&ino->invalidate_lock);
+		vma_evict_all();
+		rwlock_write_lock(&ino->invalidate_lock);
+	}
+}
+
+/* Drop and free pages [first, last], unmapped by unmap_before_free(). A
+ * 2 MiB entry overlapping the range goes whole, and the pages of it that
+ * stay are found again, as 4 KiB entries, by their next fault (the
  * checkpoint that follows flushes what was written to them).
  * Context: io_lock and invalidate_lock held exclusive, so no fault or
  * write runs on the file. */
@@ -362,15 +423,11 @@ static void invalidate_pages(struct inode *ino, uint64_t first, uint64_t last)
 {
 	uint64_t index = first & ~(ENTRY_PMD_PAGES - 1), entry;
 
-	inode_zap_range(ino, first, last, NULL);
 	while ((entry = entry_next(&ino->pi, &index)) && index <= last) {
 		if (index + entry_pages(entry) <= first) {
 			index++;	/* a 4 KiB entry before the range */
 			continue;
 		}
-		if (entry_is_pmd(entry) &&
-		    (index < first || index + ENTRY_PMD_PAGES - 1 > last))
-			inode_zap_range(ino, index, index + ENTRY_PMD_PAGES - 1, NULL);
 		/* A changed entry would be a normal race, never a warning. */
 		entry_invalidate(&ino->pi, index, entry);
 		if (++index == 0)
@@ -379,11 +436,22 @@ static void invalidate_pages(struct inode *ino, uint64_t first, uint64_t last)
 	store_free_range(ino->store->st, ino->slot, first, last);
 }
 
+/* Set the file size (the inode's and the store's). Context: io_lock. */
+static void inode_size_set(struct inode *ino, uint64_t size)
+{
+	struct store *st = ino->store->st;
+
+	atomic_store_explicit(&ino->size, size, memory_order_seq_cst);
+	mutex_lock(&st->lock);
+	st->file[ino->slot].size = size;
+	__store_meta_changed(st);
+	mutex_unlock(&st->lock);
+}
+
 int udax_truncate(struct udax_file *f, uint64_t size)
 {
-	struct store *st;
 	struct inode *ino;
-	uint64_t old;
+	uint64_t old, first;
 	int ret = 0;
 
 	if (!f)
@@ -393,28 +461,30 @@ int udax_truncate(struct udax_file *f, uint64_t size)
 	if (size > UDAX_FILE_MAX_BYTES)
 		return -EFBIG;
 	ino = f->inode;
-	st = ino->store->st;
 	rwlock_write_lock(&ino->io_lock);
 	rwlock_write_lock(&ino->invalidate_lock);
 	old = atomic_load_explicit(&ino->size, memory_order_relaxed);
-	/* The new size is visible before any entry goes: a fault that
+	/* The new size is visible before any page is unmapped: a fault that
 	 * arrives later sees it under its entry lock and raises SIGBUS. */
-	atomic_store_explicit(&ino->size, size, memory_order_seq_cst);
-	mutex_lock(&st->lock);
-	st->file[ino->slot].size = size;
-	__store_meta_changed(st);
-	mutex_unlock(&st->lock);
+	inode_size_set(ino, size);
+	first = (size + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+	if (size < old && unmap_before_free(ino, first, UINT64_MAX)) {
+		inode_size_set(ino, old);	/* nothing changed */
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
 	/* Bytes past the old or new EOF inside its last page (a mapping may
 	 * have written there) must read as zeros inside the file. */
 	ret = zero_partial(ino, size < old ? size : old,
 			   ((size < old ? size : old) + PAGE_SIZE_4K - 1) &
 			   ~(uint64_t)(PAGE_SIZE_4K - 1));
 	if (size < old)
-		invalidate_pages(ino, (size + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K, UINT64_MAX);
+		invalidate_pages(ino, first, UINT64_MAX);
+out_unlock:
 	rwlock_write_unlock(&ino->invalidate_lock);
 	rwlock_write_unlock(&ino->io_lock);
 	if (!ret && size < old)
-		ret = store_checkpoint(st);
+		ret = store_checkpoint(ino->store->st);
 	return ret;
 }
 
@@ -422,7 +492,7 @@ int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len)
 {
 	uint64_t end, first, last_excl, size;
 	struct inode *ino;
-	int ret;
+	int ret = 0;
 
 	if (!f || off > UINT64_MAX - len)
 		return -EINVAL;
@@ -433,20 +503,24 @@ int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len)
 	rwlock_write_lock(&ino->invalidate_lock);
 	size = atomic_load_explicit(&ino->size, memory_order_relaxed);
 	end = off + len < size ? off + len : size;
-	ret = 0;
-	if (off < end) {
-		first = (off + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
-		last_excl = end / PAGE_SIZE_4K;
-		if (first > last_excl) {	/* inside one page */
-			ret = zero_partial(ino, off, end);
-		} else {
-			ret = zero_partial(ino, off, first * PAGE_SIZE_4K);
-			if (!ret)
-				ret = zero_partial(ino, last_excl * PAGE_SIZE_4K, end);
-			if (first < last_excl)
-				invalidate_pages(ino, first, last_excl - 1);
-		}
+	if (off >= end)
+		goto out_unlock;
+	first = (off + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+	last_excl = end / PAGE_SIZE_4K;
+	if (first > last_excl) {	/* inside one page */
+		ret = zero_partial(ino, off, end);
+		goto out_unlock;
 	}
+	if (first < last_excl && unmap_before_free(ino, first, last_excl - 1)) {
+		ret = -ENOMEM;	/* nothing changed */
+		goto out_unlock;
+	}
+	ret = zero_partial(ino, off, first * PAGE_SIZE_4K);
+	if (!ret)
+		ret = zero_partial(ino, last_excl * PAGE_SIZE_4K, end);
+	if (first < last_excl)
+		invalidate_pages(ino, first, last_excl - 1);
+out_unlock:
 	rwlock_write_unlock(&ino->invalidate_lock);
 	rwlock_write_unlock(&ino->io_lock);
 	if (!ret && off < end)

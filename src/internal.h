@@ -70,9 +70,14 @@ struct udax_file {
 };
 
 /*
- * One udax_mmap() mapping. addr/len/pgoff/prot never change. users counts
- * faults in progress in it; udax_munmap() unlinks it from the registry and
- * waits for users to drain before the address range is released.
+ * One udax_mmap() mapping. addr/len/pgoff/prot/id never change. users
+ * counts faults in progress in it; udax_munmap() unlinks it from the
+ * registry and waits for users to drain before the address range is
+ * released. changes is bumped before any of its installed pages is made
+ * missing or read-only again (zap, writeback protect, eviction), under the
+ * lock that keeps faults of those pages out (entry lock or invalidate_lock
+ * exclusive): a thread whose page faults again with no change since it
+ * served that page knows the kernel raised the fault (delivery.c).
  */
 struct udax_vma {
 	struct udax_vma *next;		/* registry list; registry lock */
@@ -85,6 +90,8 @@ struct udax_vma {
 	bool pte_only;			/* UDAX_MAP_PTE: no 2 MiB entries */
 	struct inode *inode;
 	struct map_ahead ahead;		/* map-ahead streams (a hint, no lock) */
+	uint64_t id;			/* unique in the process, never reused */
+	_Atomic uint64_t changes;
 	_Atomic uint32_t users;
 };
 
@@ -122,13 +129,15 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
  * zero page it zaps, is deleted; a 2 MiB ZERO entry is downgraded. pwrite
  * data is not tagged DIRTY (no mapping needs write-protecting for it); the
  * inode's unsynced_writes makes close and munmap sync it.
- * Return: the store block or -errno. */
+ * Return: the store block or -errno (-EAGAIN: a zero page elsewhere could
+ * not be zapped for lack of VMAs; make room and retry). */
 int64_t fault_pwrite_block(struct inode *ino, uint64_t index);
 
 /* udax_fallocate's 2 MiB step: give the 2 MiB range from base (aligned)
  * one extent, under its 2 MiB entry lock, leaving no entry it made.
  * Return: 1 if the range is one extent now, 0 if it cannot be (4 KiB
- * entries or blocks there, no extent to allocate), -errno. */
+ * entries or blocks there, no extent to allocate), -errno (-EAGAIN as for
+ * fault_pwrite_block()). */
 int fault_alloc_extent(struct inode *ino, uint64_t base);
 
 /* writeback.c: write back the file's DIRTY pages and make the store
@@ -166,21 +175,27 @@ int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t bl
 int vma_map_zero(struct udax_vma *vma, uint64_t index, uint64_t n);
 /* Make the n pages from index (blocks from block) read-only in every
  * writable mapping of the file, so that their next write faults
- * (writeback). Context: their entry locked. */
-void inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block);
-/* Make [first, last] of the file missing again in every mapping but skip. */
-void inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
-		     const struct udax_vma *skip);
+ * (writeback); where that cannot be done they are made missing.
+ * Return: 0, or -EAGAIN if a mapping may still have them writable (out of
+ * VMAs even for the whole mapping). Context: their entry locked. */
+int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block);
+/* Make [first, last] of the file missing again in every mapping but skip;
+ * where only part of a mapping cannot be zapped (vm.max_map_count), the
+ * whole mapping is. Return: 0, or -EAGAIN if a page of the range may still
+ * be mapped somewhere (out of VMAs: the caller makes room with
+ * vma_evict_all() and retries, and must not free its block meanwhile). */
+int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
+		    const struct udax_vma *skip);
 
-/* Make every page of vma missing (one VMA again). Context: the inode's
- * invalidate_lock held exclusive. */
-void vma_zap_all(struct udax_vma *vma);
+/* Make every page of vma missing (one VMA again). Return: 0 or -EAGAIN.
+ * Context: the inode's invalidate_lock held exclusive. */
+int vma_zap_all(struct udax_vma *vma);
 
 /* mapping.c */
 /* Empty every udax mapping of the process, each under its inode's
  * invalidate_lock (exclusive): the VMA budget's last resort (delivery.c).
- * Context: no udax lock held. */
-void vma_evict_all(void);
+ * Return: the number of mappings. Context: no udax lock held. */
+uint64_t vma_evict_all(void);
 struct udax_vma *vma_get(const void *addr);
 void vma_put(struct udax_vma *vma);
 /* Fault in every page of [buf, buf+len) through fault_page(), for a

@@ -20,6 +20,7 @@
 
 static struct mutex registry_lock = MUTEX_INIT;
 static struct udax_vma *registry;
+static _Atomic uint64_t vma_ids;
 
 struct udax_vma *vma_get(const void *addr)
 {
@@ -48,15 +49,19 @@ void vma_put(struct udax_vma *vma)
 		futex_wake(&vma->users, INT32_MAX);
 }
 
-void vma_evict_all(void)
+uint64_t vma_evict_all(void)
 {
+	uint64_t mappings = 0;
+
 	mutex_lock(&registry_lock);
 	for (struct udax_vma *vma = registry; vma; vma = vma->next) {
 		rwlock_write_lock(&vma->inode->invalidate_lock);
 		vma_zap_all(vma);
 		rwlock_write_unlock(&vma->inode->invalidate_lock);
+		mappings++;
 	}
 	mutex_unlock(&registry_lock);
+	return mappings;
 }
 
 int vma_fault_in(const void *buf, size_t len, bool write)
@@ -112,6 +117,7 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	vma->prot = prot;
 	vma->sync = sync;
 	vma->pte_only = pte_only;
+	vma->id = atomic_fetch_add_explicit(&vma_ids, 1, memory_order_relaxed) + 1;
 	vma->inode = inode_get(ino->store, ino->slot);
 	atomic_init(&vma->users, 0);
 	map_ahead_init(&vma->ahead);

@@ -14,7 +14,8 @@
  * A write racing the pass either landed before the write-protect (and is in
  * the page synced after it) or faults on the protected page, waits for the
  * entry lock, and tags the page DIRTY again: no page is left dirty but
- * untagged, so no write is lost.
+ * untagged, so no write is lost. A page that cannot be write-protected
+ * (out of VMAs, even for its whole mapping) keeps its tags.
  *
  * Locks: per entry, invalidate_lock shared (truncate and punch cannot free
  * a block being protected), then the entry lock, then maps_lock inside
@@ -39,9 +40,13 @@ static int writeback_entry(struct inode *ino, uint64_t index)
 		ret = -ENOMEM;
 	} else if (entry_is_empty(entry)) {
 		entry_delete_locked(pi, at);	/* invalidated under us */
+	} else if (entry_is_block(entry) &&
+		   inode_protect_range(ino, at, entry_pages(entry), entry_block(entry))) {
+		/* Still writable somewhere (out of VMAs): later writes would
+		 * not fault, so it stays DIRTY for the next pass. This pass's
+		 * sync still writes what it holds now. */
+		entry_unlock(pi, at);
 	} else {
-		if (entry_is_block(entry))
-			inode_protect_range(ino, at, entry_pages(entry), entry_block(entry));
 		if (entry_clear_written(pi, at))
 			atomic_fetch_add_explicit(&ino->writeback_pages, entry_pages(entry),
 						  memory_order_relaxed);

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+/*
+ * zap_at_vma_limit_never_leaks: when the application's own mappings have
+ * taken the process to vm.max_map_count, a punch or truncate still unmaps
+ * the pages it frees from every udax mapping, or fails and frees nothing.
+ * The store is full, so the freed block is the next one allocated: another
+ * file then writes its bytes there. The first file's mapping must read
+ * zeros at the punched page and raise SIGBUS past the truncated EOF, never
+ * the other file's bytes (the old code ignored the refused unmap, left the
+ * page mapped and gave its block away). Both delivery modes, mappings with
+ * 2 MiB entries and with 4 KiB ones (whose contiguous pages the kernel
+ * merges into one VMA: unmapping one page in its middle needs two splits).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "udax.h"
+
+#define PG 4096ull
+#define STORE_BYTES (8ull << 20)
+
+/* Split a fresh anonymous region into VMAs until the kernel refuses one
+ * more: the process is at vm.max_map_count. Return: the region. */
+static char *fill_to_limit(size_t *len)
+{
+	size_t pages = 1 << 17;
+	char *region = mmap(NULL, pages * PG, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	CHECK(region != MAP_FAILED);
+	for (size_t p = 1; p < pages; p += 2) {
+		if (mprotect(region + p * PG, PG, PROT_READ) != 0) {
+			CHECK(errno == ENOMEM, "mprotect: %s", strerror(errno));
+			*len = pages * PG;
+			return region;
+		}
+	}
+	CHECK(0, "never reached the VMA limit");
+	return NULL;
+}
+
+static uint64_t stamp(char who, uint64_t page)
+{
+	return ((uint64_t)who << 56) ^ (page * 0x9e3779b97f4a7c15ull) ^ 1;
+}
+
+/* Fill the file with stamped pages by pwrite. */
+static void write_pages(struct udax_file *f, char who, uint64_t pages)
+{
+	static uint64_t buf[PG / 8];
+
+	for (uint64_t p = 0; p < pages; p++) {
+		for (size_t i = 0; i < PG / 8; i++)
+			buf[i] = stamp(who, p);
+		CHECK_EQ(udax_pwrite(f, buf, PG, p * PG), (long long)PG);
+	}
+}
+
+static void scenario(bool truncate, int map_flags)
+{
+	struct udax_store_stat ss;
+	struct udax_store *s;
+	struct udax_file *a, *b;
+	uint64_t pages, victim, size;
+	size_t fill_len;
+	char *map, *fill;
+	int ret;
+
+	unlink(test_path("store"));
+	CHECK_EQ(udax_store_create(test_path("store"), STORE_BYTES, 0), 0);
+	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
+	CHECK_EQ(udax_store_stat(s, &ss), 0);
+	pages = ss.blocks_free;		/* the file takes the whole store */
+	victim = pages / 2 + 3;
+	CHECK_EQ(udax_open(s, "a", O_RDWR | O_CREAT, &a), 0);
+	write_pages(a, 'a', pages);
+	CHECK_EQ(udax_fsync(a), 0);
+	CHECK_EQ(udax_mmap(a, 0, pages * PG, PROT_READ | PROT_WRITE | map_flags, (void **)&map), 0);
+	for (uint64_t p = 0; p < pages; p++)	/* every page installed */
+		CHECK_EQ(*(volatile uint64_t *)(map + p * PG), stamp('a', p));
+
+	fill = fill_to_limit(&fill_len);
+	if (truncate)
+		ret = udax_truncate(a, victim * PG);
+	else
+		ret = udax_punch_hole(a, victim * PG, PG);
+	CHECK(munmap(fill, fill_len) == 0);
+	/* Done, refused (nothing freed), or done with its checkpoint refused
+	 * (no memory for its buffers at the limit): never a freed block left
+	 * mapped. The fsync commits whatever was freed. */
+	CHECK(ret == 0 || ret == -ENOMEM, "%s: %d", truncate ? "truncate" : "punch", ret);
+	CHECK_EQ(udax_fsync(a), 0);
+	CHECK_EQ(udax_open(s, "b", O_RDWR | O_CREAT, &b), 0);
+	CHECK_EQ(udax_store_stat(s, &ss), 0);
+	CHECK(ret != 0 || ss.blocks_free >= 1, "the freed block is free");
+	write_pages(b, 'b', ss.blocks_free);
+	/* The mapping shows what the file holds, and the file holds its own
+	 * bytes or, where the punch or truncate took effect, zeros. */
+	size = test_file_stat(a).size;
+	for (uint64_t p = 0; p < pages; p++) {
+		uint64_t file = 0, mapped;
+
+		if (p * PG >= size) {
+			CHECK(test_access_sigbus(map + p * PG, false, 0),
+			      "page %llu past the new EOF is still mapped", (unsigned long long)p);
+			continue;
+		}
+		CHECK_EQ(udax_pread(a, &file, 8, p * PG), 8);
+		CHECK(file == stamp('a', p) || (file == 0 && p == victim),
+		      "page %llu holds %#llx", (unsigned long long)p, (unsigned long long)file);
+		mapped = *(volatile uint64_t *)(map + p * PG);
+		CHECK(mapped == file, "page %llu reads %#llx (file b's bytes: %d), the file %#llx",
+		      (unsigned long long)p, (unsigned long long)mapped,
+		      (mapped >> 56) == 'b', (unsigned long long)file);
+	}
+	if (truncate && ret == 0)
+		CHECK_EQ(size, victim * PG);
+	CHECK_EQ(udax_munmap(map, pages * PG), 0);
+	CHECK_EQ(udax_close(a), 0);
+	CHECK_EQ(udax_close(b), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+	CHECK_EQ(udax_store_check(test_path("store"), 0), 0);
+}
+
+int main(void)
+{
+	static const char *const modes[] = { "userfaultfd", "sigsegv" };
+
+	test_init("zap_at_vma_limit_never_leaks", 120);
+	for (int m = 0; m < 2; m++) {
+		for (int kind = 0; kind < 4; kind++) {
+			bool truncate = kind & 1;
+			int map_flags = kind & 2 ? UDAX_MAP_PTE : 0, status;
+			pid_t pid = fork();
+
+			CHECK(pid >= 0);
+			if (pid == 0) {
+				setenv("UDAX_DELIVERY", modes[m], 1);
+				test_install_sigbus_catcher();
+				scenario(truncate, map_flags);
+				_exit(0);
+			}
+			CHECK(waitpid(pid, &status, 0) == pid);
+			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "%s, %s, %s: child %s %d", modes[m], truncate ? "truncate" : "punch",
+			      map_flags ? "4 KiB entries" : "2 MiB entries",
+			      WIFEXITED(status) ? "exited" : "killed by signal",
+			      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		}
+	}
+	test_pass();
+}
