@@ -9,9 +9,19 @@
  * it for users to reach 0 before releasing the addresses, so no fault can
  * install a page into a range that was given back to the kernel.
  * inode.maps_lock protects the inode's list (see delivery.c, zapping).
+ *
+ * fork(): a child gets copies of the mappings' VMAs but nothing serves
+ * their faults (with userfaultfd its missing pages would read as zeros; with
+ * SIGSEGV delivery it would serve them from a copy of the parent's index
+ * and allocator, and write into the store behind the parent's back). Until
+ * processes can share a file, the child gets no udax mapping: each becomes
+ * PROT_NONE memory that udax does not know, so an access raises SIGSEGV in
+ * the child (its handler, or death), like a mapping not inherited
+ * (MADV_DONTFORK), with the addresses kept reserved.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -21,6 +31,35 @@
 static struct mutex registry_lock = MUTEX_INIT;
 static struct udax_vma *registry;
 static _Atomic uint64_t vma_ids;
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+
+static void registry_fork_prepare(void)
+{
+	mutex_lock(&registry_lock);
+}
+
+static void registry_fork_parent(void)
+{
+	mutex_unlock(&registry_lock);
+}
+
+/* In the child, single-threaded: no lock is needed, and the parent's
+ * registry_lock state (held by prepare) is dropped. */
+static void registry_fork_child(void)
+{
+	for (struct udax_vma *vma = registry; vma; vma = vma->next) {
+		if (mmap(vma->addr, vma->len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+			munmap(vma->addr, vma->len);	/* past vm.max_map_count */
+	}
+	registry = NULL;	/* the copies are the parent's to free */
+	mutex_init(&registry_lock);
+}
+
+static void fork_handlers_install(void)
+{
+	(void)pthread_atfork(registry_fork_prepare, registry_fork_parent, registry_fork_child);
+}
 
 struct udax_vma *vma_get(const void *addr)
 {
@@ -103,6 +142,7 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	if ((prot & PROT_WRITE) && !f->writable)
 		return -EACCES;
 	len = (len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1);
+	pthread_once(&fork_handlers_once, fork_handlers_install);
 	vma = calloc(1, sizeof(*vma));
 	if (!vma)
 		return -ENOMEM;

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fork_child_never_reads_zeros: a child of fork() of a process with a udax
+ * mapping touches it. Every access, to a page the parent had faulted in, to
+ * one it had not (data written by pwrite), and to a hole, either sees the
+ * file's bytes or raises SIGSEGV in the child (a clean fault: the mapping
+ * is not inherited); a read never returns zeros where the file has data,
+ * and a write either reaches the file (the parent reads it back) or faults.
+ * The old code gave the child zeros (userfaultfd) or served its faults from
+ * a private copy of the index and allocator, losing its writes (SIGSEGV
+ * delivery). Both delivery modes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "udax.h"
+
+#define PG 4096ull
+#define PAGES 64ull
+#define HOLE 40ull		/* pages HOLE.. are holes */
+#define FAULTED 10ull		/* pages ..FAULTED-1 the parent faulted in */
+
+static sigjmp_buf segv_jmp;
+static bool *write_faulted;	/* shared with the child: [0] data page, [1] hole */
+static volatile sig_atomic_t segv_armed;
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	if (segv_armed) {
+		segv_armed = 0;
+		siglongjmp(segv_jmp, 1);
+	}
+	_exit(98);
+}
+
+static uint64_t stamp(uint64_t page)
+{
+	return page * 0x9e3779b97f4a7c15ull | 1;
+}
+
+/* Read (or write) the first word of page p; Return: whether that raised
+ * SIGSEGV. */
+static bool access_segv(char *map, uint64_t p, bool write, uint64_t *value)
+{
+	if (sigsetjmp(segv_jmp, 1) == 0) {
+		segv_armed = 1;
+		if (write)
+			*(volatile uint64_t *)(map + p * PG) = *value;
+		else
+			*value = *(volatile uint64_t *)(map + p * PG);
+		segv_armed = 0;
+		return false;
+	}
+	return true;
+}
+
+/* In the grandchild: exit 0 if every read saw the file's bytes or
+ * faulted, 10 + page for a wrong read. */
+static int child_accesses(char *map)
+{
+	uint64_t probes[] = { 0, 1, FAULTED + 2, HOLE - 1, HOLE + 3 };
+	uint64_t value = 7;
+
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		uint64_t p = probes[i], got = 0;
+
+		if (!access_segv(map, p, false, &got) && got != (p < HOLE ? stamp(p) : 0))
+			return 10 + (int)p;
+	}
+	/* Writes: to a page with data and to a hole. */
+	value = 0xc0ffee;
+	write_faulted[0] = access_segv(map, FAULTED + 5, true, &value);
+	write_faulted[1] = access_segv(map, HOLE + 7, true, &value);
+	return 0;
+}
+
+static void scenario(const char *mode)
+{
+	struct sigaction sa;
+	struct udax_store *s;
+	struct udax_file *f;
+	uint64_t buf[PG / 8], got;
+	int status;
+	char *map;
+	pid_t pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_segv;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);	/* before udax: udax chains to it */
+	setenv("UDAX_DELIVERY", mode, 1);
+	unlink(test_path("store"));
+	CHECK_EQ(udax_store_create(test_path("store"), 64ull << 20, 0), 0);
+	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
+	CHECK_EQ(udax_open(s, "f", O_RDWR | O_CREAT, &f), 0);
+	for (uint64_t p = 0; p < HOLE; p++) {
+		for (size_t i = 0; i < PG / 8; i++)
+			buf[i] = stamp(p);
+		CHECK_EQ(udax_pwrite(f, buf, PG, p * PG), (long long)PG);
+	}
+	CHECK_EQ(udax_truncate(f, PAGES * PG), 0);
+	CHECK_EQ(udax_mmap(f, 0, PAGES * PG, PROT_READ | PROT_WRITE | UDAX_MAP_PTE,
+			   (void **)&map), 0);
+	for (uint64_t p = 0; p < FAULTED; p++)
+		CHECK_EQ(*(volatile uint64_t *)(map + p * PG), stamp(p));
+
+	write_faulted = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(write_faulted != MAP_FAILED);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(child_accesses(map));
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child %s %d", mode,
+	      WIFEXITED(status) ? "exited" : "killed by signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	/* The child's writes reached the file, or it faulted: never lost. */
+	CHECK_EQ(udax_pread(f, &got, 8, (FAULTED + 5) * PG), 8);
+	CHECK(got == (write_faulted[0] ? stamp(FAULTED + 5) : 0xc0ffee), "%s: %#llx", mode,
+	      (unsigned long long)got);
+	CHECK_EQ(udax_pread(f, &got, 8, (HOLE + 7) * PG), 8);
+	CHECK(got == (write_faulted[1] ? 0 : 0xc0ffee), "%s: the child's write to a hole: %#llx",
+	      mode, (unsigned long long)got);
+	/* The parent's mapping and handles still work. */
+	CHECK_EQ(*(volatile uint64_t *)(map + (FAULTED + 1) * PG), stamp(FAULTED + 1));
+	map[(HOLE + 1) * PG] = 1;
+	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+	CHECK_EQ(udax_store_check(test_path("store"), 0), 0);
+}
+
+int main(void)
+{
+	static const char *const modes[] = { "userfaultfd", "sigsegv" };
+
+	test_init("fork_child_never_reads_zeros", 60);
+	for (int m = 0; m < 2; m++) {
+		int status;
+		pid_t pid = fork();
+
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			scenario(modes[m]);
+			_exit(0);
+		}
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: exit %d", modes[m],
+		      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	test_pass();
+}
