@@ -537,6 +537,7 @@ int udax_fsync(struct udax_file *f)
 
 int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
 {
+	struct udax_file_stat out = { .size = 0 };
 	struct inode *ino;
 	struct store *s;
 
@@ -544,29 +545,28 @@ int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
 		return -EINVAL;
 	ino = f->inode;
 	s = ino->store->st;
-	memset(st, 0, sizeof(*st));
-	st->size = atomic_load_explicit(&ino->size, memory_order_acquire);
+	out.size = atomic_load_explicit(&ino->size, memory_order_acquire);
 	mutex_lock(&s->lock);
-	st->blocks = s->file[ino->slot].blocks;
+	out.blocks = s->file[ino->slot].blocks;
 	mutex_unlock(&s->lock);
-	st->faults_read = atomic_load_explicit(&ino->faults_read, memory_order_relaxed);
-	st->faults_write = atomic_load_explicit(&ino->faults_write, memory_order_relaxed);
-	st->faults_hole = atomic_load_explicit(&ino->faults_hole, memory_order_relaxed);
-	st->faults_pmd = atomic_load_explicit(&ino->faults_pmd, memory_order_relaxed);
-	st->faults_pmd_fallback =
+	out.faults_read = atomic_load_explicit(&ino->faults_read, memory_order_relaxed);
+	out.faults_write = atomic_load_explicit(&ino->faults_write, memory_order_relaxed);
+	out.faults_hole = atomic_load_explicit(&ino->faults_hole, memory_order_relaxed);
+	out.faults_pmd = atomic_load_explicit(&ino->faults_pmd, memory_order_relaxed);
+	out.faults_pmd_fallback =
 		atomic_load_explicit(&ino->faults_pmd_fallback, memory_order_relaxed);
-	st->pages_mapped_ahead =
+	out.pages_mapped_ahead =
 		atomic_load_explicit(&ino->pages_mapped_ahead, memory_order_relaxed);
-	st->map_evictions = atomic_load_explicit(&ino->map_evictions, memory_order_relaxed);
-	st->faults_sigbus = atomic_load_explicit(&ino->faults_sigbus, memory_order_relaxed);
-	st->lock_waits = atomic_load_explicit(&ino->pi.lock_waits, memory_order_relaxed);
-	st->blocks_allocated = atomic_load_explicit(&ino->blocks_allocated,
-						    memory_order_relaxed);
-	st->dirty_pages = atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
-	st->writeback_pages = atomic_load_explicit(&ino->writeback_pages, memory_order_relaxed);
+	out.map_evictions = atomic_load_explicit(&ino->map_evictions, memory_order_relaxed);
+	out.faults_sigbus = atomic_load_explicit(&ino->faults_sigbus, memory_order_relaxed);
+	out.lock_waits = atomic_load_explicit(&ino->pi.lock_waits, memory_order_relaxed);
+	out.blocks_allocated = atomic_load_explicit(&ino->blocks_allocated, memory_order_relaxed);
+	out.dirty_pages = atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
+	out.writeback_pages = atomic_load_explicit(&ino->writeback_pages, memory_order_relaxed);
 	mutex_lock(&ino->maps_lock);
 	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
-		st->mappings++;
+		out.mappings++;
 	mutex_unlock(&ino->maps_lock);
+	*st = out;	/* st may be a udax mapping: written with no lock held */
 	return 0;
 }

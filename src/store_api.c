@@ -112,38 +112,42 @@ int udax_store_close(struct udax_store *s)
 	return ret;
 }
 
+/* The caller's buffers may be udax mappings whose faults take udax locks:
+ * results are built in local copies and copied out after unlocking. */
 int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
 {
+	struct udax_store_stat out = { .block_size = STORE_BLOCK_SIZE };
+
 	if (!s || !st)
 		return -EINVAL;
-	memset(st, 0, sizeof(*st));
 	mutex_lock(&s->st->lock);
-	st->block_size = STORE_BLOCK_SIZE;
-	st->blocks_total = s->st->data_blocks;
-	st->blocks_free = s->st->blocks_free;
-	st->files = s->st->files;
-	st->files_max = s->st->files_max;
+	out.blocks_total = s->st->data_blocks;
+	out.blocks_free = s->st->blocks_free;
+	out.files = s->st->files;
+	out.files_max = s->st->files_max;
 	mutex_unlock(&s->st->lock);
-	st->delivery = delivery_mode();
-	st->index_bytes = radix_nodes_in_use() * sizeof(struct radix_node);
+	out.delivery = delivery_mode();
+	out.index_bytes = radix_nodes_in_use() * sizeof(struct radix_node);
+	*st = out;
 	return 0;
 }
 
 int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size)
 {
-	int found = 0;
+	char found[STORE_NAME_MAX + 1] = "";
+	uint64_t next;
 
 	if (!s || !cookie || !name || size < UDAX_NAME_MAX + 1)
 		return -EINVAL;
+	next = *cookie;
 	mutex_lock(&s->st->lock);
-	for (; *cookie < s->st->files_max && !found; (*cookie)++) {
-		const struct store_file *f = &s->st->file[*cookie];
-
-		if (f->in_use) {
-			strcpy(name, f->name);
-			found = 1;
-		}
-	}
+	for (; next < s->st->files_max && !found[0]; next++)
+		if (s->st->file[next].in_use)
+			strcpy(found, s->st->file[next].name);
 	mutex_unlock(&s->st->lock);
-	return found;
+	*cookie = next;
+	if (!found[0])
+		return 0;
+	strcpy(name, found);
+	return 1;
 }
