@@ -117,22 +117,16 @@ static int super_check_geometry(const struct disk_super *sb, struct store_error 
 	else if (sb->active_area > 1 ||
 		 !range_inside(sb->area_start[0], sb->area_blocks, 2, sb->area_start[1]) ||
 		 !range_inside(sb->area_start[1], sb->area_blocks, 2, sb->data_start) ||
-		 sb->area_blocks * STORE_BLOCK_SIZE < table_bytes)
-		bad = "metadata areas";
-	else if (sb->extents > sb->data_blocks || sb->extents > disk_area_extents_max(sb))
+		 sb->area_blocks * STORE_BLOCK_SIZE < table_bytes ||
+		 disk_area_extents_max(sb) < sb->data_blocks)
+		bad = "metadata areas";	/* room for an extent per data block */
+	else if (sb->extents > sb->data_blocks)
 		bad = "extent count";
 	if (bad) {
 		store_error_set(why, "superblock geometry is inconsistent (%s)", bad);
 		return -EUCLEAN;
 	}
 	return 0;
-}
-
-int disk_super_validate(const struct disk_super *sb, struct store_error *why)
-{
-	int ret = super_check_seal(sb, why);
-
-	return ret ? ret : super_check_geometry(sb, why);
 }
 
 static const struct disk_file *area_record(const uint8_t *area, uint32_t i)

@@ -73,12 +73,6 @@ static inline uint64_t disk_area_extents_max(const struct disk_super *sb)
 	       sizeof(struct disk_extent);
 }
 
-/* Check a superblock slot on its own: magic, version, checksum, and a
- * geometry whose every count and offset is in range (with overflow-safe
- * arithmetic). Return 0 if it is valid, else -EINVAL (not a store) or
- * -EUCLEAN (damaged), with the reason in why. */
-int disk_super_validate(const struct disk_super *sb, struct store_error *why);
-
 /* Check a metadata area image (disk_area_bytes(sb) long) against its
  * validated superblock: checksum, file records, extents, names, block
  * ownership, counts. Return 0, -EUCLEAN with the first problem in why, or
@@ -99,9 +93,11 @@ struct disk_store {
 };
 
 /*
- * Read the superblock slots and choose the one to use: the valid one with
- * the higher generation whose metadata area validates, else the other
- * valid one (ds->fell_back). Return 0 with ds filled, -EINVAL (not a
+ * Read the superblock slots and choose the one to use. A slot is valid if
+ * its magic, version and checksum are right and its geometry's every count
+ * and offset is in range (with overflow-safe arithmetic). The valid one
+ * with the higher generation whose metadata area validates is used, else
+ * the other valid one (ds->fell_back). Return 0 with ds filled, -EINVAL (not a
  * store), -EUCLEAN (no usable slot) with the reason in why, or -errno.
  * A file shorter than the store is not refused here (see
  * disk_store_truncated()) as long as the metadata area can be read.

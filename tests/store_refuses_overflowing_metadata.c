@@ -2,9 +2,10 @@
 /*
  * store_refuses_overflowing_metadata: stores whose superblock or records
  * hold counts and offsets that only pass a check by wrapping around 2^64,
- * or that break a rule of the format (a name twice, a size past the
- * maximum file size, an in_use byte other than 0 or 1, an extent past the
- * maximum file size, a generation at its limit), all with matching
+ * or that break a rule of the format (a metadata area without room for an
+ * extent per data block, a name twice, a size past the maximum file size,
+ * an in_use byte other than 0 or 1, an extent past the maximum file size,
+ * a generation at its limit), all with matching
  * checksums. Each is refused by udax_store_open() and udax_store_check()
  * with -EUCLEAN and a reason naming the problem, without a crash, a hang
  * or a huge allocation, and the file is left as it was. The store has one
@@ -126,6 +127,16 @@ static void extents_exceed_data(uint8_t *img)
 	sb->extents = sb->data_blocks + 1;
 }
 
+static void area_room_short(uint8_t *img)
+{
+	struct disk_super *sb = slot(img, active_slot);
+
+	/* Room for 256 extents, fewer than the data blocks: enough for the
+	 * files now, not for what they can fragment into (found by the
+	 * fuzzer: the checkpoint at close then failed). */
+	sb->area_blocks = disk_table_bytes(sb->files_max) / STORE_BLOCK_SIZE + 1;
+}
+
 static void extent_file_block_wraps(uint8_t *img)
 {
 	extents(img)[record(img, 0)->extent_first].file_block = UINT64_MAX - 1;
@@ -170,6 +181,7 @@ static const struct bad_case {
 	{ "area_blocks wraps", area_blocks_wrap, "geometry" },
 	{ "area_start wraps", area_start_wraps, "geometry" },
 	{ "more extents than data blocks", extents_exceed_data, "geometry" },
+	{ "area room below the data blocks", area_room_short, "geometry" },
 	{ "extent file_block + len wraps", extent_file_block_wraps, "maximum file size" },
 	{ "extent past the maximum file size", extent_past_max_file, "maximum file size" },
 	{ "a name twice", name_twice, "twice" },
@@ -212,7 +224,7 @@ int main(void)
 	static char data[3 * 4096];
 	unsigned failed = 0;
 
-	test_init("store_refuses_overflowing_metadata", 10 * CASE_SECONDS + 30);
+	test_init("store_refuses_overflowing_metadata", 11 * CASE_SECONDS + 30);
 	good = test_path("good");
 	bad = test_path("bad");
 	CHECK_EQ(udax_store_create(good, 8ull << 20, 0), 0);
