@@ -269,10 +269,12 @@ err_close:
 static int collect_extents(struct store_file *f, struct disk_extent **ext,
 			   uint64_t *count, uint64_t *cap, uint64_t max)
 {
-	uint64_t fblock = 0, block;
+	uint64_t fblock = 0, block, first = *count;
 
 	while ((block = radix_next(&f->map, &fblock))) {
-		struct disk_extent *last = *count ? &(*ext)[*count - 1] : NULL;
+		/* Only this file's last extent grows, never the previous
+		 * file's, however contiguous. */
+		struct disk_extent *last = *count > first ? &(*ext)[*count - 1] : NULL;
 
 		if (last && last->file_block + last->len == fblock &&
 		    (uint64_t)last->store_block + last->len == block && last->len < UINT32_MAX) {
