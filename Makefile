@@ -105,7 +105,8 @@ fuzz: $(FUZZ_BUILD)/store_fuzz
 		corpus $(CURDIR)/tests/fuzz/corpus
 
 fuzz-merge: $(FUZZ_BUILD)/store_fuzz
-	$(FUZZ_BUILD)/store_fuzz -merge=1 tests/fuzz/corpus $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/store_fuzz -merge=1 -use_counters=0 -use_value_profile=0 tests/fuzz/corpus \
+		$(FUZZ_BUILD)/corpus
 
 fuzz-seeds: $(FUZZ_BUILD)/store_fuzz
 	UDAX_FUZZ_SEEDS=tests/fuzz/corpus $(FUZZ_BUILD)/store_fuzz

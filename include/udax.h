@@ -147,7 +147,9 @@ UDAX_API int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
  * may then have blocks). */
 UDAX_API int udax_fallocate(struct udax_file *f, uint64_t off, uint64_t len);
 
-/* Make the file's data and the store's metadata durable. */
+/* Make the file's data and the store's metadata durable. -EIO, writing no
+ * metadata, if the store's backing file has become shorter than the store
+ * (truncated under it: `udax fsck` explains, `udax fsck --repair` repairs). */
 UDAX_API int udax_fsync(struct udax_file *f);
 
 /* Fill st with the file's size and counters. */
