@@ -196,7 +196,8 @@ static int record_validate(const struct disk_super *sb, const uint8_t *area, uin
 			return -EUCLEAN;
 		}
 		if (e->file_block < prev_end) {
-			store_error_set(why, "file '%s': extents unsorted or overlapping", df->name);
+			store_error_set(why, "file '%s': extents unsorted or overlapping",
+					df->name);
 			return -EUCLEAN;
 		}
 		/* No wrap: both are below 2^34 and 2^32 extents. */
@@ -366,7 +367,8 @@ int disk_read_store(int fd, struct disk_store *ds, struct store_error *why)
 		return foreign ? -EINVAL : -EUCLEAN;
 	}
 	for (int i = 0; i < 2; i++) {
-		ret = read_full(fd, &slot[i].sb, sizeof(slot[i].sb), (uint64_t)i * STORE_BLOCK_SIZE);
+		ret = read_full(fd, &slot[i].sb, sizeof(slot[i].sb),
+				(uint64_t)i * STORE_BLOCK_SIZE);
 		if (ret)
 			return ret;
 		slot[i].ret = super_check_seal(&slot[i].sb, &slot[i].why);
@@ -467,7 +469,8 @@ int disk_store_truncated(const struct disk_store *ds, struct store_error *why)
 	if (!lost)
 		store_error_set(why, "store is truncated: %llu bytes of %llu; no file block lies "
 				"past the end; udax fsck --repair extends it",
-				(unsigned long long)ds->file_bytes, (unsigned long long)store_bytes);
+				(unsigned long long)ds->file_bytes,
+				(unsigned long long)store_bytes);
 	else
 		store_error_set(why, "store is truncated: %llu bytes of %llu; %llu blocks of "
 				"file%s %s lie past the end; udax fsck --repair extends it and "

@@ -85,7 +85,9 @@ static struct disk_file *record(uint8_t *img, unsigned i)
 
 static struct disk_extent *extents(uint8_t *img)
 {
-	return (struct disk_extent *)(area(img) + disk_table_bytes(slot(img, active_slot)->files_max));
+	struct disk_super *sb = slot(img, active_slot);
+
+	return (struct disk_extent *)(area(img) + disk_table_bytes(sb->files_max));
 }
 
 /* Make the checksums match the damage, computing the area's length as a
