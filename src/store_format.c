@@ -3,10 +3,11 @@
  * store_format.c - creating, loading, checkpointing and closing a store.
  *
  * Locks: store.checkpoint_lock serializes checkpoints and protects the
- * superblock state (generation, active area, superblock slot). store_checkpoint() holds
- * store.lock (see store.h) only to snapshot the metadata, one consistent
- * instant, and to release the frees it committed; the writes and the two
- * fdatasync() calls run without it, so faults keep allocating meanwhile.
+ * superblock state (generation, active area, superblock slot).
+ * store_checkpoint() holds store.lock (see store.h) only to snapshot the
+ * metadata, one consistent instant, and to release the frees it committed;
+ * the writes and the two fdatasync() calls run without it, so faults keep
+ * allocating meanwhile.
  * Order: checkpoint_lock -> store.lock. Loading and unloading run
  * single-threaded (the store is not published yet / no longer in use).
  * One process at a time: store_load() holds flock(LOCK_EX) on the backing
