@@ -1,5 +1,6 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
-# check-tsan, check-inject, install PREFIX=DIR, demo, bench, clean.
+# check-tsan, check-inject, check-fuzz, fuzz, install PREFIX=DIR, demo,
+# bench, clean.
 VERSION := 0.1.0
 CC ?= cc
 PREFIX ?= /usr/local
@@ -72,6 +73,51 @@ check-tsan:
 check-inject:
 	$(MAKE) BUILD=build-inject CFLAGS="-O1 -g -DUDAX_FAULT_INJECT" check
 
+# The store fuzzer (tests/fuzz/store_fuzz.c): libFuzzer, clang, ASan+UBSan.
+# check-fuzz replays the checked-in corpus (seconds). fuzz runs it for
+# FUZZ_SECONDS with FUZZ_JOBS processes, new inputs going to
+# build-fuzz/corpus; fuzz-merge adds those that cover more to
+# tests/fuzz/corpus; fuzz-seeds rewrites the seed-* inputs; fuzz-cov prints
+# the line coverage of the store's files over the corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+FUZZ_BUILD := build-fuzz
+FUZZ_CFLAGS := -std=c11 $(WARN) -O1 -g -fno-omit-frame-pointer -Iinclude -Isrc -pthread
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_DEPS := tests/fuzz/store_fuzz.c $(LIB_SRC) $(wildcard src/*.h) include/udax.h
+
+$(FUZZ_BUILD)/store_fuzz: $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(FUZZ_SAN) tests/fuzz/store_fuzz.c $(LIB_SRC) -o $@ $(LDLIBS)
+
+$(FUZZ_BUILD)/store_fuzz_cov: $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
+		tests/fuzz/store_fuzz.c $(LIB_SRC) -o $@ $(LDLIBS)
+
+check-fuzz: $(FUZZ_BUILD)/store_fuzz
+	$(FUZZ_BUILD)/store_fuzz -runs=0 tests/fuzz/corpus
+
+fuzz: $(FUZZ_BUILD)/store_fuzz
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	cd $(FUZZ_BUILD) && ./store_fuzz -max_total_time=$(FUZZ_SECONDS) -jobs=$(FUZZ_JOBS) \
+		-workers=$(FUZZ_JOBS) -max_len=8192 -print_final_stats=1 \
+		corpus $(CURDIR)/tests/fuzz/corpus
+
+fuzz-merge: $(FUZZ_BUILD)/store_fuzz
+	$(FUZZ_BUILD)/store_fuzz -merge=1 -use_counters=0 -use_value_profile=0 tests/fuzz/corpus \
+		$(FUZZ_BUILD)/corpus
+
+fuzz-seeds: $(FUZZ_BUILD)/store_fuzz
+	UDAX_FUZZ_SEEDS=tests/fuzz/corpus $(FUZZ_BUILD)/store_fuzz
+
+fuzz-cov: $(FUZZ_BUILD)/store_fuzz_cov
+	LLVM_PROFILE_FILE=$(FUZZ_BUILD)/cov.profraw $(FUZZ_BUILD)/store_fuzz_cov -runs=0 \
+		tests/fuzz/corpus
+	llvm-profdata-14 merge -sparse $(FUZZ_BUILD)/cov.profraw -o $(FUZZ_BUILD)/cov.profdata
+	llvm-cov-14 report $(FUZZ_BUILD)/store_fuzz_cov -instr-profile=$(FUZZ_BUILD)/cov.profdata \
+		src/store_check.c src/store_format.c
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
@@ -94,6 +140,7 @@ bench: $(BUILD)/libudax.a
 	bench/run.sh
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
-.PHONY: all check check-asan check-tsan check-inject install demo bench clean
+.PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
+	fuzz-cov install demo bench clean

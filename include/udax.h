@@ -73,18 +73,37 @@ UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned f
 /* Open the store at path. flags must be 0. Only one opener at a time: a
  * second gets -EBUSY. A file that is not a store gets -EINVAL, a damaged or
  * truncated one -EUCLEAN; the one-line reason is in udax_strerror_detail().
+ * A store whose newest superblock's metadata is damaged opens from the
+ * older slot, losing the last checkpoint's changes; udax_strerror_detail()
+ * then says so after the successful open (else it is "").
  * Installs udax's SIGBUS/SIGSEGV handlers on first use; handlers installed
  * before keep receiving the signals that are not udax's. */
 UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store **out);
 
-/* Check the store at path without opening it for use: superblocks,
- * checksums, file records, extents, block ownership. flags must be 0.
- * Return: 0 if clean; -EUCLEAN if damaged, -EINVAL if not a store, -EBUSY
- * if open (by any process); the reason is in udax_strerror_detail(). */
+/* udax_store_check() flag: repair what can be repaired (see below). */
+#define UDAX_CHECK_REPAIR 0x1
+
+/* Check the store at path without opening it for use: both superblock
+ * slots, checksums, file records, extents, block ownership, the file's
+ * length. flags: 0 or UDAX_CHECK_REPAIR.
+ * Return: 0 if the store is usable from its newest superblock and
+ * consistent; udax_strerror_detail() is then "" or a warning (the spare
+ * superblock slot is damaged, as a crash during a superblock write leaves
+ * it; the next checkpoint rewrites it). -EUCLEAN if damaged, including a
+ * store that opens only from its older superblock (the last checkpoint's
+ * changes are lost) and a truncated one; -EINVAL if not a store; -EBUSY if
+ * open (by any process); the reason is in udax_strerror_detail().
+ * With UDAX_CHECK_REPAIR, a store that can be opened (from either slot) is
+ * repaired: a truncated file is extended to its size (the lost range reads
+ * as zeros), then both superblock slots and metadata areas are rewritten.
+ * Return 0 if it is clean then, udax_strerror_detail() saying what was
+ * repaired; a store with no usable slot is left as it is (-EUCLEAN). */
 UDAX_API int udax_store_check(const char *path, unsigned flags);
 
 /* Write the store's metadata back and close it. Files must be closed and
- * mappings unmapped first (-EBUSY otherwise). */
+ * mappings unmapped first (-EBUSY otherwise, the store stays open). Any
+ * other error (-EIO: the backing file was truncated or the write failed)
+ * is returned after the store is closed and s freed all the same. */
 UDAX_API int udax_store_close(struct udax_store *s);
 
 /* Fill st with the store's figures. */
@@ -128,7 +147,9 @@ UDAX_API int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
  * may then have blocks). */
 UDAX_API int udax_fallocate(struct udax_file *f, uint64_t off, uint64_t len);
 
-/* Make the file's data and the store's metadata durable. */
+/* Make the file's data and the store's metadata durable. -EIO, writing no
+ * metadata, if the store's backing file has become shorter than the store
+ * (truncated under it: `udax fsck` explains, `udax fsck --repair` repairs). */
 UDAX_API int udax_fsync(struct udax_file *f);
 
 /* Fill st with the file's size and counters. */
@@ -162,7 +183,9 @@ UDAX_API int udax_munmap(void *addr, size_t len);
 UDAX_API int udax_msync(void *addr, size_t len, int flags);
 
 /* The one-line reason of the last failed udax_store_create(),
- * udax_store_open() or udax_store_check() in this thread, or "" if none. */
+ * udax_store_open() or udax_store_check() in this thread. After a
+ * successful udax_store_check() or udax_store_open(): a warning, or what
+ * was repaired, or "". */
 UDAX_API const char *udax_strerror_detail(void);
 
 #ifdef __cplusplus

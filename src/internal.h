@@ -34,7 +34,7 @@
 
 #define PAGE_SIZE_4K 4096u
 #define PAGE_SHIFT_4K 12
-#define UDAX_FILE_MAX_BYTES (1ull << 46)	/* 64 TiB */
+#define UDAX_FILE_MAX_BYTES STORE_FILE_MAX_BYTES	/* 64 TiB */
 
 struct inode;
 

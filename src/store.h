@@ -5,16 +5,17 @@
  *
  * On-disk layout (block = 4096 bytes, little-endian host order):
  *
- *   block 0, 1     superblock slots; the valid one with the higher
- *                  generation wins (written alternately)
+ *   block 0, 1     superblock slots, written alternately: the valid one
+ *                  with the higher generation wins, unless its area is
+ *                  damaged and the other's is not
  *   area 0, area 1 metadata areas: file table (files_max records of 512
  *                  bytes) then the extent array (16 bytes per extent); the
  *                  superblock names the active one and its checksum
  *   data_start..   data blocks, data_start aligned to 2 MiB
  *
  * A checkpoint (store_checkpoint) writes the whole metadata to the inactive
- * area, syncs it, then flips the superblock: the store on disk is always the
- * last complete checkpoint.
+ * area, syncs it, then writes the superblock slot not in use: the store on
+ * disk is always the last complete checkpoint.
  */
 #ifndef UDAX_STORE_H
 #define UDAX_STORE_H
@@ -31,12 +32,14 @@
 #define STORE_GROUP_BLOCKS 512u		/* 2 MiB: the PMD size */
 #define STORE_NAME_MAX UDAX_NAME_MAX
 #define STORE_FILES_MAX 1024u
+#define STORE_MAX_BLOCKS (1ull << 32)	/* 32-bit block numbers: 16 TiB */
+#define STORE_FILE_MAX_BYTES (1ull << 46)	/* 64 TiB */
 #define STORE_VERSION 1u
 #define STORE_MAGIC "UDAXSTOR"
 
 /* Reason texts come back through this buffer (one line). */
 struct store_error {
-	char text[160];
+	char text[512];
 };
 
 struct store;
@@ -81,6 +84,8 @@ struct store {
 	uint64_t area_blocks;
 	uint32_t files_max;
 	uint32_t active_area;	/* checkpoint_lock */
+	uint32_t super_slot;	/* checkpoint_lock: the slot of the superblock
+				   in use; a checkpoint writes the other */
 	uint64_t generation;	/* checkpoint_lock */
 
 	struct mutex checkpoint_lock;	/* see store_format.c */
@@ -101,11 +106,20 @@ struct store {
 };
 
 int store_format(const char *path, uint64_t size_bytes, struct store_error *why);
+/* store_format() with a file table of files_max records (1 ..
+ * STORE_FILES_MAX): small stores for the fuzzer. */
+int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max,
+		       struct store_error *why);
+/* Load the store at path. Return: 0 or -errno with the reason in why; on
+ * success why is "" or says that the store was loaded from its older
+ * superblock slot (the newest one's area is damaged). */
 int store_load(const char *path, struct store **out, struct store_error *why);
-/* Write a checkpoint, then release the blocks freed before it. */
+/* Write a checkpoint, then release the blocks freed before it.
+ * Return: 0 or -errno; -EIO, with nothing written, if the backing file is
+ * shorter than the store (truncated under it). */
 int store_checkpoint(struct store *s);
 /* Make all data durable: a checkpoint if metadata changed since the last
- * one, else only fdatasync(). Return: 0 or -errno. */
+ * one, else only fdatasync(). Return: 0 or -errno (-EIO as above). */
 int store_sync(struct store *s);
 /* Record a metadata change (size). Context: store.lock held. */
 static inline void __store_meta_changed(struct store *s)
@@ -114,9 +128,11 @@ static inline void __store_meta_changed(struct store *s)
 }
 void store_unload(struct store *s);
 
-/* Check the on-disk store at path without opening it for use.
- * Return: 0 clean, -EUCLEAN/-EINVAL with the first problem in why. */
-int store_check_path(const char *path, struct store_error *why);
+/* Check the on-disk store at path without opening it for use; with
+ * UDAX_CHECK_REPAIR in flags, repair it if it can be loaded (see
+ * udax_store_check()). Return: 0 clean, with "" or a warning or what was
+ * repaired in why; -EUCLEAN/-EINVAL/-errno with the first problem in why. */
+int store_check_path(const char *path, unsigned flags, struct store_error *why);
 
 /* File table. Context: store.lock held. Return: slot or -errno. */
 int __store_file_find(struct store *s, const char *name);

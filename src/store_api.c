@@ -71,7 +71,7 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 		free(s);
 		return -ENOMEM;
 	}
-	last_error.text[0] = '\0';
+	last_error = why;	/* "" or: opened from the older superblock */
 	*out = s;
 	return 0;
 }
@@ -81,15 +81,13 @@ int udax_store_check(const char *path, unsigned flags)
 	struct store_error why = { "" };
 	int ret;
 
-	if (!path || flags) {
+	if (!path || (flags & ~UDAX_CHECK_REPAIR)) {
 		store_error_set(&why, "invalid argument");
 		return fail(-EINVAL, &why);
 	}
-	ret = store_check_path(path, &why);
-	if (ret)
-		return fail(ret, &why);
-	last_error.text[0] = '\0';
-	return 0;
+	ret = store_check_path(path, flags, &why);
+	last_error = why;	/* the problem, or a warning, or what was repaired */
+	return ret;
 }
 
 int udax_store_close(struct udax_store *s)

@@ -6,6 +6,7 @@
 #ifndef UDAX_STORE_DISK_H
 #define UDAX_STORE_DISK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -57,19 +58,54 @@ static inline uint64_t disk_table_bytes(uint32_t files_max)
 	return (uint64_t)files_max * DISK_FILE_RECORD;
 }
 
-/* Read a superblock slot; Return 0 if it is valid, else -EINVAL (not a
- * store) or -EUCLEAN (damaged), with the reason in why. */
-int disk_super_validate(const struct disk_super *sb, uint64_t file_bytes,
-			struct store_error *why);
+/* Bytes of a metadata area image: the file table and sb->extents extent
+ * records (sb validated: no overflow). */
+static inline uint64_t disk_area_bytes(const struct disk_super *sb)
+{
+	return disk_table_bytes(sb->files_max) + sb->extents * sizeof(struct disk_extent);
+}
 
-/* Check a metadata area image against its superblock: records, extents,
- * overlaps. Fills used (data-block bitmap, zeroed by the caller) when
- * non-NULL. Return 0 or -EUCLEAN with the first problem in why. */
+/* Extent records a metadata area of sb's geometry has room for (sb
+ * validated). */
+static inline uint64_t disk_area_extents_max(const struct disk_super *sb)
+{
+	return (sb->area_blocks * STORE_BLOCK_SIZE - disk_table_bytes(sb->files_max)) /
+	       sizeof(struct disk_extent);
+}
+
+/* Check a metadata area image (disk_area_bytes(sb) long) against its
+ * validated superblock: checksum, file records, extents, names, block
+ * ownership, counts. Return 0, -EUCLEAN with the first problem in why, or
+ * -ENOMEM. */
 int disk_area_validate(const struct disk_super *sb, const uint8_t *area,
-		       uint64_t *used, struct store_error *why);
+		       struct store_error *why);
 
-/* Read the better superblock and its area image. Return 0 or -errno. */
-int disk_read_store(int fd, struct disk_super *sb, uint8_t **area,
-		    struct store_error *why);
+/* What disk_read_store() found in a backing file. */
+struct disk_store {
+	struct disk_super sb;	/* the superblock to use */
+	uint8_t *area;		/* its metadata area, validated (malloc) */
+	uint32_t slot;		/* the slot sb was read from */
+	uint64_t file_bytes;	/* length of the backing file */
+	bool fell_back;		/* the newest superblock or its area is damaged:
+				   sb is the older slot's */
+	struct store_error note;	/* fell_back: what it means; else "" or a
+					   warning about the spare slot */
+};
+
+/*
+ * Read the superblock slots and choose the one to use. A slot is valid if
+ * its magic, version and checksum are right and its geometry's every count
+ * and offset is in range (with overflow-safe arithmetic). The valid one
+ * with the higher generation whose metadata area validates is used, else
+ * the other valid one (ds->fell_back). Return 0 with ds filled, -EINVAL (not a
+ * store), -EUCLEAN (no usable slot) with the reason in why, or -errno.
+ * A file shorter than the store is not refused here (see
+ * disk_store_truncated()) as long as the metadata area can be read.
+ */
+int disk_read_store(int fd, struct disk_store *ds, struct store_error *why);
+
+/* Return -EUCLEAN if the backing file is shorter than the store, with the
+ * damage explained in why (the files with blocks past the end), else 0. */
+int disk_store_truncated(const struct disk_store *ds, struct store_error *why);
 
 #endif /* UDAX_STORE_DISK_H */

@@ -3,10 +3,11 @@
  * store_format.c - creating, loading, checkpointing and closing a store.
  *
  * Locks: store.checkpoint_lock serializes checkpoints and protects the
- * superblock state (generation, active area). store_checkpoint() holds
- * store.lock (see store.h) only to snapshot the metadata, one consistent
- * instant, and to release the frees it committed; the writes and the two
- * fdatasync() calls run without it, so faults keep allocating meanwhile.
+ * superblock state (generation, active area, superblock slot).
+ * store_checkpoint() holds store.lock (see store.h) only to snapshot the
+ * metadata, one consistent instant, and to release the frees it committed;
+ * the writes and the two fdatasync() calls run without it, so faults keep
+ * allocating meanwhile.
  * Order: checkpoint_lock -> store.lock. Loading and unloading run
  * single-threaded (the store is not published yet / no longer in use).
  * One process at a time: store_load() holds flock(LOCK_EX) on the backing
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -44,21 +46,26 @@ static void super_seal(struct disk_super *sb)
 	sb->super_crc = crc32c(0, sb, sizeof(*sb));
 }
 
-/* Seal sb into its slot's block image. Return: the slot's byte offset. */
-static uint64_t super_encode(struct disk_super *sb, uint8_t block[STORE_BLOCK_SIZE])
+/* Seal sb into a superblock slot's block image. */
+static void super_encode(struct disk_super *sb, uint8_t block[STORE_BLOCK_SIZE])
 {
 	super_seal(sb);
 	memset(block, 0, STORE_BLOCK_SIZE);
 	memcpy(block, sb, sizeof(*sb));
-	return (sb->generation & 1) * STORE_BLOCK_SIZE;
 }
 
 int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
 {
+	return store_format_files(path, size_bytes, STORE_FILES_MAX, why);
+}
+
+int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max,
+		       struct store_error *why)
+{
 	struct disk_super sb = { .version = STORE_VERSION,
 				 .block_size = STORE_BLOCK_SIZE,
-				 .files_max = STORE_FILES_MAX };
-	uint64_t table_bytes = disk_table_bytes(STORE_FILES_MAX);
+				 .files_max = files_max };
+	uint64_t table_bytes = disk_table_bytes(files_max);
 	uint8_t *zeros;
 	int fd, ret;
 
@@ -66,11 +73,14 @@ int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
 		store_error_set(why, "store size must be between 4 MiB and 16 TiB");
 		return -EINVAL;
 	}
+	if (files_max == 0 || files_max > STORE_FILES_MAX) {
+		store_error_set(why, "file table must hold 1 to %u files", STORE_FILES_MAX);
+		return -EINVAL;
+	}
 	memcpy(sb.magic, STORE_MAGIC, sizeof(sb.magic));
 	sb.store_blocks = size_bytes / STORE_BLOCK_SIZE / STORE_GROUP_BLOCKS *
 			  STORE_GROUP_BLOCKS;
-	sb.area_blocks = table_bytes / STORE_BLOCK_SIZE +
-			 round_up(sb.store_blocks * sizeof(struct disk_extent),
+	sb.area_blocks = round_up(table_bytes + sb.store_blocks * sizeof(struct disk_extent),
 				  STORE_BLOCK_SIZE) / STORE_BLOCK_SIZE;
 	sb.area_start[0] = 2;
 	sb.area_start[1] = 2 + sb.area_blocks;
@@ -96,9 +106,9 @@ int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
 	/* Both slots valid; generation 1 (slot 1) is the newer. */
 	for (sb.generation = 0; !ret && sb.generation < 2; sb.generation++) {
 		uint8_t block[STORE_BLOCK_SIZE];
-		uint64_t off = super_encode(&sb, block);
 
-		ret = write_full(fd, block, sizeof(block), off);
+		super_encode(&sb, block);
+		ret = write_full(fd, block, sizeof(block), sb.generation * STORE_BLOCK_SIZE);
 	}
 	if (!ret && fsync(fd) != 0)
 		ret = -errno;
@@ -126,6 +136,8 @@ static int map_insert(struct radix_tree *map, uint64_t fblock, uint64_t block)
 	return 0;
 }
 
+/* Build the block maps and the bitmap of used blocks from a validated
+ * area. */
 static int load_files(struct store *s, const struct disk_super *sb,
 		      const uint8_t *area)
 {
@@ -147,11 +159,13 @@ static int load_files(struct store *s, const struct disk_super *sb,
 			const struct disk_extent *e = &ext[df->extent_first + k];
 
 			for (uint32_t b = 0; b < e->len; b++) {
-				int ret = map_insert(&f->map, e->file_block + b,
-						     (uint64_t)e->store_block + b);
+				uint64_t block = (uint64_t)e->store_block + b;
+				uint64_t d = block - s->data_start;
+				int ret = map_insert(&f->map, e->file_block + b, block);
 
 				if (ret)
 					return ret;
+				s->used[d / 64] |= (uint64_t)1 << (d % 64);
 			}
 		}
 	}
@@ -177,6 +191,7 @@ static void count_free(struct store *s)
 
 int store_load(const char *path, struct store **out, struct store_error *why)
 {
+	struct disk_store ds;
 	struct disk_super sb;
 	uint8_t *area = NULL;
 	struct store *s;
@@ -200,9 +215,15 @@ int store_load(const char *path, struct store **out, struct store_error *why)
 		store_error_set(why, "store is in use by another opener");
 		goto err_close;
 	}
-	ret = disk_read_store(s->fd, &sb, &area, why);
+	ret = disk_read_store(s->fd, &ds, why);
 	if (ret)
 		goto err_close;
+	sb = ds.sb;
+	area = ds.area;
+	ret = disk_store_truncated(&ds, why);
+	if (ret)
+		goto err_free;
+	s->super_slot = ds.slot;
 	s->store_blocks = sb.store_blocks;
 	s->data_start = sb.data_start;
 	s->data_blocks = sb.data_blocks;
@@ -220,13 +241,12 @@ int store_load(const char *path, struct store **out, struct store_error *why)
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	ret = disk_area_validate(&sb, area, s->used, why);
-	if (!ret)
-		ret = load_files(s, &sb, area);
+	ret = load_files(s, &sb, area);
 	if (ret)
 		goto err_free;
 	count_free(s);
 	free(area);
+	*why = ds.fell_back ? ds.note : (struct store_error){ "" };
 	*out = s;
 	return 0;
 
@@ -244,19 +264,25 @@ err_close:
 	return ret;
 }
 
-/* Extents of one file's map, appended to *ext. Context: store.lock held. */
+/* Extents of one file's map, appended to *ext; at most max in all (the
+ * area's room), whatever the map holds. Context: store.lock held.
+ * Return: 0, -ENOMEM, or -EUCLEAN if they do not fit. */
 static int collect_extents(struct store_file *f, struct disk_extent **ext,
-			   uint64_t *count, uint64_t *cap)
+			   uint64_t *count, uint64_t *cap, uint64_t max)
 {
-	uint64_t fblock = 0, block;
+	uint64_t fblock = 0, block, first = *count;
 
 	while ((block = radix_next(&f->map, &fblock))) {
-		struct disk_extent *last = *count ? &(*ext)[*count - 1] : NULL;
+		/* Only this file's last extent grows, never the previous
+		 * file's, however contiguous. */
+		struct disk_extent *last = *count > first ? &(*ext)[*count - 1] : NULL;
 
 		if (last && last->file_block + last->len == fblock &&
 		    (uint64_t)last->store_block + last->len == block && last->len < UINT32_MAX) {
 			last->len++;
 		} else {
+			if (*count == max)
+				return -EUCLEAN;
 			if (*count == *cap) {
 				uint64_t ncap = *cap ? *cap * 2 : 1024;
 				void *p = compat_buf_resize(*ext, *cap * sizeof(**ext),
@@ -270,7 +296,8 @@ static int collect_extents(struct store_file *f, struct disk_extent **ext,
 			(*ext)[(*count)++] = (struct disk_extent){
 				.file_block = fblock, .store_block = (uint32_t)block, .len = 1 };
 		}
-		fblock++;
+		if (fblock++ == UINT64_MAX)
+			break;	/* the last index: the walk would start over */
 	}
 	return 0;
 }
@@ -343,7 +370,15 @@ struct snapshot {
 	uint64_t meta_changes;	/* store.meta_changes at the snapshot */
 };
 
-/* Context: store.lock held. Return: 0 or -ENOMEM. */
+/* Extent records a metadata area of the store has room for. */
+static uint64_t store_extents_max(const struct store *s)
+{
+	return (s->area_blocks * STORE_BLOCK_SIZE - disk_table_bytes(s->files_max)) /
+	       sizeof(struct disk_extent);
+}
+
+/* Context: store.lock held. Return: 0, -ENOMEM or -EUCLEAN (the maps do
+ * not fit the area: memory corrupted). */
 static int snapshot_take(struct store *s, struct snapshot *snap)
 {
 	for (uint32_t i = 0; i < s->files_max; i++) {
@@ -360,7 +395,8 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 		df->size = f->size;
 		df->blocks = f->blocks;
 		df->extent_first = snap->count;
-		ret = collect_extents(f, &snap->ext, &snap->count, &snap->cap);
+		ret = collect_extents(f, &snap->ext, &snap->count, &snap->cap,
+				      store_extents_max(s));
 		if (ret)
 			return ret;
 		df->extent_count = snap->count - df->extent_first;
@@ -377,18 +413,33 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 	return 0;
 }
 
-/* Write the snapshot to the inactive area, then point the superblock at it.
- * Context: checkpoint_lock held, store.lock not held. */
+/* Return: 0, or -EIO if the backing file is shorter than the store (it was
+ * truncated under us): a checkpoint would only record a store whose blocks
+ * are gone, so none is written. Async-signal-safe. */
+static int store_length_check(struct store *s)
+{
+	struct stat st;
+
+	if (fstat(s->fd, &st) != 0)
+		return -errno;
+	return (uint64_t)st.st_size < store_block_offset(s->store_blocks) ? -EIO : 0;
+}
+
+/* Write the snapshot to the inactive area, then the superblock naming it
+ * to the slot not in use. Context: checkpoint_lock held, store.lock not
+ * held. */
 static int snapshot_commit(struct store *s, const struct snapshot *snap)
 {
 	uint64_t table_bytes = disk_table_bytes(s->files_max);
 	struct disk_super sb = { .version = STORE_VERSION, .block_size = STORE_BLOCK_SIZE };
-	uint32_t area = s->active_area ^ 1;
+	uint32_t area = s->active_area ^ 1, slot = s->super_slot ^ 1;
+	uint8_t block[STORE_BLOCK_SIZE];
 	int ret;
 
-	uint8_t block[STORE_BLOCK_SIZE];
-
-	ret = s->io->write(s, snap->table, table_bytes, store_block_offset(s->area_start[area]));
+	ret = store_length_check(s);
+	if (!ret)
+		ret = s->io->write(s, snap->table, table_bytes,
+				   store_block_offset(s->area_start[area]));
 	if (!ret && snap->count)
 		ret = s->io->write(s, snap->ext, snap->count * sizeof(*snap->ext),
 				   store_block_offset(s->area_start[area]) + table_bytes);
@@ -396,6 +447,8 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	 * points at it. */
 	if (!ret)
 		ret = s->io->sync(s);
+	if (!ret)
+		ret = store_length_check(s);	/* truncated meanwhile */
 	if (ret)
 		return ret;
 	memcpy(sb.magic, STORE_MAGIC, sizeof(sb.magic));
@@ -412,13 +465,15 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	sb.files = snap->files;
 	sb.meta_crc = crc32c(crc32c(0, snap->table, table_bytes), snap->ext,
 			     snap->count * sizeof(*snap->ext));
-	ret = s->io->write(s, block, sizeof(block), super_encode(&sb, block));
+	super_encode(&sb, block);
+	ret = s->io->write(s, block, sizeof(block), slot * STORE_BLOCK_SIZE);
 	if (!ret)
 		ret = s->io->sync(s);
 	if (ret)
 		return ret;
 	s->generation = sb.generation;
 	s->active_area = area;
+	s->super_slot = slot;
 	return 0;
 }
 
@@ -458,11 +513,15 @@ int store_checkpoint(struct store *s)
 int store_sync(struct store *s)
 {
 	bool changed;
+	int ret;
 
 	mutex_lock(&s->lock);
 	changed = s->meta_changes != s->meta_committed;
 	mutex_unlock(&s->lock);
-	return changed ? store_checkpoint(s) : s->io->sync(s);
+	if (changed)
+		return store_checkpoint(s);
+	ret = s->io->sync(s);
+	return ret ? ret : store_length_check(s);
 }
 
 void store_unload(struct store *s)

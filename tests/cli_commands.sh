@@ -2,7 +2,9 @@
 # cli_commands: the udax CLI creates a store, copies files in and out
 # byte-exactly, lists, shows counters, removes, runs the demo, prints
 # --help, and fails with a clear message and the documented exit status on
-# bad input; fsck passes a good store and fails a damaged one. Exit 0 pass, 1 fail.
+# bad input; fsck passes a good store and fails a damaged one, warns about a
+# torn spare superblock slot, explains a truncated store, and --repair
+# repairs both. Exit 0 pass, 1 fail.
 set -u
 udax=$(cd "$(dirname "$0")/.." && pwd)/udax
 dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-cli-XXXXXX")
@@ -50,6 +52,31 @@ printf 'XX' | dd of="$dir/damaged" bs=1 seek=40 conv=notrunc status=none
 printf 'XX' | dd of="$dir/damaged" bs=1 seek=$((4096 + 40)) conv=notrunc status=none
 expect_status 1 "$udax" -s "$dir/damaged" fsck
 grep -q "checksum" "$dir/err" || fail "fsck of a damaged store: $(cat "$dir/err")"
+expect_status 2 "$udax" fsck --fix
+# A torn spare (older) superblock slot: clean with a warning, until --repair.
+gen() { od -An -t u8 -j $(($1 * 4096 + 16)) -N 8 "$2" | tr -d ' '; }
+cp "$store" "$dir/torn"
+spare=$(( $(gen 0 "$dir/torn") < $(gen 1 "$dir/torn") ? 0 : 1 ))
+printf 'XX' | dd of="$dir/torn" bs=1 seek=$((spare * 4096 + 40)) conv=notrunc status=none
+expect_status 0 "$udax" -s "$dir/torn" fsck
+grep -q "clean (warning: spare superblock slot $spare is damaged" "$dir/out" ||
+	fail "fsck of a torn spare slot: $(cat "$dir/out")"
+expect_status 0 "$udax" -s "$dir/torn" fsck --repair
+grep -q "clean (repaired: " "$dir/out" || fail "fsck --repair: $(cat "$dir/out")"
+expect_status 0 "$udax" -s "$dir/torn" fsck
+grep -qx "$dir/torn: clean" "$dir/out" || fail "fsck after --repair: $(cat "$dir/out")"
+# A truncated store: fsck names the file that lost blocks; --repair extends it.
+cp "$store" "$dir/cut"
+truncate -s 3M "$dir/cut"
+expect_status 1 "$udax" -s "$dir/cut" fsck
+grep -q "truncated: 3145728 bytes of .* of file 'blob' lie past the end" "$dir/err" ||
+	fail "fsck of a truncated store: $(cat "$dir/err")"
+expect_status 1 "$udax" -s "$dir/cut" ls
+expect_status 0 "$udax" -s "$dir/cut" fsck --repair
+grep -q "clean (repaired: extended the store file" "$dir/out" ||
+	fail "fsck --repair of a truncated store: $(cat "$dir/out")"
+expect_status 0 "$udax" -s "$dir/cut" get blob "$dir/back"
+cmp -s -n 1048576 "$dir/in" "$dir/back" || fail "bytes before the cut changed"
 expect_status 0 "$udax" rm blob
 expect_status 0 "$udax" ls
 [ ! -s "$dir/out" ] || fail "ls after rm: $(cat "$dir/out")"

@@ -91,7 +91,8 @@ int main(void)
 			acked = got;	/* acks written before it died count too */
 		close(pipefd[0]);
 
-		CHECK(store_check_path(path, &why) == 0, "run %d: store check: %s", run, why.text);
+		CHECK(store_check_path(path, 0, &why) == 0, "run %d: store check: %s", run,
+		      why.text);
 		CHECK_EQ(udax_store_open(path, 0, &s), 0);
 		CHECK_EQ(udax_open(s, "data", O_RDONLY, &f), 0);
 		for (uint64_t p = 0; p < PAGES; p++) {

@@ -126,7 +126,7 @@ static void check_image(const char *label, size_t flush, const uint8_t *image, s
 	int slot, fd = open(path, O_RDWR | O_CREAT, 0644);
 
 	CHECK(fd >= 0 && pwrite(fd, image, len, 0) == (ssize_t)len);
-	CHECK(store_check_path(path, &why) == 0, "%s image at flush %zu: %s", label, flush,
+	CHECK(store_check_path(path, 0, &why) == 0, "%s image at flush %zu: %s", label, flush,
 	      why.text);
 	CHECK(store_load(path, &st, &why) == 0, "%s image at flush %zu: %s", label, flush,
 	      why.text);

@@ -112,7 +112,7 @@ int main(void)
 	CHECK_EQ(udax_close(f), 0);
 	CHECK_EQ(udax_store_close(s), 0);
 	CHECK_EQ(udax_store_check(good, 0), 0);
-	CHECK_EQ(udax_store_check(good, 1), -EINVAL);
+	CHECK_EQ(udax_store_check(good, 0x100), -EINVAL);
 	read_image(good);
 	copy = malloc(image_len);
 
@@ -154,14 +154,17 @@ int main(void)
 	write_image(bad, copy, image_len);
 	expect_refused("geometry lies", bad, -EUCLEAN, "geometry");
 
-	/* Damage the active metadata area: the file record's name. */
+	/* Damage the active metadata area: the file record's name. The older
+	 * slot is wiped, so that the store cannot fall back to it
+	 * (store_superblock_fallback tests that). */
 	memcpy(copy, image, image_len);
 	{
-		struct disk_super *sb = slot(copy, 0)->generation > slot(copy, 1)->generation
-						? slot(copy, 0) : slot(copy, 1);
+		int newest = slot(copy, 0)->generation > slot(copy, 1)->generation ? 0 : 1;
+		struct disk_super *sb = slot(copy, newest);
 		uint8_t *area = copy + sb->area_start[sb->active_area] * STORE_BLOCK_SIZE;
 		struct disk_extent *ext = (struct disk_extent *)(area + disk_table_bytes(sb->files_max));
 
+		memset(slot(copy, newest ^ 1), 0, STORE_BLOCK_SIZE);
 		area[offsetof(struct disk_file, name)] ^= 0x20;
 		write_image(bad, copy, image_len);
 		expect_refused("metadata bit flip", bad, -EUCLEAN, "metadata checksum");

@@ -36,7 +36,9 @@ static const char usage_text[] =
 	"  cat NAME                 write a store file to standard output\n"
 	"  rm NAME                  remove a file from the store\n"
 	"  stat [NAME]              show store figures, or a file's size and counters\n"
-	"  fsck                     check the store (exit 0 clean, 1 damaged)\n"
+	"  fsck [--repair]          check the store (exit 0 clean, perhaps with a\n"
+	"                           warning; 1 damaged); --repair repairs a store\n"
+	"                           that can be opened (exit 0 if clean then)\n"
 	"  demo [-t THREADS] [-m MIB] [-d DIR]\n"
 	"                           create a store in a temporary directory, map a\n"
 	"                           sparse file, fault it from THREADS threads (reads,\n"
@@ -317,18 +319,26 @@ static int cmd_ls(const char *store, int argc)
 	return close_store(s, ret < 0 ? fail("ls", ret) : 0);
 }
 
-static int cmd_fsck(const char *store, int argc)
+static int cmd_fsck(const char *store, int argc, char **argv)
 {
+	bool repair = argc == 2 && !strcmp(argv[1], "--repair");
+	const char *detail;
 	int ret;
 
-	if (argc != 1)
-		return usage_error("fsck takes no arguments");
+	if (argc != 1 && !repair)
+		return usage_error("fsck takes no arguments but --repair");
 	if (!store)
 		return usage_error("no store: give -s STORE or set UDAX_STORE");
-	ret = udax_store_check(store, 0);
+	ret = udax_store_check(store, repair ? UDAX_CHECK_REPAIR : 0);
 	if (ret)
 		return fail(store, ret);
-	printf("%s: clean\n", store);
+	detail = udax_strerror_detail();
+	if (!*detail)
+		printf("%s: clean\n", store);
+	else if (!strncmp(detail, "repaired", 8))
+		printf("%s: clean (%s)\n", store, detail);
+	else
+		printf("%s: clean (warning: %s)\n", store, detail);
 	return 0;
 }
 
@@ -529,7 +539,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "stat"))
 		return cmd_stat(store, argc, argv);
 	if (!strcmp(cmd, "fsck"))
-		return cmd_fsck(store, argc);
+		return cmd_fsck(store, argc, argv);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc, argv);
 	if (!strcmp(cmd, "bench"))
