@@ -101,6 +101,13 @@ UDAX_API int udax_close(struct udax_file *f);
 /* Remove a file. -EBUSY while it is open. */
 UDAX_API int udax_unlink(struct udax_store *s, const char *name);
 
+/* Rename a file, like rename(2): replaces newname if it exists (its blocks
+ * are freed), atomically (a crash leaves the old name table or the new one,
+ * never neither) and durably (it checkpoints before returning). Handles of
+ * an open oldname stay valid. -ENOENT if oldname does not exist, -EBUSY if
+ * newname exists and is open; the same name twice returns 0. */
+UDAX_API int udax_rename(struct udax_store *s, const char *oldname, const char *newname);
+
 /* List the store's files: start with *cookie = 0; each call copies the next
  * name (NUL-terminated) into name (size >= UDAX_NAME_MAX + 1 bytes) and
  * returns 1, or returns 0 at the end. */

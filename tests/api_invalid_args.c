@@ -88,6 +88,16 @@ int main(void)
 	CHECK_EQ(udax_unlink(s, "x"), -EBUSY);
 	CHECK_EQ(udax_unlink(s, "nope"), -ENOENT);
 	CHECK_EQ(udax_unlink(s, ""), -EINVAL);
+	CHECK_EQ(udax_rename(NULL, "x", "y"), -EINVAL);
+	CHECK_EQ(udax_rename(s, NULL, "y"), -EINVAL);
+	CHECK_EQ(udax_rename(s, "x", NULL), -EINVAL);
+	CHECK_EQ(udax_rename(s, "", "y"), -EINVAL);
+	CHECK_EQ(udax_rename(s, "x", "a/b"), -EINVAL);
+	name[255] = 'n';
+	CHECK_EQ(udax_rename(s, "x", name), -EINVAL);		/* 256 bytes */
+	name[255] = '\0';
+	CHECK_EQ(udax_rename(s, "nope", "y"), -ENOENT);
+	CHECK_EQ(udax_rename(s, "x", "x"), 0);
 	CHECK_EQ(udax_store_close(s), -EBUSY);	/* files still open */
 
 	/* Nothing above changed the file. */
