@@ -70,21 +70,32 @@ struct udax_file_stat {
  * which must not exist. flags must be 0. */
 UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags);
 
-/* Open the store at path. flags must be 0. Only one opener at a time: a
- * second gets -EBUSY. A file that is not a store gets -EINVAL, a damaged or
- * truncated one -EUCLEAN; the one-line reason is in udax_strerror_detail().
- * Installs udax's SIGBUS/SIGSEGV handlers on first use; handlers installed
- * before keep receiving the signals that are not udax's. */
+/* udax_store_open() flag: open the store read-only. The backing file is
+ * opened O_RDONLY and never written (no checkpoint at close); several
+ * read-only openers may share a store. Opening a file O_RDWR, O_CREAT or
+ * O_TRUNC, a writable mapping, udax_unlink and udax_rename get -EROFS;
+ * udax_fsync and udax_msync do nothing and return 0. */
+#define UDAX_STORE_RDONLY 0x1
+
+/* Open the store at path. flags: 0 or UDAX_STORE_RDONLY. One writer at a
+ * time, or any number of read-only openers: a conflicting opener gets
+ * -EBUSY. A store file this process may only read gets -EACCES or -EROFS
+ * (as from open(2)) unless opened with UDAX_STORE_RDONLY. A file that is
+ * not a store gets -EINVAL, a damaged or truncated one -EUCLEAN; the
+ * one-line reason is in udax_strerror_detail(). Installs udax's
+ * SIGBUS/SIGSEGV handlers on first use; handlers installed before keep
+ * receiving the signals that are not udax's. */
 UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store **out);
 
 /* Check the store at path without opening it for use: superblocks,
  * checksums, file records, extents, block ownership. flags must be 0.
  * Return: 0 if clean; -EUCLEAN if damaged, -EINVAL if not a store, -EBUSY
- * if open (by any process); the reason is in udax_strerror_detail(). */
+ * if open for writing (by any process); the reason is in
+ * udax_strerror_detail(). */
 UDAX_API int udax_store_check(const char *path, unsigned flags);
 
-/* Write the store's metadata back and close it. Files must be closed and
- * mappings unmapped first (-EBUSY otherwise). */
+/* Write the store's metadata back (nothing for a read-only store) and close
+ * it. Files must be closed and mappings unmapped first (-EBUSY otherwise). */
 UDAX_API int udax_store_close(struct udax_store *s);
 
 /* Fill st with the store's figures. */

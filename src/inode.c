@@ -90,6 +90,8 @@ int udax_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	if (!s || !out || !name_valid(name) || (acc != O_RDONLY && acc != O_RDWR) ||
 	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)))
 		return -EINVAL;
+	if (s->st->rdonly && (acc == O_RDWR || (flags & (O_CREAT | O_TRUNC))))
+		return -EROFS;
 	if ((flags & O_TRUNC) && acc != O_RDWR)
 		return -EACCES;
 	f = calloc(1, sizeof(*f));
@@ -141,6 +143,8 @@ int udax_unlink(struct udax_store *s, const char *name)
 
 	if (!s || !name_valid(name))
 		return -EINVAL;
+	if (s->st->rdonly)
+		return -EROFS;
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
 	slot = __store_file_find(s->st, name);
@@ -162,6 +166,8 @@ int udax_rename(struct udax_store *s, const char *oldname, const char *newname)
 
 	if (!s || !name_valid(oldname) || !name_valid(newname))
 		return -EINVAL;
+	if (s->st->rdonly)
+		return -EROFS;
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
 	slot = __store_file_find(s->st, oldname);

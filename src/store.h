@@ -73,6 +73,7 @@ struct store_file {
  */
 struct store {
 	int fd;
+	bool rdonly;		/* UDAX_STORE_RDONLY: fd is O_RDONLY, no writes */
 	const struct store_io_ops *io;	/* store_io_default unless a test swaps it */
 	uint64_t store_blocks;
 	uint64_t data_start;
@@ -101,11 +102,14 @@ struct store {
 };
 
 int store_format(const char *path, uint64_t size_bytes, struct store_error *why);
-int store_load(const char *path, struct store **out, struct store_error *why);
-/* Write a checkpoint, then release the blocks freed before it. */
+/* Load the store at path; flags: 0 or UDAX_STORE_RDONLY. */
+int store_load(const char *path, unsigned flags, struct store **out, struct store_error *why);
+/* Write a checkpoint, then release the blocks freed before it.
+ * Return: 0 or -errno (-EROFS for a read-only store). */
 int store_checkpoint(struct store *s);
 /* Make all data durable: a checkpoint if metadata changed since the last
- * one, else only fdatasync(). Return: 0 or -errno. */
+ * one, else only fdatasync(); nothing for a read-only store.
+ * Return: 0 or -errno. */
 int store_sync(struct store *s);
 /* Record a metadata change (size). Context: store.lock held. */
 static inline void __store_meta_changed(struct store *s)

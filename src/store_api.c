@@ -47,7 +47,7 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 	struct udax_store *s;
 	int ret;
 
-	if (!path || !out || flags) {
+	if (!path || !out || (flags & ~UDAX_STORE_RDONLY)) {
 		store_error_set(&why, "invalid argument");
 		return fail(-EINVAL, &why);
 	}
@@ -60,7 +60,7 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->inodes_lock);
-	ret = store_load(path, &s->st, &why);
+	ret = store_load(path, flags, &s->st, &why);
 	if (ret) {
 		free(s);
 		return fail(ret, &why);
@@ -105,7 +105,7 @@ int udax_store_close(struct udax_store *s)
 	mutex_unlock(&s->inodes_lock);
 	if (busy)
 		return -EBUSY;
-	ret = store_checkpoint(s->st);
+	ret = s->st->rdonly ? 0 : store_checkpoint(s->st);
 	store_unload(s->st);
 	free(s->inode);
 	free(s);

@@ -9,8 +9,8 @@
  * fdatasync() calls run without it, so faults keep allocating meanwhile.
  * Order: checkpoint_lock -> store.lock. Loading and unloading run
  * single-threaded (the store is not published yet / no longer in use).
- * One process at a time: store_load() holds flock(LOCK_EX) on the backing
- * file until store_unload().
+ * One writer at a time: store_load() holds flock(LOCK_EX) on the backing
+ * file until store_unload(); read-only loads share it with LOCK_SH.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -175,7 +175,7 @@ static void count_free(struct store *s)
 	}
 }
 
-int store_load(const char *path, struct store **out, struct store_error *why)
+int store_load(const char *path, unsigned flags, struct store **out, struct store_error *why)
 {
 	struct disk_super sb;
 	uint8_t *area = NULL;
@@ -188,16 +188,21 @@ int store_load(const char *path, struct store **out, struct store_error *why)
 	mutex_init(&s->lock);
 	mutex_init(&s->checkpoint_lock);
 	s->io = &store_io_default;
-	s->fd = open(path, O_RDWR | O_CLOEXEC);
+	s->rdonly = flags & UDAX_STORE_RDONLY;
+	s->fd = open(path, (s->rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (s->fd < 0) {
 		ret = -errno;
-		store_error_set(why, "cannot open %s: %s", path, strerror(errno));
+		store_error_set(why, "cannot open %s%s: %s%s", path,
+				s->rdonly ? "" : " for writing", strerror(errno),
+				!s->rdonly && (errno == EACCES || errno == EROFS)
+				? "; open it read-only (UDAX_STORE_RDONLY) to read it" : "");
 		free(s);
 		return ret;
 	}
-	if (flock(s->fd, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(s->fd, (s->rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		store_error_set(why, "store is in use by another opener");
+		store_error_set(why, s->rdonly ? "store is open for writing by another opener"
+					       : "store is in use by another opener");
 		goto err_close;
 	}
 	ret = disk_read_store(s->fd, &sb, &area, why);
@@ -427,6 +432,8 @@ int store_checkpoint(struct store *s)
 	struct snapshot snap = { .table = NULL };
 	int ret;
 
+	if (s->rdonly)
+		return -EROFS;
 	/* Signal-safe memory throughout: a MAP_SYNC fault checkpoints. */
 	snap.table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
 	if (!snap.table)
@@ -459,6 +466,8 @@ int store_sync(struct store *s)
 {
 	bool changed;
 
+	if (s->rdonly)
+		return 0;	/* nothing can have been written */
 	mutex_lock(&s->lock);
 	changed = s->meta_changes != s->meta_committed;
 	mutex_unlock(&s->lock);

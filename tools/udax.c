@@ -97,13 +97,14 @@ static int parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
-static int open_store(const char *path, struct udax_store **s)
+/* flags: 0, or UDAX_STORE_RDONLY for the commands that only read. */
+static int open_store(const char *path, unsigned flags, struct udax_store **s)
 {
 	int ret;
 
 	if (!path)
 		return usage_error("no store: give -s STORE or set UDAX_STORE");
-	ret = udax_store_open(path, 0, s);
+	ret = udax_store_open(path, flags, s);
 	return ret ? fail(path, ret) : 0;
 }
 
@@ -175,7 +176,7 @@ static int cmd_put(const char *store, int argc, char **argv)
 	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(argv[1], -errno);
-	status = open_store(store, &s);
+	status = open_store(store, 0, &s);
 	if (status) {
 		close(fd);
 		return status;
@@ -201,7 +202,7 @@ static int cmd_get_or_cat(const char *store, int argc, char **argv, bool to_stdo
 
 	if (argc != (to_stdout ? 2 : 3))
 		return usage_error(to_stdout ? "cat needs NAME" : "get needs NAME HOSTFILE");
-	status = open_store(store, &s);
+	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
 	ret = udax_open(s, argv[1], O_RDONLY, &f);
@@ -227,7 +228,7 @@ static int cmd_rm(const char *store, int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("rm needs NAME");
-	status = open_store(store, &s);
+	status = open_store(store, 0, &s);
 	if (status)
 		return status;
 	ret = udax_unlink(s, argv[1]);
@@ -267,7 +268,7 @@ static int cmd_stat(const char *store, int argc, char **argv)
 
 	if (argc > 2)
 		return usage_error("stat takes at most one NAME");
-	status = open_store(store, &s);
+	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
 	if (argc == 2) {
@@ -301,7 +302,7 @@ static int cmd_ls(const char *store, int argc)
 
 	if (argc != 1)
 		return usage_error("ls takes no arguments");
-	status = open_store(store, &s);
+	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
 	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1) {
@@ -472,7 +473,7 @@ static int cmd_demo(int argc, char **argv)
 		status = fail(store, ret);
 		goto out_rmdir;
 	}
-	status = open_store(store, &s);
+	status = open_store(store, 0, &s);
 	if (status)
 		goto out_unlink;
 	status = demo_run(s, (unsigned)threads, mib);
