@@ -21,8 +21,6 @@
 #include "cli.h"
 #include "udax.h"
 
-#define COPY_CHUNK (1u << 20)
-
 static const char usage_text[] =
 	"Usage: udax [-s STORE] COMMAND [ARGS]\n"
 	"\n"
@@ -31,11 +29,15 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  create STORE SIZE        create a store file of SIZE bytes (suffix K, M, G, T)\n"
 	"  ls                       list the files of the store\n"
-	"  put HOSTFILE NAME        copy a host file into the store\n"
-	"  get NAME HOSTFILE        copy a store file out to the host\n"
+	"  put HOSTFILE NAME        copy a host file into the store, replacing NAME\n"
+	"                           atomically (a failed or interrupted put leaves\n"
+	"                           NAME as it was)\n"
+	"  get NAME HOSTFILE        copy a store file out to the host, replacing\n"
+	"                           HOSTFILE atomically (never the store file itself)\n"
 	"  cat NAME                 write a store file to standard output\n"
 	"  rm NAME                  remove a file from the store\n"
 	"  stat [NAME]              show store figures, or a file's size and counters\n"
+	"                           (ls, get, cat, stat open the store read-only)\n"
 	"  fsck                     check the store (exit 0 clean, 1 damaged)\n"
 	"  demo [-t THREADS] [-m MIB] [-d DIR]\n"
 	"                           create a store in a temporary directory, map a\n"
@@ -97,8 +99,7 @@ static int parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
-/* flags: 0, or UDAX_STORE_RDONLY for the commands that only read. */
-static int open_store(const char *path, unsigned flags, struct udax_store **s)
+int open_store(const char *path, unsigned flags, struct udax_store **s)
 {
 	int ret;
 
@@ -108,7 +109,7 @@ static int open_store(const char *path, unsigned flags, struct udax_store **s)
 	return ret ? fail(path, ret) : 0;
 }
 
-static int close_store(struct udax_store *s, int status)
+int close_store(struct udax_store *s, int status)
 {
 	int ret = udax_store_close(s);
 
@@ -129,96 +130,6 @@ static int cmd_create(int argc, char **argv)
 		return fail(argv[1], ret);
 	printf("created %s: %" PRIu64 " MiB\n", argv[1], size >> 20);
 	return 0;
-}
-
-/* Copy a host fd into a udax file (in) or a udax file out to a host fd. */
-static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
-{
-	char *buf = malloc(COPY_CHUNK);
-	uint64_t off = 0;
-	int status = 0;
-
-	if (!buf)
-		return fail(name, -ENOMEM);
-	for (;;) {
-		ssize_t n = in ? read(fd, buf, COPY_CHUNK) : udax_pread(f, buf, COPY_CHUNK, off);
-
-		if (n <= 0) {
-			if (n < 0)
-				status = fail(name, in ? -errno : (int)n);
-			break;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = in ? udax_pwrite(f, buf + done, (size_t)(n - done), off + (uint64_t)done)
-				       : write(fd, buf + done, (size_t)(n - done));
-
-			if (w <= 0) {
-				status = fail(in ? name : "write", in ? (w ? (int)w : -EIO) : -errno);
-				goto out;
-			}
-			done += w;
-		}
-		off += (uint64_t)n;
-	}
-out:
-	free(buf);
-	return status;
-}
-
-static int cmd_put(const char *store, int argc, char **argv)
-{
-	struct udax_store *s;
-	struct udax_file *f;
-	int fd, ret, status;
-
-	if (argc != 3)
-		return usage_error("put needs HOSTFILE NAME");
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(argv[1], -errno);
-	status = open_store(store, 0, &s);
-	if (status) {
-		close(fd);
-		return status;
-	}
-	ret = udax_open(s, argv[2], O_RDWR | O_CREAT | O_TRUNC, &f);
-	if (ret) {
-		status = fail(argv[2], ret);
-	} else {
-		status = copy_file(f, fd, argv[2], true);
-		if (!status && (ret = udax_fsync(f)))
-			status = fail("fsync", ret);
-		udax_close(f);
-	}
-	close(fd);
-	return close_store(s, status);
-}
-
-static int cmd_get_or_cat(const char *store, int argc, char **argv, bool to_stdout)
-{
-	struct udax_store *s;
-	struct udax_file *f;
-	int fd = 1, ret, status;
-
-	if (argc != (to_stdout ? 2 : 3))
-		return usage_error(to_stdout ? "cat needs NAME" : "get needs NAME HOSTFILE");
-	status = open_store(store, UDAX_STORE_RDONLY, &s);
-	if (status)
-		return status;
-	ret = udax_open(s, argv[1], O_RDONLY, &f);
-	if (ret)
-		return close_store(s, fail(argv[1], ret));
-	if (!to_stdout) {
-		fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			status = fail(argv[2], -errno);
-	}
-	if (!status)
-		status = copy_file(f, fd, argv[1], false);
-	if (!to_stdout && fd >= 0 && close(fd) && !status)
-		status = fail(argv[2], -errno);
-	udax_close(f);
-	return close_store(s, status);
 }
 
 static int cmd_rm(const char *store, int argc, char **argv)
@@ -522,9 +433,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "put"))
 		return cmd_put(store, argc, argv);
 	if (!strcmp(cmd, "get"))
-		return cmd_get_or_cat(store, argc, argv, false);
+		return cmd_get(store, argc, argv);
 	if (!strcmp(cmd, "cat"))
-		return cmd_get_or_cat(store, argc, argv, true);
+		return cmd_cat(store, argc, argv);
 	if (!strcmp(cmd, "rm"))
 		return cmd_rm(store, argc, argv);
 	if (!strcmp(cmd, "stat"))
