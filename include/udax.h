@@ -66,8 +66,14 @@ struct udax_file_stat {
 					   under vm.max_map_count */
 };
 
+/* udax_store_create() flag: reserve the whole store file on the host
+ * (fallocate), so that writes never meet a full host file system; freed
+ * blocks then keep their host space. */
+#define UDAX_STORE_PREALLOC 0x2
+
 /* Create a store of size_bytes (rounded down to whole 2 MiB groups) at path,
- * which must not exist. flags must be 0. */
+ * which must not exist. flags: 0 (the file is sparse on the host) or
+ * UDAX_STORE_PREALLOC (-ENOSPC if the host cannot hold it all). */
 UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags);
 
 /* udax_store_open() flag: open the store read-only. The backing file is

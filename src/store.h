@@ -33,6 +33,9 @@
 #define STORE_FILES_MAX 1024u
 #define STORE_VERSION 1u
 #define STORE_MAGIC "UDAXSTOR"
+/* Superblock flags. PREALLOC: the whole file was reserved on the host at
+ * creation; freed blocks keep their host space (no punching). */
+#define STORE_FLAG_PREALLOC 0x1u
 
 /* Reason texts come back through this buffer (one line). */
 struct store_error {
@@ -74,6 +77,7 @@ struct store_file {
 struct store {
 	int fd;
 	bool rdonly;		/* UDAX_STORE_RDONLY: fd is O_RDONLY, no writes */
+	uint32_t flags;		/* STORE_FLAG_* of the superblock */
 	const struct store_io_ops *io;	/* store_io_default unless a test swaps it */
 	uint64_t store_blocks;
 	uint64_t data_start;
@@ -101,7 +105,10 @@ struct store {
 	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
 };
 
-int store_format(const char *path, uint64_t size_bytes, struct store_error *why);
+/* Create a store file; flags: 0 or UDAX_STORE_PREALLOC (reserve the whole
+ * file on the host: -ENOSPC if the host cannot hold it). */
+int store_format(const char *path, uint64_t size_bytes, unsigned flags,
+		 struct store_error *why);
 /* Load the store at path; flags: 0 or UDAX_STORE_RDONLY. */
 int store_load(const char *path, unsigned flags, struct store **out, struct store_error *why);
 /* Write a checkpoint, then release the blocks freed before it.
@@ -129,7 +136,8 @@ void __store_file_remove(struct store *s, int slot);
 
 /*
  * Map file block fblock of file slot to a store block.
- * Return: the block (> 0), 0 for a hole when !create, -ENOSPC or -EIO.
+ * Return: the block (> 0), 0 for a hole when !create, -ENOSPC (store or
+ * host full), -ENOMEM or -EIO.
  * Context: takes store.lock; caller holds the entry lock of the page when
  * create is set, so that one page is never allocated twice.
  */
@@ -152,7 +160,8 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
  * (STORE_EXTENT_RESERVE), so that sparse writes cannot use up the store
  * with mostly empty extents: 4 KiB allocation takes over.
  * Return: the first block; 0 if no extent is to be had (not all holes, no
- * free group, reserve reached); -ENOMEM or -EIO.
+ * free group, reserve reached, or no host space to zero it in: that is
+ * given back, and 4 KiB blocks may still fit); -ENOMEM or -EIO.
  * Context: takes store.lock; the caller holds the entry lock covering
  * those file blocks.
  */

@@ -32,11 +32,11 @@ int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags)
 	struct store_error why = { "" };
 	int ret;
 
-	if (!path || flags) {
+	if (!path || (flags & ~UDAX_STORE_PREALLOC)) {
 		store_error_set(&why, "invalid argument");
 		return fail(-EINVAL, &why);
 	}
-	ret = store_format(path, size_bytes, &why);
+	ret = store_format(path, size_bytes, flags, &why);
 	return ret ? fail(ret, &why) : 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -53,11 +54,25 @@ static uint64_t super_encode(struct disk_super *sb, uint8_t block[STORE_BLOCK_SI
 	return (sb->generation & 1) * STORE_BLOCK_SIZE;
 }
 
-int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
+/* Allocate all bytes of the new store file fd on the host. A host without
+ * that much free space is refused at once, rather than filled up before
+ * fallocate fails. Return: 0 or -errno. */
+static int store_reserve(int fd, uint64_t bytes)
+{
+	struct statvfs v;
+
+	if (fstatvfs(fd, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < bytes)
+		return -ENOSPC;
+	return fallocate(fd, 0, 0, (off_t)bytes) == 0 ? 0 : -errno;
+}
+
+int store_format(const char *path, uint64_t size_bytes, unsigned flags,
+		 struct store_error *why)
 {
 	struct disk_super sb = { .version = STORE_VERSION,
 				 .block_size = STORE_BLOCK_SIZE,
-				 .files_max = STORE_FILES_MAX };
+				 .files_max = STORE_FILES_MAX,
+				 .flags = flags & UDAX_STORE_PREALLOC ? STORE_FLAG_PREALLOC : 0 };
 	uint64_t table_bytes = disk_table_bytes(STORE_FILES_MAX);
 	uint8_t *zeros;
 	int fd, ret;
@@ -93,6 +108,17 @@ int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
 		return ret;
 	}
 	ret = ftruncate(fd, (off_t)(sb.store_blocks * STORE_BLOCK_SIZE)) ? -errno : 0;
+	if (!ret && (sb.flags & STORE_FLAG_PREALLOC)) {
+		ret = store_reserve(fd, sb.store_blocks * STORE_BLOCK_SIZE);
+		if (ret) {
+			store_error_set(why, "cannot reserve %llu MiB for %s on the host: %s",
+					(unsigned long long)(sb.store_blocks >> 8), path,
+					strerror(-ret));
+			close(fd);
+			unlink(path);
+			return ret;
+		}
+	}
 	/* Both slots valid; generation 1 (slot 1) is the newer. */
 	for (sb.generation = 0; !ret && sb.generation < 2; sb.generation++) {
 		uint8_t block[STORE_BLOCK_SIZE];
@@ -217,6 +243,7 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 	s->files_max = sb.files_max;
 	s->active_area = sb.active_area;
 	s->generation = sb.generation;
+	s->flags = sb.flags;
 	s->groups = sb.data_blocks / STORE_GROUP_BLOCKS;
 	s->used = calloc(s->data_blocks / 64, sizeof(*s->used));
 	s->group_free = calloc(s->groups, sizeof(*s->group_free));
@@ -415,6 +442,7 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	sb.active_area = area;
 	sb.extents = snap->count;
 	sb.files = snap->files;
+	sb.flags = s->flags;
 	sb.meta_crc = crc32c(crc32c(0, snap->table, table_bytes), snap->ext,
 			     snap->count * sizeof(*snap->ext));
 	ret = s->io->write(s, block, sizeof(block), super_encode(&sb, block));

@@ -9,18 +9,50 @@
 #   exits 0), and the store clean; the next put removes the temporary files
 #   of dead puts, and only those;
 # - get refuses to write over the store file (by name, symlink, hard link;
-#   cat to it too); get interrupted (SIGINT while stopped mid-copy, SIGKILL
-#   at random moments) leaves the host file it replaces complete, old or new;
+#   cat to it too); get interrupted (SIGINT while its temporary file exists,
+#   SIGKILL at random moments) leaves the host file it replaces complete,
+#   old or new, and SIGINT removes the temporary file;
 #   a replaced file keeps its mode; /dev/stdout is written in place.
 # Exit 0 pass, 1 fail.
 set -u
-set -m	# background jobs do not ignore SIGINT
 udax=$(cd "$(dirname "$0")/.." && pwd)/udax
 dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-putget-XXXXXX")
 seed=${UDAX_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$seed
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL cli_put_get_atomic: $* (seed=$seed; rerun with UDAX_SEED=$seed)"; exit 1; }
+# Commands started in the background: with SIGINT, SIGTERM and SIGHUP at
+# their defaults (a shell starts background jobs with SIGINT ignored, and
+# udax keeps ignoring a signal it was started with ignored).
+if env --default-signal=INT true 2>/dev/null; then
+	bg=(env --default-signal=INT,TERM,HUP)
+elif ((!((16#$(awk '/^SigIgn/ { print $2 }' /proc/$$/status) >> 1) & 1))); then
+	bg=()
+	set -m	# job control: background jobs do not ignore SIGINT
+else
+	echo "SKIP: SIGINT is ignored and env has no --default-signal"
+	exit 77
+fi
+# Wait until background job PID runs udax: a signal that reaches the
+# shell's child before its exec could run this script's EXIT trap there.
+started() {
+	local comm=
+	while [ "$comm" != udax ] && read -r comm 2>/dev/null <"/proc/$1/comm"; do
+		:
+	done
+}
+# Wait for background job PID (killed if it runs for a minute); sets rc.
+# The watchdog ends by itself when PID does (a subshell must not be
+# signalled: it could run the EXIT trap).
+reap() {
+	(timeout 60 tail --pid="$1" -s 0.05 -f /dev/null || kill -KILL "$1") >/dev/null 2>&1 &
+	wait "$1"
+	rc=$?
+	while [ $rc = 147 ]; do	# job control's report of a SIGSTOP
+		wait "$1"
+		rc=$?
+	done
+}
 export UDAX_STORE=$dir/store
 store=$UDAX_STORE
 
@@ -58,7 +90,8 @@ free0=$(blocks_free)
 grep -q "No space left" "$dir/err" || fail "store full: $(cat "$dir/err")"
 holds_one_of "put failing for space" name "$dir/old"
 [ "$(names)" = "name " ] || fail "a failed put left files: $(names)"
-[ "$(blocks_free)" = "$free0" ] || fail "a failed put kept blocks: $free0 free before, $(blocks_free) after"
+[ "$(blocks_free)" = "$free0" ] ||
+	fail "a failed put kept blocks: $free0 free before, $(blocks_free) after"
 fsck_clean "put failing for space"
 cp "$store" "$dir/store.before"
 "$udax" put "$dir" other 2>/dev/null && fail "put of a directory succeeded"
@@ -76,13 +109,13 @@ fsck_clean "put of an unreadable file"
 mkfifo "$dir/fifo"
 head -c 1000000 /dev/urandom >"$dir/part"
 for sig in INT:130 TERM:143 HUP:129 KILL:137; do
-	"$udax" put "$dir/fifo" name 2>"$dir/err" &
+	"${bg[@]}" "$udax" put "$dir/fifo" name 2>"$dir/err" &
 	pid=$!
+	started $pid
 	exec 3<>"$dir/fifo"
 	timeout 20 cat "$dir/part" >&3 || fail "put stopped reading its FIFO"
 	kill -"${sig%:*}" $pid
-	wait $pid
-	rc=$?
+	reap $pid
 	exec 3>&-
 	[ $rc = "${sig#*:}" ] || fail "put stopped by SIG${sig%:*} exited $rc: $(cat "$dir/err")"
 	holds_one_of "put stopped by SIG${sig%:*}" name "$dir/old"
@@ -94,23 +127,23 @@ done
 # --- SIGKILL and SIGINT at random moments ----------------------------------
 rm -f "$store"
 "$udax" create "$store" 64M >/dev/null || fail "create"
-head -c 12000000 /dev/urandom >"$dir/v1"
-head -c 9000000 /dev/urandom >"$dir/v2"
+head -c 6000000 /dev/urandom >"$dir/v1"
+head -c 4500000 /dev/urandom >"$dir/v2"
 "$udax" put "$dir/v1" name || fail "put"
 span=$(($(time_ms "$udax" put "$dir/v2" name) * 3 / 2))
 cur=$dir/v2
 outcomes=""
-for trial in 1 2 3 4 5 6 7 8 9 10 11 12; do
+for trial in 1 2 3 4 5 6 7 8 9 10; do
 	new=$dir/v1
 	[ "$cur" = "$dir/v1" ] && new=$dir/v2
 	sig=KILL
 	((trial % 2)) && sig=INT
-	"$udax" put "$new" name 2>"$dir/err" &
+	"${bg[@]}" "$udax" put "$new" name 2>"$dir/err" &
 	pid=$!
+	started $pid
 	sleep "$(delay $span)"
 	kill -$sig $pid 2>/dev/null
-	wait $pid
-	rc=$?
+	reap $pid
 	fsck_clean "put, SIG$sig at trial $trial"
 	holds_one_of "put, SIG$sig at trial $trial (exit $rc)" name "$cur" "$new"
 	case $sig:$rc in
@@ -151,7 +184,7 @@ fsck_clean "get over the store"
 "$udax" get name /dev/stdout >"$dir/via-stdout" || fail "get to /dev/stdout (a file)"
 cmp -s "$dir/via-stdout" "$dir/old" || fail "get to /dev/stdout (a file): wrong bytes"
 
-head -c 16000000 /dev/urandom >"$dir/big"
+head -c 8000000 /dev/urandom >"$dir/big"
 "$udax" put "$dir/big" big || fail "put"
 head -c 1000 /dev/urandom >"$dir/prev"
 cp "$dir/prev" "$dir/out"
@@ -159,45 +192,50 @@ chmod 0604 "$dir/out"
 span=$(($(time_ms "$udax" get big "$dir/out") * 3 / 2))
 [ "$(stat -c %a "$dir/out")" = 604 ] || fail "get changed the mode to $(stat -c %a "$dir/out")"
 cmp -s "$dir/out" "$dir/big" || fail "get wrote wrong bytes"
+# SIGINT once the temporary file exists (the get stopped while we look),
+# SIGKILL at random moments.
 hits=0
-for trial in $(seq 1 40); do
+for trial in $(seq 1 30); do
 	cp "$dir/prev" "$dir/out"
 	sig=KILL
 	((trial % 2)) && sig=INT
-	"$udax" get big "$dir/out" 2>"$dir/err" &
+	"${bg[@]}" "$udax" get big "$dir/out" 2>"$dir/err" &
 	pid=$!
-	sleep "$(delay $span)"
+	started $pid
 	if [ $sig = INT ]; then
-		# Stopped, it is in the middle of its copy if its temporary file
-		# exists; then the SIGINT must leave the old file.
+		end=$((SECONDS + 30))
+		while ((SECONDS < end)) && kill -0 $pid 2>/dev/null &&
+			! compgen -G "$dir/.udax-get.*" >/dev/null; do
+			:
+		done
 		kill -STOP $pid 2>/dev/null
-		mid=$(find "$dir" -maxdepth 1 -name '.udax-get.*' | wc -l)
+		mid=0
+		compgen -G "$dir/.udax-get.*" >/dev/null && mid=1
 		kill -INT $pid 2>/dev/null
 		kill -CONT $pid 2>/dev/null
 	else
+		sleep "$(delay $span)"
 		kill -KILL $pid 2>/dev/null
 	fi
-	wait $pid
-	rc=$?
-	while [ $rc = 147 ]; do	# the job control's report of the stop
-		wait $pid
-		rc=$?
-	done
+	reap $pid
 	if cmp -s "$dir/out" "$dir/prev"; then held=old
 	elif cmp -s "$dir/out" "$dir/big"; then held=new
-	else fail "get, SIG$sig at trial $trial (exit $rc): the host file is damaged"
+	else fail "get, SIG$sig at trial $trial (exit $rc): the host file is damaged:" \
+		"$(stat -c %s "$dir/out") bytes; $(cmp "$dir/out" "$dir/big" 2>&1);" \
+		"$(cat "$dir/err")"
 	fi
 	case $sig:$rc:$held in
 	INT:130:old)
 		hits=$((hits + mid))
-		[ -z "$(find "$dir" -maxdepth 1 -name '.udax-get.*')" ] ||
+		! compgen -G "$dir/.udax-get.*" >/dev/null ||
 			fail "an interrupted get left its temporary file" ;;
 	INT:0:new | KILL:0:new | KILL:137:*) ;;
 	*) fail "get, SIG$sig at trial $trial: exit $rc, host file $held: $(cat "$dir/err")" ;;
 	esac
 	rm -f "$dir"/.udax-get.*
-	((hits >= 2 && trial >= 8)) && break
+	((hits >= 3 && trial >= 6)) && break
 done
 ((hits >= 1)) || fail "no SIGINT landed in the middle of a get in $trial trials"
 fsck_clean "get"
-echo "PASS cli_put_get_atomic (seed=$seed; put outcomes: $outcomes; gets interrupted mid-copy: $hits)"
+echo "PASS cli_put_get_atomic (seed=$seed; put outcomes: $outcomes;" \
+	"gets interrupted mid-copy: $hits)"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,10 @@ static const char usage_text[] =
 	"Userspace DAX: files of a store, mapped with page faults served in user space.\n"
 	"\n"
 	"Commands:\n"
-	"  create STORE SIZE        create a store file of SIZE bytes (suffix K, M, G, T)\n"
+	"  create [--prealloc] STORE SIZE\n"
+	"                           create a store file of SIZE bytes (suffix K, M, G,\n"
+	"                           T), sparse on the host (warns if the host has less\n"
+	"                           free space), or with --prealloc reserved there\n"
 	"  ls                       list the files of the store\n"
 	"  put HOSTFILE NAME        copy a host file into the store, replacing NAME\n"
 	"                           atomically (a failed or interrupted put leaves\n"
@@ -118,17 +122,37 @@ int close_store(struct udax_store *s, int status)
 
 static int cmd_create(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "prealloc", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned flags = 0;
+	struct statvfs vfs;
 	uint64_t size;
-	int ret;
+	int opt, ret;
 
-	if (argc != 3)
+	optind = 0;	/* a full restart: options may follow the arguments */
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt != 'p')
+			return usage_error("create [--prealloc] STORE SIZE");
+		flags |= UDAX_STORE_PREALLOC;
+	}
+	if (argc - optind != 2)
 		return usage_error("create needs STORE SIZE");
-	if (parse_size(argv[2], &size))
+	if (parse_size(argv[optind + 1], &size))
 		return usage_error("SIZE must be a number with an optional K, M, G or T");
-	ret = udax_store_create(argv[1], size, 0);
+	ret = udax_store_create(argv[optind], size, flags);
 	if (ret)
-		return fail(argv[1], ret);
-	printf("created %s: %" PRIu64 " MiB\n", argv[1], size >> 20);
+		return fail(argv[optind], ret);
+	printf("created %s: %" PRIu64 " MiB%s\n", argv[optind], size >> 20,
+	       flags ? ", reserved on the host" : "");
+	/* A sparse store takes host space as it fills: say when it cannot. */
+	if (!flags && statvfs(argv[optind], &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < size)
+		fprintf(stderr, "udax create: warning: the host file system has %" PRIu64
+			" MiB free for this %" PRIu64 " MiB store; writes will fail with ENOSPC "
+			"when it is full (--prealloc reserves the space now)\n",
+			(uint64_t)vfs.f_bavail * vfs.f_frsize >> 20, size >> 20);
 	return 0;
 }
 

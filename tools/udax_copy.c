@@ -97,7 +97,8 @@ static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
 			if (w < 0 && !in && errno == EINTR)
 				continue;
 			if (w <= 0) {
-				status = fail(in ? name : "write", in ? (w ? (int)w : -EIO) : -errno);
+				status = fail(in ? name : "write",
+					      in ? (w ? (int)w : -EIO) : -errno);
 				goto out;
 			}
 			done += w;
