@@ -12,14 +12,20 @@
 #   cat to it too); get interrupted (SIGINT while its temporary file exists,
 #   SIGKILL at random moments) leaves the host file it replaces complete,
 #   old or new, and SIGINT removes the temporary file;
-#   a replaced file keeps its mode; /dev/stdout is written in place.
+#   a replaced file keeps its mode, a new one gets 0666 & ~umask;
+#   /dev/stdout is written in place.
 # Exit 0 pass, 1 fail.
 set -u
 udax=$(cd "$(dirname "$0")/.." && pwd)/udax
 dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-putget-XXXXXX")
 seed=${UDAX_SEED:-$((RANDOM * 32768 + RANDOM))}
 RANDOM=$seed
-trap 'rm -rf "$dir"' EXIT
+# A hung test is killed after two minutes (by sh: a subshell of this script
+# could run its EXIT trap if signalled before it execs).
+sh -c 'sleep 120 >/dev/null 2>&1 && echo "FAIL cli_put_get_atomic: watchdog expired" &&
+	kill -KILL "$1"' watchdog $$ 2>/dev/null &
+watchdog=$!
+trap 'kill $watchdog 2>/dev/null; rm -rf "$dir"' EXIT
 fail() { echo "FAIL cli_put_get_atomic: $* (seed=$seed; rerun with UDAX_SEED=$seed)"; exit 1; }
 # Commands started in the background: with SIGINT, SIGTERM and SIGHUP at
 # their defaults (a shell starts background jobs with SIGINT ignored, and
@@ -41,11 +47,8 @@ started() {
 		:
 	done
 }
-# Wait for background job PID (killed if it runs for a minute); sets rc.
-# The watchdog ends by itself when PID does (a subshell must not be
-# signalled: it could run the EXIT trap).
+# Wait for background job PID; sets rc.
 reap() {
-	(timeout 60 tail --pid="$1" -s 0.05 -f /dev/null || kill -KILL "$1") >/dev/null 2>&1 &
 	wait "$1"
 	rc=$?
 	while [ $rc = 147 ]; do	# job control's report of a SIGSTOP
@@ -113,7 +116,7 @@ for sig in INT:130 TERM:143 HUP:129 KILL:137; do
 	pid=$!
 	started $pid
 	exec 3<>"$dir/fifo"
-	timeout 20 cat "$dir/part" >&3 || fail "put stopped reading its FIFO"
+	timeout 20 cat "$dir/part" >&3 || fail "put stopped reading its FIFO: exit $?: $(cat "$dir/err"); $(cat /proc/$pid/stat 2>&1)"
 	kill -"${sig%:*}" $pid
 	reap $pid
 	exec 3>&-
@@ -180,6 +183,11 @@ done
 cmp -s "$store" "$dir/store.before" || fail "the store changed"
 fsck_clean "get over the store"
 
+umask 027
+"$udax" get name "$dir/new-file" || fail "get to a new file"
+[ "$(stat -c %a "$dir/new-file")" = 640 ] || fail "new file of mode $(stat -c %a "$dir/new-file")"
+cmp -s "$dir/new-file" "$dir/old" || fail "get to a new file: wrong bytes"
+umask 022
 "$udax" get name /dev/stdout | cmp -s - "$dir/old" || fail "get to /dev/stdout (a pipe)"
 "$udax" get name /dev/stdout >"$dir/via-stdout" || fail "get to /dev/stdout (a file)"
 cmp -s "$dir/via-stdout" "$dir/old" || fail "get to /dev/stdout (a file): wrong bytes"
