@@ -66,18 +66,34 @@ struct udax_file_stat {
 					   under vm.max_map_count */
 };
 
+/* udax_store_create() flag: reserve the whole store file on the host
+ * (fallocate), so that writes never meet a full host file system; freed
+ * blocks then keep their host space. */
+#define UDAX_STORE_PREALLOC 0x2
+
 /* Create a store of size_bytes (rounded down to whole 2 MiB groups) at path,
- * which must not exist. flags must be 0. */
+ * which must not exist. flags: 0 (the file is sparse on the host) or
+ * UDAX_STORE_PREALLOC (-ENOSPC if the host cannot hold it all). */
 UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags);
 
-/* Open the store at path. flags must be 0. Only one opener at a time: a
- * second gets -EBUSY. A file that is not a store gets -EINVAL, a damaged or
- * truncated one -EUCLEAN; the one-line reason is in udax_strerror_detail().
- * A store whose newest superblock's metadata is damaged opens from the
- * older slot, losing the last checkpoint's changes; udax_strerror_detail()
- * then says so after the successful open (else it is "").
- * Installs udax's SIGBUS/SIGSEGV handlers on first use; handlers installed
- * before keep receiving the signals that are not udax's. */
+/* udax_store_open() flag: open the store read-only. The backing file is
+ * opened O_RDONLY and never written (no checkpoint at close); several
+ * read-only openers may share a store. Opening a file O_RDWR, O_CREAT or
+ * O_TRUNC, a writable mapping, udax_unlink and udax_rename get -EROFS;
+ * udax_fsync and udax_msync do nothing and return 0. */
+#define UDAX_STORE_RDONLY 0x1
+
+/* Open the store at path. flags: 0 or UDAX_STORE_RDONLY. One writer at a
+ * time, or any number of read-only openers: a conflicting opener gets
+ * -EBUSY. A store file this process may only read gets -EACCES or -EROFS
+ * (as from open(2)) unless opened with UDAX_STORE_RDONLY. A file that is
+ * not a store gets -EINVAL, a damaged or truncated one -EUCLEAN; the
+ * one-line reason is in udax_strerror_detail(). A store whose newest
+ * superblock's metadata is damaged opens from the older slot, losing the
+ * last checkpoint's changes; udax_strerror_detail() then says so after the
+ * successful open (else it is ""). Installs udax's SIGBUS/SIGSEGV handlers
+ * on first use; handlers installed before keep receiving the signals that
+ * are not udax's. */
 UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store **out);
 
 /* udax_store_check() flag: repair what can be repaired (see below). */
@@ -92,7 +108,8 @@ UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store
  * it; the next checkpoint rewrites it). -EUCLEAN if damaged, including a
  * store that opens only from its older superblock (the last checkpoint's
  * changes are lost) and a truncated one; -EINVAL if not a store; -EBUSY if
- * open (by any process); the reason is in udax_strerror_detail().
+ * open for writing (by any process); the reason is in
+ * udax_strerror_detail().
  * With UDAX_CHECK_REPAIR, a store that can be opened (from either slot) is
  * repaired: a truncated file is extended to its size (the lost range reads
  * as zeros), then both superblock slots and metadata areas are rewritten.
@@ -100,10 +117,11 @@ UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store
  * repaired; a store with no usable slot is left as it is (-EUCLEAN). */
 UDAX_API int udax_store_check(const char *path, unsigned flags);
 
-/* Write the store's metadata back and close it. Files must be closed and
- * mappings unmapped first (-EBUSY otherwise, the store stays open). Any
- * other error (-EIO: the backing file was truncated or the write failed)
- * is returned after the store is closed and s freed all the same. */
+/* Write the store's metadata back (nothing for a read-only store) and close
+ * it. Files must be closed and mappings unmapped first (-EBUSY otherwise,
+ * the store stays open). Any other error (-EIO: the backing file was
+ * truncated or the write failed) is returned after the store is closed and
+ * s freed all the same. */
 UDAX_API int udax_store_close(struct udax_store *s);
 
 /* Fill st with the store's figures. */
@@ -119,6 +137,13 @@ UDAX_API int udax_close(struct udax_file *f);
 
 /* Remove a file. -EBUSY while it is open. */
 UDAX_API int udax_unlink(struct udax_store *s, const char *name);
+
+/* Rename a file, like rename(2): replaces newname if it exists (its blocks
+ * are freed), atomically (a crash leaves the old name table or the new one,
+ * never neither) and durably (it checkpoints before returning). Handles of
+ * an open oldname stay valid. -ENOENT if oldname does not exist, -EBUSY if
+ * newname exists and is open; the same name twice returns 0. */
+UDAX_API int udax_rename(struct udax_store *s, const char *oldname, const char *newname);
 
 /* List the store's files: start with *cookie = 0; each call copies the next
  * name (NUL-terminated) into name (size >= UDAX_NAME_MAX + 1 bytes) and

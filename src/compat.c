@@ -205,6 +205,16 @@ int compat_zero_range(int fd, uint64_t off, uint64_t len)
 	return compat_write_zeros(fd, off, len);
 }
 
+int compat_zero_allocated(int fd, uint64_t off, uint64_t len)
+{
+	if (compat_inject(INJECT_ZERO))
+		return -EIO;
+	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+		      (off_t)len) == 0)
+		return 0;
+	return errno == EOPNOTSUPP ? compat_write_zeros(fd, off, len) : -errno;
+}
+
 int compat_discard_range(int fd, uint64_t off, uint64_t len)
 {
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,

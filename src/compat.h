@@ -40,8 +40,13 @@ int compat_uffd_open_sigbus(void);
 int compat_uffd_register_missing(int uffd, void *addr, size_t len);
 
 /* Give [off, off+len) of fd zeroed, allocated space (no host ENOSPC later).
- * Return: 0 or -errno. */
+ * Return: 0 or -errno (-ENOSPC: the host is full; part of the range may
+ * have been allocated). */
 int compat_zero_range(int fd, uint64_t off, uint64_t len);
+
+/* Zero [off, off+len) of fd, whose host space is allocated, without ever
+ * releasing that space (not even for a moment). Return: 0 or -errno. */
+int compat_zero_allocated(int fd, uint64_t off, uint64_t len);
 
 /* pread/pwrite all of [off, off+len) of fd, retrying EINTR and short
  * counts; *done says how far it got. Return: 0, -errno, or -ENODATA at end

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * inode.c - open files: udax_open/close/unlink, pread/pwrite, truncate,
+ * inode.c - open files: udax_open/close/unlink/rename, pread/pwrite, truncate,
  * punch-hole, fsync, fstat.
  *
  * Locks (order in internal.h):
@@ -90,6 +90,8 @@ int udax_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	if (!s || !out || !name_valid(name) || (acc != O_RDONLY && acc != O_RDWR) ||
 	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)))
 		return -EINVAL;
+	if (s->st->rdonly && (acc == O_RDWR || (flags & (O_CREAT | O_TRUNC))))
+		return -EROFS;
 	if ((flags & O_TRUNC) && acc != O_RDWR)
 		return -EACCES;
 	f = calloc(1, sizeof(*f));
@@ -141,6 +143,8 @@ int udax_unlink(struct udax_store *s, const char *name)
 
 	if (!s || !name_valid(name))
 		return -EINVAL;
+	if (s->st->rdonly)
+		return -EROFS;
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
 	slot = __store_file_find(s->st, name);
@@ -154,6 +158,40 @@ int udax_unlink(struct udax_store *s, const char *name)
 	mutex_unlock(&s->inodes_lock);
 	/* Freed blocks become allocatable once no checkpoint names them. */
 	return ret ? ret : store_checkpoint(s->st);
+}
+
+int udax_rename(struct udax_store *s, const char *oldname, const char *newname)
+{
+	int slot, victim, ret = 0;
+
+	if (!s || !name_valid(oldname) || !name_valid(newname))
+		return -EINVAL;
+	if (s->st->rdonly)
+		return -EROFS;
+	mutex_lock(&s->inodes_lock);
+	mutex_lock(&s->st->lock);
+	slot = __store_file_find(s->st, oldname);
+	victim = __store_file_find(s->st, newname);
+	if (slot < 0) {
+		ret = slot;
+	} else if (slot == victim) {
+		ret = 1;	/* the same name: nothing to do */
+	} else if (victim >= 0 && s->inode[victim]) {
+		ret = -EBUSY;
+	} else {
+		/* An open handle names a slot, not a name: it follows. */
+		if (victim >= 0)
+			__store_file_remove(s->st, victim);
+		strcpy(s->st->file[slot].name, newname);
+		__store_meta_changed(s->st);
+	}
+	mutex_unlock(&s->st->lock);
+	mutex_unlock(&s->inodes_lock);
+	/* One checkpoint writes the whole file table: a crash leaves the old
+	 * table or the new one. The replaced file's blocks are freed by it. */
+	if (ret)
+		return ret < 0 ? ret : 0;
+	return store_checkpoint(s->st);
 }
 
 /* pread/pwrite on the store file; a udax-mapped buffer that makes the

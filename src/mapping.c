@@ -140,7 +140,7 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	    len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
 		return -EINVAL;
 	if ((prot & PROT_WRITE) && !f->writable)
-		return -EACCES;
+		return f->inode->store->st->rdonly ? -EROFS : -EACCES;
 	len = (len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1);
 	pthread_once(&fork_handlers_once, fork_handlers_install);
 	vma = calloc(1, sizeof(*vma));

@@ -36,6 +36,9 @@
 #define STORE_FILE_MAX_BYTES (1ull << 46)	/* 64 TiB */
 #define STORE_VERSION 1u
 #define STORE_MAGIC "UDAXSTOR"
+/* Superblock flags. PREALLOC: the whole file was reserved on the host at
+ * creation; freed blocks keep their host space (no punching). */
+#define STORE_FLAG_PREALLOC 0x1u
 
 /* Reason texts come back through this buffer (one line). */
 struct store_error {
@@ -76,6 +79,8 @@ struct store_file {
  */
 struct store {
 	int fd;
+	bool rdonly;		/* UDAX_STORE_RDONLY: fd is O_RDONLY, no writes */
+	uint32_t flags;		/* STORE_FLAG_* of the superblock */
 	const struct store_io_ops *io;	/* store_io_default unless a test swaps it */
 	uint64_t store_blocks;
 	uint64_t data_start;
@@ -105,21 +110,27 @@ struct store {
 	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
 };
 
-int store_format(const char *path, uint64_t size_bytes, struct store_error *why);
+/* Create a store file; flags: 0 or UDAX_STORE_PREALLOC (reserve the whole
+ * file on the host: -ENOSPC if the host cannot hold it). */
+int store_format(const char *path, uint64_t size_bytes, unsigned flags,
+		 struct store_error *why);
 /* store_format() with a file table of files_max records (1 ..
  * STORE_FILES_MAX): small stores for the fuzzer. */
 int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max,
-		       struct store_error *why);
-/* Load the store at path. Return: 0 or -errno with the reason in why; on
- * success why is "" or says that the store was loaded from its older
- * superblock slot (the newest one's area is damaged). */
-int store_load(const char *path, struct store **out, struct store_error *why);
+		       unsigned flags, struct store_error *why);
+/* Load the store at path; flags: 0 or UDAX_STORE_RDONLY. Return: 0 or
+ * -errno with the reason in why; on success why is "" or says that the
+ * store was loaded from its older superblock slot (the newest one's area
+ * is damaged). */
+int store_load(const char *path, unsigned flags, struct store **out, struct store_error *why);
 /* Write a checkpoint, then release the blocks freed before it.
- * Return: 0 or -errno; -EIO, with nothing written, if the backing file is
- * shorter than the store (truncated under it). */
+ * Return: 0 or -errno: -EROFS for a read-only store; -EIO, with nothing
+ * written, if the backing file is shorter than the store (truncated under
+ * it). */
 int store_checkpoint(struct store *s);
 /* Make all data durable: a checkpoint if metadata changed since the last
- * one, else only fdatasync(). Return: 0 or -errno (-EIO as above). */
+ * one, else only fdatasync(); nothing for a read-only store.
+ * Return: 0 or -errno (-EIO as above). */
 int store_sync(struct store *s);
 /* Record a metadata change (size). Context: store.lock held. */
 static inline void __store_meta_changed(struct store *s)
@@ -141,7 +152,8 @@ void __store_file_remove(struct store *s, int slot);
 
 /*
  * Map file block fblock of file slot to a store block.
- * Return: the block (> 0), 0 for a hole when !create, -ENOSPC or -EIO.
+ * Return: the block (> 0), 0 for a hole when !create, -ENOSPC (store or
+ * host full), -ENOMEM or -EIO.
  * Context: takes store.lock; caller holds the entry lock of the page when
  * create is set, so that one page is never allocated twice.
  */
@@ -164,7 +176,8 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
  * (STORE_EXTENT_RESERVE), so that sparse writes cannot use up the store
  * with mostly empty extents: 4 KiB allocation takes over.
  * Return: the first block; 0 if no extent is to be had (not all holes, no
- * free group, reserve reached); -ENOMEM or -EIO.
+ * free group, reserve reached, or no host space to zero it in: that is
+ * given back, and 4 KiB blocks may still fit); -ENOMEM or -EIO.
  * Context: takes store.lock; the caller holds the entry lock covering
  * those file blocks.
  */

@@ -166,8 +166,11 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
 
 	/* Zero the block outside the lock: it is taken in the bitmap, so
 	 * nobody else gets it, and no map names it until it is zero. The
-	 * caller's entry lock keeps a second allocation of fblock away. */
+	 * caller's entry lock keeps a second allocation of fblock away. A
+	 * failed zeroing (a full host) gives back what it may have taken. */
 	ret = s->io->zero(s, store_block_offset(block), STORE_BLOCK_SIZE);
+	if (ret)
+		s->io->discard(s, store_block_offset(block), STORE_BLOCK_SIZE);
 	mutex_lock(&s->lock);
 	if (!ret)
 		ret = map_store(&f->map, fblock, block);
@@ -245,8 +248,13 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 
 	/* As store_get_block(): zeroed outside the lock, named after. Fresh
 	 * or punched blocks are holes already; ZERO_RANGE also reserves the
-	 * host's space, so a write through the mapping cannot meet ENOSPC. */
+	 * host's space, so a write through the mapping cannot meet ENOSPC.
+	 * If the host has not 2 MiB left, the part it allocated goes back
+	 * and the caller falls back to 4 KiB blocks, which may still fit. */
 	ret = s->io->zero(s, store_block_offset(block), STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
+	if (ret)
+		s->io->discard(s, store_block_offset(block),
+			       STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
 	mutex_lock(&s->lock);
 	for (n = 0; !ret && n < STORE_GROUP_BLOCKS; n++)
 		ret = map_store(&f->map, fblock + n, block + n);
@@ -257,6 +265,8 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 		__store_meta_changed(s);
 	}
 	mutex_unlock(&s->lock);
+	if (ret == -ENOSPC)
+		return 0;
 	if (ret)
 		return ret == -ENOMEM ? ret : -EIO;
 	return (int64_t)block;

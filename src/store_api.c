@@ -32,11 +32,11 @@ int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags)
 	struct store_error why = { "" };
 	int ret;
 
-	if (!path || flags) {
+	if (!path || (flags & ~UDAX_STORE_PREALLOC)) {
 		store_error_set(&why, "invalid argument");
 		return fail(-EINVAL, &why);
 	}
-	ret = store_format(path, size_bytes, &why);
+	ret = store_format(path, size_bytes, flags, &why);
 	return ret ? fail(ret, &why) : 0;
 }
 
@@ -47,7 +47,7 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 	struct udax_store *s;
 	int ret;
 
-	if (!path || !out || flags) {
+	if (!path || !out || (flags & ~UDAX_STORE_RDONLY)) {
 		store_error_set(&why, "invalid argument");
 		return fail(-EINVAL, &why);
 	}
@@ -60,7 +60,7 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->inodes_lock);
-	ret = store_load(path, &s->st, &why);
+	ret = store_load(path, flags, &s->st, &why);
 	if (ret) {
 		free(s);
 		return fail(ret, &why);
@@ -103,7 +103,7 @@ int udax_store_close(struct udax_store *s)
 	mutex_unlock(&s->inodes_lock);
 	if (busy)
 		return -EBUSY;
-	ret = store_checkpoint(s->st);
+	ret = s->st->rdonly ? 0 : store_checkpoint(s->st);
 	store_unload(s->st);
 	free(s->inode);
 	free(s);

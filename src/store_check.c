@@ -536,7 +536,7 @@ static int store_repair(const char *path, int fd, const struct disk_store *ds,
 	close(fd);
 	if (ret)
 		return ret;
-	ret = store_load(path, &s, why);
+	ret = store_load(path, 0, &s, why);
 	if (ret)
 		return ret;
 	ret = store_checkpoint(s);

@@ -27,7 +27,7 @@ struct disk_super {
 	uint32_t files;
 	uint32_t meta_crc;	/* crc32c of the file table and the extents */
 	uint32_t super_crc;	/* crc32c of this record with super_crc = 0 */
-	uint32_t reserved;
+	uint32_t flags;		/* STORE_FLAG_* (0 in stores made before flags) */
 };
 
 #define DISK_FILE_RECORD 512u

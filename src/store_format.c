@@ -10,8 +10,8 @@
  * allocating meanwhile.
  * Order: checkpoint_lock -> store.lock. Loading and unloading run
  * single-threaded (the store is not published yet / no longer in use).
- * One process at a time: store_load() holds flock(LOCK_EX) on the backing
- * file until store_unload().
+ * One writer at a time: store_load() holds flock(LOCK_EX) on the backing
+ * file until store_unload(); read-only loads share it with LOCK_SH.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -54,17 +55,31 @@ static void super_encode(struct disk_super *sb, uint8_t block[STORE_BLOCK_SIZE])
 	memcpy(block, sb, sizeof(*sb));
 }
 
-int store_format(const char *path, uint64_t size_bytes, struct store_error *why)
+/* Allocate all bytes of the new store file fd on the host. A host without
+ * that much free space is refused at once, rather than filled up before
+ * fallocate fails. Return: 0 or -errno. */
+static int store_reserve(int fd, uint64_t bytes)
 {
-	return store_format_files(path, size_bytes, STORE_FILES_MAX, why);
+	struct statvfs v;
+
+	if (fstatvfs(fd, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < bytes)
+		return -ENOSPC;
+	return fallocate(fd, 0, 0, (off_t)bytes) == 0 ? 0 : -errno;
+}
+
+int store_format(const char *path, uint64_t size_bytes, unsigned flags,
+		 struct store_error *why)
+{
+	return store_format_files(path, size_bytes, STORE_FILES_MAX, flags, why);
 }
 
 int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max,
-		       struct store_error *why)
+		       unsigned flags, struct store_error *why)
 {
 	struct disk_super sb = { .version = STORE_VERSION,
 				 .block_size = STORE_BLOCK_SIZE,
-				 .files_max = files_max };
+				 .files_max = files_max,
+				 .flags = flags & UDAX_STORE_PREALLOC ? STORE_FLAG_PREALLOC : 0 };
 	uint64_t table_bytes = disk_table_bytes(files_max);
 	uint8_t *zeros;
 	int fd, ret;
@@ -103,6 +118,17 @@ int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max
 		return ret;
 	}
 	ret = ftruncate(fd, (off_t)(sb.store_blocks * STORE_BLOCK_SIZE)) ? -errno : 0;
+	if (!ret && (sb.flags & STORE_FLAG_PREALLOC)) {
+		ret = store_reserve(fd, sb.store_blocks * STORE_BLOCK_SIZE);
+		if (ret) {
+			store_error_set(why, "cannot reserve %llu MiB for %s on the host: %s",
+					(unsigned long long)(sb.store_blocks >> 8), path,
+					strerror(-ret));
+			close(fd);
+			unlink(path);
+			return ret;
+		}
+	}
 	/* Both slots valid; generation 1 (slot 1) is the newer. */
 	for (sb.generation = 0; !ret && sb.generation < 2; sb.generation++) {
 		uint8_t block[STORE_BLOCK_SIZE];
@@ -189,7 +215,7 @@ static void count_free(struct store *s)
 	}
 }
 
-int store_load(const char *path, struct store **out, struct store_error *why)
+int store_load(const char *path, unsigned flags, struct store **out, struct store_error *why)
 {
 	struct disk_store ds;
 	struct disk_super sb;
@@ -203,16 +229,21 @@ int store_load(const char *path, struct store **out, struct store_error *why)
 	mutex_init(&s->lock);
 	mutex_init(&s->checkpoint_lock);
 	s->io = &store_io_default;
-	s->fd = open(path, O_RDWR | O_CLOEXEC);
+	s->rdonly = flags & UDAX_STORE_RDONLY;
+	s->fd = open(path, (s->rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (s->fd < 0) {
 		ret = -errno;
-		store_error_set(why, "cannot open %s: %s", path, strerror(errno));
+		store_error_set(why, "cannot open %s%s: %s%s", path,
+				s->rdonly ? "" : " for writing", strerror(errno),
+				!s->rdonly && (errno == EACCES || errno == EROFS)
+				? "; open it read-only (UDAX_STORE_RDONLY) to read it" : "");
 		free(s);
 		return ret;
 	}
-	if (flock(s->fd, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(s->fd, (s->rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		store_error_set(why, "store is in use by another opener");
+		store_error_set(why, s->rdonly ? "store is open for writing by another opener"
+					       : "store is in use by another opener");
 		goto err_close;
 	}
 	ret = disk_read_store(s->fd, &ds, why);
@@ -233,6 +264,7 @@ int store_load(const char *path, struct store **out, struct store_error *why)
 	s->files_max = sb.files_max;
 	s->active_area = sb.active_area;
 	s->generation = sb.generation;
+	s->flags = sb.flags;
 	s->groups = sb.data_blocks / STORE_GROUP_BLOCKS;
 	s->used = calloc(s->data_blocks / 64, sizeof(*s->used));
 	s->group_free = calloc(s->groups, sizeof(*s->group_free));
@@ -463,6 +495,7 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	sb.active_area = area;
 	sb.extents = snap->count;
 	sb.files = snap->files;
+	sb.flags = s->flags;
 	sb.meta_crc = crc32c(crc32c(0, snap->table, table_bytes), snap->ext,
 			     snap->count * sizeof(*snap->ext));
 	super_encode(&sb, block);
@@ -482,6 +515,8 @@ int store_checkpoint(struct store *s)
 	struct snapshot snap = { .table = NULL };
 	int ret;
 
+	if (s->rdonly)
+		return -EROFS;
 	/* Signal-safe memory throughout: a MAP_SYNC fault checkpoints. */
 	snap.table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
 	if (!snap.table)
@@ -515,6 +550,8 @@ int store_sync(struct store *s)
 	bool changed;
 	int ret;
 
+	if (s->rdonly)
+		return 0;	/* nothing can have been written */
 	mutex_lock(&s->lock);
 	changed = s->meta_changes != s->meta_committed;
 	mutex_unlock(&s->lock);

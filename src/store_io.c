@@ -5,6 +5,9 @@
  * goes through store.io, so that a test build can record them (and replay
  * crash images at each flush point). File data moves through the page
  * cache (mappings, pread/pwrite) and becomes durable at the next sync.
+ * A store made with UDAX_STORE_PREALLOC keeps its host space: its blocks
+ * are zeroed in place and freed ones are not punched (they are zeroed
+ * again when allocated).
  *
  * Holds no locks; callers hold what their own file says.
  */
@@ -28,11 +31,15 @@ static int default_sync(struct store *s)
 
 static int default_zero(struct store *s, uint64_t off, uint64_t len)
 {
+	if (s->flags & STORE_FLAG_PREALLOC)
+		return compat_zero_allocated(s->fd, off, len);
 	return compat_zero_range(s->fd, off, len);
 }
 
 static int default_discard(struct store *s, uint64_t off, uint64_t len)
 {
+	if (s->flags & STORE_FLAG_PREALLOC)
+		return 0;
 	return compat_discard_range(s->fd, off, len);
 }
 

@@ -24,6 +24,7 @@ int main(void)
 	test_init("api_invalid_args", 60);
 	CHECK_EQ(udax_store_create(NULL, 8ull << 20, 0), -EINVAL);
 	CHECK_EQ(udax_store_create(test_path("s"), 8ull << 20, 1), -EINVAL);
+	CHECK_EQ(udax_store_create(test_path("s"), 8ull << 20, UDAX_STORE_RDONLY), -EINVAL);
 	CHECK_EQ(udax_store_create(test_path("s"), 1ull << 20, 0), -EINVAL);	/* too small */
 	CHECK_EQ(udax_store_create(test_path("s"), 1ull << 50, 0), -EINVAL);	/* too big */
 	CHECK_EQ(udax_store_create(test_path("nodir/s"), 8ull << 20, 0), -ENOENT);
@@ -31,6 +32,7 @@ int main(void)
 	CHECK_EQ(udax_store_open(NULL, 0, &s), -EINVAL);
 	CHECK_EQ(udax_store_open(test_path("s"), 0, NULL), -EINVAL);
 	CHECK_EQ(udax_store_open(test_path("s"), 7, &s), -EINVAL);
+	CHECK_EQ(udax_store_open(test_path("s"), UDAX_STORE_PREALLOC, &s), -EINVAL);
 	CHECK_EQ(udax_store_open(test_path("s"), 0, &s), 0);
 	CHECK_EQ(udax_store_stat(NULL, &ss), -EINVAL);
 	CHECK_EQ(udax_store_stat(s, NULL), -EINVAL);
@@ -88,6 +90,16 @@ int main(void)
 	CHECK_EQ(udax_unlink(s, "x"), -EBUSY);
 	CHECK_EQ(udax_unlink(s, "nope"), -ENOENT);
 	CHECK_EQ(udax_unlink(s, ""), -EINVAL);
+	CHECK_EQ(udax_rename(NULL, "x", "y"), -EINVAL);
+	CHECK_EQ(udax_rename(s, NULL, "y"), -EINVAL);
+	CHECK_EQ(udax_rename(s, "x", NULL), -EINVAL);
+	CHECK_EQ(udax_rename(s, "", "y"), -EINVAL);
+	CHECK_EQ(udax_rename(s, "x", "a/b"), -EINVAL);
+	name[255] = 'n';
+	CHECK_EQ(udax_rename(s, "x", name), -EINVAL);		/* 256 bytes */
+	name[255] = '\0';
+	CHECK_EQ(udax_rename(s, "nope", "y"), -ENOENT);
+	CHECK_EQ(udax_rename(s, "x", "x"), 0);
 	CHECK_EQ(udax_store_close(s), -EBUSY);	/* files still open */
 
 	/* Nothing above changed the file. */

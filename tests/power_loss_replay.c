@@ -128,7 +128,8 @@ static void check_image(const char *label, size_t flush, const uint8_t *image, s
 	CHECK(fd >= 0 && pwrite(fd, image, len, 0) == (ssize_t)len);
 	CHECK(store_check_path(path, 0, &why) == 0, "%s image at flush %zu: %s", label, flush,
 	      why.text);
-	CHECK(store_load(path, &st, &why) == 0, "%s image at flush %zu: %s", label, flush,
+	CHECK(store_load(path, 0, &st, &why) == 0, "%s image at flush %zu: %s", label,
+	      flush,
 	      why.text);
 	slot = __store_file_find(st, "f");
 	CHECK(slot >= 0, "%s image at flush %zu: file missing", label, flush);

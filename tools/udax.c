@@ -15,13 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "udax.h"
-
-#define COPY_CHUNK (1u << 20)
 
 static const char usage_text[] =
 	"Usage: udax [-s STORE] COMMAND [ARGS]\n"
@@ -29,13 +28,20 @@ static const char usage_text[] =
 	"Userspace DAX: files of a store, mapped with page faults served in user space.\n"
 	"\n"
 	"Commands:\n"
-	"  create STORE SIZE        create a store file of SIZE bytes (suffix K, M, G, T)\n"
+	"  create [--prealloc] STORE SIZE\n"
+	"                           create a store file of SIZE bytes (suffix K, M, G,\n"
+	"                           T), sparse on the host (warns if the host has less\n"
+	"                           free space), or with --prealloc reserved there\n"
 	"  ls                       list the files of the store\n"
-	"  put HOSTFILE NAME        copy a host file into the store\n"
-	"  get NAME HOSTFILE        copy a store file out to the host\n"
+	"  put HOSTFILE NAME        copy a host file into the store, replacing NAME\n"
+	"                           atomically (a failed or interrupted put leaves\n"
+	"                           NAME as it was)\n"
+	"  get NAME HOSTFILE        copy a store file out to the host, replacing\n"
+	"                           HOSTFILE atomically (never the store file itself)\n"
 	"  cat NAME                 write a store file to standard output\n"
 	"  rm NAME                  remove a file from the store\n"
 	"  stat [NAME]              show store figures, or a file's size and counters\n"
+	"                           (ls, get, cat, stat open the store read-only)\n"
 	"  fsck [--repair]          check the store (exit 0 clean, perhaps with a\n"
 	"                           warning; 1 damaged); --repair repairs a store\n"
 	"                           that can be opened (exit 0 if clean then)\n"
@@ -99,17 +105,17 @@ static int parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
-static int open_store(const char *path, struct udax_store **s)
+int open_store(const char *path, unsigned flags, struct udax_store **s)
 {
 	int ret;
 
 	if (!path)
 		return usage_error("no store: give -s STORE or set UDAX_STORE");
-	ret = udax_store_open(path, 0, s);
+	ret = udax_store_open(path, flags, s);
 	return ret ? fail(path, ret) : 0;
 }
 
-static int close_store(struct udax_store *s, int status)
+int close_store(struct udax_store *s, int status)
 {
 	int ret = udax_store_close(s);
 
@@ -118,108 +124,38 @@ static int close_store(struct udax_store *s, int status)
 
 static int cmd_create(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "prealloc", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned flags = 0;
+	struct statvfs vfs;
 	uint64_t size;
-	int ret;
+	int opt, ret;
 
-	if (argc != 3)
+	optind = 0;	/* a full restart: options may follow the arguments */
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt != 'p')
+			return usage_error("create [--prealloc] STORE SIZE");
+		flags |= UDAX_STORE_PREALLOC;
+	}
+	if (argc - optind != 2)
 		return usage_error("create needs STORE SIZE");
-	if (parse_size(argv[2], &size))
+	if (parse_size(argv[optind + 1], &size))
 		return usage_error("SIZE must be a number with an optional K, M, G or T");
-	ret = udax_store_create(argv[1], size, 0);
+	ret = udax_store_create(argv[optind], size, flags);
 	if (ret)
-		return fail(argv[1], ret);
-	printf("created %s: %" PRIu64 " MiB\n", argv[1], size >> 20);
+		return fail(argv[optind], ret);
+	printf("created %s: %" PRIu64 " MiB%s\n", argv[optind], size >> 20,
+	       flags ? ", reserved on the host" : "");
+	/* A sparse store takes host space as it fills: say when it cannot. */
+	if (!flags && statvfs(argv[optind], &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < size)
+		fprintf(stderr, "udax create: warning: the host file system has %" PRIu64
+			" MiB free for this %" PRIu64 " MiB store; writes will fail with ENOSPC "
+			"when it is full (--prealloc reserves the space now)\n",
+			(uint64_t)vfs.f_bavail * vfs.f_frsize >> 20, size >> 20);
 	return 0;
-}
-
-/* Copy a host fd into a udax file (in) or a udax file out to a host fd. */
-static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
-{
-	char *buf = malloc(COPY_CHUNK);
-	uint64_t off = 0;
-	int status = 0;
-
-	if (!buf)
-		return fail(name, -ENOMEM);
-	for (;;) {
-		ssize_t n = in ? read(fd, buf, COPY_CHUNK) : udax_pread(f, buf, COPY_CHUNK, off);
-
-		if (n <= 0) {
-			if (n < 0)
-				status = fail(name, in ? -errno : (int)n);
-			break;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = in ? udax_pwrite(f, buf + done, (size_t)(n - done), off + (uint64_t)done)
-				       : write(fd, buf + done, (size_t)(n - done));
-
-			if (w <= 0) {
-				status = fail(in ? name : "write", in ? (w ? (int)w : -EIO) : -errno);
-				goto out;
-			}
-			done += w;
-		}
-		off += (uint64_t)n;
-	}
-out:
-	free(buf);
-	return status;
-}
-
-static int cmd_put(const char *store, int argc, char **argv)
-{
-	struct udax_store *s;
-	struct udax_file *f;
-	int fd, ret, status;
-
-	if (argc != 3)
-		return usage_error("put needs HOSTFILE NAME");
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(argv[1], -errno);
-	status = open_store(store, &s);
-	if (status) {
-		close(fd);
-		return status;
-	}
-	ret = udax_open(s, argv[2], O_RDWR | O_CREAT | O_TRUNC, &f);
-	if (ret) {
-		status = fail(argv[2], ret);
-	} else {
-		status = copy_file(f, fd, argv[2], true);
-		if (!status && (ret = udax_fsync(f)))
-			status = fail("fsync", ret);
-		udax_close(f);
-	}
-	close(fd);
-	return close_store(s, status);
-}
-
-static int cmd_get_or_cat(const char *store, int argc, char **argv, bool to_stdout)
-{
-	struct udax_store *s;
-	struct udax_file *f;
-	int fd = 1, ret, status;
-
-	if (argc != (to_stdout ? 2 : 3))
-		return usage_error(to_stdout ? "cat needs NAME" : "get needs NAME HOSTFILE");
-	status = open_store(store, &s);
-	if (status)
-		return status;
-	ret = udax_open(s, argv[1], O_RDONLY, &f);
-	if (ret)
-		return close_store(s, fail(argv[1], ret));
-	if (!to_stdout) {
-		fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			status = fail(argv[2], -errno);
-	}
-	if (!status)
-		status = copy_file(f, fd, argv[1], false);
-	if (!to_stdout && fd >= 0 && close(fd) && !status)
-		status = fail(argv[2], -errno);
-	udax_close(f);
-	return close_store(s, status);
 }
 
 static int cmd_rm(const char *store, int argc, char **argv)
@@ -229,7 +165,7 @@ static int cmd_rm(const char *store, int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("rm needs NAME");
-	status = open_store(store, &s);
+	status = open_store(store, 0, &s);
 	if (status)
 		return status;
 	ret = udax_unlink(s, argv[1]);
@@ -269,7 +205,7 @@ static int cmd_stat(const char *store, int argc, char **argv)
 
 	if (argc > 2)
 		return usage_error("stat takes at most one NAME");
-	status = open_store(store, &s);
+	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
 	if (argc == 2) {
@@ -303,7 +239,7 @@ static int cmd_ls(const char *store, int argc)
 
 	if (argc != 1)
 		return usage_error("ls takes no arguments");
-	status = open_store(store, &s);
+	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
 	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1) {
@@ -482,7 +418,7 @@ static int cmd_demo(int argc, char **argv)
 		status = fail(store, ret);
 		goto out_rmdir;
 	}
-	status = open_store(store, &s);
+	status = open_store(store, 0, &s);
 	if (status)
 		goto out_unlink;
 	status = demo_run(s, (unsigned)threads, mib);
@@ -531,9 +467,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "put"))
 		return cmd_put(store, argc, argv);
 	if (!strcmp(cmd, "get"))
-		return cmd_get_or_cat(store, argc, argv, false);
+		return cmd_get(store, argc, argv);
 	if (!strcmp(cmd, "cat"))
-		return cmd_get_or_cat(store, argc, argv, true);
+		return cmd_cat(store, argc, argv);
 	if (!strcmp(cmd, "rm"))
 		return cmd_rm(store, argc, argv);
 	if (!strcmp(cmd, "stat"))

@@ -136,7 +136,7 @@ static void template_make(void)
 		die("mkdtemp");
 	snprintf(path, sizeof(path), "%s/store", dir);
 	atexit(cleanup);
-	if (store_format_files(path, STORE_BYTES, FILES_MAX, &why))
+	if (store_format_files(path, STORE_BYTES, FILES_MAX, 0, &why))
 		die(why.text);
 	template_files();
 	fd = open(path, O_RDWR | O_CLOEXEC);

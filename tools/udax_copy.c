@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+/*
+ * udax_copy.c - `udax put`, `udax get` and `udax cat`: copying between host
+ * files and store files without ever destroying what was there.
+ *
+ * put copies into a temporary store file (".udax-put.PID.N"), makes it
+ * durable and renames it over NAME (udax_rename: atomic and durable), so a
+ * failure, a caught signal or a SIGKILL leaves NAME as it was; a caught
+ * signal or a failure also removes the temporary file, and the next put
+ * removes those that killed puts left. get writes a temporary host file
+ * beside HOSTFILE, syncs it and renames it over HOSTFILE; it refuses to
+ * write over the store file itself. Single-threaded; the only shared state
+ * is the flag set by the signal handler.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "udax.h"
+
+#define COPY_CHUNK (1u << 20)
+#define PUT_TEMP_PREFIX ".udax-put."
+#define SYMLINK_HOPS 40
+
+/* The signal (SIGINT, SIGTERM or SIGHUP) caught by put or get, or 0. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+/* Catch the signals that ask a command to stop, without SA_RESTART: a
+ * blocking read or write returns EINTR, and the copy loop sees the flag.
+ * One the command was started with ignored (nohup, a background job of a
+ * shell) stays ignored. */
+static void interrupts_catch(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+/* Return: the exit status of a command stopped by a caught signal. */
+static int interrupted_status(const char *what)
+{
+	fprintf(stderr, "udax: interrupted by signal %d; %s\n", (int)interrupted, what);
+	return 128 + interrupted;
+}
+
+/*
+ * Copy a host fd into a udax file (in) or a udax file out to a host fd,
+ * stopping at the next chunk once a signal is caught.
+ * Return: 0, 1 after printing why it failed, or -1 if interrupted.
+ */
+static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
+{
+	char *buf = malloc(COPY_CHUNK);
+	uint64_t off = 0;
+	int status = 0;
+
+	if (!buf)
+		return fail(name, -ENOMEM);
+	while (!interrupted) {
+		ssize_t n = in ? read(fd, buf, COPY_CHUNK) : udax_pread(f, buf, COPY_CHUNK, off);
+
+		if (n < 0 && in && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				status = fail(name, in ? -errno : (int)n);
+			break;
+		}
+		for (ssize_t done = 0; done < n && !interrupted;) {
+			ssize_t w = in ? udax_pwrite(f, buf + done, (size_t)(n - done),
+						     off + (uint64_t)done)
+				       : write(fd, buf + done, (size_t)(n - done));
+
+			if (w < 0 && !in && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				status = fail(in ? name : "write",
+					      in ? (w ? (int)w : -EIO) : -errno);
+				goto out;
+			}
+			done += w;
+		}
+		off += (uint64_t)n;
+	}
+out:
+	free(buf);
+	return status ? status : interrupted ? -1 : 0;
+}
+
+/* Whether name is a valid store file name (udax_open's rule). */
+static bool name_valid(const char *name)
+{
+	size_t len = strnlen(name, UDAX_NAME_MAX + 1);
+
+	return len >= 1 && len <= UDAX_NAME_MAX && !memchr(name, '/', len);
+}
+
+/* Whether name is a temporary file of a put that has ended without
+ * removing it: ".udax-put.PID.N" whose PID is not running (or is ours:
+ * this process has made none yet). */
+static bool put_temp_left(const char *name)
+{
+	const char *p = name + strlen(PUT_TEMP_PREFIX);
+	char *end;
+	long pid;
+
+	if (strncmp(name, PUT_TEMP_PREFIX, strlen(PUT_TEMP_PREFIX)) || *p < '1' || *p > '9')
+		return false;
+	errno = 0;
+	pid = strtol(p, &end, 10);
+	if (errno || pid > INT_MAX || *end != '.' || !end[1] ||
+	    strspn(end + 1, "0123456789") != strlen(end + 1))
+		return false;
+	return pid == getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
+
+/* Remove the temporary files that killed puts left behind.
+ * Return: 0, or 1 after printing why it failed. */
+static int put_remove_leftovers(struct udax_store *s)
+{
+	char name[UDAX_NAME_MAX + 1];
+	uint64_t cookie = 0;
+	int ret;
+
+	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1) {
+		if (put_temp_left(name) && (ret = udax_unlink(s, name)) != 0)
+			return fail(name, ret);
+	}
+	return ret < 0 ? fail("readdir", ret) : 0;
+}
+
+/* Copy fd into a new temporary file of s, durable, and rename it over
+ * name. On failure or a caught signal the temporary file is removed.
+ * Return: exit status. */
+static int put_replace(struct udax_store *s, int fd, const char *name)
+{
+	char temp[64];
+	struct udax_file *f;
+	int ret, status;
+
+	for (unsigned n = 0;; n++) {
+		snprintf(temp, sizeof(temp), PUT_TEMP_PREFIX "%d.%u", (int)getpid(), n);
+		ret = udax_open(s, temp, O_RDWR | O_CREAT | O_EXCL, &f);
+		if (ret != -EEXIST)
+			break;
+	}
+	if (ret)
+		return fail(temp, ret);
+	status = copy_file(f, fd, name, true);
+	if (!status && (ret = udax_fsync(f)))
+		status = fail("fsync", ret);
+	ret = udax_close(f);
+	if (ret && !status)
+		status = fail("close", ret);
+	/* The last moment a caught signal cancels the put. */
+	if (!status && interrupted)
+		status = -1;
+	if (!status && (ret = udax_rename(s, temp, name)))
+		status = fail(name, ret);
+	if (!status)
+		return 0;
+	ret = udax_unlink(s, temp);
+	if (ret && ret != -ENOENT)
+		fail(temp, ret);
+	return status > 0 ? status : interrupted_status("nothing was changed");
+}
+
+int cmd_put(const char *store, int argc, char **argv)
+{
+	struct udax_store *s;
+	struct stat st;
+	int fd, status = 0;
+
+	if (argc != 3)
+		return usage_error("put needs HOSTFILE NAME");
+	if (!name_valid(argv[2]))
+		return usage_error("NAME must be 1 to 255 bytes, without '/'");
+	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(argv[1], -errno);
+	if (fstat(fd, &st) != 0)
+		status = fail(argv[1], -errno);
+	else if (S_ISDIR(st.st_mode))
+		status = fail(argv[1], -EISDIR);
+	if (status) {
+		close(fd);
+		return status;
+	}
+	interrupts_catch();
+	status = open_store(store, 0, &s);
+	if (status) {
+		close(fd);
+		return status;
+	}
+	status = put_remove_leftovers(s);
+	if (!status)
+		status = interrupted ? interrupted_status("nothing was changed")
+				     : put_replace(s, fd, argv[2]);
+	close(fd);
+	return close_store(s, status);
+}
+
+/* How get writes its host file. */
+enum host_target {
+	TARGET_NEW,		/* a new regular file */
+	TARGET_REPLACE,		/* an existing regular file: replaced */
+	TARGET_IN_PLACE,	/* anything else: opened and written as it is */
+	TARGET_FD,		/* one of this process's descriptors
+				   (/dev/stdout, /dev/fd/N): written as cat does */
+};
+
+/* Whether path lies in /proc (where /dev/stdout and /dev/fd/N lead): its
+ * links name open files, not paths. */
+static bool in_procfs(const char *path)
+{
+	char dir[PATH_MAX];
+	struct statfs fs;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	return statfs(dirname(dir), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
+/* The descriptor of this process that a /proc link names, or -1. */
+static int own_fd(const char *link)
+{
+	char dir[PATH_MAX], real[PATH_MAX], own[64], own_task[64];
+	const char *slash = strrchr(link, '/');
+	char *end;
+	long fd;
+
+	snprintf(dir, sizeof(dir), "%s", link);
+	if (!slash || !realpath(dirname(dir), real))
+		return -1;
+	snprintf(own, sizeof(own), "/proc/%d/fd", (int)getpid());
+	snprintf(own_task, sizeof(own_task), "/proc/%d/task/", (int)getpid());
+	if (strcmp(real, own) && strncmp(real, own_task, strlen(own_task)))
+		return -1;
+	errno = 0;
+	fd = strtol(slash + 1, &end, 10);
+	return errno || *end || fd < 0 || fd > INT_MAX ? -1 : (int)fd;
+}
+
+/*
+ * Decide how get writes path: symlinks are followed to the file they name
+ * (replaced, the links kept), except links of /proc: /dev/stdout and
+ * /dev/fd/N are written through the descriptor they name, another
+ * process's descriptors are opened and written in place like a FIFO or a
+ * device. Fills target (the path to write), *st (the file, if it exists)
+ * and *fd (TARGET_FD).
+ * Return: enum host_target, or -errno.
+ */
+static int host_target_resolve(const char *path, char *target, size_t size, struct stat *st,
+			       int *fd)
+{
+	char link[PATH_MAX], dir[PATH_MAX];
+
+	if ((size_t)snprintf(target, size, "%s", path) >= size)
+		return -ENAMETOOLONG;
+	for (int hops = 0;; hops++) {
+		ssize_t n = readlink(target, link, sizeof(link) - 1);
+		int len;
+
+		if (n < 0)
+			break;
+		if (hops == SYMLINK_HOPS)
+			return -ELOOP;
+		if (in_procfs(target)) {
+			*fd = own_fd(target);
+			if (*fd >= 0)
+				return fstat(*fd, st) == 0 ? TARGET_FD : -errno;
+			return stat(target, st) == 0 ? TARGET_IN_PLACE : -errno;
+		}
+		link[n] = '\0';
+		snprintf(dir, sizeof(dir), "%s", target);
+		if (link[0] == '/')
+			len = snprintf(target, size, "%s", link);
+		else
+			len = snprintf(target, size, "%s/%s", dirname(dir), link);
+		if ((size_t)len >= size)
+			return -ENAMETOOLONG;
+	}
+	if (stat(target, st) != 0)
+		return errno == ENOENT ? TARGET_NEW : -errno;
+	return S_ISREG(st->st_mode) ? TARGET_REPLACE : TARGET_IN_PLACE;
+}
+
+/* Whether host file st is the store file at store (or a hard link). */
+static bool is_store_file(const char *store, const struct stat *st)
+{
+	struct stat sst;
+
+	return store && stat(store, &sst) == 0 && sst.st_dev == st->st_dev &&
+	       sst.st_ino == st->st_ino;
+}
+
+/* Open the store read-only and its file name. Return: exit status. */
+static int open_for_reading(const char *store, const char *name, struct udax_store **s,
+			    struct udax_file **f)
+{
+	int ret, status = open_store(store, UDAX_STORE_RDONLY, s);
+
+	if (status)
+		return status;
+	ret = udax_open(*s, name, O_RDONLY, f);
+	return ret ? close_store(*s, fail(name, ret)) : 0;
+}
+
+/* Write f to a new temporary file beside target, with mode, sync it and
+ * rename it over target; on failure or a caught signal remove it.
+ * Return: exit status. */
+static int get_replace(struct udax_file *f, const char *name, const char *target,
+		       mode_t mode)
+{
+	char temp[PATH_MAX], buf[PATH_MAX];
+	const char *dir;
+	int fd, dfd, status;
+
+	snprintf(buf, sizeof(buf), "%s", target);
+	dir = dirname(buf);
+	if (snprintf(temp, sizeof(temp), "%s/.udax-get.XXXXXX", dir) >= (int)sizeof(temp))
+		return fail(target, -ENAMETOOLONG);
+	fd = mkostemp(temp, O_CLOEXEC);
+	if (fd < 0)
+		return fail(temp, -errno);
+	status = fchmod(fd, mode) ? fail(temp, -errno) : 0;
+	if (!status)
+		status = copy_file(f, fd, name, false);
+	if (!status && fsync(fd))
+		status = fail(temp, -errno);
+	if (close(fd) && !status)
+		status = fail(temp, -errno);
+	if (!status && interrupted)
+		status = -1;
+	if (!status && rename(temp, target))
+		status = fail(target, -errno);
+	if (status) {
+		unlink(temp);
+		return status > 0 ? status : interrupted_status("the host file was not changed");
+	}
+	/* The rename itself durable. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd))
+		status = fail(dir, -errno);
+	if (dfd >= 0)
+		close(dfd);
+	return status;
+}
+
+int cmd_get(const char *store, int argc, char **argv)
+{
+	char target[PATH_MAX];
+	struct udax_store *s;
+	struct udax_file *f;
+	struct stat st;
+	mode_t mask;
+	int how, fd, status;
+
+	if (argc != 3)
+		return usage_error("get needs NAME HOSTFILE");
+	how = host_target_resolve(argv[2], target, sizeof(target), &st, &fd);
+	if (how < 0)
+		return fail(argv[2], how);
+	if (how != TARGET_NEW && is_store_file(store, &st)) {
+		fprintf(stderr, "udax get: %s is the store file itself; not written\n", argv[2]);
+		return 1;
+	}
+	interrupts_catch();
+	status = open_for_reading(store, argv[1], &s, &f);
+	if (status)
+		return status;
+	if (how == TARGET_FD) {
+		status = copy_file(f, fd, argv[1], false);
+	} else if (how == TARGET_IN_PLACE) {
+		fd = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		status = fd < 0 ? fail(argv[2], -errno) : copy_file(f, fd, argv[1], false);
+		if (fd >= 0 && close(fd) && !status)
+			status = fail(argv[2], -errno);
+	} else {
+		mask = umask(0);
+		umask(mask);
+		status = get_replace(f, argv[1], target,
+				     how == TARGET_REPLACE ? st.st_mode & 07777 : 0666 & ~mask);
+	}
+	if (status < 0)
+		status = interrupted_status("the output is incomplete");
+	udax_close(f);
+	return close_store(s, status);
+}
+
+int cmd_cat(const char *store, int argc, char **argv)
+{
+	struct udax_store *s;
+	struct udax_file *f;
+	struct stat st;
+	int status;
+
+	if (argc != 2)
+		return usage_error("cat needs NAME");
+	if (fstat(STDOUT_FILENO, &st) == 0 && is_store_file(store, &st)) {
+		fputs("udax cat: standard output is the store file itself; not written\n", stderr);
+		return 1;
+	}
+	status = open_for_reading(store, argv[1], &s, &f);
+	if (status)
+		return status;
+	status = copy_file(f, STDOUT_FILENO, argv[1], false);
+	udax_close(f);
+	return close_store(s, status);
+}
