@@ -92,6 +92,13 @@ struct store {
 	uint32_t super_slot;	/* checkpoint_lock: the slot of the superblock
 				   in use; a checkpoint writes the other */
 	uint64_t generation;	/* checkpoint_lock */
+	/* Checkpoint buffers, kept from one checkpoint to the next
+	 * (checkpoint_lock): a checkpoint allocates nothing unless the
+	 * extents outgrow ckpt_ext, so it works in the fault handler
+	 * (MAP_SYNC) and at vm.max_map_count, where mmap fails. */
+	uint8_t *ckpt_table;
+	struct disk_extent *ckpt_ext;
+	uint64_t ckpt_ext_cap;
 
 	struct mutex checkpoint_lock;	/* see store_format.c */
 
@@ -188,6 +195,9 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock);
  * Context: store.lock held. */
 void __store_block_release(struct store *s, uint64_t block);
 
+/* Room for this many pending frees is taken at load (a truncate of 16 MiB
+ * needs no more memory later). */
+#define STORE_PENDING_FIRST 4096
 /* Remember a freed block until a checkpoint commits its freeing.
  * Context: store.lock held. Return: 0 or -ENOMEM. */
 int store_pending_add(struct store *s, uint64_t block);

@@ -275,7 +275,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 int store_pending_add(struct store *s, uint64_t block)
 {
 	if (s->pending_count == s->pending_cap) {
-		uint64_t ncap = s->pending_cap ? s->pending_cap * 2 : 512;
+		uint64_t ncap = s->pending_cap ? s->pending_cap * 2 : STORE_PENDING_FIRST;
 		void *p = compat_buf_resize(s->pending_free, s->pending_cap * sizeof(uint64_t),
 					    ncap * sizeof(uint64_t));
 

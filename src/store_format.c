@@ -48,12 +48,6 @@ static void super_seal(struct disk_super *sb)
 }
 
 /* Seal sb into a superblock slot's block image. */
-static void super_encode(struct disk_super *sb, uint8_t block[STORE_BLOCK_SIZE])
-{
-	super_seal(sb);
-	memset(block, 0, STORE_BLOCK_SIZE);
-	memcpy(block, sb, sizeof(*sb));
-}
 
 /* Allocate all bytes of the new store file fd on the host. A host without
  * that much free space is refused at once, rather than filled up before
@@ -129,12 +123,11 @@ int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max
 			return ret;
 		}
 	}
-	/* Both slots valid; generation 1 (slot 1) is the newer. */
+	/* Both slots valid; generation 1 (slot 1) is the newer. A slot holds
+	 * its record at the start of its block, zeros after it. */
 	for (sb.generation = 0; !ret && sb.generation < 2; sb.generation++) {
-		uint8_t block[STORE_BLOCK_SIZE];
-
-		super_encode(&sb, block);
-		ret = write_full(fd, block, sizeof(block), sb.generation * STORE_BLOCK_SIZE);
+		super_seal(&sb);
+		ret = write_full(fd, &sb, sizeof(sb), sb.generation * STORE_BLOCK_SIZE);
 	}
 	if (!ret && fsync(fd) != 0)
 		ret = -errno;
@@ -269,7 +262,15 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 	s->used = calloc(s->data_blocks / 64, sizeof(*s->used));
 	s->group_free = calloc(s->groups, sizeof(*s->group_free));
 	s->file = calloc(s->files_max, sizeof(*s->file));
-	if (!s->used || !s->group_free || !s->file) {
+	if (!s->rdonly) {
+		/* Memory for checkpoints and frees, taken now: at
+		 * vm.max_map_count no mmap would get it later. */
+		s->ckpt_table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
+		s->pending_cap = STORE_PENDING_FIRST;
+		s->pending_free = compat_buf_resize(NULL, 0, s->pending_cap * sizeof(uint64_t));
+	}
+	if (!s->used || !s->group_free || !s->file ||
+	    (!s->rdonly && (!s->ckpt_table || !s->pending_free))) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
@@ -284,6 +285,8 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 
 err_free:
 	free(area);
+	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
+	compat_buf_free(s->pending_free, s->pending_cap * sizeof(uint64_t));
 	if (s->file)
 		for (uint32_t i = 0; i < s->files_max; i++)
 			radix_destroy(&s->file[i].map);
@@ -465,7 +468,6 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	uint64_t table_bytes = disk_table_bytes(s->files_max);
 	struct disk_super sb = { .version = STORE_VERSION, .block_size = STORE_BLOCK_SIZE };
 	uint32_t area = s->active_area ^ 1, slot = s->super_slot ^ 1;
-	uint8_t block[STORE_BLOCK_SIZE];
 	int ret;
 
 	ret = store_length_check(s);
@@ -498,8 +500,10 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	sb.flags = s->flags;
 	sb.meta_crc = crc32c(crc32c(0, snap->table, table_bytes), snap->ext,
 			     snap->count * sizeof(*snap->ext));
-	super_encode(&sb, block);
-	ret = s->io->write(s, block, sizeof(block), slot * STORE_BLOCK_SIZE);
+	/* The record only: the rest of the slot's block is never read (and
+	 * a 4 KiB image would not fit a fault handler's small stack). */
+	super_seal(&sb);
+	ret = s->io->write(s, &sb, sizeof(sb), slot * STORE_BLOCK_SIZE);
 	if (!ret)
 		ret = s->io->sync(s);
 	if (ret)
@@ -512,36 +516,44 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 
 int store_checkpoint(struct store *s)
 {
-	struct snapshot snap = { .table = NULL };
+	struct snapshot snap = { .table = s->ckpt_table };
 	int ret;
 
 	if (s->rdonly)
 		return -EROFS;
-	/* Signal-safe memory throughout: a MAP_SYNC fault checkpoints. */
-	snap.table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
-	if (!snap.table)
-		return -ENOMEM;
 	mutex_lock(&s->checkpoint_lock);
+	memset(snap.table, 0, disk_table_bytes(s->files_max));
+	snap.ext = s->ckpt_ext;
+	snap.cap = s->ckpt_ext_cap;
 	mutex_lock(&s->lock);
 	ret = snapshot_take(s, &snap);
 	mutex_unlock(&s->lock);
+	s->ckpt_ext = snap.ext;		/* perhaps grown */
+	s->ckpt_ext_cap = snap.cap;
 	if (!ret)
 		ret = snapshot_commit(s, &snap);
 	mutex_lock(&s->lock);
 	if (!ret) {
 		release_blocks(s, snap.freed, snap.freed_count);
 		s->meta_committed = snap.meta_changes;
-	} else {
-		/* Not committed: the frees wait for the next checkpoint. */
-		for (uint64_t i = 0; i < snap.freed_count; i++)
-			if (store_pending_add(s, snap.freed[i]) != 0)
-				break;	/* stays marked used until the next load */
+		snap.freed_count = 0;
 	}
+	if (!s->pending_free) {
+		/* Nothing freed since the snapshot: the list goes back, the
+		 * frees it holds waiting for the next checkpoint if this one
+		 * failed, and its memory serving the next frees either way. */
+		s->pending_free = snap.freed;
+		s->pending_count = snap.freed_count;
+		s->pending_cap = snap.freed_cap;
+		snap.freed = NULL;
+		snap.freed_count = snap.freed_cap = 0;
+	}
+	for (uint64_t i = 0; i < snap.freed_count; i++)
+		if (store_pending_add(s, snap.freed[i]) != 0)
+			break;	/* stays marked used until the next load */
 	mutex_unlock(&s->lock);
 	mutex_unlock(&s->checkpoint_lock);
 	compat_buf_free(snap.freed, snap.freed_cap * sizeof(uint64_t));
-	compat_buf_free(snap.ext, snap.cap * sizeof(*snap.ext));
-	compat_buf_free(snap.table, disk_table_bytes(s->files_max));
 	return ret;
 }
 
@@ -567,6 +579,8 @@ void store_unload(struct store *s)
 		radix_destroy(&s->file[i].map);
 	close(s->fd);
 	compat_buf_free(s->pending_free, s->pending_cap * sizeof(uint64_t));
+	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
+	compat_buf_free(s->ckpt_ext, s->ckpt_ext_cap * sizeof(*s->ckpt_ext));
 	free(s->file);
 	free(s->group_free);
 	free(s->used);
