@@ -35,11 +35,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -83,11 +85,43 @@ static __thread struct {
 	uint64_t changes;
 } my_change __attribute__((tls_model("initial-exec")));
 
-/* Run the application's handler for sig, or die of it as the kernel would. */
+/* Asynchronous signals: all but those the CPU raises for the instruction
+ * that runs. Filled before main(), so readers need no synchronization. */
+static sigset_t async_signals;
+
+__attribute__((constructor)) static void async_signals_fill(void)
+{
+	static const int synchronous[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+
+	sigfillset(&async_signals);
+	for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++)
+		sigdelset(&async_signals, synchronous[i]);
+}
+
+void delivery_signals_block(sigset_t *saved)
+{
+	pthread_sigmask(SIG_BLOCK, &async_signals, saved);
+}
+
+void delivery_signals_restore(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
+/* Run the application's handler for sig, or die of it as the kernel would.
+ * The handler gets the signal mask the kernel would have given it (the
+ * interrupted code's, its sa_mask, and sig itself), not udax's. */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
 	struct sigaction *app = sig == SIGBUS ? &app_sigbus : &app_sigsegv;
+	sigset_t mask = ((const ucontext_t *)uc)->uc_sigmask;
 
+	if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
+		sigorset(&mask, &mask, &app->sa_mask);
+		if (!(app->sa_flags & SA_NODEFER))
+			sigaddset(&mask, sig);
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	}
 	if ((app->sa_flags & SA_SIGINFO) && app->sa_sigaction) {
 		app->sa_sigaction(sig, si, uc);
 		return;
@@ -252,7 +286,9 @@ static int install_handlers(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
+	/* A fault holds udax locks: no asynchronous signal may run a handler
+	 * that faults on a udax mapping and waits for them (api.c). */
+	sa.sa_mask = async_signals;
 	if (sigaction(SIGBUS, &sa, &app_sigbus) != 0)
 		return -errno;
 	if (sigaction(SIGSEGV, &sa, &app_sigsegv) != 0)

@@ -81,7 +81,7 @@ static bool name_valid(const char *name)
 	return len >= 1 && len <= STORE_NAME_MAX && !memchr(name, '/', len);
 }
 
-int udax_open(struct udax_store *s, const char *name, int flags, struct udax_file **out)
+int file_open(struct udax_store *s, const char *name, int flags, struct udax_file **out)
 {
 	int acc = flags & O_ACCMODE;
 	struct udax_file *f;
@@ -115,9 +115,9 @@ int udax_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 		return -ENOMEM;
 	}
 	if (flags & O_TRUNC) {
-		ret = udax_truncate(f, 0);
+		ret = file_truncate(f, 0);
 		if (ret) {
-			udax_close(f);
+			file_close(f);
 			return ret;
 		}
 	}
@@ -125,7 +125,7 @@ int udax_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	return 0;
 }
 
-int udax_close(struct udax_file *f)
+int file_close(struct udax_file *f)
 {
 	int ret;
 
@@ -137,7 +137,7 @@ int udax_close(struct udax_file *f)
 	return ret;
 }
 
-int udax_unlink(struct udax_store *s, const char *name)
+int file_unlink(struct udax_store *s, const char *name)
 {
 	int slot, ret = 0;
 
@@ -160,7 +160,7 @@ int udax_unlink(struct udax_store *s, const char *name)
 	return ret ? ret : store_checkpoint(s->st);
 }
 
-int udax_rename(struct udax_store *s, const char *oldname, const char *newname)
+int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 {
 	int slot, victim, ret = 0;
 
@@ -265,7 +265,7 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 	return bytes < left ? bytes : left;
 }
 
-ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off)
+ssize_t file_pread(struct udax_file *f, void *buf, size_t len, uint64_t off)
 {
 	struct inode *ino;
 	uint64_t size, done = 0;
@@ -322,7 +322,7 @@ static void inode_extend(struct inode *ino, uint64_t size)
 	mutex_unlock(&st->lock);
 }
 
-ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off)
+ssize_t file_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off)
 {
 	struct inode *ino;
 	uint64_t done = 0;
@@ -359,7 +359,7 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 	return done ? (ssize_t)done : ret;
 }
 
-int udax_fallocate(struct udax_file *f, uint64_t off, uint64_t len)
+int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len)
 {
 	uint64_t page, end;
 	struct inode *ino;
@@ -486,7 +486,7 @@ static void inode_size_set(struct inode *ino, uint64_t size)
 	mutex_unlock(&st->lock);
 }
 
-int udax_truncate(struct udax_file *f, uint64_t size)
+int file_truncate(struct udax_file *f, uint64_t size)
 {
 	struct inode *ino;
 	uint64_t old, first;
@@ -526,7 +526,7 @@ out_unlock:
 	return ret;
 }
 
-int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len)
+int file_punch_hole(struct udax_file *f, uint64_t off, uint64_t len)
 {
 	uint64_t end, first, last_excl, size;
 	struct inode *ino;
@@ -566,14 +566,14 @@ out_unlock:
 	return ret;
 }
 
-int udax_fsync(struct udax_file *f)
+int file_fsync(struct udax_file *f)
 {
 	if (!f)
 		return -EINVAL;
 	return inode_fsync(f->inode);
 }
 
-int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
+int file_fstat(struct udax_file *f, struct udax_file_stat *st)
 {
 	struct udax_file_stat out = { .size = 0 };
 	struct inode *ino;

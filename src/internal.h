@@ -25,7 +25,9 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "entry_lock.h"
 #include "lock.h"
@@ -42,6 +44,7 @@ struct udax_store {
 	struct store *st;
 	struct mutex inodes_lock;
 	struct inode **inode;		/* by file slot, NULL when not open */
+	uint64_t fork_generation;	/* fork_generation_now() at open */
 };
 
 /* One open file: its page index, mappings and counters. */
@@ -106,6 +109,34 @@ static inline char *vma_page_addr(const struct udax_vma *vma, uint64_t index)
 {
 	return vma->addr + ((index - vma->pgoff) << PAGE_SHIFT_4K);
 }
+
+/* The public calls, one layer below api.c (which blocks the application's
+ * asynchronous signals around each and refuses inherited handles). Each
+ * is documented in udax.h under its udax_ name. */
+/* store_api.c */
+int store_path_create(const char *path, uint64_t size_bytes, unsigned flags);
+int store_path_check(const char *path, unsigned flags);
+int store_handle_open(const char *path, unsigned flags, struct udax_store **out);
+int store_handle_close(struct udax_store *s);
+int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
+int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
+const char *store_handle_error(void);
+/* inode.c */
+int file_open(struct udax_store *s, const char *name, int flags, struct udax_file **out);
+int file_close(struct udax_file *f);
+int file_unlink(struct udax_store *s, const char *name);
+int file_rename(struct udax_store *s, const char *oldname, const char *newname);
+ssize_t file_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);
+ssize_t file_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off);
+int file_truncate(struct udax_file *f, uint64_t size);
+int file_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
+int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len);
+int file_fsync(struct udax_file *f);
+int file_fstat(struct udax_file *f, struct udax_file_stat *st);
+/* mapping.c */
+int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr);
+int mapping_remove(void *addr, size_t len);
+int mapping_sync(void *addr, size_t len, int flags);
 
 /* inode.c */
 struct inode *inode_get(struct udax_store *s, int slot);
@@ -191,7 +222,17 @@ int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
  * Context: the inode's invalidate_lock held exclusive. */
 int vma_zap_all(struct udax_vma *vma);
 
+/* Block the application's asynchronous signals in this thread (every
+ * signal but SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, which the
+ * CPU raises for the instruction that runs), keeping the mask it had in
+ * *saved; restore it. The fault handler runs with the same set blocked. */
+void delivery_signals_block(sigset_t *saved);
+void delivery_signals_restore(const sigset_t *saved);
+
 /* mapping.c */
+/* How many times this process is a fork() child of a process that had
+ * udax mappings: a handle opened at another generation was inherited. */
+uint64_t fork_generation_now(void);
 /* Empty every udax mapping of the process, each under its inode's
  * invalidate_lock (exclusive): the VMA budget's last resort (delivery.c).
  * Return: the number of mappings. Context: no udax lock held. */

@@ -17,7 +17,8 @@
  * processes can share a file, the child gets no udax mapping: each becomes
  * PROT_NONE memory that udax does not know, so an access raises SIGSEGV in
  * the child (its handler, or death), like a mapping not inherited
- * (MADV_DONTFORK), with the addresses kept reserved.
+ * (MADV_DONTFORK), with the addresses kept reserved. The handles it
+ * inherited are refused too (api.c: -EBADF).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +33,12 @@ static struct mutex registry_lock = MUTEX_INIT;
 static struct udax_vma *registry;
 static _Atomic uint64_t vma_ids;
 static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t fork_generation;
+
+uint64_t fork_generation_now(void)
+{
+	return atomic_load_explicit(&fork_generation, memory_order_relaxed);
+}
 
 static void registry_fork_prepare(void)
 {
@@ -53,6 +60,7 @@ static void registry_fork_child(void)
 			munmap(vma->addr, vma->len);	/* past vm.max_map_count */
 	}
 	registry = NULL;	/* the copies are the parent's to free */
+	atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
 	mutex_init(&registry_lock);
 }
 
@@ -126,7 +134,7 @@ int vma_fault_in(const void *buf, size_t len, bool write)
 	return 0;
 }
 
-int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
+int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
 {
 	struct udax_vma *vma;
 	struct inode *ino;
@@ -174,7 +182,7 @@ int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **ad
 	return 0;
 }
 
-int udax_munmap(void *addr, size_t len)
+int mapping_remove(void *addr, size_t len)
 {
 	struct udax_vma **link, *vma = NULL;
 	struct inode *ino;
@@ -211,7 +219,7 @@ int udax_munmap(void *addr, size_t len)
 	return ret;
 }
 
-int udax_msync(void *addr, size_t len, int flags)
+int mapping_sync(void *addr, size_t len, int flags)
 {
 	struct udax_vma *vma;
 	int ret;

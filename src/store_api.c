@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * store_api.c - the public store calls: create, open, close, stat, and the
- * reason text of the last failed open.
+ * store_api.c - the store calls behind udax.h (api.c): create, open, close,
+ * stat, readdir, check, and the reason text of the last failed one.
  *
  * Locks: udax_store.inodes_lock (internal.h) to check no file is open at
  * close; store.lock for the figures of udax_store_stat().
@@ -22,12 +22,12 @@ static int fail(int err, const struct store_error *why)
 	return err;
 }
 
-const char *udax_strerror_detail(void)
+const char *store_handle_error(void)
 {
 	return last_error.text;
 }
 
-int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags)
+int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
 {
 	struct store_error why = { "" };
 	int ret;
@@ -40,7 +40,7 @@ int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags)
 	return ret ? fail(ret, &why) : 0;
 }
 
-int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
+int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 {
 	struct store_error why = { "" };
 	const char *delivery_why = "";
@@ -60,6 +60,7 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->inodes_lock);
+	s->fork_generation = fork_generation_now();
 	ret = store_load(path, flags, &s->st, &why);
 	if (ret) {
 		free(s);
@@ -76,7 +77,7 @@ int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
 	return 0;
 }
 
-int udax_store_check(const char *path, unsigned flags)
+int store_path_check(const char *path, unsigned flags)
 {
 	struct store_error why = { "" };
 	int ret;
@@ -90,7 +91,7 @@ int udax_store_check(const char *path, unsigned flags)
 	return ret;
 }
 
-int udax_store_close(struct udax_store *s)
+int store_handle_close(struct udax_store *s)
 {
 	bool busy = false;
 	int ret;
@@ -112,7 +113,7 @@ int udax_store_close(struct udax_store *s)
 
 /* The caller's buffers may be udax mappings whose faults take udax locks:
  * results are built in local copies and copied out after unlocking. */
-int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
+int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)
 {
 	struct udax_store_stat out = { .block_size = STORE_BLOCK_SIZE };
 
@@ -130,7 +131,7 @@ int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
 	return 0;
 }
 
-int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size)
+int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size)
 {
 	char found[STORE_NAME_MAX + 1] = "";
 	uint64_t next;

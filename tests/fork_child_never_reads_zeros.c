@@ -8,7 +8,9 @@
  * and a write either reaches the file (the parent reads it back) or faults.
  * The old code gave the child zeros (userfaultfd) or served its faults from
  * a private copy of the index and allocator, losing its writes (SIGSEGV
- * delivery). Both delivery modes.
+ * delivery). Both delivery modes. The child also cannot use the handles it
+ * inherited (a copy of the parent's index and allocator): each call on one
+ * returns -EBADF, and the store is untouched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,8 +65,8 @@ static bool access_segv(char *map, uint64_t p, bool write, uint64_t *value)
 }
 
 /* In the grandchild: exit 0 if every read saw the file's bytes or
- * faulted, 10 + page for a wrong read. */
-static int child_accesses(char *map)
+ * faulted, 10 + page for a wrong read, 2 if an inherited handle worked. */
+static int child_accesses(struct udax_store *s, struct udax_file *f, char *map)
 {
 	uint64_t probes[] = { 0, 1, FAULTED + 2, HOLE - 1, HOLE + 3 };
 	uint64_t value = 7;
@@ -79,6 +81,10 @@ static int child_accesses(char *map)
 	value = 0xc0ffee;
 	write_faulted[0] = access_segv(map, FAULTED + 5, true, &value);
 	write_faulted[1] = access_segv(map, HOLE + 7, true, &value);
+	if (udax_pwrite(f, &value, 8, (HOLE + 9) * PG) != -EBADF ||
+	    udax_truncate(f, 0) != -EBADF || udax_unlink(s, "f") != -EBADF ||
+	    udax_close(f) != -EBADF || udax_store_close(s) != -EBADF)
+		return 2;
 	return 0;
 }
 
@@ -117,7 +123,7 @@ static void scenario(const char *mode)
 	pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0)
-		_exit(child_accesses(map));
+		_exit(child_accesses(s, f, map));
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child %s %d", mode,
 	      WIFEXITED(status) ? "exited" : "killed by signal",
@@ -129,6 +135,9 @@ static void scenario(const char *mode)
 	CHECK_EQ(udax_pread(f, &got, 8, (HOLE + 7) * PG), 8);
 	CHECK(got == (write_faulted[1] ? 0 : 0xc0ffee), "%s: the child's write to a hole: %#llx",
 	      mode, (unsigned long long)got);
+	CHECK_EQ(udax_pread(f, &got, 8, (HOLE + 9) * PG), 8);
+	CHECK_EQ(got, 0);
+	CHECK_EQ(test_file_stat(f).size, PAGES * PG);
 	/* The parent's mapping and handles still work. */
 	CHECK_EQ(*(volatile uint64_t *)(map + (FAULTED + 1) * PG), stamp(FAULTED + 1));
 	map[(HOLE + 1) * PG] = 1;

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * api.c - the calls of udax.h. Each runs the call of its layer (internal.h)
+ * with the application's asynchronous signals blocked, and refuses a handle
+ * that a fork() child inherited from its parent (-EBADF).
+ *
+ * Why block signals: a signal handler that touches a udax mapping faults,
+ * and the fault takes udax locks (an entry lock, invalidate_lock,
+ * store.lock, ...). Should the signal arrive while this thread's udax call
+ * holds one of them, the fault would wait for its own thread for ever, a
+ * deadlock kernel DAX cannot have. Blocked, the signal waits until the call
+ * returns (two rt_sigprocmask calls per call). The fault handler itself
+ * runs with the same signals blocked (delivery.c); the synchronous ones
+ * (SIGSEGV, SIGBUS, ...) stay open: they are the faults.
+ *
+ * Why refuse inherited handles: a child of fork() has a copy of the store's
+ * index and allocator, not the parent's; using it would allocate blocks
+ * the parent may allocate too (mapping.c explains what the child's
+ * mappings become).
+ *
+ * Locks: none of its own.
+ */
+#include <errno.h>
+
+#include "internal.h"
+#include "udax.h"
+
+static bool store_inherited(const struct udax_store *s)
+{
+	return s && s->fork_generation != fork_generation_now();
+}
+
+static bool file_inherited(const struct udax_file *f)
+{
+	return f && store_inherited(f->inode->store);
+}
+
+/* Return call (of type type) made with asynchronous signals blocked, or
+ * -EBADF at once if refused (an inherited handle). */
+#define API_CALL(type, refused, call)				\
+	do {							\
+		sigset_t saved_;				\
+		type ret_;					\
+								\
+		if (refused)					\
+			return -EBADF;				\
+		delivery_signals_block(&saved_);		\
+		ret_ = (call);					\
+		delivery_signals_restore(&saved_);		\
+		return ret_;					\
+	} while (0)
+
+int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags)
+{
+	API_CALL(int, false, store_path_create(path, size_bytes, flags));
+}
+
+int udax_store_open(const char *path, unsigned flags, struct udax_store **out)
+{
+	API_CALL(int, false, store_handle_open(path, flags, out));
+}
+
+int udax_store_check(const char *path, unsigned flags)
+{
+	API_CALL(int, false, store_path_check(path, flags));
+}
+
+int udax_store_close(struct udax_store *s)
+{
+	API_CALL(int, store_inherited(s), store_handle_close(s));
+}
+
+int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
+{
+	API_CALL(int, store_inherited(s), store_handle_stat(s, st));
+}
+
+int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size)
+{
+	API_CALL(int, store_inherited(s), store_handle_readdir(s, cookie, name, size));
+}
+
+int udax_open(struct udax_store *s, const char *name, int flags, struct udax_file **out)
+{
+	API_CALL(int, store_inherited(s), file_open(s, name, flags, out));
+}
+
+int udax_close(struct udax_file *f)
+{
+	API_CALL(int, file_inherited(f), file_close(f));
+}
+
+int udax_unlink(struct udax_store *s, const char *name)
+{
+	API_CALL(int, store_inherited(s), file_unlink(s, name));
+}
+
+int udax_rename(struct udax_store *s, const char *oldname, const char *newname)
+{
+	API_CALL(int, store_inherited(s), file_rename(s, oldname, newname));
+}
+
+ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off)
+{
+	API_CALL(ssize_t, file_inherited(f), file_pread(f, buf, len, off));
+}
+
+ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off)
+{
+	API_CALL(ssize_t, file_inherited(f), file_pwrite(f, buf, len, off));
+}
+
+int udax_truncate(struct udax_file *f, uint64_t size)
+{
+	API_CALL(int, file_inherited(f), file_truncate(f, size));
+}
+
+int udax_punch_hole(struct udax_file *f, uint64_t off, uint64_t len)
+{
+	API_CALL(int, file_inherited(f), file_punch_hole(f, off, len));
+}
+
+int udax_fallocate(struct udax_file *f, uint64_t off, uint64_t len)
+{
+	API_CALL(int, file_inherited(f), file_fallocate(f, off, len));
+}
+
+int udax_fsync(struct udax_file *f)
+{
+	API_CALL(int, file_inherited(f), file_fsync(f));
+}
+
+int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
+{
+	API_CALL(int, file_inherited(f), file_fstat(f, st));
+}
+
+int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
+{
+	API_CALL(int, file_inherited(f), mapping_create(f, off, len, prot, addr));
+}
+
+/* A forked child has no udax mapping: its munmap and msync find none. */
+int udax_munmap(void *addr, size_t len)
+{
+	API_CALL(int, false, mapping_remove(addr, len));
+}
+
+int udax_msync(void *addr, size_t len, int flags)
+{
+	API_CALL(int, false, mapping_sync(addr, len, flags));
+}
+
+const char *udax_strerror_detail(void)
+{
+	return store_handle_error();
+}
