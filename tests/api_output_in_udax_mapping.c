@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -29,7 +28,7 @@ static void *fresh(void)
 	return out_map + out_next++ * PG + PG - 64;	/* spans into the next page */
 }
 
-static void run(void)
+static void run(void *mode)
 {
 	struct udax_file_stat fs, *fsp;
 	struct udax_store_stat ss, *ssp;
@@ -39,6 +38,8 @@ static void run(void)
 	void **addr;
 	char *name;
 
+	setenv("UDAX_DELIVERY", mode, 1);
+	unlink(test_path("store"));
 	CHECK_EQ(udax_store_create(test_path("store"), 64ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
 	CHECK_EQ(udax_open(s, "out", O_RDWR | O_CREAT, &out), 0);
@@ -95,24 +96,8 @@ static void run(void)
 
 int main(void)
 {
-	static const char *const modes[] = { "userfaultfd", "sigsegv" };
-
 	test_init("api_output_in_udax_mapping", 30);
-	for (int i = 0; i < 2; i++) {
-		int status;
-		pid_t pid = fork();
-
-		CHECK(pid >= 0);
-		if (pid == 0) {
-			setenv("UDAX_DELIVERY", modes[i], 1);
-			unlink(test_path("store"));
-			run();
-			_exit(0);
-		}
-		CHECK(waitpid(pid, &status, 0) == pid);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child %s %d", modes[i],
-		      WIFEXITED(status) ? "exited" : "killed by signal",
-		      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	}
+	for (int m = 0; m < 2; m++)
+		test_in_child(test_delivery_modes[m], run, (void *)test_delivery_modes[m]);
 	test_pass();
 }

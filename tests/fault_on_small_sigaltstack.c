@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -106,38 +105,20 @@ static void touch(const char *what, volatile char *p, bool write, uint64_t *wors
 	measure(what, stack_used(), worst);
 }
 
-static uint64_t vmas_now(void)
-{
-	FILE *fp = fopen("/proc/self/maps", "r");
-	uint64_t lines = 0;
-	int c;
-
-	CHECK(fp != NULL);
-	while ((c = fgetc(fp)) != EOF)
-		lines += c == '\n';
-	fclose(fp);
-	return lines;
-}
-
 /* Scattered writes while the application's own VMAs fill all but a few
  * hundred of the kernel's limit: the faults that empty every mapping (and
  * count the VMAs) run on the small stack too. */
 static void evictions(struct udax_store *s, uint64_t *worst)
 {
-	uint64_t limit = 0, have, pages, rng = test_seed, deepest = 0;
+	uint64_t limit = test_vma_limit(), have, pages, rng = test_seed, deepest = 0;
 	struct udax_file *f;
-	FILE *fp = fopen("/proc/sys/vm/max_map_count", "r");
-	unsigned long long l;
 	char *region, *m;
 
-	CHECK(fp && fscanf(fp, "%llu", &l) == 1);
-	fclose(fp);
-	limit = l;
 	CHECK_EQ(udax_open(s, "sparse", O_RDWR | O_CREAT, &f), 0);
 	CHECK_EQ(udax_truncate(f, 1ull << 36), 0);
 	CHECK_EQ(udax_mmap(f, 0, 1ull << 36, PROT_READ | PROT_WRITE | UDAX_MAP_PTE, (void **)&m),
 		 0);
-	have = vmas_now();
+	have = test_vma_count();
 	pages = limit - 600 - have;	/* the kernel refuses installs first */
 	region = mmap(NULL, pages * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		      -1, 0);
@@ -159,7 +140,7 @@ static void evictions(struct udax_store *s, uint64_t *worst)
 	CHECK_EQ(udax_close(f), 0);
 }
 
-static void run(void)
+static void run(void *mode)
 {
 	struct udax_store *s;
 	struct udax_file *f, *g, *h;
@@ -168,6 +149,8 @@ static void run(void)
 	uint64_t worst = 0;
 	char *m, *big, *sync_map;
 
+	setenv("UDAX_DELIVERY", mode, 1);
+	printf("%s delivery:\n", (const char *)mode);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_bus;
 	sa.sa_flags = SA_ONSTACK;
@@ -243,27 +226,8 @@ static void run(void)
 
 int main(void)
 {
-	static const char *const modes[] = { "userfaultfd", "sigsegv" };
-
 	test_init("fault_on_small_sigaltstack", 60);
-	for (int i = 0; i < 2; i++) {
-		int status;
-		pid_t pid;
-
-		fflush(stdout);
-		pid = fork();
-		CHECK(pid >= 0);
-		if (pid == 0) {
-			setenv("UDAX_DELIVERY", modes[i], 1);
-			printf("%s delivery:\n", modes[i]);
-			run();
-			fflush(stdout);
-			_exit(0);
-		}
-		CHECK(waitpid(pid, &status, 0) == pid);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child %s %d", modes[i],
-		      WIFEXITED(status) ? "exited" : "killed by signal",
-		      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	}
+	for (int m = 0; m < 2; m++)
+		test_in_child(test_delivery_modes[m], run, (void *)test_delivery_modes[m]);
 	test_pass();
 }

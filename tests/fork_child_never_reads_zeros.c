@@ -88,8 +88,9 @@ static int child_accesses(struct udax_store *s, struct udax_file *f, char *map)
 	return 0;
 }
 
-static void scenario(const char *mode)
+static void scenario(void *arg)
 {
+	const char *mode = arg;
 	struct sigaction sa;
 	struct udax_store *s;
 	struct udax_file *f;
@@ -149,21 +150,8 @@ static void scenario(const char *mode)
 
 int main(void)
 {
-	static const char *const modes[] = { "userfaultfd", "sigsegv" };
-
 	test_init("fork_child_never_reads_zeros", 60);
-	for (int m = 0; m < 2; m++) {
-		int status;
-		pid_t pid = fork();
-
-		CHECK(pid >= 0);
-		if (pid == 0) {
-			scenario(modes[m]);
-			_exit(0);
-		}
-		CHECK(waitpid(pid, &status, 0) == pid);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: exit %d", modes[m],
-		      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
+	for (int m = 0; m < 2; m++)
+		test_in_child(test_delivery_modes[m], scenario, (void *)test_delivery_modes[m]);
 	test_pass();
 }

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -89,24 +88,11 @@ static void two_mappings(struct udax_store *s)
 	CHECK_EQ(udax_close(f), 0);
 }
 
-static uint64_t vmas_now(void)
-{
-	FILE *fp = fopen("/proc/self/maps", "r");
-	uint64_t lines = 0;
-	int c;
-
-	CHECK(fp != NULL);
-	while ((c = fgetc(fp)) != EOF)
-		lines += c == '\n';
-	fclose(fp);
-	return lines;
-}
-
 /* Split an anonymous region into separate VMAs until the process has about
  * `want` of them (alternate pages PROT_READ / PROT_NONE never merge). */
 static void fill_vmas(uint64_t want)
 {
-	uint64_t have = vmas_now(), pages;
+	uint64_t have = test_vma_count(), pages;
 	char *region;
 
 	if (have >= want)
@@ -132,16 +118,11 @@ static void *reader(void *arg)
 
 static void reads_during_evictions(struct udax_store *s, uint64_t seed)
 {
-	uint64_t limit, rng = seed, value = 0x1122334455667788ull;
+	uint64_t limit = test_vma_limit(), rng = seed, value = 0x1122334455667788ull;
 	struct udax_file *data, *big;
 	struct udax_file_stat st;
 	pthread_t t;
-	FILE *fp = fopen("/proc/sys/vm/max_map_count", "r");
-	unsigned long long l = 0;
 
-	CHECK(fp && fscanf(fp, "%llu", &l) == 1);
-	fclose(fp);
-	limit = l;
 	CHECK_EQ(udax_open(s, "data", O_RDWR | O_CREAT, &data), 0);
 	CHECK_EQ(udax_pwrite(data, &value, 8, 0), 8);
 	CHECK_EQ(udax_mmap(data, 0, PG, PROT_READ, (void **)&reader_page), 0);
@@ -170,44 +151,37 @@ static void reads_during_evictions(struct udax_store *s, uint64_t seed)
 	CHECK_EQ(*(uint64_t *)reader_page, value);
 }
 
-static int child(const char *mode, int scenario)
-{
-	struct udax_store *s;
-	const char *path = test_path(scenario ? "store-evict" : "store-twice");
+struct scenario {
+	const char *mode;
+	int which;	/* 0: two mappings, 1: reads during evictions */
+};
 
-	setenv("UDAX_DELIVERY", mode, 1);
+static void scenario_run(void *arg)
+{
+	const struct scenario *sc = arg;
+	struct udax_store *s;
+	const char *path = test_path(sc->which ? "store-evict" : "store-twice");
+
+	setenv("UDAX_DELIVERY", sc->mode, 1);
 	test_install_sigbus_catcher();	/* any SIGBUS: exit 99 */
 	unlink(path);
 	CHECK_EQ(udax_store_create(path, 512ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(path, 0, &s), 0);
-	if (scenario == 0)
+	if (sc->which == 0)
 		two_mappings(s);
 	else
 		reads_during_evictions(s, test_seed);
-	_exit(0);
 }
 
 int main(void)
 {
-	static const char *const modes[] = { "userfaultfd", "sigsegv" };
-
 	test_init("remap_never_spurious_sigbus", 120);
 	for (int m = 0; m < 2; m++) {
-		for (int scenario = 0; scenario < 2; scenario++) {
-			int status;
-			pid_t pid = fork();
+		for (int which = 0; which < 2; which++) {
+			struct scenario sc = { test_delivery_modes[m], which };
 
-			CHECK(pid >= 0);
-			if (pid == 0)
-				child(modes[m], scenario);
-			CHECK(waitpid(pid, &status, 0) == pid);
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				continue;
-			/* userfaultfd may be unavailable: the mode is refused at
-			 * the first mapping (a CHECK failure, exit 1). */
-			CHECK(0, "%s, scenario %d: child %s %d", modes[m], scenario,
-			      WIFEXITED(status) ? "exited" : "killed by signal",
-			      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			test_in_child(which ? "reads during evictions" : "two mappings",
+				      scenario_run, &sc);
 		}
 	}
 	test_pass();

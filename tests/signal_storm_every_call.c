@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -109,7 +108,7 @@ static void round_of_calls(struct udax_store *s, struct udax_file *sig, int roun
 	}
 }
 
-static void run(void)
+static void run(void *mode)
 {
 	struct udax_store *s;
 	struct udax_file *sig;
@@ -117,6 +116,7 @@ static void run(void)
 	uint64_t rng = test_seed;
 	pthread_t t;
 
+	setenv("UDAX_DELIVERY", mode, 1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
 	sa.sa_flags = SA_RESTART;
@@ -147,26 +147,8 @@ static void run(void)
 
 int main(void)
 {
-	static const char *const modes[] = { "userfaultfd", "sigsegv" };
-
 	test_init("signal_storm_every_call", 120);
-	for (int i = 0; i < 2; i++) {
-		int status;
-		pid_t pid;
-
-		fflush(stdout);
-		pid = fork();
-		CHECK(pid >= 0);
-		if (pid == 0) {
-			setenv("UDAX_DELIVERY", modes[i], 1);
-			run();
-			fflush(stdout);
-			_exit(0);
-		}
-		CHECK(waitpid(pid, &status, 0) == pid);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child %s %d", modes[i],
-		      WIFEXITED(status) ? "exited" : "killed by signal",
-		      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	}
+	for (int m = 0; m < 2; m++)
+		test_in_child(test_delivery_modes[m], run, (void *)test_delivery_modes[m]);
 	test_pass();
 }

@@ -20,29 +20,6 @@
 #define FILE_BYTES (1ull << 40)
 #define WRITES_MAX 100000ull
 
-static uint64_t read_number(const char *path)
-{
-	unsigned long long v = 0;
-	FILE *fp = fopen(path, "r");
-
-	CHECK(fp && fscanf(fp, "%llu", &v) == 1, "cannot read %s", path);
-	fclose(fp);
-	return v;
-}
-
-static uint64_t vmas_now(void)
-{
-	FILE *fp = fopen("/proc/self/maps", "r");
-	uint64_t lines = 0;
-	int c;
-
-	CHECK(fp != NULL);
-	while ((c = fgetc(fp)) != EOF)
-		lines += c == '\n';
-	fclose(fp);
-	return lines;
-}
-
 static uint64_t stamp(uint64_t page)
 {
 	return page * 0x9e3779b97f4a7c15ull | 1;
@@ -57,7 +34,7 @@ static int by_value(const void *a, const void *b)
 
 int main(void)
 {
-	uint64_t limit = read_number("/proc/sys/vm/max_map_count");
+	uint64_t limit = test_vma_limit();
 	uint64_t writes = limit / 2 + 8192, *pages, rng, distinct = 0, peak = 0;
 	struct udax_file_stat st;
 	struct udax_store *s;
@@ -96,7 +73,7 @@ int main(void)
 		 * slack for the test's own mappings), short of the kernel's
 		 * limit, where even emptying a mapping fails. */
 		if (i % 2048 == 0)
-			peak = vmas_now() > peak ? vmas_now() : peak;
+			peak = test_vma_count() > peak ? test_vma_count() : peak;
 	}
 	CHECK(peak <= limit - limit / 8 + 64, "%llu VMAs at the peak, limit %llu",
 	      (unsigned long long)peak, (unsigned long long)limit);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -187,4 +188,48 @@ struct udax_file_stat test_file_stat(struct udax_file *f)
 
 	CHECK_EQ(udax_fstat(f, &st), 0);
 	return st;
+}
+
+const char *const test_delivery_modes[2] = { "userfaultfd", "sigsegv" };
+
+void test_in_child(const char *what, void (*fn)(void *arg), void *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		fn(arg);
+		fflush(NULL);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child %s %d", what,
+	      WIFEXITED(status) ? "exited" : "killed by signal",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+uint64_t test_vma_count(void)
+{
+	FILE *fp = fopen("/proc/self/maps", "r");
+	uint64_t lines = 0;
+	int c;
+
+	CHECK(fp != NULL);
+	while ((c = fgetc(fp)) != EOF)
+		lines += c == '\n';
+	fclose(fp);
+	return lines;
+}
+
+uint64_t test_vma_limit(void)
+{
+	unsigned long long limit = 0;
+	FILE *fp = fopen("/proc/sys/vm/max_map_count", "r");
+
+	CHECK(fp && fscanf(fp, "%llu", &limit) == 1, "cannot read vm.max_map_count");
+	fclose(fp);
+	return limit;
 }

@@ -66,6 +66,16 @@ void test_install_sigbus_catcher(void);
  * thread (needs test_install_sigbus_catcher()). */
 bool test_access_sigbus(char *p, bool write, char value);
 
+/* The values UDAX_DELIVERY takes: tests of delivery behaviour run in each. */
+extern const char *const test_delivery_modes[2];
+/* Run fn(arg) in a child process; fail the test, naming what, unless the
+ * child exits 0 (a CHECK failing in it exits 1 after printing why). */
+void test_in_child(const char *what, void (*fn)(void *arg), void *arg);
+
+/* The process's VMAs (lines of /proc/self/maps) and vm.max_map_count. */
+uint64_t test_vma_count(void);
+uint64_t test_vma_limit(void);
+
 /* udax_fstat() of f, failing the test if it fails. */
 struct udax_file_stat test_file_stat(struct udax_file *f);
 

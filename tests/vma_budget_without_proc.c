@@ -71,16 +71,11 @@ int main(void)
 	struct udax_file_stat st;
 	struct udax_store *s;
 	struct udax_file *f;
-	FILE *fp;
 	char *map;
-	unsigned long long l = 0;
 
 	test_init("vma_budget_without_proc", 300);
 	test_install_sigbus_catcher();	/* any SIGBUS fails the test */
-	fp = fopen("/proc/sys/vm/max_map_count", "r");
-	CHECK(fp && fscanf(fp, "%llu", &l) == 1);
-	fclose(fp);
-	limit = l;
+	limit = test_vma_limit();
 	writes = limit / 2 + 4096;
 	pages = malloc(writes * sizeof(*pages));
 	CHECK(pages != NULL);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -128,30 +127,34 @@ static void scenario(bool truncate, int map_flags)
 	CHECK_EQ(udax_store_check(test_path("store"), 0), 0);
 }
 
+struct kind {
+	const char *mode;
+	bool truncate;
+	int map_flags;
+};
+
+static void kind_run(void *arg)
+{
+	const struct kind *k = arg;
+
+	setenv("UDAX_DELIVERY", k->mode, 1);
+	test_install_sigbus_catcher();
+	scenario(k->truncate, k->map_flags);
+}
+
 int main(void)
 {
-	static const char *const modes[] = { "userfaultfd", "sigsegv" };
-
 	test_init("zap_at_vma_limit_never_leaks", 120);
 	for (int m = 0; m < 2; m++) {
 		for (int kind = 0; kind < 4; kind++) {
-			bool truncate = kind & 1;
-			int map_flags = kind & 2 ? UDAX_MAP_PTE : 0, status;
-			pid_t pid = fork();
+			struct kind k = { test_delivery_modes[m], kind & 1,
+					  kind & 2 ? UDAX_MAP_PTE : 0 };
+			char what[96];
 
-			CHECK(pid >= 0);
-			if (pid == 0) {
-				setenv("UDAX_DELIVERY", modes[m], 1);
-				test_install_sigbus_catcher();
-				scenario(truncate, map_flags);
-				_exit(0);
-			}
-			CHECK(waitpid(pid, &status, 0) == pid);
-			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-			      "%s, %s, %s: child %s %d", modes[m], truncate ? "truncate" : "punch",
-			      map_flags ? "4 KiB entries" : "2 MiB entries",
-			      WIFEXITED(status) ? "exited" : "killed by signal",
-			      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			snprintf(what, sizeof(what), "%s, %s, %s", k.mode,
+				 k.truncate ? "truncate" : "punch",
+				 k.map_flags ? "4 KiB entries" : "2 MiB entries");
+			test_in_child(what, kind_run, &k);
 		}
 	}
 	test_pass();
