@@ -16,7 +16,9 @@
  * Why refuse inherited handles: a child of fork() has a copy of the store's
  * index and allocator, not the parent's; using it would allocate blocks
  * the parent may allocate too (mapping.c explains what the child's
- * mappings become).
+ * mappings become). The check reads the pid the fork handlers keep: a child
+ * made without them (a raw fork syscall, _Fork()) is not caught here, a
+ * system call per udax call being the price of catching it.
  *
  * Locks: none of its own.
  */
@@ -27,7 +29,7 @@
 
 static bool store_inherited(const struct udax_store *s)
 {
-	return s && s->fork_generation != fork_generation_now();
+	return s && s->owner != fork_watch_pid();
 }
 
 static bool file_inherited(const struct udax_file *f)

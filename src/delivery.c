@@ -216,6 +216,13 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	vma = vma_get(addr);
 	if (!vma)
 		goto not_ours;
+	/* A child forked without fork handlers (a raw fork or clone
+	 * syscall, _Fork()) has a copy of the registry: never serve its
+	 * faults from copies of the parent's index and allocator. Only a
+	 * SIGSEGV can reach udax there: the child's VMAs are not registered
+	 * with the userfaultfd, so they raise no missing-page SIGBUS. */
+	if (sig == SIGSEGV && vma->owner != getpid())
+		goto not_ours_put;
 	switch (compat_fault_access(uc)) {
 	case FAULT_ACCESS_WRITE:
 		write = true;
@@ -365,11 +372,15 @@ enum udax_delivery delivery_mode(void)
 
 /* Give a PROT_NONE anonymous range the mapping's protection once accesses
  * to it will fault to udax: register it with userfaultfd; without one it
- * stays PROT_NONE and faults as SIGSEGV. Return: 0 or -errno. */
+ * stays PROT_NONE and faults as SIGSEGV. Either way it is not inherited by
+ * fork() children: one made without fork handlers (mapping.c does the rest
+ * for the others) faults there instead of reading zeros. A failed hint
+ * costs that only. Return: 0 or -errno. */
 static int missing_range_arm(char *start, size_t len, int prot)
 {
 	int ret;
 
+	(void)madvise(start, len, MADV_DONTFORK);
 	if (atomic_load_explicit(&mode, memory_order_relaxed) != UDAX_DELIVERY_USERFAULTFD)
 		return 0;
 	ret = compat_uffd_register_missing(uffd, start, len);

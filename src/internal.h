@@ -44,7 +44,7 @@ struct udax_store {
 	struct store *st;
 	struct mutex inodes_lock;
 	struct inode **inode;		/* by file slot, NULL when not open */
-	uint64_t fork_generation;	/* fork_generation_now() at open */
+	pid_t owner;			/* the process that opened it */
 };
 
 /* One open file: its page index, mappings and counters. */
@@ -94,6 +94,7 @@ struct udax_vma {
 	struct inode *inode;
 	struct map_ahead ahead;		/* map-ahead streams (a hint, no lock) */
 	uint64_t id;			/* unique in the process, never reused */
+	pid_t owner;			/* the process that made it */
 	_Atomic uint64_t changes;
 	_Atomic uint32_t users;
 };
@@ -230,9 +231,10 @@ void delivery_signals_block(sigset_t *saved);
 void delivery_signals_restore(const sigset_t *saved);
 
 /* mapping.c */
-/* How many times this process is a fork() child of a process that had
- * udax mappings: a handle opened at another generation was inherited. */
-uint64_t fork_generation_now(void);
+/* This process's pid as the fork handlers keep it (installing them on the
+ * first call): a handle made under another was inherited through fork().
+ * A child made without fork handlers still reads its parent's pid here. */
+pid_t fork_watch_pid(void);
 /* Empty every udax mapping of the process, each under its inode's
  * invalidate_lock (exclusive): the VMA budget's last resort (delivery.c).
  * Return: the number of mappings. Context: no udax lock held. */

@@ -60,7 +60,7 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->inodes_lock);
-	s->fork_generation = fork_generation_now();
+	s->owner = fork_watch_pid();
 	ret = store_load(path, flags, &s->st, &why);
 	if (ret) {
 		free(s);

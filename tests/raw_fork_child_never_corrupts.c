@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/*
+ * raw_fork_child_never_corrupts: a child made without fork handlers (the
+ * fork system call itself, as clone()-based runtimes and glibc's _Fork()
+ * make them) touches a udax mapping it inherited. Reads see the file's
+ * bytes or fault (never zeros for a page with data: the missing pages are
+ * MADV_DONTFORK), and its writes into holes fault: they are never served
+ * from the child's copy of the parent's allocator, whose blocks the parent
+ * then gives to another file (the old code, with SIGSEGV delivery, wrote
+ * into another file's blocks). Both delivery modes.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "udax.h"
+
+#define PG 4096ull
+#define MIB (1ull << 20)
+#define DATA_PAGES 64ull	/* then holes, to 8 MiB */
+
+static sigjmp_buf segv_jmp;
+static volatile sig_atomic_t segv_armed;
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	if (segv_armed) {
+		segv_armed = 0;
+		siglongjmp(segv_jmp, 1);
+	}
+	_exit(98);
+}
+
+static uint64_t stamp(char who, uint64_t page)
+{
+	return ((uint64_t)who << 56) ^ (page * 0x9e3779b97f4a7c15ull) ^ 1;
+}
+
+/* Read a word of p (or write 64 bytes there). Return: whether that
+ * raised SIGSEGV. */
+static bool touch_faults(char *p, bool write, uint64_t *got)
+{
+	if (sigsetjmp(segv_jmp, 1) == 0) {
+		segv_armed = 1;
+		if (write)
+			memset(p, 'c', 64);
+		else
+			*got = *(volatile uint64_t *)p;
+		segv_armed = 0;
+		return false;
+	}
+	return true;
+}
+
+/* In the raw child: exit 0, or 10 + page for a read of zeros where the
+ * file has data. Once the parent has given every free block to file b
+ * (go), writes fill holes across 4 MiB (faults or not). */
+static int child(char *map, int go)
+{
+	uint64_t got;
+	char c;
+
+	for (uint64_t p = 0; p < DATA_PAGES; p += 7)
+		if (!touch_faults(map + p * PG, false, &got) && got != stamp('a', p))
+			return 10 + (int)p;
+	if (read(go, &c, 1) != 1)
+		return 2;
+	for (uint64_t off = 4 * MIB; off < 8 * MIB; off += PG)
+		(void)touch_faults(map + off, true, &got);
+	return 0;
+}
+
+static void fill(struct udax_file *f, char who, uint64_t pages)
+{
+	static uint64_t buf[PG / 8];
+
+	for (uint64_t p = 0; p < pages; p++) {
+		for (size_t i = 0; i < PG / 8; i++)
+			buf[i] = stamp(who, p);
+		CHECK_EQ(udax_pwrite(f, buf, PG, p * PG), (long long)PG);
+	}
+}
+
+static void run(void *mode)
+{
+	struct udax_store *s;
+	struct udax_file *a, *b;
+	struct sigaction sa;
+	struct udax_store_stat ss;
+	int status, go[2];
+	uint64_t b_pages;
+	pid_t pid;
+	char *map;
+
+	setenv("UDAX_DELIVERY", mode, 1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_segv;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, NULL);	/* before udax: udax chains to it */
+	unlink(test_path("store"));
+	CHECK_EQ(udax_store_create(test_path("store"), 16 * MIB, 0), 0);
+	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
+	CHECK_EQ(udax_open(s, "a", O_RDWR | O_CREAT, &a), 0);
+	CHECK_EQ(udax_open(s, "b", O_RDWR | O_CREAT, &b), 0);
+	fill(a, 'a', DATA_PAGES);
+	CHECK_EQ(udax_truncate(a, 8 * MIB), 0);
+	CHECK_EQ(udax_mmap(a, 0, 8 * MIB, PROT_READ | PROT_WRITE | UDAX_MAP_PTE, (void **)&map),
+		 0);
+	CHECK_EQ(*(volatile uint64_t *)map, stamp('a', 0));	/* one page installed */
+
+	CHECK(pipe(go) == 0);
+	pid = (pid_t)syscall(SYS_fork);		/* no fork handlers run */
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(child(map, go[0]));
+	/* Every free block goes to b; then the child writes. */
+	CHECK_EQ(udax_store_stat(s, &ss), 0);
+	b_pages = ss.blocks_free;
+	fill(b, 'b', b_pages);
+	CHECK_EQ(udax_fsync(b), 0);
+	CHECK(write(go[1], "g", 1) == 1);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(!WIFEXITED(status) || WEXITSTATUS(status) == 0, "%s: child exit %d (10 + page: "
+	      "zeros read)", (const char *)mode, WEXITSTATUS(status));
+	for (uint64_t p = 0; p < b_pages; p++) {
+		uint64_t got;
+
+		CHECK_EQ(udax_pread(b, &got, 8, p * PG), 8);
+		CHECK(got == stamp('b', p), "%s: file b page %llu holds %#llx", (const char *)mode,
+		      (unsigned long long)p, (unsigned long long)got);
+	}
+	for (uint64_t p = 0; p < 8 * MIB / PG; p++) {
+		uint64_t got;
+
+		CHECK_EQ(udax_pread(a, &got, 8, p * PG), 8);
+		CHECK(got == (p < DATA_PAGES ? stamp('a', p) : 0), "%s: file a page %llu: %#llx",
+		      (const char *)mode, (unsigned long long)p, (unsigned long long)got);
+	}
+	CHECK_EQ(udax_munmap(map, 8 * MIB), 0);
+	CHECK_EQ(udax_close(a), 0);
+	CHECK_EQ(udax_close(b), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+	CHECK_EQ(udax_store_check(test_path("store"), 0), 0);
+}
+
+int main(void)
+{
+	test_init("raw_fork_child_never_corrupts", 60);
+	for (int m = 0; m < 2; m++)
+		test_in_child(test_delivery_modes[m], run, (void *)test_delivery_modes[m]);
+	test_pass();
+}
