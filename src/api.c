@@ -16,20 +16,22 @@
  * Why refuse inherited handles: a child of fork() has a copy of the store's
  * index and allocator, not the parent's; using it would allocate blocks
  * the parent may allocate too (mapping.c explains what the child's
- * mappings become). The check reads the pid the fork handlers keep: a child
- * made without them (a raw fork syscall, _Fork()) is not caught here, a
- * system call per udax call being the price of catching it.
+ * mappings become), and closing the store would write the copy's stale
+ * metadata over the parent's. The check asks the kernel for the pid (0.2
+ * us): a child made without fork handlers (the fork syscall, _Fork()) is
+ * caught too.
  *
  * Locks: none of its own.
  */
 #include <errno.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "udax.h"
 
 static bool store_inherited(const struct udax_store *s)
 {
-	return s && s->owner != fork_watch_pid();
+	return s && s->owner != getpid();
 }
 
 static bool file_inherited(const struct udax_file *f)

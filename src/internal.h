@@ -231,10 +231,6 @@ void delivery_signals_block(sigset_t *saved);
 void delivery_signals_restore(const sigset_t *saved);
 
 /* mapping.c */
-/* This process's pid as the fork handlers keep it (installing them on the
- * first call): a handle made under another was inherited through fork().
- * A child made without fork handlers still reads its parent's pid here. */
-pid_t fork_watch_pid(void);
 /* Empty every udax mapping of the process, each under its inode's
  * invalidate_lock (exclusive): the VMA budget's last resort (delivery.c).
  * Return: the number of mappings. Context: no udax lock held. */

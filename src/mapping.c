@@ -37,9 +37,6 @@ static struct mutex registry_lock = MUTEX_INIT;
 static struct udax_vma *registry;
 static _Atomic uint64_t vma_ids;
 static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
-/* This process's pid, kept by the fork handlers: a memory read where
- * getpid() would be a system call. */
-static _Atomic pid_t this_pid;
 
 static void registry_fork_prepare(void)
 {
@@ -62,19 +59,11 @@ static void registry_fork_child(void)
 	}
 	registry = NULL;	/* the copies are the parent's to free */
 	mutex_init(&registry_lock);
-	atomic_store_explicit(&this_pid, getpid(), memory_order_relaxed);
 }
 
 static void fork_handlers_install(void)
 {
-	atomic_store_explicit(&this_pid, getpid(), memory_order_relaxed);
 	(void)pthread_atfork(registry_fork_prepare, registry_fork_parent, registry_fork_child);
-}
-
-pid_t fork_watch_pid(void)
-{
-	pthread_once(&fork_handlers_once, fork_handlers_install);
-	return atomic_load_explicit(&this_pid, memory_order_relaxed);
 }
 
 struct udax_vma *vma_get(const void *addr)
@@ -158,6 +147,7 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void
 	if ((prot & PROT_WRITE) && !f->writable)
 		return f->inode->store->st->rdonly ? -EROFS : -EACCES;
 	len = (len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1);
+	pthread_once(&fork_handlers_once, fork_handlers_install);
 	vma = calloc(1, sizeof(*vma));
 	if (!vma)
 		return -ENOMEM;
@@ -173,7 +163,7 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void
 	vma->sync = sync;
 	vma->pte_only = pte_only;
 	vma->id = atomic_fetch_add_explicit(&vma_ids, 1, memory_order_relaxed) + 1;
-	vma->owner = fork_watch_pid();
+	vma->owner = getpid();
 	vma->inode = inode_get(ino->store, ino->slot);
 	atomic_init(&vma->users, 0);
 	map_ahead_init(&vma->ahead);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "udax.h"
@@ -60,7 +61,7 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 	if (!s)
 		return -ENOMEM;
 	mutex_init(&s->inodes_lock);
-	s->owner = fork_watch_pid();
+	s->owner = getpid();
 	ret = store_load(path, flags, &s->st, &why);
 	if (ret) {
 		free(s);
