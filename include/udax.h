@@ -112,7 +112,9 @@ UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store
  * udax_strerror_detail().
  * With UDAX_CHECK_REPAIR, a store that can be opened (from either slot) is
  * repaired: a truncated file is extended to its size (the lost range reads
- * as zeros), then both superblock slots and metadata areas are rewritten.
+ * as zeros), the host space of free blocks is given back (a crash may leave
+ * it allocated), then both superblock slots and metadata areas are
+ * rewritten.
  * Return 0 if it is clean then, udax_strerror_detail() saying what was
  * repaired; a store with no usable slot is left as it is (-EUCLEAN). */
 UDAX_API int udax_store_check(const char *path, unsigned flags);

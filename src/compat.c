@@ -215,6 +215,13 @@ int compat_zero_allocated(int fd, uint64_t off, uint64_t len)
 	return errno == EOPNOTSUPP ? compat_write_zeros(fd, off, len) : -errno;
 }
 
+int compat_reserve_range(int fd, uint64_t off, uint64_t len)
+{
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	return errno == EOPNOTSUPP ? 0 : -errno;
+}
+
 int compat_discard_range(int fd, uint64_t off, uint64_t len)
 {
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,

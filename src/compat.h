@@ -56,6 +56,10 @@ int compat_io_full(int fd, void *buf, size_t len, uint64_t off, bool write, size
 /* Write zeros over [off, off+len) of fd. Return: 0 or -errno. */
 int compat_write_zeros(int fd, uint64_t off, uint64_t len);
 
+/* Allocate host space for [off, off+len) of fd, keeping its bytes (a file
+ * system without fallocate: nothing is done). Return: 0 or -errno. */
+int compat_reserve_range(int fd, uint64_t off, uint64_t len);
+
 /* Return [off, off+len) of fd to the host; reads zeros. Return: 0 or -errno. */
 int compat_discard_range(int fd, uint64_t off, uint64_t len);
 

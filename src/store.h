@@ -198,9 +198,18 @@ void __store_block_release(struct store *s, uint64_t block);
 /* Room for this many pending frees is taken at load (a truncate of 16 MiB
  * needs no more memory later). */
 #define STORE_PENDING_FIRST 4096
+/* Extents' room kept allocated on the host beyond what a checkpoint writes
+ * (store_format.c): 16,384 extents, 256 KiB per metadata area. */
+#define STORE_AREA_MARGIN 16384
 /* Remember a freed block until a checkpoint commits its freeing.
  * Context: store.lock held. Return: 0 or -ENOMEM. */
 int store_pending_add(struct store *s, uint64_t block);
+
+/* Give the host space of every free data block back (a repair: a crash
+ * may leave blocks zeroed on the host that no checkpoint names; a
+ * preallocated store keeps its space). Return: blocks given back.
+ * Context: the store is loaded for the repair only (no lock taken). */
+uint64_t store_give_back_free(struct store *s);
 
 /* Free the blocks of [first, last] of the file's map (a truncate or punch);
  * they become allocatable after the next checkpoint. Context: takes lock. */

@@ -323,3 +323,22 @@ void __store_file_remove(struct store *s, int slot)
 	s->files--;
 	__store_meta_changed(s);
 }
+
+uint64_t store_give_back_free(struct store *s)
+{
+	uint64_t given = 0, run = 0;
+
+	for (uint64_t b = s->data_start; b <= s->data_start + s->data_blocks; b++) {
+		bool free_block = b < s->data_start + s->data_blocks && block_is_free(s, b);
+
+		if (free_block) {
+			run++;
+			continue;
+		}
+		if (run && s->io->discard(s, store_block_offset(b - run),
+					  run * STORE_BLOCK_SIZE) == 0)
+			given += run;
+		run = 0;
+	}
+	return given;
+}

@@ -507,8 +507,9 @@ static int check_fd(int fd, struct disk_store *ds, bool *usable, struct store_er
 		*why = ds->note;
 		ret = ds->fell_back ? -EUCLEAN : 0;
 		store_error_set(repair, "rewrote both superblock slots and metadata areas from "
-				"slot %u (generation %llu); was: %s", ds->slot,
-				(unsigned long long)ds->sb.generation, why->text);
+				"slot %u (generation %llu)%s%s", ds->slot,
+				(unsigned long long)ds->sb.generation,
+				why->text[0] ? "; was: " : "", why->text);
 	}
 	free(ds->area);
 	ds->area = NULL;
@@ -523,6 +524,7 @@ static int store_repair(const char *path, int fd, const struct disk_store *ds,
 			const struct store_error *what, struct store_error *why)
 {
 	uint64_t store_bytes = store_block_offset(ds->sb.store_blocks);
+	uint64_t given;
 	struct store *s;
 	int ret = 0;
 
@@ -539,6 +541,7 @@ static int store_repair(const char *path, int fd, const struct disk_store *ds,
 	ret = store_load(path, 0, &s, why);
 	if (ret)
 		return ret;
+	given = store_give_back_free(s);
 	ret = store_checkpoint(s);
 	if (!ret)
 		ret = store_checkpoint(s);
@@ -550,7 +553,8 @@ static int store_repair(const char *path, int fd, const struct disk_store *ds,
 	}
 	ret = store_check_path(path, 0, why);
 	if (!ret && !why->text[0])
-		store_error_set(why, "repaired: %s", what->text);
+		store_error_set(why, "repaired: %s; the host space of %llu MiB of free blocks given back",
+				what->text, (unsigned long long)(given >> 8));
 	return ret;
 }
 
@@ -576,7 +580,7 @@ int store_check_path(const char *path, unsigned flags, struct store_error *why)
 		return ret;
 	}
 	ret = check_fd(fd, &ds, &usable, why, &what);
-	if (!repair || !usable || (!ret && !why->text[0])) {
+	if (!repair || !usable) {
 		close(fd);
 		return ret;
 	}

@@ -61,6 +61,18 @@ static int store_reserve(int fd, uint64_t bytes)
 	return fallocate(fd, 0, 0, (off_t)bytes) == 0 ? 0 : -errno;
 }
 
+/* Bytes of a metadata area to hold allocated on the host for a
+ * checkpoint of `extents` extents: the file table, the extents, and
+ * STORE_AREA_MARGIN more extents' room (or the whole area if smaller). */
+static uint64_t area_reserve_bytes(uint32_t files_max, uint64_t area_blocks, uint64_t extents)
+{
+	uint64_t want = disk_table_bytes(files_max) +
+			(extents + STORE_AREA_MARGIN) * sizeof(struct disk_extent);
+	uint64_t area = store_block_offset(area_blocks);
+
+	return want < area ? want : area;
+}
+
 int store_format(const char *path, uint64_t size_bytes, unsigned flags,
 		 struct store_error *why)
 {
@@ -122,6 +134,15 @@ int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max
 			unlink(path);
 			return ret;
 		}
+	}
+	/* The host space checkpoints write, taken now: a full host must not
+	 * stop the checkpoint that frees blocks (unlink, punch, truncate). */
+	for (int i = 0; i < 2 && !ret; i++) {
+		ret = compat_reserve_range(fd, store_block_offset(sb.area_start[i]),
+					   area_reserve_bytes(sb.files_max, sb.area_blocks, 0));
+		if (ret)
+			store_error_set(why, "cannot reserve host space for the metadata of %s: %s",
+					path, strerror(-ret));
 	}
 	/* Both slots valid; generation 1 (slot 1) is the newer. A slot holds
 	 * its record at the start of its block, zeros after it. */
@@ -471,6 +492,12 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	int ret;
 
 	ret = store_length_check(s);
+	/* Host space for this area and a margin, so that a later checkpoint
+	 * with a few more extents needs none (the host may be full by then).
+	 * Should the host be full now, the write below says whether the
+	 * margin taken before is enough. */
+	(void)compat_reserve_range(s->fd, store_block_offset(s->area_start[area]),
+				   area_reserve_bytes(s->files_max, s->area_blocks, snap->count));
 	if (!ret)
 		ret = s->io->write(s, snap->table, table_bytes,
 				   store_block_offset(s->area_start[area]));
