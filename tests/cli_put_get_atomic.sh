@@ -6,8 +6,9 @@
 #   source holds it there) exits 128+N and leaves NAME old and no temporary
 #   file; SIGKILL there leaves NAME old; SIGKILL and SIGINT at seeded random
 #   moments leave NAME complete, old or new (new exactly when a SIGINT'd put
-#   exits 0), and the store clean; the next put removes the temporary files
-#   of dead puts, and only those;
+#   exits 0), and the store clean; the next put names the temporary files
+#   of dead puts (on stderr) and removes none: a file of such a name may be
+#   somebody's own (the old put removed it);
 # - get refuses to write over the store file (by name, symlink, hard link;
 #   cat to it too); get interrupted (SIGINT while its temporary file exists,
 #   SIGKILL at random moments) leaves the host file it replaces complete,
@@ -158,16 +159,23 @@ for trial in 1 2 3 4 5 6 7 8 9 10; do
 	outcomes+="$sig:$rc:$([ "$held" = "$new" ] && echo new || echo old) "
 	cur=$held
 done
-# Temporary files: those of dead puts go at the next put, others stay.
+# Temporary files of dead puts: named by the next put, never removed.
+for n in $(names); do	# what the SIGKILLed puts above left
+	case $n in .udax-put.*) "$udax" rm "$n" || fail "rm $n" ;; esac
+done
 true &
 dead=$!
 wait $dead
 printf 'x' >"$dir/one"
 "$udax" put "$dir/one" ".udax-put.$dead.0" || fail "put"
 "$udax" put "$dir/one" ".udax-put.$$.3" || fail "put"
-"$udax" put "$dir/old" name || fail "put"
+"$udax" put "$dir/old" name 2>"$dir/err" || fail "put"
+grep -q "'.udax-put.$dead.0' looks like the temporary file" "$dir/err" ||
+	fail "put did not name a leftover: $(cat "$dir/err")"
+grep -q "udax-put.$$.3" "$dir/err" && fail "put named a live process's file"
 left=$(names)
-[ "$left" = ".udax-put.$$.3 name " ] || fail "after a put: $left"
+[ "$left" = ".udax-put.$$.3 .udax-put.$dead.0 name " ] || fail "after a put: $left"
+"$udax" rm ".udax-put.$dead.0" && "$udax" rm ".udax-put.$$.3" || fail "rm"
 fsck_clean "leftovers"
 
 # --- get ----------------------------------------------------------------------

@@ -6,8 +6,9 @@
  * put copies into a temporary store file (".udax-put.PID.N"), makes it
  * durable and renames it over NAME (udax_rename: atomic and durable), so a
  * failure, a caught signal or a SIGKILL leaves NAME as it was; a caught
- * signal or a failure also removes the temporary file, and the next put
- * removes those that killed puts left. get writes a temporary host file
+ * signal or a failure also removes the temporary file. A SIGKILL leaves
+ * it: the next put names those it finds (it never removes them: a file of
+ * that name may be somebody's own). get writes a temporary host file
  * beside HOSTFILE, syncs it and renames it over HOSTFILE; it refuses to
  * write over the store file itself. Single-threaded; the only shared state
  * is the flag set by the signal handler.
@@ -137,18 +138,20 @@ static bool put_temp_left(const char *name)
 	return pid == getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
-/* Remove the temporary files that killed puts left behind.
- * Return: 0, or 1 after printing why it failed. */
-static int put_remove_leftovers(struct udax_store *s)
+/* Name, on stderr, the temporary files that killed puts seem to have left
+ * behind, for the user to remove (udax rm): a store name has no owner, and
+ * a file of that name may be an application's. Return: 0, or 1 after
+ * printing why the store could not be listed. */
+static int put_note_leftovers(struct udax_store *s)
 {
 	char name[UDAX_NAME_MAX + 1];
 	uint64_t cookie = 0;
 	int ret;
 
-	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1) {
-		if (put_temp_left(name) && (ret = udax_unlink(s, name)) != 0)
-			return fail(name, ret);
-	}
+	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1)
+		if (put_temp_left(name))
+			fprintf(stderr, "udax put: note: '%s' looks like the temporary file of an "
+				"interrupted put; 'udax rm' removes it\n", name);
 	return ret < 0 ? fail("readdir", ret) : 0;
 }
 
@@ -215,7 +218,7 @@ int cmd_put(const char *store, int argc, char **argv)
 		close(fd);
 		return status;
 	}
-	status = put_remove_leftovers(s);
+	status = put_note_leftovers(s);
 	if (!status)
 		status = interrupted ? interrupted_status("nothing was changed")
 				     : put_replace(s, fd, argv[2]);
