@@ -174,7 +174,8 @@ grep -q "'.udax-put.$dead.0' looks like the temporary file" "$dir/err" ||
 	fail "put did not name a leftover: $(cat "$dir/err")"
 grep -q "udax-put.$$.3" "$dir/err" && fail "put named a live process's file"
 left=$(names)
-[ "$left" = ".udax-put.$$.3 .udax-put.$dead.0 name " ] || fail "after a put: $left"
+want=$(printf '%s\n' ".udax-put.$$.3" ".udax-put.$dead.0" name | sort | tr '\n' ' ')
+[ "$left" = "$want" ] || fail "after a put: $left"
 "$udax" rm ".udax-put.$dead.0" && "$udax" rm ".udax-put.$$.3" || fail "rm"
 fsck_clean "leftovers"
 
