@@ -160,23 +160,21 @@ for trial in 1 2 3 4 5 6 7 8 9 10; do
 	cur=$held
 done
 # Temporary files of dead puts: named by the next put, never removed.
-for n in $(names); do	# what the SIGKILLed puts above left
-	case $n in .udax-put.*) "$udax" rm "$n" || fail "rm $n" ;; esac
-done
 true &
 dead=$!
 wait $dead
 printf 'x' >"$dir/one"
 "$udax" put "$dir/one" ".udax-put.$dead.0" || fail "put"
 "$udax" put "$dir/one" ".udax-put.$$.3" || fail "put"
+before=$(names)
 "$udax" put "$dir/old" name 2>"$dir/err" || fail "put"
 grep -q "'.udax-put.$dead.0' looks like the temporary file" "$dir/err" ||
 	fail "put did not name a leftover: $(cat "$dir/err")"
 grep -q "udax-put.$$.3" "$dir/err" && fail "put named a live process's file"
-left=$(names)
-want=$(printf '%s\n' ".udax-put.$$.3" ".udax-put.$dead.0" name | sort | tr '\n' ' ')
-[ "$left" = "$want" ] || fail "after a put: $left"
-"$udax" rm ".udax-put.$dead.0" && "$udax" rm ".udax-put.$$.3" || fail "rm"
+[ "$(names)" = "$before" ] || fail "put changed the names: $before -> $(names)"
+for n in $(names); do
+	case $n in .udax-put.*) "$udax" rm "$n" || fail "rm $n" ;; esac
+done
 fsck_clean "leftovers"
 
 # --- get ----------------------------------------------------------------------
