@@ -6,7 +6,9 @@
  * up to two VMAs (blocks not contiguous with their neighbours in the store
  * split the missing range around them). The budget is 7/8 of
  * vm.max_map_count, the rest left to the application and to the splits the
- * kernel allows just above its limit. vma_budget_charge() counts 2 per
+ * kernel allows just above its limit; when a count finds the application
+ * itself near that, udax may still use 1/16 of the limit beside it while
+ * 1/32 stays free (vma_budget.c). vma_budget_charge() counts 2 per
  * install; when the estimate reaches the budget it counts the real VMAs
  * (/proc/self/maps) and refuses the install only if they really reached it
  * (within 256 installs' worth, so that recounts stay rare). When they
