@@ -492,6 +492,11 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	int ret;
 
 	ret = store_length_check(s);
+	/* A generation of UINT64_MAX is refused at load (store_check.c): a
+	 * store that got to the one below it (only a crafted one can) stops
+	 * checkpointing rather than write a superblock nobody would read. */
+	if (!ret && s->generation + 1 == UINT64_MAX)
+		ret = -EOVERFLOW;
 	/* Host space for this area and a margin, so that a later checkpoint
 	 * with a few more extents needs none (the host may be full by then).
 	 * Should the host be full now, the write below says whether the

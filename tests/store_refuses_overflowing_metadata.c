@@ -12,7 +12,9 @@
  * superblock slot (the other is wiped), so that nothing falls back to it.
  * Each case runs in a child process with its own time limit: a hang (the
  * close of a store whose map wraps past 2^64 looped forever) fails that
- * case, and every case is reported.
+ * case, and every case is reported. A store one generation short of the
+ * limit opens, but refuses to checkpoint (-EOVERFLOW) rather than write a
+ * superblock that would be refused and silently roll the store back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -281,6 +283,15 @@ int main(void)
 	}
 	CHECK(failed == 0, "%u of %zu cases not refused as expected", failed,
 	      sizeof(cases) / sizeof(cases[0]));
+
+	memcpy(copy, image, image_len);
+	slot(copy, active_slot)->generation = UINT64_MAX - 1;
+	reseal(copy);
+	image_write(bad, copy);
+	CHECK_EQ(udax_store_open(bad, 0, &s), 0);
+	CHECK_EQ(udax_unlink(s, "second"), -EOVERFLOW);
+	CHECK_EQ(udax_store_close(s), -EOVERFLOW);
+	CHECK(image_same(bad, copy), "a store at the generation limit was written");
 	free(image);
 	free(copy);
 	test_pass();
