@@ -37,8 +37,8 @@ $(BUILD)/libudax.so: $(LIB_OBJ) src/libudax.map
 	$(CC) -shared -Wl,--version-script=src/libudax.map -Wl,-soname,libudax.so.0 \
 		$(ALL_CFLAGS) $(LIB_OBJ) -o $@ $(LDLIBS)
 
-CLI_SRC := tools/udax.c tools/udax_bench.c tools/udax_copy.c
-$(BUILD)/udax: $(CLI_SRC) tools/cli.h include/udax.h $(BUILD)/libudax.a
+CLI_SRC := $(wildcard tools/*.c)
+$(BUILD)/udax: $(CLI_SRC) $(wildcard tools/*.h) include/udax.h $(BUILD)/libudax.a
 	$(CC) $(ALL_CFLAGS) $(CLI_SRC) $(BUILD)/libudax.a -o $@ $(LDLIBS)
 
 # Tests link the static library; unit tests of internals also see src/.
