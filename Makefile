@@ -8,13 +8,15 @@ BUILD ?= build
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -Iinclude -pthread
-LIB_CFLAGS := $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+# The library's files include each other by layer: "base/lock.h".
+LIB_CFLAGS := $(ALL_CFLAGS) -Isrc -fPIC -fvisibility=hidden
 # -z now: every symbol bound at load, so that no lazy binding (the dynamic
 # linker's resolver, ~2.5 KiB of stack on AVX-512 machines) ever runs in
 # the fault handler, which may be on an application's small sigaltstack.
 LDLIBS := -pthread -Wl,-z,now
 
-LIB_SRC := $(wildcard src/*.c)
+LIB_SRC := $(wildcard src/*/*.c)
+LIB_HDR := $(wildcard src/*/*.h)
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_HELPERS := tests/test_util.c
@@ -25,7 +27,7 @@ MAN1 := $(wildcard man/*.1)
 
 all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(TEST_PROGS) $(TEST_SCRIPTS)
 
-$(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) include/udax.h
+$(BUILD)/src/%.o: src/%.c $(LIB_HDR) include/udax.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
@@ -88,7 +90,7 @@ FUZZ_JOBS ?= 1
 FUZZ_BUILD := build-fuzz
 FUZZ_CFLAGS := -std=c11 $(WARN) -O1 -g -fno-omit-frame-pointer -Iinclude -Isrc -pthread
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_DEPS := tests/fuzz/store_fuzz.c $(LIB_SRC) $(wildcard src/*.h) include/udax.h
+FUZZ_DEPS := tests/fuzz/store_fuzz.c $(LIB_SRC) $(LIB_HDR) include/udax.h
 
 $(FUZZ_BUILD)/store_fuzz: $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
@@ -120,7 +122,7 @@ fuzz-cov: $(FUZZ_BUILD)/store_fuzz_cov
 		tests/fuzz/corpus
 	llvm-profdata-14 merge -sparse $(FUZZ_BUILD)/cov.profraw -o $(FUZZ_BUILD)/cov.profdata
 	llvm-cov-14 report $(FUZZ_BUILD)/store_fuzz_cov -instr-profile=$(FUZZ_BUILD)/cov.profdata \
-		src/store_check.c src/store_format.c
+		src/store/store_check.c src/store/store_format.c
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \

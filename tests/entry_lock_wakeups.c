@@ -19,7 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "entry_lock.h"
+#include "index/entry_lock.h"
 #include "test_util.h"
 
 #define THREADS 4

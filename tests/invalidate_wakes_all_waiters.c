@@ -14,7 +14,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "api/internal.h"
 #include "test_util.h"
 #include "udax.h"
 

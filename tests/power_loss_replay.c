@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "api/internal.h"
 #include "test_util.h"
 #include "udax.h"
 

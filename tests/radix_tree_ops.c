@@ -7,7 +7,7 @@
  * exactly the tagged values in order, clearing and deleting keep inner
  * marks exact, a tree grown taller keeps its tags.
  */
-#include "radix.h"
+#include "base/radix.h"
 #include "test_util.h"
 
 #define COUNT 20000

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_disk.h"
+#include "store/store_disk.h"
 #include "test_util.h"
 #include "udax.h"
 

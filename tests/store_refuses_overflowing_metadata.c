@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store_disk.h"
+#include "store/store_disk.h"
 #include "test_util.h"
 #include "udax.h"
 

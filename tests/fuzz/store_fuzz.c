@@ -43,7 +43,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_disk.h"
+#include "store/store_disk.h"
 #include "udax.h"
 
 #define FUZZ_META_CRC0 0x01

@@ -30,7 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "api/internal.h"
 #include "udax.h"
 
 static struct mutex registry_lock = MUTEX_INIT;

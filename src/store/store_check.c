@@ -23,8 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "store_disk.h"
+#include "base/compat.h"
+#include "store/store_disk.h"
 
 void store_error_set(struct store_error *why, const char *fmt, ...)
 {

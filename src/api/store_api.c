@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "api/internal.h"
 #include "udax.h"
 
 static __thread struct store_error last_error;

@@ -26,7 +26,7 @@
 #include <assert.h>
 #include <stddef.h>
 
-#include "entry_lock.h"
+#include "index/entry_lock.h"
 
 #define WAIT_BUCKETS 4096	/* power of two */
 

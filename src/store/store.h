@@ -23,8 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lock.h"
-#include "radix.h"
+#include "base/lock.h"
+#include "base/radix.h"
 #include "udax.h"
 
 #define STORE_BLOCK_SIZE 4096u

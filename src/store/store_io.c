@@ -14,8 +14,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "store.h"
+#include "base/compat.h"
+#include "store/store.h"
 
 static int default_write(struct store *s, const void *buf, size_t len, uint64_t off)
 {

@@ -20,7 +20,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "compat.h"
+#include "base/compat.h"
 
 void futex_wait(_Atomic uint32_t *word, uint32_t expected)
 {

@@ -26,7 +26,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "api/internal.h"
 #include "udax.h"
 
 static bool store_inherited(const struct udax_store *s)

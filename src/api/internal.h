@@ -29,10 +29,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "entry_lock.h"
-#include "lock.h"
-#include "map_ahead.h"
-#include "store.h"
+#include "index/entry_lock.h"
+#include "base/lock.h"
+#include "mm/map_ahead.h"
+#include "store/store.h"
 
 #define PAGE_SIZE_4K 4096u
 #define PAGE_SHIFT_4K 12

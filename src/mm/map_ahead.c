@@ -2,7 +2,7 @@
 /*
  * map_ahead.c - the map-ahead window of a fault (see map_ahead.h).
  */
-#include "map_ahead.h"
+#include "mm/map_ahead.h"
 
 #define RELAXED memory_order_relaxed
 

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "api/internal.h"
 #include "udax.h"
 
 #define PREFAULT_RETRIES 8

@@ -23,7 +23,7 @@
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "api/internal.h"
 
 /* Write back the TOWRITE entry found at index (a 2 MiB one as a whole).
  * Return: 0 or -ENOMEM. */

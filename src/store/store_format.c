@@ -23,8 +23,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "store_disk.h"
+#include "base/compat.h"
+#include "store/store_disk.h"
 
 #define STORE_MIN_BYTES (4ull << 20)
 #define STORE_MAX_BYTES (16ull << 40)	/* 32-bit block numbers */

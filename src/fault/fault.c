@@ -23,7 +23,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "api/internal.h"
 
 #define PMD_PAGES ENTRY_PMD_PAGES
 

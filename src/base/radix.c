@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "lock.h"
-#include "radix.h"
+#include "base/lock.h"
+#include "base/radix.h"
 
 #define POOL_CHUNK_BYTES (2u << 20)
 

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "compat.h"
+#include "base/compat.h"
 
 /* States of struct mutex.state. */
 enum { MUTEX_FREE = 0, MUTEX_HELD = 1, MUTEX_CONTENDED = 2 };

@@ -8,9 +8,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "entry.h"
-#include "lock.h"
-#include "radix.h"
+#include "index/entry.h"
+#include "base/lock.h"
+#include "base/radix.h"
 
 /*
  * The page index of a file (the kernel's address_space->i_pages).

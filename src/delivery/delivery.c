@@ -44,8 +44,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "vma_budget.h"
+#include "api/internal.h"
+#include "mm/vma_budget.h"
 
 #define PMD_BYTES (2ul << 20)
 /* Evictions for one page in a row (each leaving room) before its fault is

@@ -8,8 +8,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "compat.h"
-#include "vma_budget.h"
+#include "base/compat.h"
+#include "mm/vma_budget.h"
 
 #define VMAS_PER_INSTALL 2
 /* A recount that finds fewer VMAs than the budget must leave room for this

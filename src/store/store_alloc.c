@@ -18,8 +18,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "compat.h"
-#include "store.h"
+#include "base/compat.h"
+#include "store/store.h"
 
 static bool block_is_free(struct store *s, uint64_t block)
 {

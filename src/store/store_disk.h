@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store/store.h"
 
 struct disk_super {
 	char magic[8];		/* STORE_MAGIC, not NUL-terminated */
