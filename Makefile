@@ -122,7 +122,7 @@ fuzz-cov: $(FUZZ_BUILD)/store_fuzz_cov
 		tests/fuzz/corpus
 	llvm-profdata-14 merge -sparse $(FUZZ_BUILD)/cov.profraw -o $(FUZZ_BUILD)/cov.profdata
 	llvm-cov-14 report $(FUZZ_BUILD)/store_fuzz_cov -instr-profile=$(FUZZ_BUILD)/cov.profdata \
-		src/store/store_check.c src/store/store_format.c
+		src/store/store_disk.c src/store/store_check.c src/store/store_format.c
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \

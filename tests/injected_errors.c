@@ -102,7 +102,7 @@ static void case_map_always(void)	/* UDAX_INJECT=map:1+ */
 	CHECK(test_access_sigbus(map + 2 * PG, true, 9), "failing installs did not SIGBUS");
 	expect(1, 1);	/* the block was allocated before the install failed */
 	/* Each refusal empties the mappings and retries, up to 8 times for
-	 * one page (delivery.c, EVICTIONS_PER_PAGE), then SIGBUS. */
+	 * one page (delivery/delivery.c, EVICTIONS_PER_PAGE), then SIGBUS. */
 	CHECK_EQ(map_evictions(), 8);
 	CHECK_EQ(udax_pread(f, map, 1, 2 * PG), -EFAULT);	/* into a page that cannot map */
 }

@@ -14,7 +14,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 
-#include "api/internal.h"
+#include "api/handles.h"
 #include "test_util.h"
 #include "udax.h"
 

@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "api/internal.h"
+#include "api/handles.h"
 #include "test_util.h"
 #include "udax.h"
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * api.c - the calls of udax.h. Each runs the call of its layer (internal.h)
- * with the application's asynchronous signals blocked, and refuses a handle
- * that a fork() child inherited from its parent (-EBADF).
+ * api.c - layer api: the calls of udax.h. Each runs the call of its layer
+ * (handles.h) with the application's asynchronous signals blocked, and
+ * refuses a handle that a fork() child inherited from its parent (-EBADF).
  *
  * Why block signals: a signal handler that touches a udax mapping faults,
  * and the fault takes udax locks (an entry lock, invalidate_lock,
@@ -10,12 +10,12 @@
  * holds one of them, the fault would wait for its own thread for ever, a
  * deadlock kernel DAX cannot have. Blocked, the signal waits until the call
  * returns (two rt_sigprocmask calls per call). The fault handler itself
- * runs with the same signals blocked (delivery.c); the synchronous ones
- * (SIGSEGV, SIGBUS, ...) stay open: they are the faults.
+ * runs with the same signals blocked (delivery/delivery.c); the
+ * synchronous ones (SIGSEGV, SIGBUS, ...) stay open: they are the faults.
  *
  * Why refuse inherited handles: a child of fork() has a copy of the store's
  * index and allocator, not the parent's; using it would allocate blocks
- * the parent may allocate too (mapping.c explains what the child's
+ * the parent may allocate too (mm/vma_registry.c explains what the child's
  * mappings become), and closing the store would write the copy's stale
  * metadata over the parent's. The check asks the kernel for the pid (0.2
  * us): a child made without fork handlers (the fork syscall, _Fork()) is
@@ -26,7 +26,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "api/internal.h"
+#include "api/handles.h"
+#include "delivery/delivery.h"
 #include "udax.h"
 
 static bool store_inherited(const struct udax_store *s)
@@ -36,7 +37,7 @@ static bool store_inherited(const struct udax_store *s)
 
 static bool file_inherited(const struct udax_file *f)
 {
-	return f && store_inherited(f->inode->store);
+	return f && store_inherited(f->inode->handle);
 }
 
 /* Return call (of type type) made with asynchronous signals blocked, or

@@ -5,6 +5,8 @@
  *
  * Holds no locks. Everything here is async-signal-safe (raw syscalls only),
  * because the fault path calls it from the SIGBUS/SIGSEGV handler.
+ *
+ * Layer: base (the lowest). May call: the kernel and libc only.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -3,6 +3,8 @@
  * compat.h - everything that depends on the kernel or the CPU: futexes,
  * userfaultfd probing, the write bit of a fault, zeroing a backing range.
  * No other file uses #ifdef for the platform.
+ *
+ * Layer: base (the lowest). May call: the kernel and libc only.
  */
 #ifndef UDAX_COMPAT_H
 #define UDAX_COMPAT_H

@@ -7,6 +7,8 @@
  * (tree, allocator, registry) and a spinlock for the few instructions a wait
  * queue bucket is held. Neither is ever held while touching application
  * memory, so a fault can never recurse into a lock its thread already holds.
+ *
+ * Layer: base. May call: compat.h (futexes).
  */
 #ifndef UDAX_LOCK_H
 #define UDAX_LOCK_H

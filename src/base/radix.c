@@ -7,6 +7,8 @@
  * callers run outside their own tree lock. Tree operations take no lock.
  * Nodes come from mmap'ed chunks, never malloc, because the fault path fills
  * preloads inside a signal handler that may have interrupted malloc.
+ *
+ * Layer: base. May call: lock.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -9,6 +9,8 @@
  * use from the fault signal handler; the pool is never touched while the
  * owner's lock is held: callers preload nodes before taking it and give
  * freed nodes back after releasing it.
+ *
+ * Layer: base. May call: lock.h.
  */
 #ifndef UDAX_RADIX_H
 #define UDAX_RADIX_H

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * fault.c - the fault paths (the fs/dax.c analogue): grab the entry
- * covering the page locked (a 2 MiB one where it fits, else 4 KiB), find
- * or allocate its block or extent through the store, and have delivery
- * install a zero page or the blocks while the entry is still locked; a
- * 2 MiB fault may map ahead (map_ahead.h) the 2 MiB entries that follow.
+ * fault.c - layer fault: the fault paths (the fs/dax.c analogue): grab the
+ * entry covering the page locked (a 2 MiB one where it fits, else 4 KiB),
+ * find or allocate its block or extent through the store, and install
+ * (mm/install.h) a zero page or the blocks while the entry is still locked;
+ * a 2 MiB fault may map ahead (mm/map_ahead.h) the 2 MiB entries that
+ * follow.
+ *
+ * May call: base, index, store, mm; never delivery or api.
  *
  * Locks: a fault holds inode.invalidate_lock shared for its whole run, so
  * truncate and punch (exclusive) never see it half done; then the entry
@@ -23,7 +26,11 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "api/internal.h"
+#include "fault/fault.h"
+#include "index/entry_lock.h"
+#include "mm/install.h"
+#include "mm/map_ahead.h"
+#include "store/store.h"
 
 #define PMD_PAGES ENTRY_PMD_PAGES
 
@@ -105,13 +112,13 @@ static uint64_t grab_pte_entry(struct inode *ino, uint64_t index, bool write, bo
 static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entry,
 				bool write, const struct udax_vma *skip, bool *allocated)
 {
-	int64_t block = store_get_block(ino->store->st, ino->slot, index, false);
+	int64_t block = store_get_block(ino->st, ino->slot, index, false);
 
 	*allocated = false;
 	if (block == 0 && write) {
 		if (entry_is_zero(entry) && inode_zap_range(ino, index, index, skip))
 			return -EAGAIN;
-		block = store_get_block(ino->store->st, ino->slot, index, true);
+		block = store_get_block(ino->st, ino->slot, index, true);
 		*allocated = block > 0;
 		if (*allocated)
 			count(&ino->blocks_allocated, 1);
@@ -126,7 +133,7 @@ static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entr
  * durable before the page becomes writable. Return: whether that failed. */
 static bool sync_fault_failed(struct udax_vma *vma, bool allocated)
 {
-	return allocated && vma->sync && store_sync(vma->inode->store->st) != 0;
+	return allocated && vma->sync && store_sync(vma->inode->st) != 0;
 }
 
 /* Serve a fault with a 4 KiB entry (or one page of a 2 MiB entry).
@@ -216,7 +223,7 @@ static uint32_t map_ahead_grab(struct udax_vma *vma, uint64_t base, uint64_t blo
 		if (entry_is_block(entry) && entry_block(entry) == expect)
 			continue;
 		if (entry_is_empty(entry) &&
-		    store_map_run(ino->store->st, ino->slot, at, PMD_PAGES, &run) == (int64_t)expect &&
+		    store_map_run(ino->st, ino->slot, at, PMD_PAGES, &run) == (int64_t)expect &&
 		    run == PMD_PAGES) {
 			entry_replace_locked(&ino->pi, at, entry_make_block(expect) | ENTRY_PMD);
 			continue;
@@ -279,7 +286,7 @@ static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint
 static enum fault_result fault_pmd(struct udax_vma *vma, uint64_t index, bool write)
 {
 	struct inode *ino = vma->inode;
-	struct store *st = ino->store->st;
+	struct store *st = ino->st;
 	uint64_t base = index & ~(PMD_PAGES - 1), entry, run;
 	enum fault_result ret;
 	bool allocated = false;
@@ -411,7 +418,7 @@ int fault_alloc_extent(struct inode *ino, uint64_t base)
 		entry_unlock(&ino->pi, base);
 		return 1;
 	}
-	block = store_map_run(ino->store->st, ino->slot, base, PMD_PAGES, &run);
+	block = store_map_run(ino->st, ino->slot, base, PMD_PAGES, &run);
 	if (block > 0 && run == PMD_PAGES && (uint64_t)block % PMD_PAGES == 0) {
 		fault_drop_entry(ino, base, entry);	/* one extent already */
 		return 1;
@@ -422,7 +429,7 @@ int fault_alloc_extent(struct inode *ino, uint64_t base)
 			entry_unlock(&ino->pi, base);
 			return -EAGAIN;
 		}
-		block = store_alloc_extent(ino->store->st, ino->slot, base);
+		block = store_alloc_extent(ino->st, ino->slot, base);
 		if (block > 0) {
 			count(&ino->blocks_allocated, PMD_PAGES);
 			entry_delete_locked(&ino->pi, base);

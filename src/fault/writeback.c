@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * writeback.c - udax_fsync/udax_msync (and udax_close/udax_munmap when the
- * file has dirty pages): the dirty-tag writeback of the
- * kernel's dax_writeback_mapping_range, with the entry lock that "dax: New
- * fault locking" introduced for it.
+ * writeback.c - layer fault: udax_fsync/udax_msync (and udax_close and
+ * udax_munmap when the file has dirty pages): the dirty-tag writeback of
+ * the kernel's dax_writeback_mapping_range, with the entry lock that "dax:
+ * New fault locking" introduced for it.
  *
  * A pass first tags every DIRTY entry TOWRITE (what this pass cleans; pages
  * dirtied meanwhile wait for the next pass), then visits only TOWRITE
@@ -17,13 +17,17 @@
  * untagged, so no write is lost. A page that cannot be write-protected
  * (out of VMAs, even for its whole mapping) keeps its tags.
  *
+ * May call: base, index, store, mm (inode_protect_range); never delivery.
  * Locks: per entry, invalidate_lock shared (truncate and punch cannot free
  * a block being protected), then the entry lock, then maps_lock inside
  * inode_protect_range(). Nothing is held across the final sync.
  */
 #include <errno.h>
 
-#include "api/internal.h"
+#include "fault/writeback.h"
+#include "index/entry_lock.h"
+#include "mm/install.h"
+#include "store/store.h"
 
 /* Write back the TOWRITE entry found at index (a 2 MiB one as a whole).
  * Return: 0 or -ENOMEM. */
@@ -70,7 +74,7 @@ int inode_fsync(struct inode *ino)
 			break;
 	}
 	if (!ret)
-		ret = store_sync(ino->store->st);
+		ret = store_sync(ino->st);
 	if (ret)	/* pwrite data not known to be durable: sync it next time */
 		atomic_store_explicit(&ino->unsynced_writes, true, memory_order_relaxed);
 	return ret;

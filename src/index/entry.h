@@ -31,6 +31,8 @@
  *   ZERO|PMD|L --4 KiB write fault (downgrade)--> none   fault.c
  *
  * Only helpers below read or build entries.
+ *
+ * Layer: index. May call: base.
  */
 #ifndef UDAX_ENTRY_H
 #define UDAX_ENTRY_H

@@ -22,6 +22,8 @@
  * swallows a wake-up meant for another key. A wake-up is exclusive (one
  * waiter) when an entry is unlocked and broadcast when it is deleted; a
  * woken waiter that does not take the lock passes the wake-up on.
+ *
+ * Layer: index. May call: base (the radix tree, futexes).
  */
 #include <assert.h>
 #include <stddef.h>

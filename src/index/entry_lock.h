@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * entry_lock.h - page index of one file, and entries locked like pages.
+ *
+ * Layer: index. May call: base.
  */
 #ifndef UDAX_ENTRY_LOCK_H
 #define UDAX_ENTRY_LOCK_H

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * map_ahead.c - the map-ahead window of a fault (see map_ahead.h).
+ *
+ * Layer: mm. May call: nothing of udax.
  */
 #include "mm/map_ahead.h"
 

@@ -12,6 +12,8 @@
  *
  * Locks: none. The state is a hint; two threads updating one stream at once
  * only make a window a little larger or smaller.
+ *
+ * Layer: mm. May call: nothing of udax.
  */
 #ifndef UDAX_MAP_AHEAD_H
 #define UDAX_MAP_AHEAD_H

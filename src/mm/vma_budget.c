@@ -4,6 +4,8 @@
  *
  * Locks: none; every figure is one atomic word, and races between them
  * only move a recount earlier or later.
+ *
+ * Layer: mm. May call: base (the limit and the count of VMAs).
  */
 #include <stdatomic.h>
 #include <stdint.h>

@@ -19,6 +19,8 @@
  * is refused.
  *
  * Locks: none; the estimate is one atomic counter.
+ *
+ * Layer: mm. May call: base.
  */
 #ifndef UDAX_VMA_BUDGET_H
 #define UDAX_VMA_BUDGET_H

@@ -16,6 +16,8 @@
  * A checkpoint (store_checkpoint) writes the whole metadata to the inactive
  * area, syncs it, then writes the superblock slot not in use: the store on
  * disk is always the last complete checkpoint.
+ *
+ * Layer: store. May call: base (locks, the radix tree of block maps).
  */
 #ifndef UDAX_STORE_H
 #define UDAX_STORE_H

@@ -13,6 +13,8 @@
  * block goes next to its neighbour's store block when that is free; else at
  * the same offset inside the group where its 2 MiB window already lives;
  * else at its own offset inside a wholly free group; else anywhere.
+ *
+ * Layer: store. May call: base.
  */
 #define _GNU_SOURCE
 #include <errno.h>

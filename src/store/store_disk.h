@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * store_disk.h - the on-disk records of the store (see store.h for the
- * layout). Shared by store_format.c (read/write) and store_check.c.
+ * store_disk.h - layer store: the on-disk records of the store (see
+ * store.h for the layout). Read and validated by store_disk.c, for
+ * store_format.c (load, write) and store_check.c.
  */
 #ifndef UDAX_STORE_DISK_H
 #define UDAX_STORE_DISK_H
@@ -107,5 +108,10 @@ int disk_read_store(int fd, struct disk_store *ds, struct store_error *why);
 /* Return -EUCLEAN if the backing file is shorter than the store, with the
  * damage explained in why (the files with blocks past the end), else 0. */
 int disk_store_truncated(const struct disk_store *ds, struct store_error *why);
+/* The file blocks of ds past the end of the backing file: the files they
+ * belong to go to *files and their names, up to size bytes, to names
+ * ("'a', 'b', 'c' and more"). Return: the number of blocks. */
+uint64_t disk_truncation_lost(const struct disk_store *ds, char *names, size_t size,
+			      unsigned *files);
 
 #endif /* UDAX_STORE_DISK_H */

@@ -12,6 +12,8 @@
  * single-threaded (the store is not published yet / no longer in use).
  * One writer at a time: store_load() holds flock(LOCK_EX) on the backing
  * file until store_unload(); read-only loads share it with LOCK_SH.
+ *
+ * Layer: store. May call: base, store_disk.c, store_alloc.c, store_io.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -492,7 +494,7 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	int ret;
 
 	ret = store_length_check(s);
-	/* A generation of UINT64_MAX is refused at load (store_check.c): a
+	/* A generation of UINT64_MAX is refused at load (store_disk.c): a
 	 * store that got to the one below it (only a crafted one can) stops
 	 * checkpointing rather than write a superblock nobody would read. */
 	if (!ret && s->generation + 1 == UINT64_MAX)

@@ -10,6 +10,8 @@
  * again when allocated).
  *
  * Holds no locks; callers hold what their own file says.
+ *
+ * Layer: store. May call: base.
  */
 #include <errno.h>
 #include <unistd.h>

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * mapping.c - udax_mmap(), udax_munmap(), udax_msync() and the registry
- * that finds the mapping of a faulting address.
+ * vma_registry.c - layer mm: the registry of udax mappings (see
+ * vma_registry.h).
  *
  * Locks: registry_lock protects the registry list. A fault takes it only to
- * find its mapping and count itself in vma.users; munmap unlinks the
- * mapping under the lock, so no new fault finds it, then waits outside
+ * find its mapping and count itself in vma.users; vma_unregister() unlinks
+ * the mapping under the lock, so no new fault finds it, then waits outside
  * it for users to reach 0 before releasing the addresses, so no fault can
  * install a page into a range that was given back to the kernel.
- * inode.maps_lock protects the inode's list (see delivery.c, zapping).
+ * inode.maps_lock protects the inode's list (install.c zaps through it).
  *
  * fork(): a child gets copies of the mappings' VMAs but nothing serves
  * their faults (with userfaultfd its missing pages would read as zeros; with
@@ -18,20 +18,21 @@
  * PROT_NONE memory that udax does not know, so an access raises SIGSEGV in
  * the child (its handler, or death), like a mapping not inherited
  * (MADV_DONTFORK), with the addresses kept reserved. The handles it
- * inherited are refused too (api.c: -EBADF). A child made without fork
+ * inherited are refused too (api/api.c: -EBADF). A child made without fork
  * handlers (a raw fork or clone syscall, _Fork()) inherits the pages udax
- * installed but not the missing ones (MADV_DONTFORK, delivery.c), and its
- * faults are not served (vma.owner).
+ * installed but not the missing ones (MADV_DONTFORK, missing.c), and its
+ * faults are not served (vma.owner, delivery/delivery.c).
+ *
+ * May call: base, mm/install.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "api/internal.h"
-#include "udax.h"
+#include "mm/install.h"
+#include "mm/vma_registry.h"
 
 static struct mutex registry_lock = MUTEX_INIT;
 static struct udax_vma *registry;
@@ -108,66 +109,15 @@ uint64_t vma_evict_all(void)
 	return mappings;
 }
 
-int vma_fault_in(const void *buf, size_t len, bool write)
+
+void vma_register(struct udax_vma *vma)
 {
-	uintptr_t page = (uintptr_t)buf & ~(uintptr_t)(PAGE_SIZE_4K - 1);
+	struct inode *ino = vma->inode;
 
-	for (; page < (uintptr_t)buf + len; page += PAGE_SIZE_4K) {
-		struct udax_vma *vma = vma_get((const void *)page);
-		enum fault_result ret;
-
-		if (!vma)
-			return -EFAULT;
-		if (write && !(vma->prot & PROT_WRITE)) {
-			vma_put(vma);
-			return -EFAULT;
-		}
-		ret = fault_page(vma, vma->pgoff + (page - (uintptr_t)vma->addr) / PAGE_SIZE_4K,
-				 write);
-		vma_put(vma);
-		if (ret != FAULT_OK && ret != FAULT_REMAPPED)
-			return -EFAULT;
-	}
-	return 0;
-}
-
-int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
-{
-	struct udax_vma *vma;
-	struct inode *ino;
-	int ret;
-
-	bool sync = prot & UDAX_MAP_SYNC, pte_only = prot & UDAX_MAP_PTE;
-
-	prot &= ~(UDAX_MAP_SYNC | UDAX_MAP_PTE);
-	if (!f || !addr || !len || off % PAGE_SIZE_4K ||
-	    (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)) ||
-	    len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
-		return -EINVAL;
-	if ((prot & PROT_WRITE) && !f->writable)
-		return f->inode->store->st->rdonly ? -EROFS : -EACCES;
-	len = (len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1);
 	pthread_once(&fork_handlers_once, fork_handlers_install);
-	vma = calloc(1, sizeof(*vma));
-	if (!vma)
-		return -ENOMEM;
-	ret = delivery_reserve(len, prot, (void **)&vma->addr);
-	if (ret) {
-		free(vma);
-		return ret;
-	}
-	ino = f->inode;
-	vma->len = len;
-	vma->pgoff = off / PAGE_SIZE_4K;
-	vma->prot = prot;
-	vma->sync = sync;
-	vma->pte_only = pte_only;
 	vma->id = atomic_fetch_add_explicit(&vma_ids, 1, memory_order_relaxed) + 1;
 	vma->owner = getpid();
-	vma->inode = inode_get(ino->store, ino->slot);
 	atomic_init(&vma->users, 0);
-	map_ahead_init(&vma->ahead);
-
 	mutex_lock(&ino->maps_lock);
 	vma->next_in_inode = ino->maps;
 	ino->maps = vma;
@@ -176,16 +126,13 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void
 	vma->next = registry;
 	registry = vma;
 	mutex_unlock(&registry_lock);
-	*addr = vma->addr;
-	return 0;
 }
 
-int mapping_remove(void *addr, size_t len)
+struct udax_vma *vma_unregister(void *addr, size_t len)
 {
 	struct udax_vma **link, *vma = NULL;
 	struct inode *ino;
 	uint32_t users;
-	int ret;
 
 	mutex_lock(&registry_lock);
 	for (link = &registry; *link; link = &(*link)->next) {
@@ -198,7 +145,7 @@ int mapping_remove(void *addr, size_t len)
 	}
 	mutex_unlock(&registry_lock);
 	if (!vma)
-		return -EINVAL;
+		return NULL;
 	/* acquire pairs with the release in vma_put() */
 	atomic_fetch_or_explicit(&vma->users, VMA_UNMAPPING, memory_order_relaxed);
 	while ((users = atomic_load_explicit(&vma->users, memory_order_acquire)) != VMA_UNMAPPING)
@@ -211,29 +158,5 @@ int mapping_remove(void *addr, size_t len)
 	*link = vma->next_in_inode;
 	mutex_unlock(&ino->maps_lock);
 	munmap(vma->addr, vma->len);
-	ret = inode_fsync_if_dirty(ino);
-	inode_put(ino);
-	free(vma);
-	return ret;
-}
-
-int mapping_sync(void *addr, size_t len, int flags)
-{
-	struct udax_vma *vma;
-	int ret;
-
-	if (!addr || (uintptr_t)addr % PAGE_SIZE_4K ||
-	    (flags & ~(MS_SYNC | MS_ASYNC | MS_INVALIDATE)) ||
-	    ((flags & MS_SYNC) && (flags & MS_ASYNC)))
-		return -EINVAL;
-	vma = vma_get(addr);
-	if (!vma)
-		return -ENOMEM;	/* as msync(2): not a mapped range */
-	if ((char *)addr + len > vma->addr + vma->len) {
-		vma_put(vma);
-		return -ENOMEM;
-	}
-	ret = flags & MS_SYNC ? inode_fsync(vma->inode) : 0;
-	vma_put(vma);
-	return ret;
+	return vma;
 }

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * store_api.c - the store calls behind udax.h (api.c): create, open, close,
- * stat, readdir, check, and the reason text of the last failed one.
+ * store_handle.c - layer api: the store calls behind udax.h (api.c):
+ * create, open, close, stat, readdir, check, and the reason text of the
+ * last failed one.
  *
- * Locks: udax_store.inodes_lock (internal.h) to check no file is open at
+ * May call: base, store, mm (the delivery in use), delivery (installing the
+ * fault handlers at the first open).
+ * Locks: udax_store.inodes_lock (handles.h) to check no file is open at
  * close; store.lock for the figures of udax_store_stat().
  */
 #define _GNU_SOURCE
@@ -12,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/internal.h"
+#include "api/handles.h"
+#include "delivery/delivery.h"
+#include "mm/missing.h"
 #include "udax.h"
 
 static __thread struct store_error last_error;
@@ -126,7 +131,7 @@ int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)
 	out.files = s->st->files;
 	out.files_max = s->st->files_max;
 	mutex_unlock(&s->st->lock);
-	out.delivery = delivery_mode();
+	out.delivery = missing_delivery();
 	out.index_bytes = radix_nodes_in_use() * sizeof(struct radix_node);
 	*st = out;
 	return 0;

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handles.h - layer api: the objects behind the public handles (a store
+ * handle with its inode table, a file handle) and the calls one layer
+ * below api.c, which blocks the application's asynchronous signals around
+ * each and refuses inherited handles.
+ *
+ * May call: every layer below (delivery, fault, mm, index, store, base).
+ * Locks: udax_store.inodes_lock protects the inode table and reference
+ * counts; it is taken only by open/close/unlink/rename/mmap/munmap, never
+ * under the locks of mm/address_space.h.
+ */
+#ifndef UDAX_API_HANDLES_H
+#define UDAX_API_HANDLES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/lock.h"
+#include "mm/address_space.h"
+#include "store/store.h"
+#include "udax.h"
+
+#define UDAX_FILE_MAX_BYTES STORE_FILE_MAX_BYTES	/* 64 TiB */
+
+struct udax_store {
+	struct store *st;
+	struct mutex inodes_lock;
+	struct inode **inode;		/* by file slot, NULL when not open */
+	pid_t owner;			/* the process that opened it */
+};
+
+struct udax_file {
+	struct inode *inode;
+	bool writable;
+};
+
+/* The public calls, one layer below api.c (which blocks the application's
+ * asynchronous signals around each and refuses inherited handles). Each
+ * is documented in udax.h under its udax_ name. */
+/* store_handle.c */
+int store_path_create(const char *path, uint64_t size_bytes, unsigned flags);
+int store_path_check(const char *path, unsigned flags);
+int store_handle_open(const char *path, unsigned flags, struct udax_store **out);
+int store_handle_close(struct udax_store *s);
+int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
+int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
+const char *store_handle_error(void);
+/* file_handle.c */
+int file_open(struct udax_store *s, const char *name, int flags, struct udax_file **out);
+int file_close(struct udax_file *f);
+int file_unlink(struct udax_store *s, const char *name);
+int file_rename(struct udax_store *s, const char *oldname, const char *newname);
+ssize_t file_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);
+ssize_t file_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off);
+int file_truncate(struct udax_file *f, uint64_t size);
+int file_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
+int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len);
+int file_fsync(struct udax_file *f);
+int file_fstat(struct udax_file *f, struct udax_file_stat *st);
+/* mapping_handle.c */
+int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr);
+int mapping_remove(void *addr, size_t len);
+int mapping_sync(void *addr, size_t len, int flags);
+
+/* inode_table.c: the inode of file slot slot of s, made on first use, with
+ * a reference; inode_put() drops it (the last frees the inode).
+ * Return: the inode, or NULL without memory. */
+struct inode *inode_get(struct udax_store *s, int slot);
+void inode_put(struct inode *ino);
+
+#endif /* UDAX_API_HANDLES_H */

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * delivery.h - layer delivery: the SIGBUS/SIGSEGV entry of udax faults
+ * (delivery.c), and the asynchronous signals udax calls block.
+ *
+ * May call: base, mm, fault. Called by: api.
+ */
+#ifndef UDAX_DELIVERY_H
+#define UDAX_DELIVERY_H
+
+#include <signal.h>
+
+/* Install the fault handlers (once per process), keeping the
+ * application's to chain to. Return: 0, or -errno with the reason in *why. */
+int delivery_init(const char **why);
+
+/* Block the application's asynchronous signals in this thread (every
+ * signal but SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, which the
+ * CPU raises for the instruction that runs), keeping the mask it had in
+ * *saved; restore it. The fault handler runs with the same set blocked. */
+void delivery_signals_block(sigset_t *saved);
+void delivery_signals_restore(const sigset_t *saved);
+
+#endif /* UDAX_DELIVERY_H */

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/*
+ * read_write.c - layer fault: the read/write path (the kernel's
+ * dax_iomap_rw): udax_pread, udax_pwrite and udax_fallocate on an open file.
+ *
+ * Data moves with pread(2)/pwrite(2) on the store file, so it is coherent
+ * with mappings, which map the same page cache. A hole read copies zeros; a
+ * hole written gets its block through the fault path (fault.h), under its
+ * entry lock, so a page is never allocated twice. A buffer that is itself
+ * an unpopulated udax mapping makes the syscall fail with EFAULT
+ * (userfaultfd in SIGBUS mode does not serve kernel accesses): its pages
+ * are then faulted in through the fault path, and the call is retried. No
+ * udax lock is held while application memory is touched.
+ *
+ * May call: base, index, store, mm (the registry, eviction), fault.c.
+ * Locks: inode.io_lock shared for the whole call (truncate and punch, which
+ * take it exclusive, free no block under a read or write in flight);
+ * store.lock to extend the file.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "base/compat.h"
+#include "fault/fault.h"
+#include "fault/read_write.h"
+#include "index/entry.h"
+#include "mm/vma_registry.h"
+#include "store/store.h"
+
+#define PREFAULT_RETRIES 8
+
+/* Fault in every page of [buf, buf+len) through fault_page(), for a
+ * syscall that failed with EFAULT on a udax-mapped buffer.
+ * Return: 0, or -EFAULT if a page is not in a udax mapping that allows the
+ * access, or its fault failed. */
+static int user_buffer_fault_in(const void *buf, size_t len, bool write)
+{
+	uintptr_t page = (uintptr_t)buf & ~(uintptr_t)(PAGE_SIZE_4K - 1);
+
+	for (; page < (uintptr_t)buf + len; page += PAGE_SIZE_4K) {
+		struct udax_vma *vma = vma_get((const void *)page);
+		enum fault_result ret;
+
+		if (!vma)
+			return -EFAULT;
+		if (write && !(vma->prot & PROT_WRITE)) {
+			vma_put(vma);
+			return -EFAULT;
+		}
+		ret = fault_page(vma, vma->pgoff + (page - (uintptr_t)vma->addr) / PAGE_SIZE_4K,
+				 write);
+		vma_put(vma);
+		if (ret != FAULT_OK && ret != FAULT_REMAPPED)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* pread/pwrite on the store file; a udax-mapped buffer that makes the
+ * kernel fail with EFAULT is faulted in and the rest retried.
+ * Return: 0 or -errno. */
+static int store_io_prefaulting(int fd, void *buf, size_t len, uint64_t off, bool to_store)
+{
+	unsigned retries = 0;
+
+	for (;;) {
+		size_t done;
+		int ret = compat_io_full(fd, buf, len, off, to_store, &done);
+
+		buf = (char *)buf + done;
+		len -= done;
+		off += done;
+		if (ret != -EFAULT || retries++ == PREFAULT_RETRIES ||
+		    user_buffer_fault_in(buf, len, !to_store) != 0)
+			return ret == -ENODATA ? -EIO : ret;
+	}
+}
+
+/* An allocation through the fault path (fault_pwrite_block() or
+ * fault_alloc_extent()) that is refused because a stale zero page could
+ * not be zapped (out of VMAs) empties every mapping and is tried once
+ * more. Return: as the call, with -ENOMEM for a second refusal.
+ * Context: io_lock held (it orders before the eviction's locks). */
+static int64_t alloc_making_room(struct inode *ino, uint64_t index, bool extent)
+{
+	for (int tries = 0;; tries++) {
+		int64_t ret = extent ? fault_alloc_extent(ino, index)
+				     : fault_pwrite_block(ino, index);
+
+		if (ret != -EAGAIN)
+			return ret;
+		if (tries)
+			return -ENOMEM;
+		vma_evict_all();
+	}
+}
+
+/*
+ * The next piece of an I/O at pos with left bytes to go: the bytes that lie
+ * in consecutive store blocks from *block, or in a run of holes (*block 0).
+ * With allocate, a hole page gets its block first (one page: the run ends
+ * there), or a whole aligned 2 MiB of holes its extent.
+ * Return: bytes in the piece; *block < 0 on an error.
+ */
+static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool allocate,
+			 int64_t *block)
+{
+	struct store *st = ino->st;
+	uint64_t index = pos / PAGE_SIZE_4K, in_page = pos % PAGE_SIZE_4K;
+	uint64_t pages = (in_page + left + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+	uint64_t run, bytes;
+
+	*block = store_map_run(st, ino->slot, index, pages, &run);
+	if (*block == 0 && allocate) {
+		/* A write covering a whole aligned 2 MiB of holes gets an
+		 * extent, as udax_fallocate gives it: one zeroing, and 2 MiB
+		 * faults later. Any other hole page gets its own block. */
+		if (in_page == 0 && index % ENTRY_PMD_PAGES == 0 && pages >= ENTRY_PMD_PAGES &&
+		    alloc_making_room(ino, index, true) > 0) {
+			*block = store_map_run(st, ino->slot, index, pages, &run);
+		} else {
+			*block = alloc_making_room(ino, index, false);
+			run = 1;
+		}
+	}
+	bytes = run * PAGE_SIZE_4K - in_page;
+	return bytes < left ? bytes : left;
+}
+
+ssize_t inode_read(struct inode *ino, void *buf, size_t len, uint64_t off)
+{
+	uint64_t size, done = 0;
+	int ret = 0;
+
+	rwlock_read_lock(&ino->io_lock);
+	size = atomic_load_explicit(&ino->size, memory_order_acquire);
+	if (off >= size)
+		goto out_unlock;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	while (done < len && !ret) {
+		int64_t block;
+		uint64_t n = io_piece(ino, off + done, len - done, false, &block);
+
+		if (block < 0)
+			ret = (int)block;
+		else if (block == 0)
+			memset((char *)buf + done, 0, n);
+		else
+			ret = store_io_prefaulting(ino->st->fd, (char *)buf + done, n,
+				       store_block_offset((uint64_t)block) +
+				       (off + done) % PAGE_SIZE_4K, false);
+		if (!ret)
+			done += n;
+	}
+out_unlock:
+	rwlock_read_unlock(&ino->io_lock);
+	return done ? (ssize_t)done : ret;
+}
+
+/* Raise the file size to at least size. Context: io_lock held. */
+static void inode_extend(struct inode *ino, uint64_t size)
+{
+	struct store *st = ino->st;
+	uint64_t cur = atomic_load_explicit(&ino->size, memory_order_relaxed);
+
+	/* Concurrent writers (io_lock shared) only ever raise it. */
+	while (cur < size &&
+	       !atomic_compare_exchange_weak_explicit(&ino->size, &cur, size,
+						      memory_order_release,
+						      memory_order_relaxed))
+		;
+	mutex_lock(&st->lock);
+	if (st->file[ino->slot].size < size) {
+		st->file[ino->slot].size = size;
+		__store_meta_changed(st);
+	}
+	mutex_unlock(&st->lock);
+}
+
+ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off)
+{
+	uint64_t done = 0;
+	int ret = 0;
+
+	rwlock_read_lock(&ino->io_lock);
+	while (done < len && !ret) {
+		int64_t block;
+		uint64_t n = io_piece(ino, off + done, len - done, true, &block);
+
+		if (block < 0)
+			ret = (int)block;
+		else
+			ret = store_io_prefaulting(ino->st->fd, (char *)buf + done, n,
+				       store_block_offset((uint64_t)block) +
+				       (off + done) % PAGE_SIZE_4K, true);
+		if (!ret)
+			done += n;
+	}
+	if (done) {
+		atomic_store_explicit(&ino->unsynced_writes, true, memory_order_relaxed);
+		inode_extend(ino, off + done);
+	}
+	rwlock_read_unlock(&ino->io_lock);
+	return done ? (ssize_t)done : ret;
+}
+
+int inode_fallocate(struct inode *ino, uint64_t off, uint64_t len)
+{
+	uint64_t page, end;
+	int ret = 0;
+
+	end = (off + len + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+	rwlock_read_lock(&ino->io_lock);
+	for (page = off / PAGE_SIZE_4K; page < end && !ret;) {
+		int64_t got = 0;
+
+		if (page % ENTRY_PMD_PAGES == 0 && end - page >= ENTRY_PMD_PAGES)
+			got = alloc_making_room(ino, page, true);
+		if (got > 0) {
+			page += ENTRY_PMD_PAGES;
+			continue;
+		}
+		if (got == 0)
+			got = alloc_making_room(ino, page++, false);
+		ret = got < 0 ? (int)got : 0;
+	}
+	if (!ret)
+		inode_extend(ino, off + len);
+	rwlock_read_unlock(&ino->io_lock);
+	return ret;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * install.h - layer mm: the page-table side of udax, what the kernel's mm
+ * does for kernel DAX: install store blocks or the zero page into a
+ * mapping, make pages missing again (zap) and write-protect them, in one
+ * mapping or in every mapping of a file.
+ *
+ * May call: base, store (the store file and block offsets), index (entry
+ * sizes), mm/missing.h, mm/vma_budget.h. Locks: inode.maps_lock, taken by
+ * the calls that walk a file's mappings (under an entry lock, or by
+ * truncate/punch/eviction with invalidate_lock exclusive).
+ */
+#ifndef UDAX_MM_INSTALL_H
+#define UDAX_MM_INSTALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mm/address_space.h"
+
+/* How vma_map_blocks() asks the kernel to back what it maps. */
+enum install_mode {
+	INSTALL_PLAIN,		/* small folios, no read-around (MADV_RANDOM):
+				   a touch reads about one page */
+	INSTALL_HUGE,		/* THP hint (MADV_HUGEPAGE): large folios are
+				   mapped with PMDs, and a cold range is
+				   filled 2 MiB at a time */
+	INSTALL_POPULATE,	/* THP hint and fault everything in now */
+};
+
+/* Map the n file pages from index (clipped to vma) to the store blocks from
+ * block, zero-copy. Return: 0 or -errno (-ENOMEM also when the VMA budget
+ * refuses: vma_budget.h). Context: entries locked. */
+int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t block,
+		   int prot, enum install_mode how);
+/* Map the zero page read-only at the n file pages from index (clipped). */
+int vma_map_zero(struct udax_vma *vma, uint64_t index, uint64_t n);
+/* Make the n pages from index (blocks from block) read-only in every
+ * writable mapping of the file, so that their next write faults
+ * (writeback); where that cannot be done they are made missing.
+ * Return: 0, or -EAGAIN if a mapping may still have them writable (out of
+ * VMAs even for the whole mapping). Context: their entry locked. */
+int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block);
+/* Make [first, last] of the file missing again in every mapping but skip;
+ * where only part of a mapping cannot be zapped (vm.max_map_count), the
+ * whole mapping is. Return: 0, or -EAGAIN if a page of the range may still
+ * be mapped somewhere (out of VMAs: the caller makes room with
+ * vma_evict_all() and retries, and must not free its block meanwhile). */
+int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
+		    const struct udax_vma *skip);
+/* Make every page of vma missing (one VMA again). Return: 0 or -EAGAIN.
+ * Context: the inode's invalidate_lock held exclusive. */
+int vma_zap_all(struct udax_vma *vma);
+
+/* Forget which mapping this thread changed last (see udax_vma.changes). */
+void vma_changes_mine_forget(void);
+/* Whether this thread changed vma since the last forget; then *changes is
+ * the value its last change left: the fault it serves made that change
+ * itself (a read-only install, a zap), before its own install. */
+bool vma_changes_mine(const struct udax_vma *vma, uint64_t *changes);
+
+#endif /* UDAX_MM_INSTALL_H */
