@@ -63,8 +63,12 @@ for f in "$root"/tools/*.[ch]; do
 done
 
 # 2. Symbols: for each object, the objects defining what it uses.
-objs=("$build"/src/*/*.o)
-[ -f "${objs[0]}" ] || { echo "FAIL: no objects under $build/src"; exit 1; }
+objs=()
+for o in "$build"/src/*/*.o; do	# not the objects of files moved or deleted since
+	rel=${o#"$build"/src/}
+	[ -f "$root/src/${rel%.o}.c" ] && objs+=("$o")
+done
+((${#objs[@]})) || { echo "FAIL: no objects under $build/src"; exit 1; }
 declare -A defined_in=()
 for o in "${objs[@]}"; do
 	rel=${o#"$build"/src/}
