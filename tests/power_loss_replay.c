@@ -90,6 +90,7 @@ static const struct store_io_ops recording_ops = {
 	.sync = rec_sync,
 	.zero = NULL,		/* filled from the defaults in main() */
 	.discard = NULL,
+	.cache_large = NULL,
 };
 
 static void *writer(void *arg)
@@ -134,7 +135,7 @@ static void check_image(const char *label, size_t flush, const uint8_t *image, s
 	slot = __store_file_find(st, "f");
 	CHECK(slot >= 0, "%s image at flush %zu: file missing", label, flush);
 	for (uint64_t p = 0; p < PAGES; p++) {
-		int64_t block = store_get_block(st, slot, p, false);
+		int64_t block = store_get_block(st, slot, p, STORE_LOOKUP);
 		uint64_t v = 0;
 
 		CHECK(block >= 0);
@@ -203,6 +204,7 @@ static void run_mode(enum sync_mode mode)
 	CHECK(pread(fd, durable, STORE_BYTES, 0) == (ssize_t)STORE_BYTES);
 	ops.zero = store_io_default.zero;
 	ops.discard = store_io_default.discard;
+	ops.cache_large = store_io_default.cache_large;
 	s->st->io = &ops;
 
 	for (uintptr_t i = 0; i < WRITERS; i++)

@@ -232,6 +232,30 @@ int compat_discard_range(int fd, uint64_t off, uint64_t len)
 	return compat_write_zeros(fd, off, len);
 }
 
+void compat_page_cache_huge(int fd, uint64_t off, uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+
+	if (p == MAP_FAILED)
+		return;
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	(void)madvise(p, len, MADV_RANDOM);
+	(void)madvise(p, 4096, MADV_POPULATE_READ);
+	munmap(p, len);
+}
+
+bool compat_range_has_data(int fd, uint64_t off, uint64_t len)
+{
+	/* The file position it moves is used by nobody: all store I/O is
+	 * positioned. ENXIO: no data from off to the end of the file. */
+	int saved_errno = errno;
+	off_t at = lseek(fd, (off_t)off, SEEK_DATA);
+	bool has_data = at < 0 ? errno != ENXIO : (uint64_t)at < off + len;
+
+	errno = saved_errno;
+	return has_data;
+}
+
 #ifdef UDAX_FAULT_INJECT
 static struct {
 	uint64_t nth;		/* 0: never */

@@ -65,6 +65,19 @@ int compat_reserve_range(int fd, uint64_t off, uint64_t len);
 /* Return [off, off+len) of fd to the host; reads zeros. Return: 0 or -errno. */
 int compat_discard_range(int fd, uint64_t off, uint64_t len);
 
+/* Bring [off, off+len) of fd (2 MiB, aligned, not in the page cache yet)
+ * into the page cache as one large folio, so that later small writes land
+ * in it and a mapping can map it with one PMD: the first touch of a
+ * MADV_HUGEPAGE mapping reads the whole aligned 2 MiB as one folio
+ * (MADV_RANDOM: nothing beyond). A hint: failing costs speed only. */
+void compat_page_cache_huge(int fd, uint64_t off, uint64_t len);
+
+/* Whether [off, off+len) of fd may hold data: false only where the host
+ * file system says it reads as zeros from the disk and holds no cached
+ * data there (a hole, or an extent allocated but never written, which
+ * SEEK_DATA skips). Async-signal-safe; on any doubt, true. */
+bool compat_range_has_data(int fd, uint64_t off, uint64_t len);
+
 pid_t compat_gettid(void);
 
 /* vm.max_map_count (65530 if it cannot be read). */

@@ -101,24 +101,24 @@ static uint64_t grab_pte_entry(struct inode *ino, uint64_t index, bool write, bo
 
 /*
  * The block of a page whose 4 KiB entry is EMPTY or ZERO: ask the store,
- * and allocate when writing. A ZERO entry being replaced may be mapped as
+ * and allocate as how says (a write). A ZERO entry being replaced may be mapped as
  * the zero page in other mappings: zap it there first, or they would keep
  * reading zeros after the write (the kernel's stale-zero-page fix); should
  * that fail, nothing is allocated.
- * Return: block, 0 for a hole on a read, -errno (-EAGAIN: the zero page
+ * Return: block, 0 for a hole (STORE_LOOKUP), -errno (-EAGAIN: the zero page
  * could not be zapped, out of VMAs); *allocated says whether the block is
  * new. Context: entry locked; on success it is a BLOCK entry, still locked.
  */
 static int64_t fault_find_block(struct inode *ino, uint64_t index, uint64_t entry,
-				bool write, const struct udax_vma *skip, bool *allocated)
+				enum store_get how, const struct udax_vma *skip, bool *allocated)
 {
-	int64_t block = store_get_block(ino->st, ino->slot, index, false);
+	int64_t block = store_get_block(ino->st, ino->slot, index, STORE_LOOKUP);
 
 	*allocated = false;
-	if (block == 0 && write) {
+	if (block == 0 && how != STORE_LOOKUP) {
 		if (entry_is_zero(entry) && inode_zap_range(ino, index, index, skip))
 			return -EAGAIN;
-		block = store_get_block(ino->st, ino->slot, index, true);
+		block = store_get_block(ino->st, ino->slot, index, how);
 		*allocated = block > 0;
 		if (*allocated)
 			count(&ino->blocks_allocated, 1);
@@ -162,7 +162,8 @@ static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool wr
 	} else if (entry_is_pmd(entry)) {	/* read in a 2 MiB hole */
 		block = 0;
 	} else {
-		block = fault_find_block(ino, index, entry, write, vma, &allocated);
+		block = fault_find_block(ino, index, entry, write ? STORE_ALLOCATE : STORE_LOOKUP,
+					 vma, &allocated);
 		if (block < 0) {
 			fault_drop_entry(ino, at, entry);
 			return result_of(block);
@@ -251,14 +252,21 @@ static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint
 	if (!sync_fault_failed(vma, allocated)) {
 		for (uint32_t k = 0; write && k < units; k++)
 			newly_dirty |= entry_mark_dirty(&ino->pi, base + k * PMD_PAGES);
-		/* A sequential stream gets large folios, and what it mapped
-		 * ahead populated. A lone 2 MiB is mapped only; with the
-		 * large-folio hint only if it was mapped before in this
-		 * process (its page cache is likely there, in large folios),
-		 * so that cold sparse access pays, and dirties in the store's
-		 * page cache, about what it touches, not 2 MiB per touch. */
-		enum install_mode mode = units > 1 ? INSTALL_POPULATE
-			: w.units > 1 || entry_is_block(was) ? INSTALL_HUGE : INSTALL_PLAIN;
+		/* A sequential stream gets large folios, and, on a write,
+		 * what it mapped ahead populated writable (a read leaves the
+		 * kernel's read-ahead to fill a cold range asynchronously;
+		 * populating would read it synchronously, 0.2M against 0.5M
+		 * pages/s cold). A lone 2 MiB is mapped only: with the
+		 * large-folio hint if it was mapped before in this process
+		 * (its page cache is likely there); else as one large folio
+		 * and nothing beyond it, unless a read finds it never written
+		 * (reading zeros costs a page per touch: sparse reads of a
+		 * fallocated file would otherwise fill memory with 2 MiB of
+		 * zeros per touch, 8 against 858 us per touch). */
+		enum install_mode mode = units > 1 ? (write ? INSTALL_POPULATE : INSTALL_HUGE)
+			: w.units > 1 || entry_is_block(was) ? INSTALL_HUGE
+			: write || store_extent_has_data(ino->st, block) ? INSTALL_ALONE
+			: INSTALL_PLAIN;
 		int err = vma_map_blocks(vma, base, units * PMD_PAGES, block,
 					 write ? vma->prot : PROT_READ, mode);
 
@@ -384,7 +392,7 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 	return ret;
 }
 
-int64_t fault_pwrite_block(struct inode *ino, uint64_t index)
+int64_t fault_pwrite_block(struct inode *ino, uint64_t index, bool stream)
 {
 	bool allocated, no_vma;
 	uint64_t entry = grab_pte_entry(ino, index, true, &no_vma), at;
@@ -397,7 +405,8 @@ int64_t fault_pwrite_block(struct inode *ino, uint64_t index)
 		entry_unlock(&ino->pi, at);
 		return (int64_t)(entry_block(entry) + (index - at));
 	}
-	block = fault_find_block(ino, index, entry, true, NULL, &allocated);
+	block = fault_find_block(ino, index, entry,
+				 stream ? STORE_ALLOCATE_STREAM : STORE_ALLOCATE, NULL, &allocated);
 	if (block < 0)
 		fault_drop_entry(ino, index, entry);	/* a ZERO entry stays */
 	else

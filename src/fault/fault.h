@@ -34,10 +34,11 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write);
  * no entry it did not find: an entry it made, or a 4 KiB ZERO entry whose
  * zero page it zaps, is deleted; a 2 MiB ZERO entry is downgraded. pwrite
  * data is not tagged DIRTY (no mapping needs write-protecting for it); the
- * inode's unsynced_writes makes close and munmap sync it.
+ * inode's unsynced_writes makes close and munmap sync it. stream: the
+ * writer will write the rest of the page's 2 MiB soon (STORE_ALLOCATE_STREAM).
  * Return: the store block or -errno (-EAGAIN: a zero page elsewhere could
  * not be zapped for lack of VMAs; make room and retry). */
-int64_t fault_pwrite_block(struct inode *ino, uint64_t index);
+int64_t fault_pwrite_block(struct inode *ino, uint64_t index, bool stream);
 
 /* udax_fallocate's 2 MiB step: give the 2 MiB range from base (aligned)
  * one extent, under its 2 MiB entry lock, leaving no entry it made.

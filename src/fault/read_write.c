@@ -83,11 +83,11 @@ static int store_io_prefaulting(int fd, void *buf, size_t len, uint64_t off, boo
  * not be zapped (out of VMAs) empties every mapping and is tried once
  * more. Return: as the call, with -ENOMEM for a second refusal.
  * Context: io_lock held (it orders before the eviction's locks). */
-static int64_t alloc_making_room(struct inode *ino, uint64_t index, bool extent)
+static int64_t alloc_making_room(struct inode *ino, uint64_t index, bool extent, bool stream)
 {
 	for (int tries = 0;; tries++) {
 		int64_t ret = extent ? fault_alloc_extent(ino, index)
-				     : fault_pwrite_block(ino, index);
+				     : fault_pwrite_block(ino, index, stream);
 
 		if (ret != -EAGAIN)
 			return ret;
@@ -95,6 +95,22 @@ static int64_t alloc_making_room(struct inode *ino, uint64_t index, bool extent)
 			return -ENOMEM;
 		vma_evict_all();
 	}
+}
+
+/*
+ * Whether a write of left bytes at pos will likely write the rest of the
+ * 2 MiB around pos soon: it covers a quarter of that 2 MiB or more, or it
+ * continues the previous write to the file (a sequential writer, whatever
+ * its piece size; a file's first write at 0 too). Its new blocks then
+ * bring their 2 MiB into the page cache as one folio (STORE_ALLOCATE_STREAM).
+ */
+static bool write_is_streaming(struct inode *ino, uint64_t pos, uint64_t left)
+{
+	uint64_t window = ENTRY_PMD_PAGES * PAGE_SIZE_4K;
+	uint64_t in_window = window - pos % window;
+
+	return (left < in_window ? left : in_window) >= window / 4 ||
+	       pos == atomic_load_explicit(&ino->write_end, memory_order_relaxed);
 }
 
 /*
@@ -118,10 +134,11 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 		 * extent, as udax_fallocate gives it: one zeroing, and 2 MiB
 		 * faults later. Any other hole page gets its own block. */
 		if (in_page == 0 && index % ENTRY_PMD_PAGES == 0 && pages >= ENTRY_PMD_PAGES &&
-		    alloc_making_room(ino, index, true) > 0) {
+		    alloc_making_room(ino, index, true, false) > 0) {
 			*block = store_map_run(st, ino->slot, index, pages, &run);
 		} else {
-			*block = alloc_making_room(ino, index, false);
+			*block = alloc_making_room(ino, index, false,
+						   write_is_streaming(ino, pos, left));
 			run = 1;
 		}
 	}
@@ -200,6 +217,7 @@ ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off
 			done += n;
 	}
 	if (done) {
+		atomic_store_explicit(&ino->write_end, off + done, memory_order_relaxed);
 		atomic_store_explicit(&ino->unsynced_writes, true, memory_order_relaxed);
 		inode_extend(ino, off + done);
 	}
@@ -218,13 +236,13 @@ int inode_fallocate(struct inode *ino, uint64_t off, uint64_t len)
 		int64_t got = 0;
 
 		if (page % ENTRY_PMD_PAGES == 0 && end - page >= ENTRY_PMD_PAGES)
-			got = alloc_making_room(ino, page, true);
+			got = alloc_making_room(ino, page, true, false);
 		if (got > 0) {
 			page += ENTRY_PMD_PAGES;
 			continue;
 		}
 		if (got == 0)
-			got = alloc_making_room(ino, page++, false);
+			got = alloc_making_room(ino, page++, false, false);
 		ret = got < 0 ? (int)got : 0;
 	}
 	if (!ret)

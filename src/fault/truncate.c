@@ -32,7 +32,7 @@ static int zero_partial(struct inode *ino, uint64_t from, uint64_t to)
 
 	if (from >= to)
 		return 0;
-	block = store_get_block(st, ino->slot, from / PAGE_SIZE_4K, false);
+	block = store_get_block(st, ino->slot, from / PAGE_SIZE_4K, STORE_LOOKUP);
 	if (block <= 0)
 		return (int)block;
 	return compat_write_zeros(st->fd, store_block_offset((uint64_t)block) +

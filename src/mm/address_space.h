@@ -53,6 +53,7 @@ struct inode {
 	struct page_index pi;
 	_Atomic uint64_t size;		/* bytes; changed under io_lock */
 	_Atomic bool unsynced_writes;	/* pwrite since the last fsync began */
+	_Atomic uint64_t write_end;	/* where the last pwrite ended (a hint) */
 
 	struct mutex maps_lock;		/* protects maps list */
 	struct udax_vma *maps;

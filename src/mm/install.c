@@ -101,13 +101,15 @@ int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t bl
 		return -errno;
 	/* THP is "madvise" by default: without the hint the kernel maps the
 	 * store's page cache 4 KiB at a time and fills it with small folios;
-	 * with it, a cold 2 MiB is allocated and zeroed whole on its first
-	 * touch. A plain install is marked random instead: the kernel's
-	 * read-around (read_ahead_kb, 8 MiB here) would fill the page cache
-	 * far beyond the 2 MiB for one touched page. A failing hint or
-	 * populate costs speed, nothing else. */
-	if (n >= ENTRY_PMD_PAGES)
-		(void)madvise(p, n * PAGE_SIZE_4K, how >= INSTALL_HUGE ? MADV_HUGEPAGE : MADV_RANDOM);
+	 * with it, a cold 2 MiB is read into one folio on its first touch and
+	 * mapped with one PMD. Random (plain and alone installs): the
+	 * kernel's read-around (read_ahead_kb, 8 MiB here) would fill the
+	 * page cache far beyond what was touched. A failing hint or populate
+	 * costs speed, nothing else. */
+	if (n >= ENTRY_PMD_PAGES && how != INSTALL_PLAIN)
+		(void)madvise(p, n * PAGE_SIZE_4K, MADV_HUGEPAGE);
+	if (n >= ENTRY_PMD_PAGES && how <= INSTALL_ALONE)
+		(void)madvise(p, n * PAGE_SIZE_4K, MADV_RANDOM);
 	if (how == INSTALL_POPULATE)
 		(void)madvise(p, n * PAGE_SIZE_4K,
 			      prot & PROT_WRITE ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);

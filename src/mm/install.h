@@ -18,13 +18,17 @@
 
 #include "mm/address_space.h"
 
-/* How vma_map_blocks() asks the kernel to back what it maps. */
+/* How vma_map_blocks() asks the kernel to back what it maps (2 MiB and
+ * more; a 4 KiB install takes no hint). */
 enum install_mode {
 	INSTALL_PLAIN,		/* small folios, no read-around (MADV_RANDOM):
 				   a touch reads about one page */
+	INSTALL_ALONE,		/* one large folio for each 2 MiB touched and
+				   nothing beyond it (MADV_HUGEPAGE and
+				   MADV_RANDOM): mapped with PMDs */
 	INSTALL_HUGE,		/* THP hint (MADV_HUGEPAGE): large folios are
 				   mapped with PMDs, and a cold range is
-				   filled 2 MiB at a time */
+				   read 2 MiB ahead */
 	INSTALL_POPULATE,	/* THP hint and fault everything in now */
 };
 

@@ -57,6 +57,8 @@ struct store_io_ops {
 	int (*sync)(struct store *s);			/* fdatasync */
 	int (*zero)(struct store *s, uint64_t off, uint64_t len);
 	int (*discard)(struct store *s, uint64_t off, uint64_t len);
+	/* bring [off, off+len) into the page cache as one large folio (a hint) */
+	void (*cache_large)(struct store *s, uint64_t off, uint64_t len);
 };
 
 extern const struct store_io_ops store_io_default;
@@ -159,14 +161,31 @@ int __store_file_find(struct store *s, const char *name);
 int __store_file_create(struct store *s, const char *name);
 void __store_file_remove(struct store *s, int slot);
 
+/* What store_get_block() does for a hole. */
+enum store_get {
+	STORE_LOOKUP,		/* nothing: return 0 */
+	STORE_ALLOCATE,		/* allocate a zeroed block */
+	STORE_ALLOCATE_STREAM,	/* the same, for a writer that will write the
+				   rest of the block's 2 MiB group soon (a
+				   sequential or large write): a block that
+				   opens a wholly free group first brings the
+				   group into the page cache as one 2 MiB
+				   folio, which the block's zeroing and the
+				   writes that follow land in, so that a
+				   mapping can later map it with one PMD */
+};
+
 /*
- * Map file block fblock of file slot to a store block.
- * Return: the block (> 0), 0 for a hole when !create, -ENOSPC (store or
+ * Map file block fblock of file slot to a store block, allocating one for
+ * a hole as how says. A new block is zeroed by writing zeros through the
+ * page cache (which also reserves its host space, as every write does):
+ * unlike FALLOC_FL_ZERO_RANGE, that never splits a large folio around it.
+ * Return: the block (> 0), 0 for a hole (STORE_LOOKUP), -ENOSPC (store or
  * host full), -ENOMEM or -EIO.
  * Context: takes store.lock; caller holds the entry lock of the page when
- * create is set, so that one page is never allocated twice.
+ * allocating, so that one page is never allocated twice. Async-signal-safe.
  */
-int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create);
+int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_get how);
 
 /*
  * The run of file block fblock: if it is mapped, return its store block and
@@ -178,6 +197,10 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
 int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 		      uint64_t *run);
 
+/* Whether the 2 MiB extent from block may hold data other than zeros
+ * (compat_range_has_data()): never written since it was zeroed, it does
+ * not. Async-signal-safe. */
+bool store_extent_has_data(struct store *s, uint64_t block);
 /*
  * Allocate one 2 MiB extent (a wholly free, aligned group) for the
  * STORE_GROUP_BLOCKS holes from fblock (aligned) of the file, zeroed before

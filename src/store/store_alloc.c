@@ -10,9 +10,10 @@
  * named in the file's map, so it is zero before any map can name it.
  *
  * Placement keeps a file's blocks contiguous and 2 MiB-aligned: a file
- * block goes next to its neighbour's store block when that is free; else at
- * the same offset inside the group where its 2 MiB window already lives;
- * else at its own offset inside a wholly free group; else anywhere.
+ * block goes at its offset inside the group where its 2 MiB window already
+ * lives; else next to its neighbour's store block across the window's
+ * edge when that starts a wholly free group at the right offset; else at
+ * its own offset inside a wholly free group; else anywhere.
  *
  * Layer: store. May call: base.
  */
@@ -68,16 +69,34 @@ static uint64_t goal_from_window(struct store_file *f, uint64_t fblock)
 	return block >= at - fblock ? block - (at - fblock) : 0;
 }
 
+/* Whether block may start fblock's window there: at fblock's offset inside
+ * a group no block of which is in use. */
+static bool block_opens_window(struct store *s, uint64_t block, uint64_t fblock)
+{
+	uint64_t b = block - s->data_start;
+
+	return b % STORE_GROUP_BLOCKS == fblock % STORE_GROUP_BLOCKS &&
+	       s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
+}
+
+/* The block fblock should get, or 0: where its 2 MiB window already lives;
+ * else, if its window has no block yet, next to a neighbour's block across
+ * the window's edge, when that starts a free group at the right offset (a
+ * neighbour must never pull a block into a group another window uses:
+ * writes in any order leave each window one aligned extent). */
 static uint64_t find_goal(struct store *s, struct store_file *f, uint64_t fblock)
 {
-	uint64_t near;
+	uint64_t near = goal_from_window(f, fblock);
 
-	if (fblock && (near = radix_lookup(&f->map, fblock - 1)) && block_is_free(s, near + 1))
+	if (near)
+		return block_is_free(s, near) ? near : 0;
+	if (fblock && (near = radix_lookup(&f->map, fblock - 1)) && block_is_free(s, near + 1) &&
+	    block_opens_window(s, near + 1, fblock))
 		return near + 1;
-	if ((near = radix_lookup(&f->map, fblock + 1)) && block_is_free(s, near - 1))
+	if ((near = radix_lookup(&f->map, fblock + 1)) && block_is_free(s, near - 1) &&
+	    block_opens_window(s, near - 1, fblock))
 		return near - 1;
-	near = goal_from_window(f, fblock);
-	return near && block_is_free(s, near) ? near : 0;
+	return 0;
 }
 
 static uint64_t group_first(struct store *s, uint64_t g)
@@ -102,13 +121,23 @@ static uint64_t empty_group_next(struct store *s)
 	return s->groups;
 }
 
-/* Return: a free block for fblock of f, taken; 0 if the store is full. */
-static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblock)
+/* Whether block's group has no block in use. */
+static bool group_is_empty(struct store *s, uint64_t block)
+{
+	return s->group_free[(block - s->data_start) / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
+}
+
+/* Return: a free block for fblock of f, taken; 0 if the store is full.
+ * *opens_group says whether its group was wholly free. */
+static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblock,
+			    bool *opens_group)
 {
 	uint64_t goal = find_goal(s, f, fblock);
 	uint64_t g;
 
+	*opens_group = false;
 	if (goal) {
+		*opens_group = group_is_empty(s, goal);
 		block_take(s, goal);
 		return goal;
 	}
@@ -117,6 +146,7 @@ static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblo
 	g = empty_group_next(s);
 	if (g < s->groups) {
 		goal = group_first(s, g) + fblock % STORE_GROUP_BLOCKS;
+		*opens_group = true;
 		block_take(s, goal);
 		return goal;
 	}
@@ -149,27 +179,33 @@ static int map_store(struct radix_tree *map, uint64_t fblock, uint64_t block)
 	return 0;
 }
 
-int64_t store_get_block(struct store *s, int slot, uint64_t fblock, bool create)
+int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_get how)
 {
 	struct store_file *f = &s->file[slot];
+	bool fresh = false, opens_group = false;
 	uint64_t block;
-	bool fresh = false;
 	int ret;
 
 	mutex_lock(&s->lock);
 	block = radix_lookup(&f->map, fblock);
-	if (!block && create) {
-		block = block_alloc(s, f, fblock);
+	if (!block && how != STORE_LOOKUP) {
+		block = block_alloc(s, f, fblock, &opens_group);
 		fresh = block != 0;
 	}
 	mutex_unlock(&s->lock);
 	if (!fresh)
-		return block || !create ? (int64_t)block : -ENOSPC;
+		return block || how == STORE_LOOKUP ? (int64_t)block : -ENOSPC;
 
 	/* Zero the block outside the lock: it is taken in the bitmap, so
 	 * nobody else gets it, and no map names it until it is zero. The
 	 * caller's entry lock keeps a second allocation of fblock away. A
 	 * failed zeroing (a full host) gives back what it may have taken. */
+	if (opens_group && how == STORE_ALLOCATE_STREAM) {
+		uint64_t first = block - (block - s->data_start) % STORE_GROUP_BLOCKS;
+
+		s->io->cache_large(s, store_block_offset(first),
+				   STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
+	}
 	ret = s->io->zero(s, store_block_offset(block), STORE_BLOCK_SIZE);
 	if (ret)
 		s->io->discard(s, store_block_offset(block), STORE_BLOCK_SIZE);
