@@ -18,12 +18,12 @@ int open_store(const char *path, unsigned flags, struct udax_store **s);
 /* Close s. Return: status, or 1 if the close fails and status was 0. */
 int close_store(struct udax_store *s, int status);
 
-/* udax put, get, cat (udax_copy.c). Return: exit status. */
+/* udax put, get, cat (copy_cmds.c). Return: exit status. */
 int cmd_put(const char *store, int argc, char **argv);
 int cmd_get(const char *store, int argc, char **argv);
 int cmd_cat(const char *store, int argc, char **argv);
 
-/* udax bench (udax_bench.c). Return: exit status. */
+/* udax bench (bench_cmd.c). Return: exit status. */
 int cmd_bench(int argc, char **argv);
 
 #endif /* UDAX_CLI_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * udax_bench.c - `udax bench`: udax's side of the benchmark suite. Each
+ * bench_cmd.c - `udax bench`: udax's side of the benchmark suite. Each
  * workload is measured the way the kernel's anchors in ../shared/anchors
  * measure theirs (one byte touched per 4 KiB page, the same random
  * permutation), and printed as one line per figure:
