@@ -33,12 +33,17 @@ int usage_error(const char *msg)
 	return 2;
 }
 
+int cli_store_check(const char *path)
+{
+	return path ? 0 : usage_error("no store: give -s STORE or set UDAX_STORE");
+}
+
 int open_store(const char *path, unsigned flags, struct udax_store **s)
 {
-	int ret;
+	int ret, status = cli_store_check(path);
 
-	if (!path)
-		return usage_error("no store: give -s STORE or set UDAX_STORE");
+	if (status)
+		return status;
 	ret = udax_store_open(path, flags, s);
 	return ret ? fail(path, ret) : 0;
 }

@@ -16,6 +16,9 @@ extern const char *cli_cmd;
 int fail(const char *what, int err);
 /* Print msg and a hint at --help. Return: 2. */
 int usage_error(const char *msg);
+/* Whether a store was named (path is not NULL). Return: 0, or 2 after
+ * saying how to name one. */
+int cli_store_check(const char *path);
 /* Open the store at path with flags (0, or UDAX_STORE_RDONLY for commands
  * that only read). Return: 0, or the exit status after printing why. */
 int open_store(const char *path, unsigned flags, struct udax_store **s);

@@ -83,12 +83,13 @@ int cmd_fsck(const char *store, int argc, char **argv)
 {
 	bool repair = argc == 2 && !strcmp(argv[1], "--repair");
 	const char *detail;
-	int ret;
+	int ret, status;
 
 	if (argc != 1 && !repair)
 		return usage_error("fsck takes no arguments but --repair");
-	if (!store)
-		return usage_error("no store: give -s STORE or set UDAX_STORE");
+	status = cli_store_check(store);
+	if (status)
+		return status;
 	ret = udax_store_check(store, repair ? UDAX_CHECK_REPAIR : 0);
 	if (ret)
 		return fail(store, ret);
