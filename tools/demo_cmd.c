@@ -25,7 +25,6 @@ struct demo {
 	uint64_t pages;
 	unsigned threads;
 	unsigned id;
-	uint64_t mismatches;
 };
 
 /* Page p is written by thread p % threads, except every 8th page, which
