@@ -1,29 +1,57 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli.h - helpers the udax command's files share.
+ * cli.h - what the files of the udax command share: the helpers of cli.c
+ * and the entry point of every subcommand (main.c dispatches to them).
  */
 #ifndef UDAX_CLI_H
 #define UDAX_CLI_H
+
+struct udax_store;
+struct udax_file_stat;
+
+/* The subcommand being run, for fail()'s messages; set by main. */
+extern const char *cli_cmd;
 
 /* Print "udax CMD: what: strerror(-err) (detail)". Return: 1. */
 int fail(const char *what, int err);
 /* Print msg and a hint at --help. Return: 2. */
 int usage_error(const char *msg);
-double now_seconds(void);
-
-struct udax_store;
+/* Whether a store was named (path is not NULL). Return: 0, or 2 after
+ * saying how to name one. */
+int cli_store_check(const char *path);
 /* Open the store at path with flags (0, or UDAX_STORE_RDONLY for commands
  * that only read). Return: 0, or the exit status after printing why. */
 int open_store(const char *path, unsigned flags, struct udax_store **s);
 /* Close s. Return: status, or 1 if the close fails and status was 0. */
 int close_store(struct udax_store *s, int status);
+/* Print a file's size and counters, as `udax stat NAME` shows them. */
+void print_file_stat(const char *name, const struct udax_file_stat *st);
+/* Return: the monotonic clock in seconds. */
+double now_seconds(void);
 
-/* udax put, get, cat (udax_copy.c). Return: exit status. */
+/*
+ * The subcommands. store is -s STORE or $UDAX_STORE (NULL if neither is
+ * given), argv[0] the subcommand's name. Return: the exit status.
+ */
+/* udax create [--prealloc] STORE SIZE: create a store file (store_cmds.c). */
+int cmd_create(const char *store, int argc, char **argv);
+/* udax fsck [--repair]: check, or repair, the store (store_cmds.c). */
+int cmd_fsck(const char *store, int argc, char **argv);
+/* udax ls: list the files of the store (file_cmds.c). */
+int cmd_ls(const char *store, int argc, char **argv);
+/* udax stat [NAME]: show store figures, or a file's counters (file_cmds.c). */
+int cmd_stat(const char *store, int argc, char **argv);
+/* udax rm NAME: remove a file from the store (file_cmds.c). */
+int cmd_rm(const char *store, int argc, char **argv);
+/* udax put HOSTFILE NAME: copy a host file in, atomically (copy_cmds.c). */
 int cmd_put(const char *store, int argc, char **argv);
+/* udax get NAME HOSTFILE: copy a store file out, atomically (copy_cmds.c). */
 int cmd_get(const char *store, int argc, char **argv);
+/* udax cat NAME: write a store file to standard output (copy_cmds.c). */
 int cmd_cat(const char *store, int argc, char **argv);
-
-/* udax bench (udax_bench.c). Return: exit status. */
-int cmd_bench(int argc, char **argv);
+/* udax demo: fault a sparse file of a temporary store (demo_cmd.c). */
+int cmd_demo(const char *store, int argc, char **argv);
+/* udax bench: udax's side of the benchmark suite (bench_cmd.c). */
+int cmd_bench(const char *store, int argc, char **argv);
 
 #endif /* UDAX_CLI_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * udax_bench.c - `udax bench`: udax's side of the benchmark suite. Each
+ * bench_cmd.c - `udax bench`: udax's side of the benchmark suite. Each
  * workload is measured the way the kernel's anchors in ../shared/anchors
  * measure theirs (one byte touched per 4 KiB page, the same random
  * permutation), and printed as one line per figure:
@@ -281,7 +281,7 @@ static bool wanted(int argc, char **argv, const char *name)
 	return false;
 }
 
-int cmd_bench(int argc, char **argv)
+int cmd_bench(const char *store, int argc, char **argv)
 {
 	static const char *known[] = { "seq-read", "seq-write", "rand-write", "alloc-write",
 				       "sparse-read", "fault-4k", "threads", "index" };
@@ -290,6 +290,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench b = { .size = 256ull << 20 };
 	int opt, ret;
 
+	(void)store;	/* makes a store of its own */
 	while ((opt = getopt(argc, argv, "+m:d:")) != -1) {
 		switch (opt) {
 		case 'm':

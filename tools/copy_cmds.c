@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * udax_copy.c - `udax put`, `udax get` and `udax cat`: copying between host
+ * copy_cmds.c - `udax put`, `udax get` and `udax cat`: copying between host
  * files and store files without ever destroying what was there.
  *
  * put copies into a temporary store file (".udax-put.PID.N"), makes it

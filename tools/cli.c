@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cli.c - helpers every subcommand of the udax command uses: error and
+ * usage messages, opening and closing the store, printing a file's
+ * counters, the clock. No locks: cli_cmd is set by main before any
+ * subcommand runs.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "udax.h"
+
+const char *cli_cmd = "udax";
+
+int fail(const char *what, int err)
+{
+	const char *detail = udax_strerror_detail();
+
+	if (detail && *detail)
+		fprintf(stderr, "udax %s: %s: %s (%s)\n", cli_cmd, what, strerror(-err), detail);
+	else
+		fprintf(stderr, "udax %s: %s: %s\n", cli_cmd, what, strerror(-err));
+	return 1;
+}
+
+int usage_error(const char *msg)
+{
+	fprintf(stderr, "udax: %s\nTry 'udax --help'.\n", msg);
+	return 2;
+}
+
+int cli_store_check(const char *path)
+{
+	return path ? 0 : usage_error("no store: give -s STORE or set UDAX_STORE");
+}
+
+int open_store(const char *path, unsigned flags, struct udax_store **s)
+{
+	int ret, status = cli_store_check(path);
+
+	if (status)
+		return status;
+	ret = udax_store_open(path, flags, s);
+	return ret ? fail(path, ret) : 0;
+}
+
+int close_store(struct udax_store *s, int status)
+{
+	int ret = udax_store_close(s);
+
+	return ret && !status ? fail("close", ret) : status;
+}
+
+void print_file_stat(const char *name, const struct udax_file_stat *st)
+{
+	printf("file %s\n"
+	       "  size                %" PRIu64 "\n"
+	       "  blocks              %" PRIu64 "\n"
+	       "  dirty_pages         %" PRIu64 "\n"
+	       "  faults_read         %" PRIu64 "\n"
+	       "  faults_write        %" PRIu64 "\n"
+	       "  faults_hole         %" PRIu64 "\n"
+	       "  faults_pmd          %" PRIu64 "\n"
+	       "  faults_pmd_fallback %" PRIu64 "\n"
+	       "  faults_sigbus       %" PRIu64 "\n"
+	       "  lock_waits          %" PRIu64 "\n"
+	       "  blocks_allocated    %" PRIu64 "\n"
+	       "  writeback_pages     %" PRIu64 "\n"
+	       "  pages_mapped_ahead  %" PRIu64 "\n"
+	       "  map_evictions       %" PRIu64 "\n",
+	       name, st->size, st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
+	       st->faults_hole, st->faults_pmd, st->faults_pmd_fallback, st->faults_sigbus,
+	       st->lock_waits, st->blocks_allocated, st->writeback_pages, st->pages_mapped_ahead,
+	       st->map_evictions);
+}
+
+double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+/*
+ * demo_cmd.c - `udax demo`: create a store in a temporary directory, map a
+ * sparse file of it, fault the file from several threads (reads, writes,
+ * holes), check the bytes and print the counters. The threads share only
+ * the mapping, each writing its own pages; no locks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "udax.h"
+
+struct demo {
+	char *map;
+	uint64_t pages;
+	unsigned threads;
+	unsigned id;
+};
+
+/* Page p is written by thread p % threads, except every 8th page, which
+ * stays a hole; every thread also reads every page, so first reads and
+ * first writes of a page race (the seed's race). */
+static bool demo_written(uint64_t p)
+{
+	return p % 8 != 7;
+}
+
+static uint64_t demo_stamp(uint64_t p)
+{
+	return p * 0x9e3779b97f4a7c15ull | 1;
+}
+
+static void *demo_thread(void *arg)
+{
+	struct demo *d = arg;
+	uint64_t sink = 0;
+
+	for (uint64_t n = 0; n < d->pages; n++) {
+		uint64_t p = (n + d->id * (d->pages / d->threads)) % d->pages;
+		uint64_t *word = (uint64_t *)(d->map + p * 4096 + (p % 512) * 8);
+
+		if (demo_written(p) && p % d->threads == d->id)
+			__atomic_store_n(word, demo_stamp(p), __ATOMIC_RELAXED);
+		else
+			sink += __atomic_load_n(word, __ATOMIC_RELAXED);
+	}
+	return (void *)(uintptr_t)(sink == 42);
+}
+
+static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
+{
+	struct demo d[64];
+	pthread_t tid[64];
+	struct udax_file_stat fs;
+	struct udax_file *f;
+	uint64_t pages = mib << 8, bad = 0, written = 0, blocks_max = 0, unit = UINT64_MAX;
+	double t0, secs;
+	char *map;
+	int ret;
+
+	ret = udax_open(s, "demo", O_RDWR | O_CREAT | O_TRUNC, &f);
+	if (ret)
+		return fail("open demo", ret);
+	ret = udax_truncate(f, pages * 4096);
+	if (!ret)
+		ret = udax_mmap(f, 0, pages * 4096, PROT_READ | PROT_WRITE, (void **)&map);
+	if (ret) {
+		udax_close(f);
+		return fail("map demo", ret);
+	}
+	printf("mapped %" PRIu64 " MiB sparse file 'demo' at %p; %u threads fault it\n",
+	       mib, (void *)map, threads);
+	t0 = now_seconds();
+	for (unsigned t = 0; t < threads; t++) {
+		d[t] = (struct demo){ .map = map, .pages = pages, .threads = threads, .id = t };
+		pthread_create(&tid[t], NULL, demo_thread, &d[t]);
+	}
+	for (unsigned t = 0; t < threads; t++)
+		pthread_join(tid[t], NULL);
+	secs = now_seconds() - t0;
+	for (uint64_t p = 0; p < pages; p++) {
+		uint64_t word = *(uint64_t *)(map + p * 4096 + (p % 512) * 8);
+
+		/* A written 2 MiB range holds 512 blocks at most (an extent). */
+		if (demo_written(p) && p / 512 != unit) {
+			unit = p / 512;
+			blocks_max += 512;
+		}
+		written += demo_written(p);
+		bad += word != (demo_written(p) ? demo_stamp(p) : 0);
+	}
+	ret = udax_fstat(f, &fs);
+	udax_munmap(map, pages * 4096);
+	if (!ret)
+		ret = udax_fsync(f);
+	udax_close(f);
+	if (ret)
+		return fail("demo", ret);
+	printf("%" PRIu64 " pages x %u threads in %.3f s: %.0f page touches/s\n", pages,
+	       threads, secs, (double)(pages * threads) / secs);
+	print_file_stat("demo", &fs);
+	printf("check: %" PRIu64 " pages written, %" PRIu64 " blocks allocated, %" PRIu64
+	       " holes read as zeros, %" PRIu64 " wrong pages\n",
+	       written, fs.blocks, pages - written, bad);
+	if (bad || fs.blocks < written || fs.blocks > blocks_max) {
+		fprintf(stderr, "udax demo: FAILED: %" PRIu64 " wrong pages, %" PRIu64
+			" blocks for %" PRIu64 " written pages\n", bad, fs.blocks, written);
+		return 1;
+	}
+	printf("demo OK\n");
+	return 0;
+}
+
+int cmd_demo(const char *store_opt, int argc, char **argv)
+{
+	const char *tmp = getenv("TMPDIR");
+	unsigned long threads = 4, mib = 64;
+	char dir[4096], store[4200];
+	struct udax_store *s;
+	const char *base = tmp && *tmp ? tmp : "/tmp";
+	int opt, ret, status;
+
+	(void)store_opt;	/* makes a store of its own */
+	optind = 1;
+	while ((opt = getopt(argc, argv, "t:m:d:")) != -1) {
+		switch (opt) {
+		case 't': threads = strtoul(optarg, NULL, 10); break;
+		case 'm': mib = strtoul(optarg, NULL, 10); break;
+		case 'd': base = optarg; break;
+		default: return usage_error("demo [-t THREADS] [-m MIB] [-d DIR]");
+		}
+	}
+	if (threads < 1 || threads > 64 || mib < 1 || mib > 4096)
+		return usage_error("demo: THREADS must be 1..64 and MIB 1..4096");
+	snprintf(dir, sizeof(dir), "%s/udax-demo-XXXXXX", base);
+	if (!mkdtemp(dir))
+		return fail(dir, -errno);
+	snprintf(store, sizeof(store), "%s/store.udax", dir);
+	printf("store %s (%lu MiB)\n", store, mib * 2 + 16);
+	ret = udax_store_create(store, (mib * 2 + 16) << 20, 0);
+	if (ret) {
+		status = fail(store, ret);
+		goto out_rmdir;
+	}
+	status = open_store(store, 0, &s);
+	if (status)
+		goto out_unlink;
+	status = demo_run(s, (unsigned)threads, mib);
+	status = close_store(s, status);
+out_unlink:
+	unlink(store);
+out_rmdir:
+	rmdir(dir);
+	return status;
+}

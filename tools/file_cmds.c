@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/*
+ * file_cmds.c - the subcommands of udax about the files of a store: `udax
+ * ls` lists them, `udax stat` shows the store's figures or a file's size
+ * and counters, `udax rm` removes one. Single-threaded, no locks.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "udax.h"
+
+int cmd_ls(const char *store, int argc, char **argv)
+{
+	char name[UDAX_NAME_MAX + 1];
+	struct udax_file_stat fs;
+	struct udax_store *s;
+	struct udax_file *f;
+	uint64_t cookie = 0;
+	int ret, status;
+
+	(void)argv;	/* takes none */
+	if (argc != 1)
+		return usage_error("ls takes no arguments");
+	status = open_store(store, UDAX_STORE_RDONLY, &s);
+	if (status)
+		return status;
+	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1) {
+		ret = udax_open(s, name, O_RDONLY, &f);
+		if (ret)
+			break;
+		ret = udax_fstat(f, &fs);
+		udax_close(f);
+		if (ret)
+			break;
+		printf("%12" PRIu64 " %10" PRIu64 " %s\n", fs.size, fs.blocks, name);
+	}
+	return close_store(s, ret < 0 ? fail("ls", ret) : 0);
+}
+
+int cmd_stat(const char *store, int argc, char **argv)
+{
+	struct udax_store_stat ss;
+	struct udax_file_stat fs;
+	struct udax_store *s;
+	struct udax_file *f;
+	int ret, status;
+
+	if (argc > 2)
+		return usage_error("stat takes at most one NAME");
+	status = open_store(store, UDAX_STORE_RDONLY, &s);
+	if (status)
+		return status;
+	if (argc == 2) {
+		ret = udax_open(s, argv[1], O_RDONLY, &f);
+		if (ret)
+			return close_store(s, fail(argv[1], ret));
+		ret = udax_fstat(f, &fs);
+		if (!ret)
+			print_file_stat(argv[1], &fs);
+		udax_close(f);
+		return close_store(s, ret ? fail("fstat", ret) : 0);
+	}
+	ret = udax_store_stat(s, &ss);
+	if (!ret)
+		printf("store %s\n  block_size   %" PRIu64 "\n  blocks_total %" PRIu64
+		       "\n  blocks_free  %" PRIu64 "\n  files        %" PRIu64 " of %" PRIu64
+		       "\n  index_bytes  %" PRIu64 "\n",
+		       store, ss.block_size, ss.blocks_total, ss.blocks_free, ss.files,
+		       ss.files_max, ss.index_bytes);
+	return close_store(s, ret ? fail("stat", ret) : 0);
+}
+
+int cmd_rm(const char *store, int argc, char **argv)
+{
+	struct udax_store *s;
+	int ret, status;
+
+	if (argc != 2)
+		return usage_error("rm needs NAME");
+	status = open_store(store, 0, &s);
+	if (status)
+		return status;
+	ret = udax_unlink(s, argv[1]);
+	return close_store(s, ret ? fail(argv[1], ret) : 0);
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - the udax command, front end of the udax library (public API
+ * only): the top-level options and --help, and the table that dispatches
+ * each subcommand to its cmd_* function in the other files of tools/.
+ * Single-threaded, no locks.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "udax.h"
+
+static const char usage_text[] =
+	"Usage: udax [-s STORE] COMMAND [ARGS]\n"
+	"\n"
+	"Userspace DAX: files of a store, mapped with page faults served in user space.\n"
+	"\n"
+	"Commands:\n"
+	"  create [--prealloc] STORE SIZE\n"
+	"                           create a store file of SIZE bytes (suffix K, M, G,\n"
+	"                           T), sparse on the host (warns if the host has less\n"
+	"                           free space), or with --prealloc reserved there\n"
+	"  ls                       list the files of the store\n"
+	"  put HOSTFILE NAME        copy a host file into the store, replacing NAME\n"
+	"                           atomically (a failed or interrupted put leaves\n"
+	"                           NAME as it was)\n"
+	"  get NAME HOSTFILE        copy a store file out to the host, replacing\n"
+	"                           HOSTFILE atomically (never the store file itself)\n"
+	"  cat NAME                 write a store file to standard output\n"
+	"  rm NAME                  remove a file from the store\n"
+	"  stat [NAME]              show store figures, or a file's size and counters\n"
+	"                           (ls, get, cat, stat open the store read-only)\n"
+	"  fsck [--repair]          check the store (exit 0 clean, perhaps with a\n"
+	"                           warning; 1 damaged); --repair repairs a store\n"
+	"                           that can be opened (exit 0 if clean then)\n"
+	"  demo [-t THREADS] [-m MIB] [-d DIR]\n"
+	"                           create a store in a temporary directory, map a\n"
+	"                           sparse file, fault it from THREADS threads (reads,\n"
+	"                           writes, holes), check the bytes and print counters\n"
+	"  bench [-m MIB] [-d DIR] [WORKLOAD...]\n"
+	"                           udax's side of the benchmark suite (bench/run.sh\n"
+	"                           runs it beside the kernel's anchors): one line\n"
+	"                           'WORKLOAD udax VALUE UNIT' per figure; workloads:\n"
+	"                           seq-read seq-write rand-write alloc-write\n"
+	"                           sparse-read fault-4k threads index (default all)\n"
+	"\n"
+	"Options:\n"
+	"  -s, --store STORE        the store file (default: $UDAX_STORE)\n"
+	"  -h, --help               show this help\n"
+	"  -V, --version            show the version\n"
+	"\n"
+	"Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static const struct {
+	const char *name;
+	int (*run)(const char *store, int argc, char **argv);
+} commands[] = {
+	{ "create", cmd_create },
+	{ "ls", cmd_ls },
+	{ "put", cmd_put },
+	{ "get", cmd_get },
+	{ "cat", cmd_cat },
+	{ "rm", cmd_rm },
+	{ "stat", cmd_stat },
+	{ "fsck", cmd_fsck },
+	{ "demo", cmd_demo },
+	{ "bench", cmd_bench },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *store = getenv("UDAX_STORE");
+	const char *cmd;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': store = optarg; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': puts("udax " UDAX_VERSION); return 0;
+		default: return usage_error("unknown option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no command");
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	cli_cmd = cmd;
+	if (!strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run(store, argc, argv);
+	fprintf(stderr, "udax: unknown command '%s'\nTry 'udax --help'.\n", cmd);
+	return 2;
+}
