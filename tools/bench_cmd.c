@@ -291,6 +291,7 @@ int cmd_bench(const char *store, int argc, char **argv)
 	int opt, ret;
 
 	(void)store;	/* makes a store of its own */
+	optind = 1;	/* main parsed the global options with the same getopt */
 	while ((opt = getopt(argc, argv, "+m:d:")) != -1) {
 		switch (opt) {
 		case 'm':
