@@ -188,6 +188,24 @@ enum store_get {
 int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_get how);
 
 /*
+ * A run of new blocks written before anyone can see them (udax_pwrite):
+ * store_reserve_run() takes up to n blocks for the holes of file slot from
+ * fblock on, inside fblock's 2 MiB window, contiguous in the store (the
+ * first placed as store_get_block() places it; how as there), without
+ * naming them in the file's map: nobody can find them, so they need no
+ * zeroing pass if the caller writes them whole. store_name_run() names the
+ * count blocks from block once written (Return: 0, or -ENOMEM: then they
+ * are released); store_release_run() gives them back unnamed, their
+ * contents discarded.
+ * Return: the first block with *count >= 1, or -ENOSPC.
+ * Context: the caller holds the entry lock covering the run.
+ */
+int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n,
+			  enum store_get how, uint64_t *count);
+int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, uint64_t count);
+void store_release_run(struct store *s, uint64_t block, uint64_t count);
+
+/*
  * The run of file block fblock: if it is mapped, return its store block and
  * set *run to how many blocks from fblock (at most max) follow it
  * contiguously in the store; if it is a hole, return 0 and set *run to how

@@ -252,16 +252,16 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 	return (int64_t)block;
 }
 
-/* Undo the first n blocks of an extent named in a map and release them all.
- * Context: store.lock held. */
+/* Undo the first n of count blocks from block named in a map from fblock,
+ * and release all count. Context: store.lock held. */
 static void extent_unmap(struct store *s, struct store_file *f, uint64_t fblock,
-			 uint64_t block, uint64_t n)
+			 uint64_t block, uint64_t n, uint64_t count)
 {
 	struct radix_freed fr = { NULL };
 
 	for (uint64_t i = 0; i < n; i++)
 		radix_delete(&f->map, fblock + i, &fr);
-	for (uint64_t i = 0; i < STORE_GROUP_BLOCKS; i++)
+	for (uint64_t i = 0; i < count; i++)
 		__store_block_release(s, block + i);
 	radix_release(&fr);
 }
@@ -297,7 +297,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 	for (n = 0; !ret && n < STORE_GROUP_BLOCKS; n++)
 		ret = map_store(&f->map, fblock + n, block + n);
 	if (ret) {
-		extent_unmap(s, f, fblock, block, n ? n - 1 : 0);	/* n - 1 were named */
+		extent_unmap(s, f, fblock, block, n ? n - 1 : 0, STORE_GROUP_BLOCKS);	/* n - 1 were named */
 	} else {
 		f->blocks += STORE_GROUP_BLOCKS;
 		__store_meta_changed(s);
@@ -308,6 +308,63 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 	if (ret)
 		return ret == -ENOMEM ? ret : -EIO;
 	return (int64_t)block;
+}
+
+int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n,
+			  enum store_get how, uint64_t *count)
+{
+	struct store_file *f = &s->file[slot];
+	uint64_t block, window_end = (fblock | (STORE_GROUP_BLOCKS - 1)) + 1;
+	bool opens_group;
+
+	if (n > window_end - fblock)
+		n = window_end - fblock;
+	mutex_lock(&s->lock);
+	block = radix_lookup(&f->map, fblock) ? 0 : block_alloc(s, f, fblock, &opens_group);
+	*count = block != 0;
+	while (block && *count < n && !radix_lookup(&f->map, fblock + *count) &&
+	       block_is_free(s, block + *count) &&
+	       (block + *count - s->data_start) % STORE_GROUP_BLOCKS)
+		block_take(s, block + (*count)++);
+	mutex_unlock(&s->lock);
+	if (!block)
+		return -ENOSPC;
+	if (opens_group && how == STORE_ALLOCATE_STREAM) {
+		uint64_t first = block - (block - s->data_start) % STORE_GROUP_BLOCKS;
+
+		s->io->cache_large(s, store_block_offset(first),
+				   STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
+	}
+	return (int64_t)block;
+}
+
+void store_release_run(struct store *s, uint64_t block, uint64_t count)
+{
+	s->io->discard(s, store_block_offset(block), count * STORE_BLOCK_SIZE);
+	mutex_lock(&s->lock);
+	for (uint64_t i = 0; i < count; i++)
+		__store_block_release(s, block + i);
+	mutex_unlock(&s->lock);
+}
+
+int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, uint64_t count)
+{
+	struct store_file *f = &s->file[slot];
+	uint64_t named = 0;
+	int ret = 0;
+
+	mutex_lock(&s->lock);
+	while (!ret && named < count)
+		if (!(ret = map_store(&f->map, fblock + named, block + named)))
+			named++;
+	if (ret) {
+		extent_unmap(s, f, fblock, block, named, count);
+	} else {
+		f->blocks += count;
+		__store_meta_changed(s);
+	}
+	mutex_unlock(&s->lock);
+	return ret;
 }
 
 int store_pending_add(struct store *s, uint64_t block)
