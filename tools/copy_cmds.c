@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@
 #include "cli.h"
 #include "udax.h"
 
-#define COPY_CHUNK (1u << 20)
+#define COPY_CHUNK (8u << 20)
 #define PUT_TEMP_PREFIX ".udax-put."
 #define SYMLINK_HOPS 40
 
@@ -67,21 +68,104 @@ static int interrupted_status(const char *what)
 	return 128 + interrupted;
 }
 
+/* A progress line on stderr for copies of PROGRESS_MIN bytes and more,
+ * when stderr is a terminal. */
+#define PROGRESS_MIN (64ull << 20)
+struct progress {
+	const char *name;
+	uint64_t total;
+	double next;		/* when to print again; 0: never */
+	bool shown;		/* a line is on the terminal */
+};
+
+static void progress_start(struct progress *p, const char *name, uint64_t total)
+{
+	p->name = name;
+	p->total = total;
+	p->next = total >= PROGRESS_MIN && isatty(STDERR_FILENO) ? now_seconds() + 0.5 : 0;
+	p->shown = false;
+}
+
+static void progress_show(struct progress *p, uint64_t done)
+{
+	double now;
+
+	if (!p->next || (now = now_seconds()) < p->next)
+		return;
+	p->next = now + 0.25;
+	p->shown = true;
+	fprintf(stderr, "\rudax %s: %s: %llu of %llu MiB (%u%%)\033[K", cli_cmd, p->name,
+		(unsigned long long)(done >> 20), (unsigned long long)(p->total >> 20),
+		(unsigned)(done * 100 / p->total));
+}
+
+static void progress_end(struct progress *p)
+{
+	if (p->shown)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* The host file behind fd mapped read-only, so that put copies it once
+ * (the kernel reads the mapping into the store) instead of twice (read(2)
+ * into a buffer, then udax_pwrite). Return: the mapping, or NULL (not a
+ * regular file, empty, or no mapping: put reads it). */
+static const char *host_map(int fd, uint64_t *size)
+{
+	struct stat st;
+	void *map;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return NULL;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return NULL;
+	(void)madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	*size = (uint64_t)st.st_size;
+	return map;
+}
+
+/* The next chunk of the copy at off: read from fd into buf, or, for a
+ * mapped host file, that part of the mapping. Return: bytes (0 at the
+ * end), or -1 with errno. */
+static ssize_t copy_source(struct udax_file *f, int fd, bool in, const char *map,
+			   uint64_t map_size, char *buf, uint64_t off, const char **src)
+{
+	if (!in) {
+		*src = buf;
+		return udax_pread(f, buf, COPY_CHUNK, off);
+	}
+	if (map) {
+		*src = map + off;
+		return off >= map_size ? 0
+		       : (ssize_t)(map_size - off < COPY_CHUNK ? map_size - off : COPY_CHUNK);
+	}
+	*src = buf;
+	return read(fd, buf, COPY_CHUNK);
+}
+
 /*
  * Copy a host fd into a udax file (in) or a udax file out to a host fd,
- * stopping at the next chunk once a signal is caught.
+ * stopping at the next chunk once a signal is caught. A host file that
+ * shrinks under put's mapping makes udax_pwrite fail with -EFAULT.
  * Return: 0, 1 after printing why it failed, or -1 if interrupted.
  */
 static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
 {
-	char *buf = malloc(COPY_CHUNK);
-	uint64_t off = 0;
+	struct udax_file_stat fst = { .size = 0 };
+	uint64_t off = 0, map_size = 0;
+	const char *map = in ? host_map(fd, &map_size) : NULL;
+	char *buf = map ? NULL : malloc(COPY_CHUNK);
+	struct progress progress;
 	int status = 0;
 
-	if (!buf)
+	if (!map && !buf)
 		return fail(name, -ENOMEM);
+	if (!in)
+		(void)udax_fstat(f, &fst);
+	progress_start(&progress, name, in ? map_size : fst.size);
 	while (!interrupted) {
-		ssize_t n = in ? read(fd, buf, COPY_CHUNK) : udax_pread(f, buf, COPY_CHUNK, off);
+		const char *src;
+		ssize_t n = copy_source(f, fd, in, map, map_size, buf, off, &src);
 
 		if (n < 0 && in && errno == EINTR)
 			continue;
@@ -91,9 +175,9 @@ static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
 			break;
 		}
 		for (ssize_t done = 0; done < n && !interrupted;) {
-			ssize_t w = in ? udax_pwrite(f, buf + done, (size_t)(n - done),
+			ssize_t w = in ? udax_pwrite(f, src + done, (size_t)(n - done),
 						     off + (uint64_t)done)
-				       : write(fd, buf + done, (size_t)(n - done));
+				       : write(fd, src + done, (size_t)(n - done));
 
 			if (w < 0 && !in && errno == EINTR)
 				continue;
@@ -105,8 +189,12 @@ static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
 			done += w;
 		}
 		off += (uint64_t)n;
+		progress_show(&progress, off);
 	}
 out:
+	progress_end(&progress);
+	if (map)
+		munmap((void *)map, map_size);
 	free(buf);
 	return status ? status : interrupted ? -1 : 0;
 }
