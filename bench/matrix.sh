@@ -19,11 +19,11 @@
 # figure is a rate). The C sides: bench/matrix_udax.c (public API only),
 # bench/matrix_kernel.c (open/pwrite/fallocate/mmap), bench/matrix_common.h.
 #
-# Output: build/bench/matrix.csv (one row per cell), build/bench/matrix.md
-# (the tables, also printed), build/bench/matrix.png (gnuplot, if
-# installed: apt-get install gnuplot-nox), build/bench/matrix-raw.txt
-# (every run) and build/bench/matrix-log.txt (udax's fault counters and
-# FilePmdMapped of each run).
+# Output, in build/bench (or $OUT, to keep a run to compare with):
+# matrix.csv (one row per cell), matrix.md (the tables, also printed),
+# matrix.png (gnuplot, if installed: apt-get install gnuplot-nox),
+# matrix-raw.txt (every run) and matrix-log.txt (udax's fault counters and
+# the FilePmdMapped of each run). Needs gcc (or cc), make, coreutils.
 #
 # Environment: QUICK=1 (RUNS 1 unless given: a development run),
 # SEED (random pages, default 11), KHUGE=1 (also the kernel's mmap with
@@ -46,7 +46,7 @@ sides="udax kernel"
 [ "${KHUGE:-0}" = 1 ] && sides="udax kernel kernel-huge"
 timeout_s=600		# one command; a hung run counts as failed
 
-out=build/bench
+out=${OUT:-build/bench}
 mkdir -p "$out"
 make -s -j2 build/udax build/libudax.a
 cflags="-std=c11 -O2 -Wall -Wextra -Werror"
@@ -210,7 +210,7 @@ elapsed=$((SECONDS - start))
 {
 echo "udax benchmark matrix, $(date -u +%Y-%m-%d), udax $(git describe --always --dirty 2>/dev/null || echo '?')"
 echo "machine: $(uname -sr), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(df -T "$dir" | awk 'NR == 2 { print $2 }') at $(df "$dir" | awk 'NR == 2 { print $6 }')"
-echo "$mib MiB files, $runs runs per side and cell after a warm-up round, seed $seed, ${elapsed}s${cold_skip:+; cold rows skipped: $cold_skip}"
+echo "$mib MiB files; per cell and side: 1 warm-up run, then $runs timed; seed $seed; took ${elapsed}s${cold_skip:+; cold rows skipped: $cold_skip}"
 } >"$out/matrix.md"
 
 awk -v csv="$out/matrix.csv" -v md="$out/matrix.md" -v plotm="$dir/plot-matrix.dat" \
@@ -322,13 +322,13 @@ END {
 		print line > plotm
 		for (i = 1; i <= nrows; i++) {
 			split(rows[i], rw, " ")
-			line = preplabel(rw[1]) ", " rw[2]
+			line = preplabel(rw[1]) ", " rw[2]; any = 0
 			for (j = 1; j <= ncols; j++) {
 				k = cell[rows[i], cols[j]]
-				if (k == "" || ratio[k] == "") line = line "\t?\t?\t?"
-				else line = line "\t" ratio[k] "\t" ratiolo[k] "\t" ratiohi[k]
+				if (k == "" || ratio[k] == "") { line = line "\t?\t?\t?"; continue }
+				line = line "\t" ratio[k] "\t" ratiolo[k] "\t" ratiohi[k]; any = 1
 			}
-			print line > plotm
+			if (any) print line > plotm	# no empty groups
 		}
 	}
 	nother = 0
@@ -399,7 +399,7 @@ range=$(awk -F'\t' 'FNR > 1 { for (i = 2; i <= NF; i++) if ($i != "?" && $i > 0)
 	echo "set ylabel 'udax / kernel (median rate, log scale)'"
 	echo "set key outside right top"
 	echo "set xtics rotate by -30"
-	echo "set multiplot layout $panels,1 title 'udax against the kernel mmap of the same prepared host file, $mib MiB, $runs runs (error bars: paired runs min-max; above 1: udax is faster)'"
+	echo "set multiplot layout $panels,1 title 'udax against the kernel mmap of the same prepared host file, $mib MiB, medians of $runs runs (error bars: paired runs min-max; above 1: udax is faster)'"
 	if [ "$ncols" -gt 0 ]; then
 		echo "set xlabel 'file written by, cache state'"
 		echo "set title 'touch every page once: workload x threads'"
