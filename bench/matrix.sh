@@ -375,7 +375,8 @@ if ! command -v gnuplot >/dev/null; then
 fi
 # Grouped bars of the ratios (log scale), error bars from the paired runs.
 ncols=0 nother=0
-[ -f "$dir/plot-matrix.dat" ] && ncols=$(awk -F'\t' 'NR == 1 { print (NF - 1) / 3 }' "$dir/plot-matrix.dat")
+[ -f "$dir/plot-matrix.dat" ] &&
+	ncols=$(awk -F'\t' 'NR == 1 { n = (NF - 1) / 3 } END { print (NR > 1 ? n : 0) }' "$dir/plot-matrix.dat")
 [ -f "$dir/plot-other.dat" ] && nother=$(awk 'END { print NR - 1 }' "$dir/plot-other.dat")
 if [ "$ncols" = 0 ] && [ "$nother" = 0 ]; then
 	echo "plot: nothing to plot"
