@@ -177,9 +177,9 @@ enum store_get {
 
 /*
  * Map file block fblock of file slot to a store block, allocating one for
- * a hole as how says. A new block is zeroed by writing zeros through the
- * page cache (which also reserves its host space, as every write does):
- * unlike FALLOC_FL_ZERO_RANGE, that never splits a large folio around it.
+ * a hole as how says. A new block is zeroed before it is named, reserving
+ * its host space (FALLOC_FL_ZERO_RANGE; for STORE_ALLOCATE_STREAM written
+ * zeros, which land in the large folio instead of splitting it).
  * Return: the block (> 0), 0 for a hole (STORE_LOOKUP), -ENOSPC (store or
  * host full), -ENOMEM or -EIO.
  * Context: takes store.lock; caller holds the entry lock of the page when

@@ -31,16 +31,8 @@ static int default_sync(struct store *s)
 	return fdatasync(s->fd) == 0 ? 0 : -errno;
 }
 
-/* A block is zeroed with a write of zeros (1 us, into whatever folio
- * caches it, and reserving its host space as any write does); a 2 MiB
- * extent with one FALLOC_FL_ZERO_RANGE (11 us, no page cache). */
 static int default_zero(struct store *s, uint64_t off, uint64_t len)
 {
-	if (len == STORE_BLOCK_SIZE) {
-		if (compat_inject(INJECT_ZERO))
-			return -EIO;
-		return compat_write_zeros(s->fd, off, len);
-	}
 	if (s->flags & STORE_FLAG_PREALLOC)
 		return compat_zero_allocated(s->fd, off, len);
 	return compat_zero_range(s->fd, off, len);
