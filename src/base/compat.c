@@ -256,6 +256,27 @@ bool compat_range_has_data(int fd, uint64_t off, uint64_t len)
 	return has_data;
 }
 
+/* cachestat(2) (Linux 6.5), not in older headers: the same number on
+ * every architecture. */
+#define COMPAT_SYS_CACHESTAT 451
+struct compat_cachestat_range {
+	uint64_t off, len;
+};
+struct compat_cachestat {
+	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+bool compat_range_cached(int fd, uint64_t off, uint64_t len)
+{
+	struct compat_cachestat_range range = { off, len };
+	struct compat_cachestat cs;
+	int saved_errno = errno;
+	long ret = syscall(COMPAT_SYS_CACHESTAT, fd, &range, &cs, 0);
+
+	errno = saved_errno;
+	return ret != 0 || cs.nr_cache >= len / 4096;
+}
+
 #ifdef UDAX_FAULT_INJECT
 static struct {
 	uint64_t nth;		/* 0: never */

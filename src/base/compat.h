@@ -78,6 +78,10 @@ void compat_page_cache_huge(int fd, uint64_t off, uint64_t len);
  * SEEK_DATA skips). Async-signal-safe; on any doubt, true. */
 bool compat_range_has_data(int fd, uint64_t off, uint64_t len);
 
+/* Whether all of [off, off+len) of fd is in the page cache (cachestat(2),
+ * Linux 6.5; without it, true). Async-signal-safe. */
+bool compat_range_cached(int fd, uint64_t off, uint64_t len);
+
 pid_t compat_gettid(void);
 
 /* vm.max_map_count (65530 if it cannot be read). */

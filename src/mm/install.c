@@ -106,9 +106,9 @@ int vma_map_blocks(struct udax_vma *vma, uint64_t index, uint64_t n, uint64_t bl
 	 * kernel's read-around (read_ahead_kb, 8 MiB here) would fill the
 	 * page cache far beyond what was touched. A failing hint or populate
 	 * costs speed, nothing else. */
-	if (n >= ENTRY_PMD_PAGES && how != INSTALL_PLAIN)
+	if (n >= ENTRY_PMD_PAGES && how >= INSTALL_ALONE)
 		(void)madvise(p, n * PAGE_SIZE_4K, MADV_HUGEPAGE);
-	if (n >= ENTRY_PMD_PAGES && how <= INSTALL_ALONE)
+	if (n >= ENTRY_PMD_PAGES && (how == INSTALL_PLAIN || how == INSTALL_ALONE))
 		(void)madvise(p, n * PAGE_SIZE_4K, MADV_RANDOM);
 	if (how == INSTALL_POPULATE)
 		(void)madvise(p, n * PAGE_SIZE_4K,
@@ -187,6 +187,11 @@ static int vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 
 int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block)
 {
+	/* Large folios mapped with PMDs where the 2 MiB is cached; else the
+	 * kernel's own read-around, so that a cold range written by small
+	 * random writes is not read (and later written back) 2 MiB a time. */
+	enum install_mode protect_mode = n >= ENTRY_PMD_PAGES && store_extent_cached(ino->st, block)
+		? INSTALL_HUGE : INSTALL_READAHEAD;
 	int ret = 0;
 
 	mutex_lock(&ino->maps_lock);
@@ -194,7 +199,7 @@ int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t 
 		if (!(vma->prot & PROT_WRITE))
 			continue;
 		vma_changed(vma);
-		if (vma_map_blocks(vma, index, n, block, PROT_READ, INSTALL_HUGE) != 0) {
+		if (vma_map_blocks(vma, index, n, block, PROT_READ, protect_mode) != 0) {
 			/* Cannot map it clean: make it missing, which is
 			 * just as safe (the next access faults). */
 			int err = vma_zap(vma, index, index + n - 1);

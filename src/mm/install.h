@@ -23,6 +23,8 @@
 enum install_mode {
 	INSTALL_PLAIN,		/* small folios, no read-around (MADV_RANDOM):
 				   a touch reads about one page */
+	INSTALL_READAHEAD,	/* no hint: the kernel's own read-around and
+				   folio sizes, as its plain mmap gets */
 	INSTALL_ALONE,		/* one large folio for each 2 MiB touched and
 				   nothing beyond it (MADV_HUGEPAGE and
 				   MADV_RANDOM): mapped with PMDs */

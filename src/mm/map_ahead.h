@@ -4,11 +4,14 @@
  * readahead idea applied to mapping.
  *
  * Each mapping follows a few streams of 2 MiB units. A fault at the unit a
- * stream expects next (right after what it last mapped) is sequential: the
- * stream's window doubles, up to MAP_AHEAD_MAX_UNITS, and what is mapped is
- * populated at once. Any other fault takes over the least recently started
- * stream with a window of one unit, mapped without populating on a read:
- * sparse random access pays only for the pages it touches.
+ * stream expects next (right after what it last mapped) continues it: the
+ * first such fault confirms the stream (still one unit), each later one
+ * doubles its window, up to MAP_AHEAD_MAX_UNITS (a write window is
+ * populated at once). Any other fault takes over the least recently
+ * started stream with a window of one unit: sparse random access pays only
+ * for the pages it touches, and random faults that continue a stream by
+ * chance (1 in 8 over 32 units) map nothing ahead, which once dirtied and
+ * wrote back whole windows for one small write (a database-like run).
  *
  * Locks: none. The state is a hint; two threads updating one stream at once
  * only make a window a little larger or smaller.
@@ -19,6 +22,7 @@
 #define UDAX_MAP_AHEAD_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MAP_AHEAD_STREAMS 4
@@ -35,6 +39,7 @@ struct map_ahead {
 struct map_ahead_window {
 	unsigned stream;
 	uint32_t units;
+	bool hit;	/* the fault continues the stream */
 };
 
 void map_ahead_init(struct map_ahead *ma);

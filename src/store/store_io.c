@@ -56,6 +56,12 @@ bool store_extent_has_data(struct store *s, uint64_t block)
 				     STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
 }
 
+bool store_extent_cached(struct store *s, uint64_t block)
+{
+	return compat_range_cached(s->fd, store_block_offset(block),
+				   STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
+}
+
 const struct store_io_ops store_io_default = {
 	.write = default_write,
 	.sync = default_sync,
