@@ -253,7 +253,7 @@ static uint32_t map_ahead_grab(struct udax_vma *vma, uint64_t base, uint64_t blo
  */
 static enum install_mode lone_install_mode(struct store *st, uint64_t block, bool write)
 {
-	if (store_extent_cached(st, block))
+	if (store_range_cached(st, block, PMD_PAGES))
 		return INSTALL_ALONE;
 	if (!store_extent_has_data(st, block))
 		return write ? INSTALL_ALONE : INSTALL_PLAIN;
@@ -277,13 +277,17 @@ static enum fault_result fault_pmd_map(struct udax_vma *vma, uint64_t base, uint
 	if (!sync_fault_failed(vma, allocated)) {
 		for (uint32_t k = 0; write && k < units; k++)
 			newly_dirty |= entry_mark_dirty(&ino->pi, base + k * PMD_PAGES);
-		/* A sequential stream gets large folios, and, on a write,
-		 * what it mapped ahead populated writable (a read leaves the
-		 * kernel's read-ahead to fill a cold range asynchronously;
-		 * populating read it synchronously, 0.2M against 0.5M pages/s
-		 * cold). */
-		enum install_mode mode = units > 1 ? (write ? INSTALL_POPULATE : INSTALL_HUGE)
-			: w.units > 1 ? INSTALL_HUGE : lone_install_mode(ino->st, block, write);
+		/* A sequential stream gets large folios, and what it mapped
+		 * ahead populated: on a write always, on a read only where it
+		 * is all in the page cache (a cold window is left to the
+		 * kernel's asynchronous read-ahead: populating read it
+		 * synchronously, 0.2M against 0.5M pages/s; a warm one saves
+		 * a kernel fault per 2 MiB, 45M against 56M pages/s). A
+		 * fault that only confirms a stream maps its own 2 MiB with
+		 * the large-folio hint. */
+		enum install_mode mode = units > 1 ? (write || store_range_cached(ino->st, block,
+						units * PMD_PAGES) ? INSTALL_POPULATE : INSTALL_HUGE)
+			: w.hit ? INSTALL_HUGE : lone_install_mode(ino->st, block, write);
 		int err = vma_map_blocks(vma, base, units * PMD_PAGES, block,
 					 write ? vma->prot : PROT_READ, mode);
 

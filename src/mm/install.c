@@ -190,7 +190,7 @@ int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t 
 	/* Large folios mapped with PMDs where the 2 MiB is cached; else the
 	 * kernel's own read-around, so that a cold range written by small
 	 * random writes is not read (and later written back) 2 MiB a time. */
-	enum install_mode protect_mode = n >= ENTRY_PMD_PAGES && store_extent_cached(ino->st, block)
+	enum install_mode protect_mode = n >= ENTRY_PMD_PAGES && store_range_cached(ino->st, block, n)
 		? INSTALL_HUGE : INSTALL_READAHEAD;
 	int ret = 0;
 

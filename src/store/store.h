@@ -219,9 +219,9 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
  * (compat_range_has_data()): never written since it was zeroed, it does
  * not. Async-signal-safe. */
 bool store_extent_has_data(struct store *s, uint64_t block);
-/* Whether the 2 MiB extent from block is all in the page cache
+/* Whether the n blocks from block are all in the page cache
  * (compat_range_cached()). Async-signal-safe. */
-bool store_extent_cached(struct store *s, uint64_t block);
+bool store_range_cached(struct store *s, uint64_t block, uint64_t n);
 /*
  * Allocate one 2 MiB extent (a wholly free, aligned group) for the
  * STORE_GROUP_BLOCKS holes from fblock (aligned) of the file, zeroed before

@@ -56,10 +56,9 @@ bool store_extent_has_data(struct store *s, uint64_t block)
 				     STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
 }
 
-bool store_extent_cached(struct store *s, uint64_t block)
+bool store_range_cached(struct store *s, uint64_t block, uint64_t n)
 {
-	return compat_range_cached(s->fd, store_block_offset(block),
-				   STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
+	return compat_range_cached(s->fd, store_block_offset(block), n * STORE_BLOCK_SIZE);
 }
 
 const struct store_io_ops store_io_default = {
