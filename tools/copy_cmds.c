@@ -181,6 +181,12 @@ static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
 
 			if (w < 0 && !in && errno == EINTR)
 				continue;
+			if (w == -EFAULT && map) {
+				fprintf(stderr, "udax %s: %s: the host file shrank while it was "
+					"being copied\n", cli_cmd, name);
+				status = 1;
+				goto out;
+			}
 			if (w <= 0) {
 				status = fail(in ? name : "write",
 					      in ? (w ? (int)w : -EIO) : -errno);

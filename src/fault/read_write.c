@@ -124,13 +124,16 @@ static bool write_is_streaming(struct inode *ino, uint64_t pos, uint64_t left)
  * write per 4 KiB (and each of those walks all 512 buffers of a 2 MiB
  * folio on ext4). stream: as for write_is_streaming().
  * Return: bytes written; 0 where this does not apply (4 KiB entries or a
- * 2 MiB zero page in the window; the buffer is an unfaulted mapping; the
- * host is full): the caller goes page by page; or -errno.
+ * 2 MiB zero page in the window; the page is no hole any more; the host is
+ * full): the caller goes page by page; -EFAULT, nothing written or
+ * allocated, with the bytes the kernel could read from buf first in
+ * *readable (an unfaulted udax mapping, or memory not readable at all);
+ * or -errno.
  * Context: io_lock shared. pwrite(2) never enters udax (an unfaulted udax
  * buffer fails with EFAULT), so the entry lock is safe to hold over it.
  */
 static ssize_t pwrite_hole_run(struct inode *ino, uint64_t pos, const void *buf, uint64_t len,
-			       bool stream)
+			       bool stream, size_t *readable)
 {
 	struct store *st = ino->st;
 	uint64_t index = pos / PAGE_SIZE_4K, in_page = pos % PAGE_SIZE_4K;
@@ -154,7 +157,7 @@ static ssize_t pwrite_hole_run(struct inode *ino, uint64_t pos, const void *buf,
 		stream = false;
 	block = store_reserve_run(st, ino->slot, index, pages,
 				  stream ? STORE_ALLOCATE_STREAM : STORE_ALLOCATE, &count);
-	if (block < 0) {
+	if (block <= 0) {	/* 0: another write filled the page first */
 		entry_delete_locked(&ino->pi, base);
 		return block;
 	}
@@ -173,7 +176,9 @@ static ssize_t pwrite_hole_run(struct inode *ino, uint64_t pos, const void *buf,
 	if (!ret)
 		atomic_fetch_add_explicit(&ino->blocks_allocated, count, memory_order_relaxed);
 	entry_delete_locked(&ino->pi, base);
-	if (ret == -EFAULT || ret == -ENOSPC)
+	if (ret == -EFAULT)
+		*readable = done;
+	if (ret == -ENOSPC)
 		return 0;
 	return ret ? ret : (ssize_t)bytes;
 }
@@ -253,8 +258,36 @@ static void inode_extend(struct inode *ino, uint64_t size)
 	mutex_unlock(&st->lock);
 }
 
+/*
+ * Write into holes from pos: as one run (pwrite_hole_run()), else page by
+ * page. A buffer the kernel cannot read is faulted in if it is an
+ * unfaulted udax mapping, and the run tried again; else only what could
+ * be read is written, and nothing is allocated for the rest (as write(2)).
+ * Return: bytes written, or -errno (-EFAULT: nothing could be read).
+ */
+static ssize_t pwrite_holes(struct inode *ino, uint64_t pos, const char *buf, uint64_t len,
+			    unsigned *faults_left)
+{
+	for (;;) {
+		size_t readable = 0;
+		ssize_t written = pwrite_hole_run(ino, pos, buf, len,
+						  write_is_streaming(ino, pos, len), &readable);
+
+		if (written != -EFAULT)
+			return written;
+		if (*faults_left && user_buffer_fault_in(buf, len, false) == 0) {
+			(*faults_left)--;
+			continue;
+		}
+		if (!readable)
+			return -EFAULT;
+		len = readable;
+	}
+}
+
 ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off)
 {
+	unsigned faults_left = PREFAULT_RETRIES;
 	uint64_t done = 0;
 	int ret = 0;
 
@@ -265,9 +298,8 @@ ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off
 		ssize_t written = 0;
 
 		if (block == 0)
-			written = pwrite_hole_run(ino, off + done, (const char *)buf + done,
-						  len - done,
-						  write_is_streaming(ino, off + done, len - done));
+			written = pwrite_holes(ino, off + done, (const char *)buf + done,
+					       len - done, &faults_left);
 		if (written > 0) {
 			done += (uint64_t)written;
 			continue;

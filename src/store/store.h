@@ -197,8 +197,9 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
  * count blocks from block once written (Return: 0, or -ENOMEM: then they
  * are released); store_release_run() gives them back unnamed, their
  * contents discarded.
- * Return: the first block with *count >= 1, or -ENOSPC.
- * Context: the caller holds the entry lock covering the run.
+ * Return: the first block with *count >= 1; 0 if fblock is no hole (any
+ * more: a write that ran before the caller's entry lock filled it); or
+ * -ENOSPC. Context: the caller holds the entry lock covering the run.
  */
 int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n,
 			  enum store_get how, uint64_t *count);

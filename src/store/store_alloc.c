@@ -334,8 +334,13 @@ int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n
 
 	if (n > window_end - fblock)
 		n = window_end - fblock;
+	*count = 0;
 	mutex_lock(&s->lock);
-	block = radix_lookup(&f->map, fblock) ? 0 : block_alloc(s, f, fblock, &opens_group);
+	if (radix_lookup(&f->map, fblock)) {	/* no hole any more */
+		mutex_unlock(&s->lock);
+		return 0;
+	}
+	block = block_alloc(s, f, fblock, &opens_group);
 	*count = block != 0;
 	while (block && *count < n && !radix_lookup(&f->map, fblock + *count) &&
 	       block_is_free(s, block + *count) &&
