@@ -5,7 +5,8 @@
  * errno and a one-line reason, never a crash, and the file is left exactly
  * as it was. A store with one damaged superblock slot still opens from the
  * other. A second opener of a good store gets -EBUSY. udax_store_check()
- * finds the same problems, passes a good store and refuses a live one. Then random damage
+ * finds the same problems, passes a good store and refuses a live one; a
+ * directory is refused by both with -EINVAL. Then random damage
  * (seeded byte flips in the superblocks and metadata, with and without
  * resealed checksums) is opened many times: refused or opened, never a
  * crash or a sanitizer report.
@@ -237,6 +238,19 @@ int main(void)
 			}
 			CHECK_EQ(udax_store_close(s), 0);
 		}
+	}
+
+	/* A directory is no store: -EINVAL with the reason, read-only or
+	 * checked (the check used to call it a truncated store, -EUCLEAN). */
+	{
+		const char *dir = test_path("a-directory");
+		struct udax_store *ds;
+
+		CHECK_EQ(mkdir(dir, 0700), 0);
+		CHECK_EQ(udax_store_check(dir, 0), -EINVAL);
+		CHECK(strstr(udax_strerror_detail(), "directory"), "%s", udax_strerror_detail());
+		CHECK_EQ(udax_store_open(dir, UDAX_STORE_RDONLY, &ds), -EINVAL);
+		CHECK_EQ(rmdir(dir), 0);
 	}
 
 	free(copy);

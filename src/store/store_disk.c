@@ -357,6 +357,11 @@ int disk_read_store(int fd, struct disk_store *ds, struct store_error *why)
 	memset(ds, 0, sizeof(*ds));
 	if (fstat(fd, &st) != 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		store_error_set(why, "not a udax store (%s)",
+				S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		return -EINVAL;
+	}
 	ds->file_bytes = (uint64_t)st.st_size;
 	if (ds->file_bytes < 2 * STORE_BLOCK_SIZE) {
 		bool foreign = ds->file_bytes < sizeof(slot[0].sb);
