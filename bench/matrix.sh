@@ -249,6 +249,27 @@ function rate(v, u) {
 function n0(v) { return v == "" ? "" : sprintf("%.0f", v) }
 function r4(v) { return v == "" ? "" : sprintf("%.4f", v) }
 function x(v) { return v == "" ? "-" : sprintf("%.2fx", v) }
+# The touch table in markdown: each cell the ratio and both medians, or
+# (huge) the ratio against the MADV_HUGEPAGE kernel run only.
+function touch_table(huge,   i, j, k, line, sep, cw, rw) {
+	line = "| file written by, cache |"; sep = "|---|"
+	for (j = 1; j <= ncols; j++) { split(cols[j], cw, " "); line = line " " cw[1] " x" cw[2] " |"; sep = sep "---|" }
+	print line >> md; print sep >> md
+	for (i = 1; i <= nrows; i++) {
+		split(rows[i], rw, " ")
+		line = "| " preplabel(rw[1]) ", " rw[2] " |"
+		for (j = 1; j <= ncols; j++) {
+			k = cell[rows[i], cols[j]]
+			if (k == "")
+				line = line " - |"
+			else if (huge)
+				line = line " " x(hratio[k]) " |"
+			else
+				line = line " " x(ratio[k]) " (" m(umedv[k]) "/" m(kmedv[k]) ") |"
+		}
+		print line >> md
+	}
+}
 function preplabel(p) {
 	if (p == "put") return "udax put / cp"
 	if (p ~ /^pwrite-/) { sub(/^pwrite-/, "", p); sub(/K$/, " KiB", p); sub(/M$/, " MiB", p); return "pwrite " p }
@@ -290,31 +311,12 @@ END {
 		print "Touch every 4 KiB page of a fresh mapping once; cell: udax median / kernel median" >> md
 		print "(udax Mpages/s / kernel Mpages/s); above 1: udax is faster. xN: N threads." >> md
 		print "" >> md
-		line = "| file written by, cache |"; sep = "|---|"
-		for (j = 1; j <= ncols; j++) { split(cols[j], cw, " "); line = line " " cw[1] " x" cw[2] " |"; sep = sep "---|" }
-		print line >> md; print sep >> md
-		for (i = 1; i <= nrows; i++) {
-			split(rows[i], rw, " ")
-			line = "| " preplabel(rw[1]) ", " rw[2] " |"
-			for (j = 1; j <= ncols; j++) {
-				k = cell[rows[i], cols[j]]
-				line = line (k == "" ? " - |" : " " x(ratio[k]) " (" m(umedv[k]) "/" m(kmedv[k]) ") |")
-			}
-			print line >> md
-		}
+		touch_table(0)
 		if (huge) {
 			print "" >> md
 			print "The same, udax against the kernel with MADV_HUGEPAGE on a 2 MiB-aligned mapping:" >> md
 			print "" >> md
-			line = "| file written by, cache |"; sep = "|---|"
-			for (j = 1; j <= ncols; j++) { split(cols[j], cw, " "); line = line " " cw[1] " x" cw[2] " |"; sep = sep "---|" }
-			print line >> md; print sep >> md
-			for (i = 1; i <= nrows; i++) {
-				split(rows[i], rw, " ")
-				line = "| " preplabel(rw[1]) ", " rw[2] " |"
-				for (j = 1; j <= ncols; j++) { k = cell[rows[i], cols[j]]; line = line " " (k == "" ? "-" : x(hratio[k])) " |" }
-				print line >> md
-			}
+			touch_table(1)
 		}
 		# The plot data: one line per row, ratio low high per column.
 		line = "row"
