@@ -9,8 +9,10 @@
 #ifndef UDAX_H
 #define UDAX_H
 
+#include <fcntl.h>	/* O_RDONLY, O_RDWR, O_CREAT, ... for udax_open() */
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>	/* PROT_READ, PROT_WRITE for udax_mmap(), MS_* for udax_msync() */
 #include <sys/types.h>
 
 #ifdef __cplusplus
