@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <linux/falloc.h>
@@ -168,6 +169,31 @@ int compat_io_full(int fd, void *buf, size_t len, uint64_t off, bool write, size
 		*done += (size_t)n;
 	}
 	return 0;
+}
+
+int compat_zero_fd(void)
+{
+	static _Atomic int zero_fd = -1;
+	int fd = atomic_load_explicit(&zero_fd, memory_order_acquire), expected = -1;
+
+	if (fd >= 0)
+		return fd;
+	fd = (int)syscall(SYS_memfd_create, "udax-zeros", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, COMPAT_ZERO_FD_BYTES) != 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	/* Two first users: one keeps its fd, the other closes its own. */
+	if (!atomic_compare_exchange_strong_explicit(&zero_fd, &expected, fd,
+						     memory_order_acq_rel, memory_order_acquire)) {
+		close(fd);
+		fd = expected;
+	}
+	return fd;
 }
 
 int compat_write_zeros(int fd, uint64_t off, uint64_t len)

@@ -55,6 +55,13 @@ int compat_zero_allocated(int fd, uint64_t off, uint64_t len);
  * of file on a read. */
 int compat_io_full(int fd, void *buf, size_t len, uint64_t off, bool write, size_t *done);
 
+/* A descriptor reading COMPAT_ZERO_FD_BYTES of zeros from offset 0 (a
+ * sparse memfd, made on first use), so that zeros reach a caller's buffer
+ * through the kernel, which returns EFAULT for memory it cannot write
+ * instead of the caller faulting. Return: the fd, or -errno. */
+#define COMPAT_ZERO_FD_BYTES (1u << 20)
+int compat_zero_fd(void);
+
 /* Write zeros over [off, off+len) of fd. Return: 0 or -errno. */
 int compat_write_zeros(int fd, uint64_t off, uint64_t len);
 

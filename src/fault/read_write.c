@@ -97,6 +97,29 @@ static int64_t alloc_making_room(struct inode *ino, uint64_t index, bool extent,
 	}
 }
 
+/* Fill buf with n zeros (a hole) through the kernel, as pread(2) would:
+ * a buffer it cannot write gives -EFAULT, an unfaulted udax mapping is
+ * faulted in. Without a zero source (no memfd), memset. Return: 0 or
+ * -errno. */
+static int read_zeros(char *buf, uint64_t n)
+{
+	int fd = compat_zero_fd();
+
+	if (fd < 0) {
+		memset(buf, 0, n);
+		return 0;
+	}
+	for (uint64_t done = 0; done < n;) {
+		uint64_t chunk = n - done < COMPAT_ZERO_FD_BYTES ? n - done : COMPAT_ZERO_FD_BYTES;
+		int ret = store_io_prefaulting(fd, buf + done, chunk, 0, false);
+
+		if (ret)
+			return ret;
+		done += chunk;
+	}
+	return 0;
+}
+
 /*
  * Whether a write of left bytes at pos will likely write the rest of the
  * 2 MiB around pos soon: it covers a quarter of that 2 MiB or more, or it
@@ -225,7 +248,7 @@ ssize_t inode_read(struct inode *ino, void *buf, size_t len, uint64_t off)
 		if (block < 0)
 			ret = (int)block;
 		else if (block == 0)
-			memset((char *)buf + done, 0, n);
+			ret = read_zeros((char *)buf + done, n);
 		else
 			ret = store_io_prefaulting(ino->st->fd, (char *)buf + done, n,
 				       store_block_offset((uint64_t)block) +
