@@ -30,10 +30,12 @@ TEST_SRC := $(wildcard tests/*.c)
 TEST_HELPERS := tests/test_util.c
 TEST_PROGS := $(filter-out $(BUILD)/tests/test_util,$(TEST_SRC:tests/%.c=$(BUILD)/tests/%))
 TEST_SCRIPTS := $(patsubst tests/%.sh,$(BUILD)/tests/%,$(filter-out tests/run.sh,$(wildcard tests/*.sh)))
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 MAN3 := $(wildcard man/*.3)
 MAN1 := $(wildcard man/*.1)
 
-all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(TEST_PROGS) $(TEST_SCRIPTS)
+all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(EXAMPLES) $(TEST_PROGS) \
+	$(TEST_SCRIPTS)
 
 $(BUILD)/src/%.o: src/%.c $(LIB_HDR) include/udax.h
 	@mkdir -p $(dir $@)
@@ -50,6 +52,12 @@ $(BUILD)/libudax.so: $(LIB_OBJ) src/libudax.map
 CLI_SRC := $(wildcard tools/*.c)
 $(BUILD)/udax: $(CLI_SRC) $(wildcard tools/*.h) include/udax.h $(BUILD)/libudax.a
 	$(CC) $(ALL_CFLAGS) $(CLI_SRC) $(BUILD)/libudax.a -o $@ $(LDLIBS)
+
+# The examples see only the public header, as a program of the user's would
+# (tests/examples_run.sh runs them).
+$(BUILD)/examples/%: examples/%.c include/udax.h $(BUILD)/libudax.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libudax.a -o $@ $(LDLIBS)
 
 # Tests link the static library; unit tests of internals also see src/.
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a

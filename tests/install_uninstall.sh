@@ -24,7 +24,10 @@ command -v pkg-config >/dev/null || have_pkg_config=0
 
 # make in the source tree with this build directory (built already: install
 # compiles nothing), without the calling make's flags and jobserver.
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$src" BUILD="$here" "$@"; }
+mk() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$src" BUILD="$here" "$@" \
+		>"$dir/log" 2>&1 || fail "make $*: $(cat "$dir/log")"
+}
 
 # The files and links under $root, relative to it, sorted.
 installed() { (cd "$root" && find . \( -type f -o -type l \) | sed 's|^\./|/|' | sort); }
@@ -96,13 +99,13 @@ run_case() {
 	mkdir -p "$root$lib" "$root$man/man3"
 	echo other >"$root$lib/libother.so"
 	echo other >"$root$man/man3/other.3"
-	mk install DESTDIR="$root" "$@" >"$dir/log" 2>&1 || fail "make install $*: $(cat "$dir/log")"
+	mk install DESTDIR="$root" "$@"
 	check_layout "$bin" "$lib" "$inc" "$man"
 	check_pkg_config "$lib" "$inc"
 	# A second install over the first (an upgrade) leaves the same tree.
-	mk install DESTDIR="$root" "$@" >"$dir/log" 2>&1 || fail "make install again: $(cat "$dir/log")"
+	mk install DESTDIR="$root" "$@"
 	check_layout "$bin" "$lib" "$inc" "$man"
-	mk uninstall DESTDIR="$root" "$@" >"$dir/log" 2>&1 || fail "make uninstall: $(cat "$dir/log")"
+	mk uninstall DESTDIR="$root" "$@"
 	[ "$(installed)" = "$(printf '%s\n' "$lib/libother.so" "$man/man3/other.3" | sort)" ] ||
 		fail "after uninstall $*: $(installed | tr '\n' ' ')"
 }
