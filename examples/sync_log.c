@@ -105,6 +105,12 @@ static int log_append(char *log, size_t *end, uint64_t seq, const char *text)
 	return 0;
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: sync_log STORE COUNT [--kill]\n");
+	return 2;
+}
+
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "sync_log: %s: %s\n", what, strerror(-err));
@@ -122,13 +128,11 @@ int main(int argc, char **argv)
 	char *log;
 	int ret;
 
-	if (argc >= 3)
-		count = strtoull(argv[2], &tail, 10);
-	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "--kill")) ||
-	    *argv[2] < '0' || *argv[2] > '9' || *tail) {
-		fprintf(stderr, "usage: sync_log STORE COUNT [--kill]\n");
-		return 2;
-	}
+	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "--kill")))
+		return usage();
+	count = strtoull(argv[2], &tail, 10);
+	if (*argv[2] < '0' || *argv[2] > '9' || *tail)
+		return usage();
 	ret = udax_store_create(argv[1], 16 << 20, 0);
 	if (ret && ret != -EEXIST)
 		return fail("create the store", ret);
