@@ -1,9 +1,17 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
-# check-tsan, check-inject, check-fuzz, fuzz, install PREFIX=DIR, demo,
-# bench, clean.
+# check-tsan, check-inject, check-fuzz, fuzz, install, uninstall, demo,
+# bench, clean. install and uninstall take DESTDIR (a staging root) and the
+# directories below, e.g. for Debian multiarch:
+#   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
 VERSION := 0.1.0
+SONAME := libudax.so.0
 CC ?= cc
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD ?= build
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
@@ -22,10 +30,12 @@ TEST_SRC := $(wildcard tests/*.c)
 TEST_HELPERS := tests/test_util.c
 TEST_PROGS := $(filter-out $(BUILD)/tests/test_util,$(TEST_SRC:tests/%.c=$(BUILD)/tests/%))
 TEST_SCRIPTS := $(patsubst tests/%.sh,$(BUILD)/tests/%,$(filter-out tests/run.sh,$(wildcard tests/*.sh)))
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 MAN3 := $(wildcard man/*.3)
 MAN1 := $(wildcard man/*.1)
 
-all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(TEST_PROGS) $(TEST_SCRIPTS)
+all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(EXAMPLES) $(TEST_PROGS) \
+	$(TEST_SCRIPTS)
 
 $(BUILD)/src/%.o: src/%.c $(LIB_HDR) include/udax.h
 	@mkdir -p $(dir $@)
@@ -36,12 +46,18 @@ $(BUILD)/libudax.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libudax.so: $(LIB_OBJ) src/libudax.map
-	$(CC) -shared -Wl,--version-script=src/libudax.map -Wl,-soname,libudax.so.0 \
+	$(CC) -shared -Wl,--version-script=src/libudax.map -Wl,-soname,$(SONAME) \
 		$(ALL_CFLAGS) $(LIB_OBJ) -o $@ $(LDLIBS)
 
 CLI_SRC := $(wildcard tools/*.c)
 $(BUILD)/udax: $(CLI_SRC) $(wildcard tools/*.h) include/udax.h $(BUILD)/libudax.a
 	$(CC) $(ALL_CFLAGS) $(CLI_SRC) $(BUILD)/libudax.a -o $@ $(LDLIBS)
+
+# The examples see only the public header, as a program of the user's would
+# (tests/examples_run.sh runs them).
+$(BUILD)/examples/%: examples/%.c include/udax.h $(BUILD)/libudax.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libudax.a -o $@ $(LDLIBS)
 
 # Tests link the static library; unit tests of internals also see src/.
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a
@@ -124,19 +140,37 @@ fuzz-cov: $(FUZZ_BUILD)/store_fuzz_cov
 	llvm-cov-14 report $(FUZZ_BUILD)/store_fuzz_cov -instr-profile=$(FUZZ_BUILD)/cov.profdata \
 		src/store/store_disk.c src/store/store_check.c src/store/store_format.c
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man3 \
-		$(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 include/udax.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/libudax.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libudax.so $(DESTDIR)$(PREFIX)/lib/libudax.so.0
-	ln -sf libudax.so.0 $(DESTDIR)$(PREFIX)/lib/libudax.so
-	install -m 755 $(BUILD)/udax $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' udax.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/udax.pc
-	install -m 644 $(MAN3) $(DESTDIR)$(PREFIX)/share/man/man3/
-	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+# The shared library is installed under its full version with the soname
+# link (what programs load) and the development link (what -ludax finds).
+# udax.pc names the directories given here; under PREFIX as ${prefix}/...
+PC_SUBST := -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|'
+$(BUILD)/udax.pc: udax.pc.in FORCE
+	@mkdir -p $(dir $@)
+	sed $(PC_SUBST) udax.pc.in > $@
+
+install: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(BUILD)/udax.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 include/udax.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/libudax.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libudax.so $(DESTDIR)$(LIBDIR)/libudax.so.$(VERSION)
+	ln -sfn libudax.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn libudax.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libudax.so
+	install -m 644 $(BUILD)/udax.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 755 $(BUILD)/udax $(DESTDIR)$(BINDIR)/
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+
+# Removes what install put there (not the directories, which may be shared).
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/udax.h $(DESTDIR)$(LIBDIR)/libudax.a \
+		$(DESTDIR)$(LIBDIR)/libudax.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+		$(DESTDIR)$(LIBDIR)/libudax.so $(DESTDIR)$(PKGCONFIGDIR)/udax.pc \
+		$(DESTDIR)$(BINDIR)/udax
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 
 demo: $(BUILD)/udax
 	$(BUILD)/udax demo
@@ -149,4 +183,5 @@ clean:
 	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
 .PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
-	fuzz-cov install demo bench clean
+	fuzz-cov install uninstall demo bench clean FORCE
+FORCE:
