@@ -6,7 +6,9 @@
  * subcommand runs.
  */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,8 +31,69 @@ int fail(const char *what, int err)
 
 int usage_error(const char *msg)
 {
-	fprintf(stderr, "udax: %s\nTry 'udax --help'.\n", msg);
+	bool global = !strcmp(cli_cmd, "udax");
+
+	fprintf(stderr, "udax%s%s: %s\nTry 'udax%s%s --help'.\n", global ? "" : " ",
+		global ? "" : cli_cmd, msg, global ? "" : " ", global ? "" : cli_cmd);
 	return 2;
+}
+
+/* Report the option getopt_long refused (ret ':' missing value, '?'
+ * unknown). Return: 2. */
+int cli_option_error(int ret, char **argv)
+{
+	char msg[128], opt[3] = { '-', (char)optopt, '\0' };
+	const char *name = ret == '?' && optopt ? opt : argv[optind - 1];
+
+	snprintf(msg, sizeof(msg), ret == ':' ? "option '%.64s' needs a value"
+		 : "unknown option '%.64s'", name);
+	return usage_error(msg);
+}
+
+static void cli_parse_init(struct cli_parse *p)
+{
+	static const struct option help = { "help", no_argument, NULL, 'h' };
+	static const struct option store = { "store", required_argument, NULL, 's' };
+	const size_t max = sizeof(p->all) / sizeof(p->all[0]) - 1;
+	size_t n = 0;
+
+	snprintf(p->optstring, sizeof(p->optstring), ":h%s%s", p->store ? "s:" : "",
+		 p->shorts ? p->shorts : "");
+	p->all[n++] = help;
+	if (p->store)
+		p->all[n++] = store;
+	for (const struct option *o = p->longs; o && o->name && n < max; o++)
+		p->all[n++] = *o;
+	p->all[n] = (struct option){ NULL, 0, NULL, 0 };
+	p->started = true;
+	p->status = -1;
+	optind = 0;	/* a full restart: main parsed the global options */
+}
+
+int cli_getopt(int argc, char **argv, struct cli_parse *p)
+{
+	int opt;
+
+	if (!p->started)
+		cli_parse_init(p);
+	for (;;) {
+		opt = getopt_long(argc, argv, p->optstring, p->all, NULL);
+		if (opt != 's')
+			break;
+		*p->store = optarg;
+	}
+	switch (opt) {
+	case 'h':
+		fputs(p->help, stdout);
+		p->status = 0;
+		return -1;
+	case ':':
+	case '?':
+		p->status = cli_option_error(opt, argv);
+		return -1;
+	default:
+		return opt;
+	}
 }
 
 int cli_store_check(const char *path)

@@ -6,6 +6,9 @@
 #ifndef UDAX_CLI_H
 #define UDAX_CLI_H
 
+#include <getopt.h>
+#include <stdbool.h>
+
 struct udax_store;
 struct udax_file_stat;
 
@@ -14,8 +17,34 @@ extern const char *cli_cmd;
 
 /* Print "udax CMD: what: strerror(-err) (detail)". Return: 1. */
 int fail(const char *what, int err);
-/* Print msg and a hint at --help. Return: 2. */
+/* Print msg and a hint at the command's --help. Return: 2. */
 int usage_error(const char *msg);
+
+/* Report the option getopt_long refused (its return ':', a missing
+ * value, or '?', an unknown option). Return: 2. */
+int cli_option_error(int ret, char **argv);
+
+/* A subcommand's options, parsed by cli_getopt(). Zero the rest. */
+struct cli_parse {
+	const char *shorts;		/* its own short options (getopt syntax) */
+	const struct option *longs;	/* its own long options, ending with {0}; or NULL */
+	const char *help;		/* its usage text, printed by -h/--help */
+	const char **store;		/* set by -s/--store; NULL: -s is not taken */
+	int status;			/* once cli_getopt returned -1: -1 to go on, or
+					   the exit status (0 after --help, 2) */
+	bool started;
+	char optstring[32];
+	struct option all[8];
+};
+/*
+ * The next option of subcommand argv[0], options coming anywhere before
+ * "--": its own (p->shorts, p->longs), -h/--help (prints p->help) and the
+ * global -s/--store. Wrong or incomplete options are reported.
+ * Return: an option of its own (optarg set), or -1 at the end: then
+ * p->status is -1 and the arguments are argv[optind..], or the command
+ * returns p->status.
+ */
+int cli_getopt(int argc, char **argv, struct cli_parse *p);
 /* Whether a store was named (path is not NULL). Return: 0, or 2 after
  * saying how to name one. */
 int cli_store_check(const char *path);

@@ -285,14 +285,25 @@ static int put_replace(struct udax_store *s, int fd, const char *name)
 	return status > 0 ? status : interrupted_status("nothing was changed");
 }
 
+static const char put_help[] =
+	"Usage: udax [-s STORE] put HOSTFILE NAME\n"
+	"Copy a host file into the store, replacing NAME atomically (a failed or\n"
+	"interrupted put leaves NAME as it was).\n";
+
 int cmd_put(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = put_help, .store = &store };
 	struct udax_store *s;
 	struct stat st;
 	int fd, status = 0;
 
-	if (argc != 3)
-		return usage_error("put needs HOSTFILE NAME");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 2)
+		return usage_error("needs HOSTFILE NAME");
+	argv += optind - 1;
 	if (!name_valid(argv[2]))
 		return usage_error("NAME must be 1 to 255 bytes, without '/'");
 	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
@@ -466,8 +477,14 @@ static int get_replace(struct udax_file *f, const char *name, const char *target
 	return status;
 }
 
+static const char get_help[] =
+	"Usage: udax [-s STORE] get NAME HOSTFILE\n"
+	"Copy a store file out to the host, replacing HOSTFILE atomically (never the\n"
+	"store file itself).\n";
+
 int cmd_get(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = get_help, .store = &store };
 	char target[PATH_MAX];
 	struct udax_store *s;
 	struct udax_file *f;
@@ -475,8 +492,13 @@ int cmd_get(const char *store, int argc, char **argv)
 	mode_t mask;
 	int how, fd, status;
 
-	if (argc != 3)
-		return usage_error("get needs NAME HOSTFILE");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 2)
+		return usage_error("needs NAME HOSTFILE");
+	argv += optind - 1;
 	how = host_target_resolve(argv[2], target, sizeof(target), &st, &fd);
 	if (how < 0)
 		return fail(argv[2], how);
@@ -507,15 +529,25 @@ int cmd_get(const char *store, int argc, char **argv)
 	return close_store(s, status);
 }
 
+static const char cat_help[] =
+	"Usage: udax [-s STORE] cat NAME\n"
+	"Write a store file to standard output.\n";
+
 int cmd_cat(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = cat_help, .store = &store };
 	struct udax_store *s;
 	struct udax_file *f;
 	struct stat st;
 	int status;
 
-	if (argc != 2)
-		return usage_error("cat needs NAME");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 1)
+		return usage_error("needs one NAME");
+	argv += optind - 1;
 	if (fstat(STDOUT_FILENO, &st) == 0 && is_store_file(store, &st)) {
 		fputs("udax cat: standard output is the store file itself; not written\n", stderr);
 		return 1;

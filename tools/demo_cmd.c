@@ -121,8 +121,15 @@ static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
 	return 0;
 }
 
+static const char demo_help[] =
+	"Usage: udax demo [-t THREADS] [-m MIB] [-d DIR]\n"
+	"Create a store in a temporary directory under DIR, map a sparse file of MIB\n"
+	"MiB (default 64), fault it from THREADS threads (default 4: reads, writes,\n"
+	"holes), check the bytes and print the counters; the store is removed.\n";
+
 int cmd_demo(const char *store_opt, int argc, char **argv)
 {
+	struct cli_parse p = { .shorts = "t:m:d:", .help = demo_help };
 	const char *tmp = getenv("TMPDIR");
 	unsigned long threads = 4, mib = 64;
 	char dir[4096], store[4200];
@@ -131,17 +138,19 @@ int cmd_demo(const char *store_opt, int argc, char **argv)
 	int opt, ret, status;
 
 	(void)store_opt;	/* makes a store of its own */
-	optind = 1;
-	while ((opt = getopt(argc, argv, "t:m:d:")) != -1) {
+	while ((opt = cli_getopt(argc, argv, &p)) != -1) {
 		switch (opt) {
 		case 't': threads = strtoul(optarg, NULL, 10); break;
 		case 'm': mib = strtoul(optarg, NULL, 10); break;
-		case 'd': base = optarg; break;
-		default: return usage_error("demo [-t THREADS] [-m MIB] [-d DIR]");
+		default: base = optarg; break;
 		}
 	}
+	if (p.status >= 0)
+		return p.status;
+	if (optind != argc)
+		return usage_error("takes no arguments but its options");
 	if (threads < 1 || threads > 64 || mib < 1 || mib > 4096)
-		return usage_error("demo: THREADS must be 1..64 and MIB 1..4096");
+		return usage_error("THREADS must be 1..64 and MIB 1..4096");
 	snprintf(dir, sizeof(dir), "%s/udax-demo-XXXXXX", base);
 	if (!mkdtemp(dir))
 		return fail(dir, -errno);

@@ -12,8 +12,13 @@
 #include "cli.h"
 #include "udax.h"
 
+static const char ls_help[] =
+	"Usage: udax [-s STORE] ls\n"
+	"List the files of the store: size in bytes, allocated 4 KiB blocks, name.\n";
+
 int cmd_ls(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = ls_help, .store = &store };
 	char name[UDAX_NAME_MAX + 1];
 	struct udax_file_stat fs;
 	struct udax_store *s;
@@ -21,9 +26,12 @@ int cmd_ls(const char *store, int argc, char **argv)
 	uint64_t cookie = 0;
 	int ret, status;
 
-	(void)argv;	/* takes none */
-	if (argc != 1)
-		return usage_error("ls takes no arguments");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (optind != argc)
+		return usage_error("takes no arguments");
 	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
@@ -40,26 +48,37 @@ int cmd_ls(const char *store, int argc, char **argv)
 	return close_store(s, ret < 0 ? fail("ls", ret) : 0);
 }
 
+static const char stat_help[] =
+	"Usage: udax [-s STORE] stat [NAME]\n"
+	"Show the store's figures, or a file's size and counters.\n";
+
 int cmd_stat(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = stat_help, .store = &store };
+	const char *name;
 	struct udax_store_stat ss;
 	struct udax_file_stat fs;
 	struct udax_store *s;
 	struct udax_file *f;
 	int ret, status;
 
-	if (argc > 2)
-		return usage_error("stat takes at most one NAME");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind > 1)
+		return usage_error("takes at most one NAME");
+	name = optind < argc ? argv[optind] : NULL;
 	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
-	if (argc == 2) {
-		ret = udax_open(s, argv[1], O_RDONLY, &f);
+	if (name) {
+		ret = udax_open(s, name, O_RDONLY, &f);
 		if (ret)
-			return close_store(s, fail(argv[1], ret));
+			return close_store(s, fail(name, ret));
 		ret = udax_fstat(f, &fs);
 		if (!ret)
-			print_file_stat(argv[1], &fs);
+			print_file_stat(name, &fs);
 		udax_close(f);
 		return close_store(s, ret ? fail("fstat", ret) : 0);
 	}
@@ -73,16 +92,25 @@ int cmd_stat(const char *store, int argc, char **argv)
 	return close_store(s, ret ? fail("stat", ret) : 0);
 }
 
+static const char rm_help[] =
+	"Usage: udax [-s STORE] rm NAME\n"
+	"Remove a file from the store ('udax rm -- -name' for a name starting with '-').\n";
+
 int cmd_rm(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = rm_help, .store = &store };
 	struct udax_store *s;
 	int ret, status;
 
-	if (argc != 2)
-		return usage_error("rm needs NAME");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 1)
+		return usage_error("needs one NAME");
 	status = open_store(store, 0, &s);
 	if (status)
 		return status;
-	ret = udax_unlink(s, argv[1]);
-	return close_store(s, ret ? fail(argv[1], ret) : 0);
+	ret = udax_unlink(s, argv[optind]);
+	return close_store(s, ret ? fail(argv[optind], ret) : 0);
 }

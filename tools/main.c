@@ -16,6 +16,7 @@
 
 static const char usage_text[] =
 	"Usage: udax [-s STORE] COMMAND [ARGS]\n"
+	"       udax COMMAND --help\n"
 	"\n"
 	"Userspace DAX: files of a store, mapped with page faults served in user space.\n"
 	"\n"
@@ -47,6 +48,9 @@ static const char usage_text[] =
 	"                           'WORKLOAD udax VALUE UNIT' per figure; workloads:\n"
 	"                           seq-read seq-write rand-write alloc-write\n"
 	"                           sparse-read fault-4k threads index (default all)\n"
+	"\n"
+	"Every command takes -h/--help, and -s STORE before or after its name; '--'\n"
+	"ends the options (udax rm -- -name).\n"
 	"\n"
 	"Options:\n"
 	"  -s, --store STORE        the store file (default: $UDAX_STORE)\n"
@@ -83,12 +87,12 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:s:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': store = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': puts("udax " UDAX_VERSION); return 0;
-		default: return usage_error("unknown option");
+		default: return cli_option_error(opt, argv);
 		}
 	}
 	if (optind >= argc)

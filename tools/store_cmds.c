@@ -42,26 +42,30 @@ static int parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
+static const char create_help[] =
+	"Usage: udax create [--prealloc] STORE SIZE\n"
+	"Create a store file of SIZE bytes (suffix K, M, G, T), sparse on the host\n"
+	"(warns if the host has less free space), or with --prealloc reserved there.\n";
+
 int cmd_create(const char *store, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "prealloc", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_parse p = { .longs = longopts, .help = create_help };
 	unsigned flags = 0;
 	struct statvfs vfs;
 	uint64_t size;
-	int opt, ret;
+	int ret;
 
 	(void)store;	/* the store to create is an argument */
-	optind = 0;	/* a full restart: options may follow the arguments */
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt != 'p')
-			return usage_error("create [--prealloc] STORE SIZE");
+	while (cli_getopt(argc, argv, &p) == 'p')
 		flags |= UDAX_STORE_PREALLOC;
-	}
+	if (p.status >= 0)
+		return p.status;
 	if (argc - optind != 2)
-		return usage_error("create needs STORE SIZE");
+		return usage_error("needs STORE SIZE");
 	if (parse_size(argv[optind + 1], &size))
 		return usage_error("SIZE must be a number with an optional K, M, G or T");
 	ret = udax_store_create(argv[optind], size, flags);
@@ -79,14 +83,28 @@ int cmd_create(const char *store, int argc, char **argv)
 	return 0;
 }
 
+static const char fsck_help[] =
+	"Usage: udax [-s STORE] fsck [--repair]\n"
+	"Check the store (exit 0 clean, perhaps with a warning; 1 damaged);\n"
+	"--repair repairs a store that can be opened (exit 0 if clean then).\n";
+
 int cmd_fsck(const char *store, int argc, char **argv)
 {
-	bool repair = argc == 2 && !strcmp(argv[1], "--repair");
+	static const struct option longopts[] = {
+		{ "repair", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_parse p = { .longs = longopts, .help = fsck_help, .store = &store };
+	bool repair = false;
 	const char *detail;
 	int ret, status;
 
-	if (argc != 1 && !repair)
-		return usage_error("fsck takes no arguments but --repair");
+	while (cli_getopt(argc, argv, &p) == 'r')
+		repair = true;
+	if (p.status >= 0)
+		return p.status;
+	if (optind != argc)
+		return usage_error("takes no arguments but --repair");
 	status = cli_store_check(store);
 	if (status)
 		return status;
