@@ -18,15 +18,66 @@
 
 const char *cli_cmd = "udax";
 
+/* Escape at most this much of a path or name in a message. */
+#define WHAT_MAX 1024
+
 int fail(const char *what, int err)
 {
-	const char *detail = udax_strerror_detail();
+	char buf[NAME_ESCAPED_SIZE(WHAT_MAX)];
 
-	if (detail && *detail)
-		fprintf(stderr, "udax %s: %s: %s (%s)\n", cli_cmd, what, strerror(-err), detail);
-	else
-		fprintf(stderr, "udax %s: %s: %s\n", cli_cmd, what, strerror(-err));
+	fprintf(stderr, "udax %s: %s: %s\n", cli_cmd, name_escape(what, WHAT_MAX, buf),
+		strerror(-err));
 	return 1;
+}
+
+int fail_detail(const char *what, int err)
+{
+	const char *detail = udax_strerror_detail();
+	char buf[NAME_ESCAPED_SIZE(WHAT_MAX)];
+
+	if (!detail || !*detail)
+		return fail(what, err);
+	if (strstr(detail, strerror(-err)))
+		fprintf(stderr, "udax %s: %s\n", cli_cmd, detail);
+	else
+		fprintf(stderr, "udax %s: %s: %s (%s)\n", cli_cmd,
+			name_escape(what, WHAT_MAX, buf), strerror(-err), detail);
+	return 1;
+}
+
+char *name_escape(const char *name, size_t max, char *buf)
+{
+	size_t len = strnlen(name, max + 1), n = 0;
+
+	for (size_t i = 0; i < len && i < max; i++) {
+		unsigned char c = (unsigned char)name[i];
+		const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+				  : c == '\\' ? "\\\\" : NULL;
+
+		if (esc)
+			n += (size_t)sprintf(buf + n, "%s", esc);
+		else if (c < 0x20 || c == 0x7f)
+			n += (size_t)sprintf(buf + n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	strcpy(buf + n, len > max ? "..." : "");
+	return buf;
+}
+
+/* Bytes of a bad name a message shows. */
+#define BAD_NAME_SHOWN 64
+
+int name_check(const char *name)
+{
+	size_t len = strnlen(name, UDAX_NAME_MAX + 1);
+	char buf[NAME_ESCAPED_SIZE(BAD_NAME_SHOWN)], msg[sizeof(buf) + 80];
+
+	if (len >= 1 && len <= UDAX_NAME_MAX && !memchr(name, '/', len))
+		return 0;
+	snprintf(msg, sizeof(msg), "invalid NAME '%s': NAME must be 1 to %d bytes, without '/'",
+		 name_escape(name, BAD_NAME_SHOWN, buf), UDAX_NAME_MAX);
+	return usage_error(msg);
 }
 
 int usage_error(const char *msg)
@@ -108,7 +159,7 @@ int open_store(const char *path, unsigned flags, struct udax_store **s)
 	if (status)
 		return status;
 	ret = udax_store_open(path, flags, s);
-	return ret ? fail(path, ret) : 0;
+	return ret ? fail_detail(path, ret) : 0;
 }
 
 int close_store(struct udax_store *s, int status)
@@ -120,6 +171,8 @@ int close_store(struct udax_store *s, int status)
 
 void print_file_stat(const char *name, const struct udax_file_stat *st)
 {
+	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
+
 	printf("file %s\n"
 	       "  size                %" PRIu64 "\n"
 	       "  blocks              %" PRIu64 "\n"
@@ -135,7 +188,7 @@ void print_file_stat(const char *name, const struct udax_file_stat *st)
 	       "  writeback_pages     %" PRIu64 "\n"
 	       "  pages_mapped_ahead  %" PRIu64 "\n"
 	       "  map_evictions       %" PRIu64 "\n",
-	       name, st->size, st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
+	       name_escape(name, UDAX_NAME_MAX, shown), st->size, st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
 	       st->faults_hole, st->faults_pmd, st->faults_pmd_fallback, st->faults_sigbus,
 	       st->lock_waits, st->blocks_allocated, st->writeback_pages, st->pages_mapped_ahead,
 	       st->map_evictions);

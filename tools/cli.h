@@ -15,8 +15,23 @@ struct udax_file_stat;
 /* The subcommand being run, for fail()'s messages; set by main. */
 extern const char *cli_cmd;
 
-/* Print "udax CMD: what: strerror(-err) (detail)". Return: 1. */
+/* Print "udax CMD: what: strerror(-err)", what escaped (name_escape).
+ * Return: 1. */
 int fail(const char *what, int err);
+/* fail() right after udax_store_create/open/check failed: adds
+ * udax_strerror_detail(), or prints it alone when it already names the
+ * error. Return: 1. */
+int fail_detail(const char *what, int err);
+/* Bytes name_escape() needs for max bytes of a name. */
+#define NAME_ESCAPED_SIZE(max) (4 * (max) + 4)
+/* Write into buf (NAME_ESCAPED_SIZE(max) bytes) the first max bytes of
+ * name with what a terminal would act on escaped, C style: \n \t \r, other
+ * control bytes and DEL as \xHH, a backslash doubled; "..." follows a
+ * longer name. Return: buf. */
+char *name_escape(const char *name, size_t max, char *buf);
+/* Whether name is a valid store file name. Return: 0, or 2 after saying
+ * the rule (and the start of the name). */
+int name_check(const char *name);
 /* Print msg and a hint at the command's --help. Return: 2. */
 int usage_error(const char *msg);
 

@@ -205,14 +205,6 @@ out:
 	return status ? status : interrupted ? -1 : 0;
 }
 
-/* Whether name is a valid store file name (udax_open's rule). */
-static bool name_valid(const char *name)
-{
-	size_t len = strnlen(name, UDAX_NAME_MAX + 1);
-
-	return len >= 1 && len <= UDAX_NAME_MAX && !memchr(name, '/', len);
-}
-
 /* Whether name is a temporary file of a put that has ended without
  * removing it: ".udax-put.PID.N" whose PID is not running (or is ours:
  * this process has made none yet). */
@@ -304,8 +296,9 @@ int cmd_put(const char *store, int argc, char **argv)
 	if (argc - optind != 2)
 		return usage_error("needs HOSTFILE NAME");
 	argv += optind - 1;
-	if (!name_valid(argv[2]))
-		return usage_error("NAME must be 1 to 255 bytes, without '/'");
+	status = name_check(argv[2]);
+	if (status)
+		return status;
 	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(argv[1], -errno);
@@ -499,6 +492,9 @@ int cmd_get(const char *store, int argc, char **argv)
 	if (argc - optind != 2)
 		return usage_error("needs NAME HOSTFILE");
 	argv += optind - 1;
+	status = name_check(argv[1]);
+	if (status)
+		return status;
 	how = host_target_resolve(argv[2], target, sizeof(target), &st, &fd);
 	if (how < 0)
 		return fail(argv[2], how);
@@ -548,6 +544,9 @@ int cmd_cat(const char *store, int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("needs one NAME");
 	argv += optind - 1;
+	status = name_check(argv[1]);
+	if (status)
+		return status;
 	if (fstat(STDOUT_FILENO, &st) == 0 && is_store_file(store, &st)) {
 		fputs("udax cat: standard output is the store file itself; not written\n", stderr);
 		return 1;

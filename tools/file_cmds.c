@@ -19,7 +19,7 @@ static const char ls_help[] =
 int cmd_ls(const char *store, int argc, char **argv)
 {
 	struct cli_parse p = { .help = ls_help, .store = &store };
-	char name[UDAX_NAME_MAX + 1];
+	char name[UDAX_NAME_MAX + 1], shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
 	struct udax_file_stat fs;
 	struct udax_store *s;
 	struct udax_file *f;
@@ -43,7 +43,8 @@ int cmd_ls(const char *store, int argc, char **argv)
 		udax_close(f);
 		if (ret)
 			break;
-		printf("%12" PRIu64 " %10" PRIu64 " %s\n", fs.size, fs.blocks, name);
+		printf("%12" PRIu64 " %10" PRIu64 " %s\n", fs.size, fs.blocks,
+		       name_escape(name, UDAX_NAME_MAX, shown));
 	}
 	return close_store(s, ret < 0 ? fail("ls", ret) : 0);
 }
@@ -69,6 +70,8 @@ int cmd_stat(const char *store, int argc, char **argv)
 	if (argc - optind > 1)
 		return usage_error("takes at most one NAME");
 	name = optind < argc ? argv[optind] : NULL;
+	if (name && (status = name_check(name)))
+		return status;
 	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
@@ -108,6 +111,9 @@ int cmd_rm(const char *store, int argc, char **argv)
 		return p.status;
 	if (argc - optind != 1)
 		return usage_error("needs one NAME");
+	status = name_check(argv[optind]);
+	if (status)
+		return status;
 	status = open_store(store, 0, &s);
 	if (status)
 		return status;

@@ -70,7 +70,7 @@ int cmd_create(const char *store, int argc, char **argv)
 		return usage_error("SIZE must be a number with an optional K, M, G or T");
 	ret = udax_store_create(argv[optind], size, flags);
 	if (ret)
-		return fail(argv[optind], ret);
+		return fail_detail(argv[optind], ret);
 	printf("created %s: %" PRIu64 " MiB%s\n", argv[optind], size >> 20,
 	       flags ? ", reserved on the host" : "");
 	/* A sparse store takes host space as it fills: say when it cannot. */
@@ -110,7 +110,7 @@ int cmd_fsck(const char *store, int argc, char **argv)
 		return status;
 	ret = udax_store_check(store, repair ? UDAX_CHECK_REPAIR : 0);
 	if (ret)
-		return fail(store, ret);
+		return fail_detail(store, ret);
 	detail = udax_strerror_detail();
 	if (!*detail)
 		printf("%s: clean\n", store);
