@@ -169,12 +169,12 @@ int close_store(struct udax_store *s, int status)
 	return ret && !status ? fail("close", ret) : status;
 }
 
-void print_file_stat(const char *name, const struct udax_file_stat *st)
+void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes)
 {
-	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
+	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)], size[SIZE_TEXT_SIZE];
 
 	printf("file %s\n"
-	       "  size                %" PRIu64 "\n"
+	       "  size                %s\n"
 	       "  blocks              %" PRIu64 "\n"
 	       "  dirty_pages         %" PRIu64 "\n"
 	       "  faults_read         %" PRIu64 "\n"
@@ -188,10 +188,35 @@ void print_file_stat(const char *name, const struct udax_file_stat *st)
 	       "  writeback_pages     %" PRIu64 "\n"
 	       "  pages_mapped_ahead  %" PRIu64 "\n"
 	       "  map_evictions       %" PRIu64 "\n",
-	       name_escape(name, UDAX_NAME_MAX, shown), st->size, st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
+	       name_escape(name, UDAX_NAME_MAX, shown), size_text(st->size, bytes, size),
+	       st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
 	       st->faults_hole, st->faults_pmd, st->faults_pmd_fallback, st->faults_sigbus,
 	       st->lock_waits, st->blocks_allocated, st->writeback_pages, st->pages_mapped_ahead,
 	       st->map_evictions);
+}
+
+char *size_text(uint64_t bytes, bool exact, char *buf)
+{
+	static const char units[] = "KMGTPE";
+	double v = (double)bytes;
+	int u = -1;
+
+	if (exact || bytes < 1024) {
+		snprintf(buf, SIZE_TEXT_SIZE, exact ? "%llu" : "%llu B",
+			 (unsigned long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	/* 1023.96 KiB would print as "1024.0 KiB": say 1.0 MiB. */
+	if (v >= 1023.95 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, SIZE_TEXT_SIZE, "%.1f %ciB", v, units[u]);
+	return buf;
 }
 
 double now_seconds(void)

@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct udax_store;
 struct udax_file_stat;
@@ -68,8 +69,14 @@ int cli_store_check(const char *path);
 int open_store(const char *path, unsigned flags, struct udax_store **s);
 /* Close s. Return: status, or 1 if the close fails and status was 0. */
 int close_store(struct udax_store *s, int status);
-/* Print a file's size and counters, as `udax stat NAME` shows them. */
-void print_file_stat(const char *name, const struct udax_file_stat *st);
+/* Print a file's size (exact in bytes, or readable) and counters, as
+ * `udax stat NAME` shows them. */
+void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes);
+/* Bytes size_text() needs. */
+#define SIZE_TEXT_SIZE 32
+/* Write bytes into buf (SIZE_TEXT_SIZE bytes): exact, as a number, or
+ * readable: "512 B", "4.0 KiB", "2.9 MiB", ... "16.0 EiB". Return: buf. */
+char *size_text(uint64_t bytes, bool exact, char *buf);
 /* Return: the monotonic clock in seconds. */
 double now_seconds(void);
 

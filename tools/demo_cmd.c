@@ -108,7 +108,7 @@ static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
 		return fail("demo", ret);
 	printf("%" PRIu64 " pages x %u threads in %.3f s: %.0f page touches/s\n", pages,
 	       threads, secs, (double)(pages * threads) / secs);
-	print_file_stat("demo", &fs);
+	print_file_stat("demo", &fs, true);
 	printf("check: %" PRIu64 " pages written, %" PRIu64 " blocks allocated, %" PRIu64
 	       " holes read as zeros, %" PRIu64 " wrong pages\n",
 	       written, fs.blocks, pages - written, bad);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "cli.h"
@@ -47,6 +48,47 @@ static const char create_help[] =
 	"Create a store file of SIZE bytes (suffix K, M, G, T), sparse on the host\n"
 	"(warns if the host has less free space), or with --prealloc reserved there.\n";
 
+/* Say what the store at path, just created from size bytes, got: its file's
+ * size, the room for data and files (read back from the store), and warn
+ * when the host cannot hold a sparse store. Return: exit status. */
+static int create_report(const char *path, uint64_t size, unsigned flags)
+{
+	char file_text[SIZE_TEXT_SIZE], data_text[SIZE_TEXT_SIZE], want_text[SIZE_TEXT_SIZE];
+	struct udax_store_stat ss;
+	struct udax_store *s;
+	struct statvfs vfs;
+	struct stat st;
+	uint64_t free_bytes;
+	int ret, status;
+
+	if (stat(path, &st) != 0)
+		return fail(path, -errno);
+	status = open_store(path, UDAX_STORE_RDONLY, &s);
+	if (status)
+		return status;
+	ret = udax_store_stat(s, &ss);
+	status = close_store(s, ret ? fail(path, ret) : 0);
+	if (status)
+		return status;
+	printf("created %s: %s store file%s, %s for data (%" PRIu64 " blocks of %" PRIu64
+	       " bytes), %" PRIu64 " files at most\n", path,
+	       size_text((uint64_t)st.st_size, false, file_text),
+	       flags ? ", reserved on the host" : "",
+	       size_text(ss.blocks_total * ss.block_size, false, data_text), ss.blocks_total,
+	       ss.block_size, ss.files_max);
+	if ((uint64_t)st.st_size != size)
+		printf("  (%s asked for: a store is whole 2 MiB groups)\n",
+		       size_text(size, false, want_text));
+	/* A sparse store takes host space as it fills: say when it cannot. */
+	free_bytes = statvfs(path, &vfs) == 0 ? (uint64_t)vfs.f_bavail * vfs.f_frsize : UINT64_MAX;
+	if (!flags && free_bytes < (uint64_t)st.st_size)
+		fprintf(stderr, "udax create: warning: the host file system has %s free for this "
+			"%s store; writes will fail with ENOSPC when it is full (--prealloc "
+			"reserves the space now)\n", size_text(free_bytes, false, want_text),
+			file_text);
+	return 0;
+}
+
 int cmd_create(const char *store, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -55,7 +97,6 @@ int cmd_create(const char *store, int argc, char **argv)
 	};
 	struct cli_parse p = { .longs = longopts, .help = create_help };
 	unsigned flags = 0;
-	struct statvfs vfs;
 	uint64_t size;
 	int ret;
 
@@ -69,18 +110,15 @@ int cmd_create(const char *store, int argc, char **argv)
 	if (parse_size(argv[optind + 1], &size))
 		return usage_error("SIZE must be a number with an optional K, M, G or T");
 	ret = udax_store_create(argv[optind], size, flags);
+	if (ret == -EFBIG) {
+		fprintf(stderr, "udax create: %s: %s: the host file system's largest file is "
+			"smaller (ext4 with 4 KiB blocks: under 16 TiB)\n", argv[optind],
+			strerror(-ret));
+		return 1;
+	}
 	if (ret)
 		return fail_detail(argv[optind], ret);
-	printf("created %s: %" PRIu64 " MiB%s\n", argv[optind], size >> 20,
-	       flags ? ", reserved on the host" : "");
-	/* A sparse store takes host space as it fills: say when it cannot. */
-	if (!flags && statvfs(argv[optind], &vfs) == 0 &&
-	    (uint64_t)vfs.f_bavail * vfs.f_frsize < size)
-		fprintf(stderr, "udax create: warning: the host file system has %" PRIu64
-			" MiB free for this %" PRIu64 " MiB store; writes will fail with ENOSPC "
-			"when it is full (--prealloc reserves the space now)\n",
-			(uint64_t)vfs.f_bavail * vfs.f_frsize >> 20, size >> 20);
-	return 0;
+	return create_report(argv[optind], size, flags);
 }
 
 static const char fsck_help[] =
