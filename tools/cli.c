@@ -172,27 +172,15 @@ int close_store(struct udax_store *s, int status)
 void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes)
 {
 	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)], size[SIZE_TEXT_SIZE];
+	char alloc[SIZE_TEXT_SIZE];
 
 	printf("file %s\n"
-	       "  size                %s\n"
-	       "  blocks              %" PRIu64 "\n"
-	       "  dirty_pages         %" PRIu64 "\n"
-	       "  faults_read         %" PRIu64 "\n"
-	       "  faults_write        %" PRIu64 "\n"
-	       "  faults_hole         %" PRIu64 "\n"
-	       "  faults_pmd          %" PRIu64 "\n"
-	       "  faults_pmd_fallback %" PRIu64 "\n"
-	       "  faults_sigbus       %" PRIu64 "\n"
-	       "  lock_waits          %" PRIu64 "\n"
-	       "  blocks_allocated    %" PRIu64 "\n"
-	       "  writeback_pages     %" PRIu64 "\n"
-	       "  pages_mapped_ahead  %" PRIu64 "\n"
-	       "  map_evictions       %" PRIu64 "\n",
+	       "  size       %s\n"
+	       "  blocks     %" PRIu64 " of 4 KiB (%s%s allocated)\n"
+	       "  (live fault counters are per process: a process that maps the file reads\n"
+	       "  its own with udax_fstat(3))\n",
 	       name_escape(name, UDAX_NAME_MAX, shown), size_text(st->size, bytes, size),
-	       st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
-	       st->faults_hole, st->faults_pmd, st->faults_pmd_fallback, st->faults_sigbus,
-	       st->lock_waits, st->blocks_allocated, st->writeback_pages, st->pages_mapped_ahead,
-	       st->map_evictions);
+	       st->blocks, size_text(st->blocks * 4096, bytes, alloc), bytes ? " bytes" : "");
 }
 
 char *size_text(uint64_t bytes, bool exact, char *buf)

@@ -69,8 +69,9 @@ int cli_store_check(const char *path);
 int open_store(const char *path, unsigned flags, struct udax_store **s);
 /* Close s. Return: status, or 1 if the close fails and status was 0. */
 int close_store(struct udax_store *s, int status);
-/* Print a file's size (exact in bytes, or readable) and counters, as
- * `udax stat NAME` shows them. */
+/* Print a file's size and allocated blocks (sizes exact in bytes, or
+ * readable), as `udax stat NAME` shows them: not its fault counters, which
+ * count only this process's faults. */
 void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes);
 /* Bytes size_text() needs. */
 #define SIZE_TEXT_SIZE 32

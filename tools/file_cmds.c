@@ -100,8 +100,10 @@ static int store_stat_print(struct udax_store *s, const char *path, bool bytes)
 
 static const char stat_help[] =
 	"Usage: udax [-s STORE] stat [-b] [NAME]\n"
-	"Show the store's figures, or a file's size and counters; sizes readable (as\n"
-	"2.9 MiB), or in bytes with -b/--bytes.\n";
+	"Show the store's figures, or a file's size and allocated blocks; sizes\n"
+	"readable (as 2.9 MiB), or in bytes with -b/--bytes. A file's live fault\n"
+	"counters are per process: a process that maps it reads its own with\n"
+	"udax_fstat(3).\n";
 
 int cmd_stat(const char *store, int argc, char **argv)
 {
