@@ -36,6 +36,15 @@
 #define PUT_TEMP_PREFIX ".udax-put."
 #define SYMLINK_HOPS 40
 
+/* put or get -q/--quiet: no progress line. */
+static bool quiet;
+
+/* The -q/--quiet option of put and get. */
+static const struct option quiet_longopts[] = {
+	{ "quiet", no_argument, NULL, 'q' },
+	{ NULL, 0, NULL, 0 },
+};
+
 /* The signal (SIGINT, SIGTERM or SIGHUP) caught by put or get, or 0. */
 static volatile sig_atomic_t interrupted;
 
@@ -69,7 +78,7 @@ static int interrupted_status(const char *what)
 }
 
 /* A progress line on stderr for copies of PROGRESS_MIN bytes and more,
- * when stderr is a terminal. */
+ * when stderr is a terminal and not -q. */
 #define PROGRESS_MIN (64ull << 20)
 struct progress {
 	const char *name;
@@ -82,7 +91,8 @@ static void progress_start(struct progress *p, const char *name, uint64_t total)
 {
 	p->name = name;
 	p->total = total;
-	p->next = total >= PROGRESS_MIN && isatty(STDERR_FILENO) ? now_seconds() + 0.5 : 0;
+	p->next = !quiet && total >= PROGRESS_MIN && isatty(STDERR_FILENO)
+		  ? now_seconds() + 0.5 : 0;
 	p->shown = false;
 }
 
@@ -278,19 +288,22 @@ static int put_replace(struct udax_store *s, int fd, const char *name)
 }
 
 static const char put_help[] =
-	"Usage: udax [-s STORE] put HOSTFILE NAME\n"
-	"Copy a host file into the store, replacing NAME atomically (a failed or\n"
-	"interrupted put leaves NAME as it was).\n";
+	"Usage: udax [-s STORE] put [-q] HOSTFILE NAME\n"
+	"Copy a host file (- for standard input) into the store, replacing NAME\n"
+	"atomically (a failed or interrupted put leaves NAME as it was). A progress\n"
+	"line shows on a terminal for copies of 64 MiB and more, unless -q/--quiet.\n";
 
 int cmd_put(const char *store, int argc, char **argv)
 {
-	struct cli_parse p = { .help = put_help, .store = &store };
+	struct cli_parse p = { .shorts = "q", .longs = quiet_longopts, .help = put_help,
+			       .store = &store };
 	struct udax_store *s;
+	const char *host;
 	struct stat st;
 	int fd, status = 0;
 
 	while (cli_getopt(argc, argv, &p) != -1)
-		;
+		quiet = true;
 	if (p.status >= 0)
 		return p.status;
 	if (argc - optind != 2)
@@ -299,13 +312,14 @@ int cmd_put(const char *store, int argc, char **argv)
 	status = name_check(argv[2]);
 	if (status)
 		return status;
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	host = strcmp(argv[1], "-") ? argv[1] : "standard input";
+	fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0)
-		return fail(argv[1], -errno);
+		return fail(host, -errno);
 	if (fstat(fd, &st) != 0)
-		status = fail(argv[1], -errno);
+		status = fail(host, -errno);
 	else if (S_ISDIR(st.st_mode))
-		status = fail(argv[1], -EISDIR);
+		status = fail(host, -EISDIR);
 	if (status) {
 		close(fd);
 		return status;
@@ -471,13 +485,15 @@ static int get_replace(struct udax_file *f, const char *name, const char *target
 }
 
 static const char get_help[] =
-	"Usage: udax [-s STORE] get NAME HOSTFILE\n"
+	"Usage: udax [-s STORE] get [-q] NAME HOSTFILE\n"
 	"Copy a store file out to the host, replacing HOSTFILE atomically (never the\n"
-	"store file itself).\n";
+	"store file itself); - writes to standard output. A progress line shows on a\n"
+	"terminal for copies of 64 MiB and more, unless -q/--quiet.\n";
 
 int cmd_get(const char *store, int argc, char **argv)
 {
-	struct cli_parse p = { .help = get_help, .store = &store };
+	struct cli_parse p = { .shorts = "q", .longs = quiet_longopts, .help = get_help,
+			       .store = &store };
 	char target[PATH_MAX];
 	struct udax_store *s;
 	struct udax_file *f;
@@ -486,7 +502,7 @@ int cmd_get(const char *store, int argc, char **argv)
 	int how, fd, status;
 
 	while (cli_getopt(argc, argv, &p) != -1)
-		;
+		quiet = true;
 	if (p.status >= 0)
 		return p.status;
 	if (argc - optind != 2)
@@ -495,7 +511,13 @@ int cmd_get(const char *store, int argc, char **argv)
 	status = name_check(argv[1]);
 	if (status)
 		return status;
-	how = host_target_resolve(argv[2], target, sizeof(target), &st, &fd);
+	if (!strcmp(argv[2], "-")) {
+		argv[2] = "standard output";
+		fd = STDOUT_FILENO;
+		how = fstat(fd, &st) == 0 ? TARGET_FD : -errno;
+	} else {
+		how = host_target_resolve(argv[2], target, sizeof(target), &st, &fd);
+	}
 	if (how < 0)
 		return fail(argv[2], how);
 	if (how != TARGET_NEW && is_store_file(store, &st)) {
