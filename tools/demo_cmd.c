@@ -57,31 +57,47 @@ static void *demo_thread(void *arg)
 	return (void *)(uintptr_t)(sink == 42);
 }
 
-/* Print the demo file's counters. */
-static void demo_counters_print(const char *name, const struct udax_file_stat *st, bool bytes)
+/* Print the demo file's counters, each named in words. */
+static void demo_counters_print(const struct udax_file_stat *st)
 {
-	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)], size[SIZE_TEXT_SIZE];
+	const struct {
+		uint64_t value;
+		const char *words;
+	} rows[] = {
+		{ st->size, "bytes: the file's size" },
+		{ st->blocks, "blocks (4 KiB) allocated to the file" },
+		{ st->dirty_pages, "pages dirty (written, not yet written back)" },
+		{ st->faults_read, "read faults served" },
+		{ st->faults_write, "write faults served" },
+		{ st->faults_hole, "read faults of holes (mapped the zero page)" },
+		{ st->faults_pmd, "faults served with one 2 MiB entry" },
+		{ st->faults_pmd_fallback, "faults served with a 4 KiB entry instead of 2 MiB" },
+		{ st->faults_sigbus, "faults answered with SIGBUS" },
+		{ st->lock_waits, "sleeps on a locked entry (threads racing for a page)" },
+		{ st->blocks_allocated, "blocks allocated by faults and writes" },
+		{ st->writeback_pages, "pages written back by msync/fsync" },
+		{ st->pages_mapped_ahead, "pages mapped ahead of a faulting 2 MiB" },
+		{ st->map_evictions, "times the mappings were emptied (vm.max_map_count)" },
+	};
 
-	printf("file %s\n"
-	       "  size                %s\n"
-	       "  blocks              %" PRIu64 "\n"
-	       "  dirty_pages         %" PRIu64 "\n"
-	       "  faults_read         %" PRIu64 "\n"
-	       "  faults_write        %" PRIu64 "\n"
-	       "  faults_hole         %" PRIu64 "\n"
-	       "  faults_pmd          %" PRIu64 "\n"
-	       "  faults_pmd_fallback %" PRIu64 "\n"
-	       "  faults_sigbus       %" PRIu64 "\n"
-	       "  lock_waits          %" PRIu64 "\n"
-	       "  blocks_allocated    %" PRIu64 "\n"
-	       "  writeback_pages     %" PRIu64 "\n"
-	       "  pages_mapped_ahead  %" PRIu64 "\n"
-	       "  map_evictions       %" PRIu64 "\n",
-	       name_escape(name, UDAX_NAME_MAX, shown), size_text(st->size, bytes, size),
-	       st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
-	       st->faults_hole, st->faults_pmd, st->faults_pmd_fallback, st->faults_sigbus,
-	       st->lock_waits, st->blocks_allocated, st->writeback_pages, st->pages_mapped_ahead,
-	       st->map_evictions);
+	printf("counters of 'demo' (udax_fstat, this process's faults):\n");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		printf("  %10" PRIu64 "  %s\n", rows[i].value, rows[i].words);
+}
+
+/* Say how page faults reached udax in this process. */
+static void demo_delivery_print(struct udax_store *s)
+{
+	struct udax_store_stat ss;
+
+	if (udax_store_stat(s, &ss))
+		return;
+	printf("page faults reached udax by %s\n",
+	       ss.delivery == UDAX_DELIVERY_USERFAULTFD
+	       ? "userfaultfd (SIGBUS in the faulting thread)"
+	       : ss.delivery == UDAX_DELIVERY_SIGSEGV
+	       ? "PROT_NONE pages and SIGSEGV (userfaultfd unavailable or UDAX_DELIVERY=sigsegv)"
+	       : "nothing (no fault was taken)");
 }
 
 static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
@@ -135,10 +151,15 @@ static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
 		return fail("demo", ret);
 	printf("%" PRIu64 " pages x %u threads in %.3f s: %.0f page touches/s\n", pages,
 	       threads, secs, (double)(pages * threads) / secs);
-	demo_counters_print("demo", &fs, true);
+	demo_delivery_print(s);
+	demo_counters_print(&fs);
 	printf("check: %" PRIu64 " pages written, %" PRIu64 " blocks allocated, %" PRIu64
 	       " holes read as zeros, %" PRIu64 " wrong pages\n",
 	       written, fs.blocks, pages - written, bad);
+	if (fs.blocks > written)
+		printf("  (more blocks than pages written: a write into a hole of a 2 MiB-aligned\n"
+		       "  range allocates a whole 2 MiB extent, 512 blocks, the range's holes\n"
+		       "  included, so that one 2 MiB entry maps it; those holes read as zeros)\n");
 	if (bad || fs.blocks < written || fs.blocks > blocks_max) {
 		fprintf(stderr, "udax demo: FAILED: %" PRIu64 " wrong pages, %" PRIu64
 			" blocks for %" PRIu64 " written pages\n", bad, fs.blocks, written);
@@ -152,7 +173,8 @@ static const char demo_help[] =
 	"Usage: udax demo [-t THREADS] [-m MIB] [-d DIR]\n"
 	"Create a store in a temporary directory under DIR, map a sparse file of MIB\n"
 	"MiB (default 64), fault it from THREADS threads (default 4: reads, writes,\n"
-	"holes), check the bytes and print the counters; the store is removed.\n";
+	"holes), check the bytes; print how faults reached udax and the counters in\n"
+	"words. The store is removed.\n";
 
 int cmd_demo(const char *store_opt, int argc, char **argv)
 {
@@ -182,7 +204,7 @@ int cmd_demo(const char *store_opt, int argc, char **argv)
 	if (!mkdtemp(dir))
 		return fail(dir, -errno);
 	snprintf(store, sizeof(store), "%s/store.udax", dir);
-	printf("store %s (%lu MiB)\n", store, mib * 2 + 16);
+	printf("temporary store %s (%lu MiB)\n", store, mib * 2 + 16);
 	ret = udax_store_create(store, (mib * 2 + 16) << 20, 0);
 	if (ret) {
 		status = fail(store, ret);
@@ -194,8 +216,12 @@ int cmd_demo(const char *store_opt, int argc, char **argv)
 	status = demo_run(s, (unsigned)threads, mib);
 	status = close_store(s, status);
 out_unlink:
-	unlink(store);
+	if (unlink(store) && !status)
+		status = fail(store, -errno);
 out_rmdir:
-	rmdir(dir);
+	if (rmdir(dir) && !status)
+		status = fail(dir, -errno);
+	if (!status)
+		printf("removed the temporary store and its directory %s\n", dir);
 	return status;
 }
