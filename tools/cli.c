@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * cli.c - helpers every subcommand of the udax command uses: error and
- * usage messages, opening and closing the store, printing a file's
- * counters, the clock. No locks: cli_cmd is set by main before any
+ * usage messages, the subcommands' option parsing (--help, -s after the
+ * command, "--"), store file names checked and escaped for printing,
+ * readable sizes, opening and closing the store, printing a file's size
+ * and blocks, the clock. No locks: cli_cmd is set by main before any
  * subcommand runs.
  */
 #define _GNU_SOURCE
@@ -89,8 +91,6 @@ int usage_error(const char *msg)
 	return 2;
 }
 
-/* Report the option getopt_long refused (ret ':' missing value, '?'
- * unknown). Return: 2. */
 int cli_option_error(int ret, char **argv)
 {
 	char msg[128], opt[3] = { '-', (char)optopt, '\0' };
@@ -101,6 +101,8 @@ int cli_option_error(int ret, char **argv)
 	return usage_error(msg);
 }
 
+/* Build p's option tables (its own and --help, --store) and restart
+ * getopt. */
 static void cli_parse_init(struct cli_parse *p)
 {
 	static const struct option help = { "help", no_argument, NULL, 'h' };

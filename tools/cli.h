@@ -48,9 +48,9 @@ struct cli_parse {
 	const char **store;		/* set by -s/--store; NULL: -s is not taken */
 	int status;			/* once cli_getopt returned -1: -1 to go on, or
 					   the exit status (0 after --help, 2) */
-	bool started;
-	char optstring[32];
-	struct option all[8];
+	bool started;			/* the tables below are built */
+	char optstring[32];		/* for getopt_long: ":hs:" + shorts */
+	struct option all[8];		/* --help, --store, then longs */
 };
 /*
  * The next option of subcommand argv[0], options coming anywhere before
