@@ -31,13 +31,13 @@ expect_status 0 "$udax" create "$store" 64M
 export UDAX_STORE=$store
 head -c 3000000 /dev/urandom >"$dir/in"
 expect_status 0 "$udax" put "$dir/in" blob
-expect_status 0 "$udax" ls
+expect_status 0 "$udax" ls -lb
 grep -Eq '^ +3000000 +[0-9]+ blob$' "$dir/out" || fail "ls: $(cat "$dir/out")"
 expect_status 0 "$udax" get blob "$dir/back"
 cmp -s "$dir/in" "$dir/back" || fail "get returned different bytes"
 "$udax" cat blob >"$dir/cat" || fail "cat failed"
 cmp -s "$dir/in" "$dir/cat" || fail "cat returned different bytes"
-expect_status 0 "$udax" stat blob
+expect_status 0 "$udax" stat -b blob
 grep -Eq 'size +3000000' "$dir/out" || fail "stat NAME: $(cat "$dir/out")"
 expect_status 0 "$udax" stat
 grep -Eq 'files +1 of' "$dir/out" || fail "stat: $(cat "$dir/out")"

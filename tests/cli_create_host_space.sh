@@ -14,7 +14,7 @@ kib() { du -k "$1" | awk '{ print $1 }'; }
 free_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
 ((free_kib < 4 * 1024 * 1024 * 1024)) || { echo "SKIP: over 4 TiB free on the host"; exit 77; }
 "$udax" create "$dir/huge" 4T >"$dir/out" 2>"$dir/err" || fail "create 4T: $(cat "$dir/err")"
-grep -q "warning: the host file system has .* MiB free" "$dir/err" ||
+grep -q "warning: the host file system has .* free for this 4.0 TiB store" "$dir/err" ||
 	fail "no warning for a store bigger than the host: $(cat "$dir/err")"
 "$udax" create --prealloc "$dir/reserved-huge" 4T 2>"$dir/err" &&
 	fail "a store the host cannot hold was reserved"

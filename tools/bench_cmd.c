@@ -281,8 +281,16 @@ static bool wanted(int argc, char **argv, const char *name)
 	return false;
 }
 
+static const char bench_help[] =
+	"Usage: udax bench [-m MIB] [-d DIR] [WORKLOAD...]\n"
+	"udax's side of the benchmark suite (bench/run.sh runs it beside the kernel's\n"
+	"anchors): one line 'WORKLOAD udax VALUE UNIT' per figure. Workloads:\n"
+	"seq-read seq-write rand-write alloc-write sparse-read fault-4k threads index\n"
+	"(default all).\n";
+
 int cmd_bench(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .shorts = "m:d:", .help = bench_help };
 	static const char *known[] = { "seq-read", "seq-write", "rand-write", "alloc-write",
 				       "sparse-read", "fault-4k", "threads", "index" };
 	const char *dir = NULL;
@@ -291,19 +299,14 @@ int cmd_bench(const char *store, int argc, char **argv)
 	int opt, ret;
 
 	(void)store;	/* makes a store of its own */
-	optind = 1;	/* main parsed the global options with the same getopt */
-	while ((opt = getopt(argc, argv, "+m:d:")) != -1) {
-		switch (opt) {
-		case 'm':
+	while ((opt = cli_getopt(argc, argv, &p)) != -1) {
+		if (opt == 'm')
 			b.size = strtoull(optarg, NULL, 10) << 20;
-			break;
-		case 'd':
+		else
 			dir = optarg;
-			break;
-		default:
-			return usage_error("bench: unknown option");
-		}
 	}
+	if (p.status >= 0)
+		return p.status;
 	argc -= optind;
 	argv += optind;
 	for (int i = 0; i < argc; i++) {
@@ -312,10 +315,10 @@ int cmd_bench(const char *store, int argc, char **argv)
 		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 			ok |= !strcmp(argv[i], known[k]);
 		if (!ok)
-			return usage_error("bench: unknown workload");
+			return usage_error("unknown workload");
 	}
 	if (b.size < (2ull << 20) || b.size % (2ull << 20))
-		return usage_error("bench: -m takes a multiple of 2 (MiB), at least 2");
+		return usage_error("-m takes a multiple of 2 (MiB), at least 2");
 	if (!dir && !(dir = mkdtemp(tmp)))
 		return fail("temporary directory", -errno);
 	snprintf(path, sizeof(path), "%s/bench.udax", dir);

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * cli.c - helpers every subcommand of the udax command uses: error and
- * usage messages, opening and closing the store, printing a file's
- * counters, the clock. No locks: cli_cmd is set by main before any
+ * usage messages, the subcommands' option parsing (--help, -s after the
+ * command, "--"), store file names checked and escaped for printing,
+ * readable sizes, opening and closing the store, printing a file's size
+ * and blocks, the clock. No locks: cli_cmd is set by main before any
  * subcommand runs.
  */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,21 +20,133 @@
 
 const char *cli_cmd = "udax";
 
+/* Escape at most this much of a path or name in a message. */
+#define WHAT_MAX 1024
+
 int fail(const char *what, int err)
 {
-	const char *detail = udax_strerror_detail();
+	char buf[NAME_ESCAPED_SIZE(WHAT_MAX)];
 
-	if (detail && *detail)
-		fprintf(stderr, "udax %s: %s: %s (%s)\n", cli_cmd, what, strerror(-err), detail);
-	else
-		fprintf(stderr, "udax %s: %s: %s\n", cli_cmd, what, strerror(-err));
+	fprintf(stderr, "udax %s: %s: %s\n", cli_cmd, name_escape(what, WHAT_MAX, buf),
+		strerror(-err));
 	return 1;
+}
+
+int fail_detail(const char *what, int err)
+{
+	const char *detail = udax_strerror_detail();
+	char buf[NAME_ESCAPED_SIZE(WHAT_MAX)];
+
+	if (!detail || !*detail)
+		return fail(what, err);
+	if (strstr(detail, strerror(-err)))
+		fprintf(stderr, "udax %s: %s\n", cli_cmd, detail);
+	else
+		fprintf(stderr, "udax %s: %s: %s (%s)\n", cli_cmd,
+			name_escape(what, WHAT_MAX, buf), strerror(-err), detail);
+	return 1;
+}
+
+char *name_escape(const char *name, size_t max, char *buf)
+{
+	size_t len = strnlen(name, max + 1), n = 0;
+
+	for (size_t i = 0; i < len && i < max; i++) {
+		unsigned char c = (unsigned char)name[i];
+		const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+				  : c == '\\' ? "\\\\" : NULL;
+
+		if (esc)
+			n += (size_t)sprintf(buf + n, "%s", esc);
+		else if (c < 0x20 || c == 0x7f)
+			n += (size_t)sprintf(buf + n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	strcpy(buf + n, len > max ? "..." : "");
+	return buf;
+}
+
+/* Bytes of a bad name a message shows. */
+#define BAD_NAME_SHOWN 64
+
+int name_check(const char *name)
+{
+	size_t len = strnlen(name, UDAX_NAME_MAX + 1);
+	char buf[NAME_ESCAPED_SIZE(BAD_NAME_SHOWN)], msg[sizeof(buf) + 80];
+
+	if (len >= 1 && len <= UDAX_NAME_MAX && !memchr(name, '/', len))
+		return 0;
+	snprintf(msg, sizeof(msg), "invalid NAME '%s': NAME must be 1 to %d bytes, without '/'",
+		 name_escape(name, BAD_NAME_SHOWN, buf), UDAX_NAME_MAX);
+	return usage_error(msg);
 }
 
 int usage_error(const char *msg)
 {
-	fprintf(stderr, "udax: %s\nTry 'udax --help'.\n", msg);
+	bool global = !strcmp(cli_cmd, "udax");
+
+	fprintf(stderr, "udax%s%s: %s\nTry 'udax%s%s --help'.\n", global ? "" : " ",
+		global ? "" : cli_cmd, msg, global ? "" : " ", global ? "" : cli_cmd);
 	return 2;
+}
+
+int cli_option_error(int ret, char **argv)
+{
+	char msg[128], opt[3] = { '-', (char)optopt, '\0' };
+	const char *name = ret == '?' && optopt ? opt : argv[optind - 1];
+
+	snprintf(msg, sizeof(msg), ret == ':' ? "option '%.64s' needs a value"
+		 : "unknown option '%.64s'", name);
+	return usage_error(msg);
+}
+
+/* Build p's option tables (its own and --help, --store) and restart
+ * getopt. */
+static void cli_parse_init(struct cli_parse *p)
+{
+	static const struct option help = { "help", no_argument, NULL, 'h' };
+	static const struct option store = { "store", required_argument, NULL, 's' };
+	const size_t max = sizeof(p->all) / sizeof(p->all[0]) - 1;
+	size_t n = 0;
+
+	snprintf(p->optstring, sizeof(p->optstring), ":h%s%s", p->store ? "s:" : "",
+		 p->shorts ? p->shorts : "");
+	p->all[n++] = help;
+	if (p->store)
+		p->all[n++] = store;
+	for (const struct option *o = p->longs; o && o->name && n < max; o++)
+		p->all[n++] = *o;
+	p->all[n] = (struct option){ NULL, 0, NULL, 0 };
+	p->started = true;
+	p->status = -1;
+	optind = 0;	/* a full restart: main parsed the global options */
+}
+
+int cli_getopt(int argc, char **argv, struct cli_parse *p)
+{
+	int opt;
+
+	if (!p->started)
+		cli_parse_init(p);
+	for (;;) {
+		opt = getopt_long(argc, argv, p->optstring, p->all, NULL);
+		if (opt != 's')
+			break;
+		*p->store = optarg;
+	}
+	switch (opt) {
+	case 'h':
+		fputs(p->help, stdout);
+		p->status = 0;
+		return -1;
+	case ':':
+	case '?':
+		p->status = cli_option_error(opt, argv);
+		return -1;
+	default:
+		return opt;
+	}
 }
 
 int cli_store_check(const char *path)
@@ -45,7 +161,7 @@ int open_store(const char *path, unsigned flags, struct udax_store **s)
 	if (status)
 		return status;
 	ret = udax_store_open(path, flags, s);
-	return ret ? fail(path, ret) : 0;
+	return ret ? fail_detail(path, ret) : 0;
 }
 
 int close_store(struct udax_store *s, int status)
@@ -55,27 +171,42 @@ int close_store(struct udax_store *s, int status)
 	return ret && !status ? fail("close", ret) : status;
 }
 
-void print_file_stat(const char *name, const struct udax_file_stat *st)
+void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes)
 {
+	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)], size[SIZE_TEXT_SIZE];
+	char alloc[SIZE_TEXT_SIZE];
+
 	printf("file %s\n"
-	       "  size                %" PRIu64 "\n"
-	       "  blocks              %" PRIu64 "\n"
-	       "  dirty_pages         %" PRIu64 "\n"
-	       "  faults_read         %" PRIu64 "\n"
-	       "  faults_write        %" PRIu64 "\n"
-	       "  faults_hole         %" PRIu64 "\n"
-	       "  faults_pmd          %" PRIu64 "\n"
-	       "  faults_pmd_fallback %" PRIu64 "\n"
-	       "  faults_sigbus       %" PRIu64 "\n"
-	       "  lock_waits          %" PRIu64 "\n"
-	       "  blocks_allocated    %" PRIu64 "\n"
-	       "  writeback_pages     %" PRIu64 "\n"
-	       "  pages_mapped_ahead  %" PRIu64 "\n"
-	       "  map_evictions       %" PRIu64 "\n",
-	       name, st->size, st->blocks, st->dirty_pages, st->faults_read, st->faults_write,
-	       st->faults_hole, st->faults_pmd, st->faults_pmd_fallback, st->faults_sigbus,
-	       st->lock_waits, st->blocks_allocated, st->writeback_pages, st->pages_mapped_ahead,
-	       st->map_evictions);
+	       "  size       %s\n"
+	       "  blocks     %" PRIu64 " of 4 KiB (%s%s allocated)\n"
+	       "  (live fault counters are per process: a process that maps the file reads\n"
+	       "  its own with udax_fstat(3))\n",
+	       name_escape(name, UDAX_NAME_MAX, shown), size_text(st->size, bytes, size),
+	       st->blocks, size_text(st->blocks * 4096, bytes, alloc), bytes ? " bytes" : "");
+}
+
+char *size_text(uint64_t bytes, bool exact, char *buf)
+{
+	static const char units[] = "KMGTPE";
+	double v = (double)bytes;
+	int u = -1;
+
+	if (exact || bytes < 1024) {
+		snprintf(buf, SIZE_TEXT_SIZE, exact ? "%llu" : "%llu B",
+			 (unsigned long long)bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	/* 1023.96 KiB would print as "1024.0 KiB": say 1.0 MiB. */
+	if (v >= 1023.95 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, SIZE_TEXT_SIZE, "%.1f %ciB", v, units[u]);
+	return buf;
 }
 
 double now_seconds(void)

@@ -6,16 +6,61 @@
 #ifndef UDAX_CLI_H
 #define UDAX_CLI_H
 
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 struct udax_store;
 struct udax_file_stat;
 
 /* The subcommand being run, for fail()'s messages; set by main. */
 extern const char *cli_cmd;
 
-/* Print "udax CMD: what: strerror(-err) (detail)". Return: 1. */
+/* Print "udax CMD: what: strerror(-err)", what escaped (name_escape).
+ * Return: 1. */
 int fail(const char *what, int err);
-/* Print msg and a hint at --help. Return: 2. */
+/* fail() right after udax_store_create/open/check failed: adds
+ * udax_strerror_detail(), or prints it alone when it already names the
+ * error. Return: 1. */
+int fail_detail(const char *what, int err);
+/* Bytes name_escape() needs for max bytes of a name. */
+#define NAME_ESCAPED_SIZE(max) (4 * (max) + 4)
+/* Write into buf (NAME_ESCAPED_SIZE(max) bytes) the first max bytes of
+ * name with what a terminal would act on escaped, C style: \n \t \r, other
+ * control bytes and DEL as \xHH, a backslash doubled; "..." follows a
+ * longer name. Return: buf. */
+char *name_escape(const char *name, size_t max, char *buf);
+/* Whether name is a valid store file name. Return: 0, or 2 after saying
+ * the rule (and the start of the name). */
+int name_check(const char *name);
+/* Print msg and a hint at the command's --help. Return: 2. */
 int usage_error(const char *msg);
+
+/* Report the option getopt_long refused (its return ':', a missing
+ * value, or '?', an unknown option). Return: 2. */
+int cli_option_error(int ret, char **argv);
+
+/* A subcommand's options, parsed by cli_getopt(). Zero the rest. */
+struct cli_parse {
+	const char *shorts;		/* its own short options (getopt syntax) */
+	const struct option *longs;	/* its own long options, ending with {0}; or NULL */
+	const char *help;		/* its usage text, printed by -h/--help */
+	const char **store;		/* set by -s/--store; NULL: -s is not taken */
+	int status;			/* once cli_getopt returned -1: -1 to go on, or
+					   the exit status (0 after --help, 2) */
+	bool started;			/* the tables below are built */
+	char optstring[32];		/* for getopt_long: ":hs:" + shorts */
+	struct option all[8];		/* --help, --store, then longs */
+};
+/*
+ * The next option of subcommand argv[0], options coming anywhere before
+ * "--": its own (p->shorts, p->longs), -h/--help (prints p->help) and the
+ * global -s/--store. Wrong or incomplete options are reported.
+ * Return: an option of its own (optarg set), or -1 at the end: then
+ * p->status is -1 and the arguments are argv[optind..], or the command
+ * returns p->status.
+ */
+int cli_getopt(int argc, char **argv, struct cli_parse *p);
 /* Whether a store was named (path is not NULL). Return: 0, or 2 after
  * saying how to name one. */
 int cli_store_check(const char *path);
@@ -24,8 +69,15 @@ int cli_store_check(const char *path);
 int open_store(const char *path, unsigned flags, struct udax_store **s);
 /* Close s. Return: status, or 1 if the close fails and status was 0. */
 int close_store(struct udax_store *s, int status);
-/* Print a file's size and counters, as `udax stat NAME` shows them. */
-void print_file_stat(const char *name, const struct udax_file_stat *st);
+/* Print a file's size and allocated blocks (sizes exact in bytes, or
+ * readable), as `udax stat NAME` shows them: not its fault counters, which
+ * count only this process's faults. */
+void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes);
+/* Bytes size_text() needs. */
+#define SIZE_TEXT_SIZE 32
+/* Write bytes into buf (SIZE_TEXT_SIZE bytes): exact, as a number, or
+ * readable: "512 B", "4.0 KiB", "2.9 MiB", ... "16.0 EiB". Return: buf. */
+char *size_text(uint64_t bytes, bool exact, char *buf);
 /* Return: the monotonic clock in seconds. */
 double now_seconds(void);
 

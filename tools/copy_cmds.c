@@ -36,6 +36,15 @@
 #define PUT_TEMP_PREFIX ".udax-put."
 #define SYMLINK_HOPS 40
 
+/* put or get -q/--quiet: no progress line. */
+static bool quiet;
+
+/* The -q/--quiet option of put and get. */
+static const struct option quiet_longopts[] = {
+	{ "quiet", no_argument, NULL, 'q' },
+	{ NULL, 0, NULL, 0 },
+};
+
 /* The signal (SIGINT, SIGTERM or SIGHUP) caught by put or get, or 0. */
 static volatile sig_atomic_t interrupted;
 
@@ -69,7 +78,7 @@ static int interrupted_status(const char *what)
 }
 
 /* A progress line on stderr for copies of PROGRESS_MIN bytes and more,
- * when stderr is a terminal. */
+ * when stderr is a terminal and not -q. */
 #define PROGRESS_MIN (64ull << 20)
 struct progress {
 	const char *name;
@@ -82,7 +91,8 @@ static void progress_start(struct progress *p, const char *name, uint64_t total)
 {
 	p->name = name;
 	p->total = total;
-	p->next = total >= PROGRESS_MIN && isatty(STDERR_FILENO) ? now_seconds() + 0.5 : 0;
+	p->next = !quiet && total >= PROGRESS_MIN && isatty(STDERR_FILENO)
+		  ? now_seconds() + 0.5 : 0;
 	p->shown = false;
 }
 
@@ -205,14 +215,6 @@ out:
 	return status ? status : interrupted ? -1 : 0;
 }
 
-/* Whether name is a valid store file name (udax_open's rule). */
-static bool name_valid(const char *name)
-{
-	size_t len = strnlen(name, UDAX_NAME_MAX + 1);
-
-	return len >= 1 && len <= UDAX_NAME_MAX && !memchr(name, '/', len);
-}
-
 /* Whether name is a temporary file of a put that has ended without
  * removing it: ".udax-put.PID.N" whose PID is not running (or is ours:
  * this process has made none yet). */
@@ -285,23 +287,39 @@ static int put_replace(struct udax_store *s, int fd, const char *name)
 	return status > 0 ? status : interrupted_status("nothing was changed");
 }
 
+static const char put_help[] =
+	"Usage: udax [-s STORE] put [-q] HOSTFILE NAME\n"
+	"Copy a host file (- for standard input) into the store, replacing NAME\n"
+	"atomically (a failed or interrupted put leaves NAME as it was). A progress\n"
+	"line shows on a terminal for copies of 64 MiB and more, unless -q/--quiet.\n";
+
 int cmd_put(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .shorts = "q", .longs = quiet_longopts, .help = put_help,
+			       .store = &store };
 	struct udax_store *s;
+	const char *host;
 	struct stat st;
 	int fd, status = 0;
 
-	if (argc != 3)
-		return usage_error("put needs HOSTFILE NAME");
-	if (!name_valid(argv[2]))
-		return usage_error("NAME must be 1 to 255 bytes, without '/'");
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	while (cli_getopt(argc, argv, &p) != -1)
+		quiet = true;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 2)
+		return usage_error("needs HOSTFILE NAME");
+	argv += optind - 1;
+	status = name_check(argv[2]);
+	if (status)
+		return status;
+	host = strcmp(argv[1], "-") ? argv[1] : "standard input";
+	fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0)
-		return fail(argv[1], -errno);
+		return fail(host, -errno);
 	if (fstat(fd, &st) != 0)
-		status = fail(argv[1], -errno);
+		status = fail(host, -errno);
 	else if (S_ISDIR(st.st_mode))
-		status = fail(argv[1], -EISDIR);
+		status = fail(host, -EISDIR);
 	if (status) {
 		close(fd);
 		return status;
@@ -466,8 +484,16 @@ static int get_replace(struct udax_file *f, const char *name, const char *target
 	return status;
 }
 
+static const char get_help[] =
+	"Usage: udax [-s STORE] get [-q] NAME HOSTFILE\n"
+	"Copy a store file out to the host, replacing HOSTFILE atomically (never the\n"
+	"store file itself); - writes to standard output. A progress line shows on a\n"
+	"terminal for copies of 64 MiB and more, unless -q/--quiet.\n";
+
 int cmd_get(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .shorts = "q", .longs = quiet_longopts, .help = get_help,
+			       .store = &store };
 	char target[PATH_MAX];
 	struct udax_store *s;
 	struct udax_file *f;
@@ -475,9 +501,23 @@ int cmd_get(const char *store, int argc, char **argv)
 	mode_t mask;
 	int how, fd, status;
 
-	if (argc != 3)
-		return usage_error("get needs NAME HOSTFILE");
-	how = host_target_resolve(argv[2], target, sizeof(target), &st, &fd);
+	while (cli_getopt(argc, argv, &p) != -1)
+		quiet = true;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 2)
+		return usage_error("needs NAME HOSTFILE");
+	argv += optind - 1;
+	status = name_check(argv[1]);
+	if (status)
+		return status;
+	if (!strcmp(argv[2], "-")) {
+		argv[2] = "standard output";
+		fd = STDOUT_FILENO;
+		how = fstat(fd, &st) == 0 ? TARGET_FD : -errno;
+	} else {
+		how = host_target_resolve(argv[2], target, sizeof(target), &st, &fd);
+	}
 	if (how < 0)
 		return fail(argv[2], how);
 	if (how != TARGET_NEW && is_store_file(store, &st)) {
@@ -507,15 +547,28 @@ int cmd_get(const char *store, int argc, char **argv)
 	return close_store(s, status);
 }
 
+static const char cat_help[] =
+	"Usage: udax [-s STORE] cat NAME\n"
+	"Write a store file to standard output.\n";
+
 int cmd_cat(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = cat_help, .store = &store };
 	struct udax_store *s;
 	struct udax_file *f;
 	struct stat st;
 	int status;
 
-	if (argc != 2)
-		return usage_error("cat needs NAME");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 1)
+		return usage_error("needs one NAME");
+	argv += optind - 1;
+	status = name_check(argv[1]);
+	if (status)
+		return status;
 	if (fstat(STDOUT_FILENO, &st) == 0 && is_store_file(store, &st)) {
 		fputs("udax cat: standard output is the store file itself; not written\n", stderr);
 		return 1;

@@ -57,6 +57,49 @@ static void *demo_thread(void *arg)
 	return (void *)(uintptr_t)(sink == 42);
 }
 
+/* Print the demo file's counters, each named in words. */
+static void demo_counters_print(const struct udax_file_stat *st)
+{
+	const struct {
+		uint64_t value;
+		const char *words;
+	} rows[] = {
+		{ st->size, "bytes: the file's size" },
+		{ st->blocks, "blocks (4 KiB) allocated to the file" },
+		{ st->dirty_pages, "pages dirty (written, not yet written back)" },
+		{ st->faults_read, "read faults served" },
+		{ st->faults_write, "write faults served" },
+		{ st->faults_hole, "read faults of holes (mapped the zero page)" },
+		{ st->faults_pmd, "faults served with one 2 MiB entry" },
+		{ st->faults_pmd_fallback, "faults served with a 4 KiB entry instead of 2 MiB" },
+		{ st->faults_sigbus, "faults answered with SIGBUS" },
+		{ st->lock_waits, "sleeps on a locked entry (threads racing for a page)" },
+		{ st->blocks_allocated, "blocks allocated by faults and writes" },
+		{ st->writeback_pages, "pages written back by msync/fsync" },
+		{ st->pages_mapped_ahead, "pages mapped ahead of a faulting 2 MiB" },
+		{ st->map_evictions, "times the mappings were emptied (vm.max_map_count)" },
+	};
+
+	printf("counters of 'demo' (udax_fstat, this process's faults):\n");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		printf("  %10" PRIu64 "  %s\n", rows[i].value, rows[i].words);
+}
+
+/* Say how page faults reached udax in this process. */
+static void demo_delivery_print(struct udax_store *s)
+{
+	struct udax_store_stat ss;
+
+	if (udax_store_stat(s, &ss))
+		return;
+	printf("page faults reached udax by %s\n",
+	       ss.delivery == UDAX_DELIVERY_USERFAULTFD
+	       ? "userfaultfd (SIGBUS in the faulting thread)"
+	       : ss.delivery == UDAX_DELIVERY_SIGSEGV
+	       ? "PROT_NONE pages and SIGSEGV (userfaultfd unavailable or UDAX_DELIVERY=sigsegv)"
+	       : "nothing (no fault was taken)");
+}
+
 static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
 {
 	struct demo d[64];
@@ -108,10 +151,15 @@ static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
 		return fail("demo", ret);
 	printf("%" PRIu64 " pages x %u threads in %.3f s: %.0f page touches/s\n", pages,
 	       threads, secs, (double)(pages * threads) / secs);
-	print_file_stat("demo", &fs);
+	demo_delivery_print(s);
+	demo_counters_print(&fs);
 	printf("check: %" PRIu64 " pages written, %" PRIu64 " blocks allocated, %" PRIu64
 	       " holes read as zeros, %" PRIu64 " wrong pages\n",
 	       written, fs.blocks, pages - written, bad);
+	if (fs.blocks > written)
+		printf("  (more blocks than pages written: a write into a hole of a 2 MiB-aligned\n"
+		       "  range allocates a whole 2 MiB extent, 512 blocks, the range's holes\n"
+		       "  included, so that one 2 MiB entry maps it; those holes read as zeros)\n");
 	if (bad || fs.blocks < written || fs.blocks > blocks_max) {
 		fprintf(stderr, "udax demo: FAILED: %" PRIu64 " wrong pages, %" PRIu64
 			" blocks for %" PRIu64 " written pages\n", bad, fs.blocks, written);
@@ -121,8 +169,16 @@ static int demo_run(struct udax_store *s, unsigned threads, uint64_t mib)
 	return 0;
 }
 
+static const char demo_help[] =
+	"Usage: udax demo [-t THREADS] [-m MIB] [-d DIR]\n"
+	"Create a store in a temporary directory under DIR, map a sparse file of MIB\n"
+	"MiB (default 64), fault it from THREADS threads (default 4: reads, writes,\n"
+	"holes), check the bytes; print how faults reached udax and the counters in\n"
+	"words. The store is removed.\n";
+
 int cmd_demo(const char *store_opt, int argc, char **argv)
 {
+	struct cli_parse p = { .shorts = "t:m:d:", .help = demo_help };
 	const char *tmp = getenv("TMPDIR");
 	unsigned long threads = 4, mib = 64;
 	char dir[4096], store[4200];
@@ -131,22 +187,24 @@ int cmd_demo(const char *store_opt, int argc, char **argv)
 	int opt, ret, status;
 
 	(void)store_opt;	/* makes a store of its own */
-	optind = 1;
-	while ((opt = getopt(argc, argv, "t:m:d:")) != -1) {
+	while ((opt = cli_getopt(argc, argv, &p)) != -1) {
 		switch (opt) {
 		case 't': threads = strtoul(optarg, NULL, 10); break;
 		case 'm': mib = strtoul(optarg, NULL, 10); break;
-		case 'd': base = optarg; break;
-		default: return usage_error("demo [-t THREADS] [-m MIB] [-d DIR]");
+		default: base = optarg; break;
 		}
 	}
+	if (p.status >= 0)
+		return p.status;
+	if (optind != argc)
+		return usage_error("takes no arguments but its options");
 	if (threads < 1 || threads > 64 || mib < 1 || mib > 4096)
-		return usage_error("demo: THREADS must be 1..64 and MIB 1..4096");
+		return usage_error("THREADS must be 1..64 and MIB 1..4096");
 	snprintf(dir, sizeof(dir), "%s/udax-demo-XXXXXX", base);
 	if (!mkdtemp(dir))
 		return fail(dir, -errno);
 	snprintf(store, sizeof(store), "%s/store.udax", dir);
-	printf("store %s (%lu MiB)\n", store, mib * 2 + 16);
+	printf("temporary store %s (%lu MiB)\n", store, mib * 2 + 16);
 	ret = udax_store_create(store, (mib * 2 + 16) << 20, 0);
 	if (ret) {
 		status = fail(store, ret);
@@ -158,8 +216,12 @@ int cmd_demo(const char *store_opt, int argc, char **argv)
 	status = demo_run(s, (unsigned)threads, mib);
 	status = close_store(s, status);
 out_unlink:
-	unlink(store);
+	if (unlink(store) && !status)
+		status = fail(store, -errno);
 out_rmdir:
-	rmdir(dir);
+	if (rmdir(dir) && !status)
+		status = fail(dir, -errno);
+	if (!status)
+		printf("removed the temporary store and its directory %s\n", dir);
 	return status;
 }

@@ -5,25 +5,51 @@
  * and counters, `udax rm` removes one. Single-threaded, no locks.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "udax.h"
 
+/* The options ls and stat take besides --help and --store. */
+static const struct option size_longopts[] = {
+	{ "long", no_argument, NULL, 'l' },
+	{ "bytes", no_argument, NULL, 'b' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char ls_help[] =
+	"Usage: udax [-s STORE] ls [-l] [-b]\n"
+	"List the files of the store: size (readable, as 2.9 MiB) and name; with\n"
+	"-l/--long size, allocated 4 KiB blocks and name; -b/--bytes: sizes in bytes.\n";
+
 int cmd_ls(const char *store, int argc, char **argv)
 {
-	char name[UDAX_NAME_MAX + 1];
+	struct cli_parse p = { .longs = size_longopts, .shorts = "lb", .help = ls_help,
+			       .store = &store };
+	char name[UDAX_NAME_MAX + 1], shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
+	char size[SIZE_TEXT_SIZE];
+	bool bytes = false, lng = false;
 	struct udax_file_stat fs;
 	struct udax_store *s;
 	struct udax_file *f;
 	uint64_t cookie = 0;
-	int ret, status;
+	int opt, ret, status;
 
-	(void)argv;	/* takes none */
-	if (argc != 1)
-		return usage_error("ls takes no arguments");
+	while ((opt = cli_getopt(argc, argv, &p)) != -1) {
+		if (opt == 'b')
+			bytes = true;
+		else
+			lng = true;
+	}
+	if (p.status >= 0)
+		return p.status;
+	if (optind != argc)
+		return usage_error("takes no arguments");
 	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
@@ -35,54 +61,108 @@ int cmd_ls(const char *store, int argc, char **argv)
 		udax_close(f);
 		if (ret)
 			break;
-		printf("%12" PRIu64 " %10" PRIu64 " %s\n", fs.size, fs.blocks, name);
+		size_text(fs.size, bytes, size);
+		name_escape(name, UDAX_NAME_MAX, shown);
+		if (lng)
+			printf("%12s %10" PRIu64 " %s\n", size, fs.blocks, shown);
+		else
+			printf("%12s %s\n", size, shown);
 	}
 	return close_store(s, ret < 0 ? fail("ls", ret) : 0);
 }
 
+/* Print the figures of the store at path, sizes exact in bytes or
+ * readable. Return: exit status. */
+static int store_stat_print(struct udax_store *s, const char *path, bool bytes)
+{
+	char file_text[SIZE_TEXT_SIZE], total_text[SIZE_TEXT_SIZE], free_text[SIZE_TEXT_SIZE];
+	struct udax_store_stat ss;
+	struct stat st;
+	int ret = udax_store_stat(s, &ss);
+
+	if (ret)
+		return fail("stat", ret);
+	if (stat(path, &st) != 0)
+		return fail(path, -errno);
+	printf("store %s\n"
+	       "  size         %s\n"
+	       "  block_size   %" PRIu64 "\n"
+	       "  blocks_total %" PRIu64 " (%s%s for data)\n"
+	       "  blocks_free  %" PRIu64 " (%s%s)\n"
+	       "  files        %" PRIu64 " of %" PRIu64 "\n",
+	       path, size_text((uint64_t)st.st_size, bytes, file_text), ss.block_size,
+	       ss.blocks_total, size_text(ss.blocks_total * ss.block_size, bytes, total_text),
+	       bytes ? " bytes" : "", ss.blocks_free,
+	       size_text(ss.blocks_free * ss.block_size, bytes, free_text),
+	       bytes ? " bytes" : "", ss.files, ss.files_max);
+	return 0;
+}
+
+static const char stat_help[] =
+	"Usage: udax [-s STORE] stat [-b] [NAME]\n"
+	"Show the store's figures, or a file's size and allocated blocks; sizes\n"
+	"readable (as 2.9 MiB), or in bytes with -b/--bytes. A file's live fault\n"
+	"counters are per process: a process that maps it reads its own with\n"
+	"udax_fstat(3).\n";
+
 int cmd_stat(const char *store, int argc, char **argv)
 {
-	struct udax_store_stat ss;
+	struct cli_parse p = { .longs = size_longopts + 1, .shorts = "b", .help = stat_help,
+			       .store = &store };
+	const char *name;
 	struct udax_file_stat fs;
 	struct udax_store *s;
 	struct udax_file *f;
+	bool bytes = false;
 	int ret, status;
 
-	if (argc > 2)
-		return usage_error("stat takes at most one NAME");
+	while (cli_getopt(argc, argv, &p) != -1)
+		bytes = true;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind > 1)
+		return usage_error("takes at most one NAME");
+	name = optind < argc ? argv[optind] : NULL;
+	if (name && (status = name_check(name)))
+		return status;
 	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
-	if (argc == 2) {
-		ret = udax_open(s, argv[1], O_RDONLY, &f);
+	if (name) {
+		ret = udax_open(s, name, O_RDONLY, &f);
 		if (ret)
-			return close_store(s, fail(argv[1], ret));
+			return close_store(s, fail(name, ret));
 		ret = udax_fstat(f, &fs);
 		if (!ret)
-			print_file_stat(argv[1], &fs);
+			print_file_stat(name, &fs, bytes);
 		udax_close(f);
 		return close_store(s, ret ? fail("fstat", ret) : 0);
 	}
-	ret = udax_store_stat(s, &ss);
-	if (!ret)
-		printf("store %s\n  block_size   %" PRIu64 "\n  blocks_total %" PRIu64
-		       "\n  blocks_free  %" PRIu64 "\n  files        %" PRIu64 " of %" PRIu64
-		       "\n  index_bytes  %" PRIu64 "\n",
-		       store, ss.block_size, ss.blocks_total, ss.blocks_free, ss.files,
-		       ss.files_max, ss.index_bytes);
-	return close_store(s, ret ? fail("stat", ret) : 0);
+	return close_store(s, store_stat_print(s, store, bytes));
 }
+
+static const char rm_help[] =
+	"Usage: udax [-s STORE] rm NAME\n"
+	"Remove a file from the store ('udax rm -- -name' for a name starting with '-').\n";
 
 int cmd_rm(const char *store, int argc, char **argv)
 {
+	struct cli_parse p = { .help = rm_help, .store = &store };
 	struct udax_store *s;
 	int ret, status;
 
-	if (argc != 2)
-		return usage_error("rm needs NAME");
+	while (cli_getopt(argc, argv, &p) != -1)
+		;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 1)
+		return usage_error("needs one NAME");
+	status = name_check(argv[optind]);
+	if (status)
+		return status;
 	status = open_store(store, 0, &s);
 	if (status)
 		return status;
-	ret = udax_unlink(s, argv[1]);
-	return close_store(s, ret ? fail(argv[1], ret) : 0);
+	ret = udax_unlink(s, argv[optind]);
+	return close_store(s, ret ? fail(argv[optind], ret) : 0);
 }

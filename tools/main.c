@@ -16,23 +16,30 @@
 
 static const char usage_text[] =
 	"Usage: udax [-s STORE] COMMAND [ARGS]\n"
+	"       udax COMMAND --help\n"
 	"\n"
 	"Userspace DAX: files of a store, mapped with page faults served in user space.\n"
 	"\n"
 	"Commands:\n"
 	"  create [--prealloc] STORE SIZE\n"
 	"                           create a store file of SIZE bytes (suffix K, M, G,\n"
-	"                           T), sparse on the host (warns if the host has less\n"
+	"                           T; whole 2 MiB groups) and print what it got;\n"
+	"                           sparse on the host (warns if the host has less\n"
 	"                           free space), or with --prealloc reserved there\n"
-	"  ls                       list the files of the store\n"
-	"  put HOSTFILE NAME        copy a host file into the store, replacing NAME\n"
-	"                           atomically (a failed or interrupted put leaves\n"
-	"                           NAME as it was)\n"
-	"  get NAME HOSTFILE        copy a store file out to the host, replacing\n"
-	"                           HOSTFILE atomically (never the store file itself)\n"
+	"  ls [-l] [-b]             list the files of the store: size, name; -l adds\n"
+	"                           allocated blocks; -b sizes in bytes\n"
+	"  put [-q] HOSTFILE NAME   copy a host file (- stdin) into the store,\n"
+	"                           replacing NAME atomically (a failed or\n"
+	"                           interrupted put leaves NAME as it was)\n"
+	"  get [-q] NAME HOSTFILE   copy a store file out to the host (- stdout),\n"
+	"                           replacing HOSTFILE atomically (never the store\n"
+	"                           file itself); put and get show progress on a\n"
+	"                           terminal for 64 MiB and more, unless -q\n"
 	"  cat NAME                 write a store file to standard output\n"
 	"  rm NAME                  remove a file from the store\n"
-	"  stat [NAME]              show store figures, or a file's size and counters\n"
+	"  stat [-b] [NAME]         show store figures, or a file's size and blocks\n"
+	"                           (-b sizes in bytes; live fault counters are the\n"
+	"                           mapping process's own udax_fstat(3))\n"
 	"                           (ls, get, cat, stat open the store read-only)\n"
 	"  fsck [--repair]          check the store (exit 0 clean, perhaps with a\n"
 	"                           warning; 1 damaged); --repair repairs a store\n"
@@ -40,13 +47,18 @@ static const char usage_text[] =
 	"  demo [-t THREADS] [-m MIB] [-d DIR]\n"
 	"                           create a store in a temporary directory, map a\n"
 	"                           sparse file, fault it from THREADS threads (reads,\n"
-	"                           writes, holes), check the bytes and print counters\n"
+	"                           writes, holes), check the bytes, print the fault\n"
+	"                           delivery and counters; the store is removed\n"
 	"  bench [-m MIB] [-d DIR] [WORKLOAD...]\n"
 	"                           udax's side of the benchmark suite (bench/run.sh\n"
 	"                           runs it beside the kernel's anchors): one line\n"
 	"                           'WORKLOAD udax VALUE UNIT' per figure; workloads:\n"
 	"                           seq-read seq-write rand-write alloc-write\n"
 	"                           sparse-read fault-4k threads index (default all)\n"
+	"\n"
+	"Every command takes -h/--help, and -s STORE before or after its name; '--'\n"
+	"ends the options (udax rm -- -name). A NAME is 1 to 255 bytes without '/';\n"
+	"ls, stat and messages print names escaped, C style (\\n, \\x1b, \\\\).\n"
 	"\n"
 	"Options:\n"
 	"  -s, --store STORE        the store file (default: $UDAX_STORE)\n"
@@ -83,12 +95,12 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:s:hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': store = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': puts("udax " UDAX_VERSION); return 0;
-		default: return usage_error("unknown option");
+		default: return cli_option_error(opt, argv);
 		}
 	}
 	if (optind >= argc)
