@@ -499,7 +499,7 @@ int cmd_get(const char *store, int argc, char **argv)
 	struct udax_file *f;
 	struct stat st;
 	mode_t mask;
-	int how, fd, status;
+	int how, fd = -1, status;
 
 	while (cli_getopt(argc, argv, &p) != -1)
 		quiet = true;
