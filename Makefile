@@ -175,7 +175,8 @@ uninstall:
 demo: $(BUILD)/udax
 	$(BUILD)/udax demo
 
-# Fault throughput beside the kernel anchors (../shared/anchors); not a test.
+# udax bench beside kernel_sparse and fsync_cost (and the kernel anchors when
+# UDAX_ANCHORS names their directory); not a test. bench/matrix.sh: the matrix.
 bench: $(BUILD)/libudax.a
 	bench/run.sh
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * kernel_sparse: the kernel's side of the two workloads the anchors in
- * ../shared/anchors do not cover, measured as `udax bench` measures udax's:
+ * kernel_sparse: the kernel's side of the two workloads the optional kernel
+ * anchors (bench/run.sh) do not cover, measured as `udax bench` measures udax's:
  *   alloc-write  first writes, one byte per 4 KiB page in order, into a
  *                sparse file (ftruncate only) of MiB; pages/s
  *   sparse-read  reads of the same 1% of the pages of a 16 GiB file

@@ -2,14 +2,15 @@
 # bench/run.sh [MiB] [RUNS]: udax's benchmark suite. In one run, in one
 # directory (same file system), with the same sizes: `udax bench` (udax's
 # side) beside bench/kernel_sparse.c (the kernel on the sparse workloads),
-# bench/fsync_cost.c (udax_fsync vs msync) and, when the directory exists,
-# the kernel's anchors of ../shared/anchors (or $UDAX_ANCHORS; an optional
-# cross-check, not part of the repository: native_fault.c: the kernel's
+# bench/fsync_cost.c (udax_fsync vs msync) and, when UDAX_ANCHORS names a
+# directory holding them, the kernel anchors (an optional cross-check, not
+# part of the repository: native_fault.c: the kernel's
 # default mmap and the minimal userfaultfd floors; native_best.c: the
 # kernel's best configuration; sigbus_mapchunk.c: the ceiling of a
 # lock-free, index-free design). Without them their figures are left out
 # (shown as -), with a note; bench/matrix.sh compares udax with the
-# kernel's mmap using only programs of the repository. RUNS rounds (default 5) after one untimed round that warms the
+# kernel's mmap using only programs of the repository. RUNS rounds
+# (default 5) after one untimed round that warms the
 # VM's memory (first touch of guest memory is slow here). Prints a table
 # of min/median/max, udax's ratios to the kernel's best, to its default
 # mmap and to the userfaultfd floor (above 1: udax is faster), and writes
@@ -19,19 +20,19 @@ set -eu
 cd "$(dirname "$0")/.."
 mib=${1:-256}
 runs=${2:-5}
-anchors=${UDAX_ANCHORS:-../shared/anchors}
+anchors=${UDAX_ANCHORS:-}
 out=build/bench
 mkdir -p "$out"
 make -s build/udax build/libudax.a
 cc -O2 -Iinclude bench/fsync_cost.c build/libudax.a -lpthread -o "$out/fsync_cost"
 cc -O2 bench/kernel_sparse.c -o "$out/kernel_sparse"
-if [ -d "$anchors" ]; then
+if [ -n "$anchors" ] && [ -d "$anchors" ]; then
 	anchors_note=""
 	for a in native_fault native_best sigbus_mapchunk; do
 		cc -O2 "$anchors/$a.c" -lpthread -o "$out/$a"
 	done
 else
-	anchors_note="note: no anchors at $anchors (optional cross-check): the kernel's default mmap, best configuration, userfaultfd floors and the 64 MiB ceiling are left out (-)"
+	anchors_note="note: no anchors (UDAX_ANCHORS unset or not a directory; an optional cross-check): the kernel's default mmap, best configuration, userfaultfd floors and the 64 MiB ceiling are left out (-)"
 	echo "$anchors_note" >&2
 fi
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/udax-bench-XXXXXX")

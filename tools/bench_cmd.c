@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * bench_cmd.c - `udax bench`: udax's side of the benchmark suite. Each
- * workload is measured the way the kernel's anchors in ../shared/anchors
+ * workload is measured the way the kernel anchors (bench/run.sh)
  * measure theirs (one byte touched per 4 KiB page, the same random
  * permutation), and printed as one line per figure:
  *
