@@ -3,7 +3,8 @@
 # bench, clean. install and uninstall take DESTDIR (a staging root) and the
 # directories below, e.g. for Debian multiarch:
 #   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
-VERSION := 0.1.0
+# One version, the header's UDAX_VERSION (udax_version() returns it at run time).
+VERSION := $(shell sed -n 's/^#define UDAX_VERSION "\(.*\)"$$/\1/p' include/udax.h)
 SONAME := libudax.so.0
 CC ?= cc
 PREFIX ?= /usr/local

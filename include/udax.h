@@ -19,7 +19,11 @@
 extern "C" {
 #endif
 
-#define UDAX_VERSION "0.1.0"
+/* The version of this header; udax_version() returns the library's. */
+#define UDAX_VERSION "0.2.0"
+#define UDAX_VERSION_MAJOR 0
+#define UDAX_VERSION_MINOR 2
+#define UDAX_VERSION_PATCH 0
 
 /* Marks the exported API; everything else in libudax is hidden. */
 #define UDAX_API __attribute__((visibility("default")))
@@ -66,6 +70,23 @@ struct udax_file_stat {
 					   faulting 2 MiB */
 	uint64_t map_evictions;		/* times its mappings were emptied to stay
 					   under vm.max_map_count */
+};
+
+/* Persistent figures of a file, filled by udax_stat() from the store's
+ * block map, without opening the file. */
+struct udax_stat {
+	uint64_t size;		/* bytes */
+	uint64_t blocks;	/* allocated 4 KiB blocks */
+	uint64_t extents;	/* runs of blocks contiguous both in the file
+				   and in the store (1 for a file written in
+				   one piece into an empty store) */
+	uint64_t extents_2mib;	/* whole 2 MiB extents, aligned in the file and
+				   in the store: each maps with one 2 MiB
+				   fault */
+	uint64_t users;		/* handles and mappings of this process that
+				   hold the file (udax_unlink() gets -EBUSY
+				   while there are any) */
+	uint64_t spare[3];	/* 0; room for more figures */
 };
 
 /* udax_store_create() flag: reserve the whole store file on the host
@@ -184,23 +205,33 @@ UDAX_API int udax_fsync(struct udax_file *f);
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 
-/* Or'ed into udax_mmap()'s prot: like the kernel's MAP_SYNC, a write fault
+/* Fill st with the persistent figures of the file called name, without
+ * opening it (for listings). -ENOENT if there is none. */
+UDAX_API int udax_stat(struct udax_store *s, const char *name, struct udax_stat *st);
+
+/* udax_mmap2() flag: like the kernel's MAP_SYNC, a write fault
  * that allocates a block returns only once the block map is durable, so
  * data stored through the mapping needs no udax_fsync() for its metadata. */
 #define UDAX_MAP_SYNC 0x10000000
 
-/* Or'ed into udax_mmap()'s prot: serve this mapping with 4 KiB entries only
+/* udax_mmap2() flag: serve this mapping with 4 KiB entries only
  * (like MADV_NOHUGEPAGE): no 2 MiB faults, extents or map-ahead; every
  * fault maps and dirties one page. */
 #define UDAX_MAP_PTE 0x20000000
 
 /* Map len bytes of the file from off (page aligned) with prot PROT_READ or
- * PROT_READ|PROT_WRITE (optionally | UDAX_MAP_SYNC, UDAX_MAP_PTE), shared.
- * Faults are served by udax: where a 2 MiB-aligned range of the file lies
- * inside the mapping and inside EOF, with one 2 MiB fault (a 2 MiB extent,
- * allocated by a write into holes while the store has room); else, and in
- * UDAX_MAP_PTE mappings, 4 KiB at a time. A sequential run of faults maps
- * ahead, up to 64 MiB at once. len >= 2 MiB gives a 2 MiB-aligned address. */
+ * PROT_READ|PROT_WRITE, shared; flags: 0, or UDAX_MAP_SYNC and
+ * UDAX_MAP_PTE or'ed. Faults are served by udax: where a 2 MiB-aligned
+ * range of the file lies inside the mapping and inside EOF, with one 2 MiB
+ * fault (a 2 MiB extent, allocated by a write into holes while the store
+ * has room); else, and in UDAX_MAP_PTE mappings, 4 KiB at a time. A
+ * sequential run of faults maps ahead, up to 64 MiB at once. len >= 2 MiB
+ * gives a 2 MiB-aligned address. */
+UDAX_API int udax_mmap2(struct udax_file *f, uint64_t off, size_t len, int prot, int flags,
+			void **addr);
+
+/* The call of version 0.1, kept: udax_mmap2() with the flags or'ed into
+ * prot (udax_mmap(f, off, len, prot | flags, addr)). */
 UDAX_API int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot,
 	      void **addr);
 
@@ -211,11 +242,17 @@ UDAX_API int udax_munmap(void *addr, size_t len);
  * MS_SYNC or MS_ASYNC, optionally MS_INVALIDATE. */
 UDAX_API int udax_msync(void *addr, size_t len, int flags);
 
-/* The one-line reason of the last failed udax_store_create(),
- * udax_store_open() or udax_store_check() in this thread. After a
- * successful udax_store_check() or udax_store_open(): a warning, or what
- * was repaired, or "". */
+/* The one-line reason of the last udax call of this thread, if it failed:
+ * the argument and the rule it breaks, the state that refused it, the
+ * resource that ran out; never "" after a failure. After a success: ""
+ * (each call empties it), except udax_store_open() and udax_store_check(),
+ * which leave a warning or what was repaired. The text stays valid until
+ * the thread's next udax call. */
 UDAX_API const char *udax_strerror_detail(void);
+
+/* The version of the library running ("MAJOR.MINOR.PATCH"), which may be
+ * newer than the UDAX_VERSION compiled against. */
+UDAX_API const char *udax_version(void);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,10 @@
  * us): a child made without fork handlers (the fork syscall, _Fork()) is
  * caught too.
  *
+ * Each call empties the thread's udax_strerror_detail() text on entry and,
+ * should it fail unexplained, leaves its name and the errno's text there
+ * (detail.c).
+ *
  * Locks: none of its own.
  */
 #include <errno.h>
@@ -42,17 +46,20 @@ static bool file_inherited(const struct udax_file *f)
 
 /* Return call (of type type) made with asynchronous signals blocked, or
  * -EBADF at once if refused (an inherited handle). */
-#define API_CALL(type, refused, call)				\
-	do {							\
-		sigset_t saved_;				\
-		type ret_;					\
-								\
-		if (refused)					\
-			return -EBADF;				\
-		delivery_signals_block(&saved_);		\
-		ret_ = (call);					\
-		delivery_signals_restore(&saved_);		\
-		return ret_;					\
+#define API_CALL(type, refused, call)					\
+	do {								\
+		sigset_t saved_;					\
+		type ret_;						\
+									\
+		detail_clear();						\
+		if (refused)						\
+			return detail_set(-EBADF, "%s: the handle belongs to the " \
+					  "parent process (fork): a child opens the " \
+					  "store itself", __func__);	\
+		delivery_signals_block(&saved_);			\
+		ret_ = (call);						\
+		delivery_signals_restore(&saved_);			\
+		return (type)detail_fallback(__func__, ret_);		\
 	} while (0)
 
 int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags)
@@ -140,9 +147,22 @@ int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
 	API_CALL(int, file_inherited(f), file_fstat(f, st));
 }
 
+int udax_stat(struct udax_store *s, const char *name, struct udax_stat *st)
+{
+	API_CALL(int, store_inherited(s), file_stat_name(s, name, st));
+}
+
+/* udax_mmap2() with the flags taken out of prot, as version 0.1 had them. */
 int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
 {
-	API_CALL(int, file_inherited(f), mapping_create(f, off, len, prot, addr));
+	int flags = prot & (UDAX_MAP_SYNC | UDAX_MAP_PTE);
+
+	API_CALL(int, file_inherited(f), mapping_create(f, off, len, prot & ~flags, flags, addr));
+}
+
+int udax_mmap2(struct udax_file *f, uint64_t off, size_t len, int prot, int flags, void **addr)
+{
+	API_CALL(int, file_inherited(f), mapping_create(f, off, len, prot, flags, addr));
 }
 
 /* A forked child has no udax mapping: its munmap and msync find none. */
@@ -158,5 +178,10 @@ int udax_msync(void *addr, size_t len, int flags)
 
 const char *udax_strerror_detail(void)
 {
-	return store_handle_error();
+	return detail_text();
+}
+
+const char *udax_version(void)
+{
+	return UDAX_VERSION;
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * file_handle.c - layer api: file handles: udax_open/close/unlink/rename,
- * fstat, and the argument checks of pread/pwrite/fallocate/truncate/
- * punch-hole/fsync, whose work is done by the fault layer
- * (fault/read_write.c, fault/truncate.c, fault/writeback.c).
+ * and the argument checks of pread/pwrite/fallocate/truncate/punch-hole/
+ * fsync, whose work is done by the fault layer (fault/read_write.c,
+ * fault/truncate.c, fault/writeback.c). Each failure leaves its reason
+ * (detail.c).
  *
  * May call: base, store, mm (the inode), fault, inode_table.c.
  * Locks: udax_store.inodes_lock then store.lock for unlink and rename (no
@@ -23,11 +24,63 @@
 #include "fault/truncate.h"
 #include "fault/writeback.h"
 
-static bool name_valid(const char *name)
-{
-	size_t len = name ? strnlen(name, STORE_NAME_MAX + 1) : 0;
+#define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)
 
-	return len >= 1 && len <= STORE_NAME_MAX && !memchr(name, '/', len);
+/* Return 0, or -EINVAL with the rule name breaks. */
+static int name_check(const char *name)
+{
+	const char *problem = name_problem(name);
+
+	return problem ? detail_set(-EINVAL, "%s", problem) : 0;
+}
+
+/* Return -ENOSPC saying whether the store or its host ran out. */
+static int no_space(struct store *st)
+{
+	uint64_t free_blocks, total;
+
+	mutex_lock(&st->lock);
+	free_blocks = st->blocks_free;
+	total = st->data_blocks;
+	mutex_unlock(&st->lock);
+	if (!free_blocks)
+		return detail_set(-ENOSPC, "the store is full (all %llu blocks allocated)",
+				  (unsigned long long)total);
+	return detail_set(-ENOSPC, "the host file system holding the store is full (the "
+			  "store still has %llu of %llu blocks free)",
+			  (unsigned long long)free_blocks, (unsigned long long)total);
+}
+
+/* Return err, explained if it is one that writing the store's metadata
+ * (a checkpoint) returns. */
+static int checkpoint_failed(int err)
+{
+	if (err == -EIO)
+		return detail_set(err, "writing the store's metadata failed: its backing file "
+				  "is shorter than the store (truncated under it: udax fsck "
+				  "--repair repairs) or the host reported an I/O error");
+	if (err == -ENOSPC)
+		return detail_set(err, "the host file system holding the store is full: the "
+				  "store's metadata could not be written");
+	return err;
+}
+
+/* Return 0, or -EINVAL (NULL handle) or -EBADF (read-only handle). */
+static int writable_check(const struct udax_file *f)
+{
+	if (!f)
+		return detail_set(-EINVAL, "the file handle is NULL");
+	if (!f->writable)
+		return detail_set(-EBADF, "the file was opened O_RDONLY");
+	return 0;
+}
+
+/* Return 0, or -EFBIG if [off, off+len) reaches past the largest file. */
+static int range_check(uint64_t off, uint64_t len)
+{
+	if (off > UDAX_FILE_MAX_BYTES || len > UDAX_FILE_MAX_BYTES - off)
+		return detail_set(-EFBIG, "the range ends past 64 TiB, the largest file size");
+	return 0;
 }
 
 int file_open(struct udax_store *s, const char *name, int flags, struct udax_file **out)
@@ -36,13 +89,18 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	struct udax_file *f;
 	int slot, ret;
 
-	if (!s || !out || !name_valid(name) || (acc != O_RDONLY && acc != O_RDWR) ||
-	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)))
-		return -EINVAL;
+	if (!s || !out)
+		return detail_set(-EINVAL, "%s is NULL", s ? "out" : "the store handle");
+	ret = name_check(name);
+	if (ret)
+		return ret;
+	if ((acc != O_RDONLY && acc != O_RDWR) || (flags & ~OPEN_FLAGS))
+		return detail_set(-EINVAL, "flags 0x%x: O_RDONLY or O_RDWR, optionally with "
+				  "O_CREAT, O_EXCL, O_TRUNC, O_CLOEXEC", (unsigned)flags);
 	if (s->st->rdonly && (acc == O_RDWR || (flags & (O_CREAT | O_TRUNC))))
-		return -EROFS;
+		return detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)");
 	if ((flags & O_TRUNC) && acc != O_RDWR)
-		return -EACCES;
+		return detail_set(-EACCES, "O_TRUNC needs O_RDWR");
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -55,6 +113,13 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	mutex_unlock(&s->st->lock);
 	if (slot < 0) {
 		free(f);
+		if (slot == -ENOENT)
+			return detail_set(slot, "no file of that name (O_CREAT creates it)");
+		if (slot == -EEXIST)
+			return detail_set(slot, "a file of that name exists (O_CREAT|O_EXCL)");
+		if (slot == -ENOSPC)
+			return detail_set(slot, "the store's file table is full (%u files)",
+					  s->st->files_max);
 		return slot;
 	}
 	f->inode = inode_get(s, slot);
@@ -79,54 +144,63 @@ int file_close(struct udax_file *f)
 	int ret;
 
 	if (!f)
-		return -EINVAL;
+		return detail_set(-EINVAL, "the file handle is NULL");
 	ret = inode_fsync_if_dirty(f->inode);
 	inode_put(f->inode);
 	free(f);
-	return ret;
+	return checkpoint_failed(ret);
 }
 
 int file_unlink(struct udax_store *s, const char *name)
 {
-	int slot, ret = 0;
+	int slot, ret;
 
-	if (!s || !name_valid(name))
-		return -EINVAL;
+	if (!s)
+		return detail_set(-EINVAL, "the store handle is NULL");
+	ret = name_check(name);
+	if (ret)
+		return ret;
 	if (s->st->rdonly)
-		return -EROFS;
+		return detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)");
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
 	slot = __store_file_find(s->st, name);
 	if (slot < 0)
-		ret = slot;
+		ret = detail_set(slot, "no file of that name");
 	else if (s->inode[slot])
-		ret = -EBUSY;
+		ret = detail_set(-EBUSY, "the file is open or mapped in this process");
 	else
 		__store_file_remove(s->st, slot);
 	mutex_unlock(&s->st->lock);
 	mutex_unlock(&s->inodes_lock);
 	/* Freed blocks become allocatable once no checkpoint names them. */
-	return ret ? ret : store_checkpoint(s->st);
+	return ret ? ret : checkpoint_failed(store_checkpoint(s->st));
 }
 
 int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 {
 	int slot, victim, ret = 0;
 
-	if (!s || !name_valid(oldname) || !name_valid(newname))
-		return -EINVAL;
+	if (!s)
+		return detail_set(-EINVAL, "the store handle is NULL");
+	ret = name_check(oldname);
+	if (!ret)
+		ret = name_check(newname);
+	if (ret)
+		return ret;
 	if (s->st->rdonly)
-		return -EROFS;
+		return detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)");
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
 	slot = __store_file_find(s->st, oldname);
 	victim = __store_file_find(s->st, newname);
 	if (slot < 0) {
-		ret = slot;
+		ret = detail_set(slot, "no file of the old name");
 	} else if (slot == victim) {
 		ret = 1;	/* the same name: nothing to do */
 	} else if (victim >= 0 && s->inode[victim]) {
-		ret = -EBUSY;
+		ret = detail_set(-EBUSY, "the file of the new name is open or mapped in this "
+				 "process");
 	} else {
 		/* An open handle names a slot, not a name: it follows. */
 		if (victim >= 0)
@@ -140,99 +214,79 @@ int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 	 * table or the new one. The replaced file's blocks are freed by it. */
 	if (ret)
 		return ret < 0 ? ret : 0;
-	return store_checkpoint(s->st);
+	return checkpoint_failed(store_checkpoint(s->st));
+}
+
+/* Return ret, explained if it is an errno that the data path returns
+ * for a reason the caller cannot see. */
+static ssize_t data_path_failed(struct udax_file *f, ssize_t ret)
+{
+	if (ret == -ENOSPC)
+		return no_space(f->inode->st);
+	if (ret == -EFAULT)
+		return detail_set(-EFAULT, "the buffer is not accessible memory of this process");
+	return ret;
 }
 
 ssize_t file_pread(struct udax_file *f, void *buf, size_t len, uint64_t off)
 {
 	if (!f || (!buf && len))
-		return -EINVAL;
-	return inode_read(f->inode, buf, len > SSIZE_MAX ? SSIZE_MAX : len, off);
+		return detail_set(-EINVAL, "%s is NULL", f ? "buf" : "the file handle");
+	return data_path_failed(f, inode_read(f->inode, buf, len > SSIZE_MAX ? SSIZE_MAX : len,
+					      off));
 }
 
 ssize_t file_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off)
 {
-	if (!f || (!buf && len))
-		return -EINVAL;
-	if (!f->writable)
-		return -EBADF;
+	int ret = f && !buf && len ? detail_set(-EINVAL, "buf is NULL") : writable_check(f);
+
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	if (off > UDAX_FILE_MAX_BYTES || len > UDAX_FILE_MAX_BYTES - off)
-		return -EFBIG;
-	return inode_write(f->inode, buf, len, off);
+	if (!ret)
+		ret = range_check(off, len);
+	return ret ? ret : data_path_failed(f, inode_write(f->inode, buf, len, off));
 }
 
 int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len)
 {
-	if (!f || !len)
-		return -EINVAL;
-	if (!f->writable)
-		return -EBADF;
-	if (off > UDAX_FILE_MAX_BYTES || len > UDAX_FILE_MAX_BYTES - off)
-		return -EFBIG;
-	return inode_fallocate(f->inode, off, len);
+	int ret = f && !len ? detail_set(-EINVAL, "len is 0") : writable_check(f);
+
+	if (!ret)
+		ret = range_check(off, len);
+	return ret ? ret : (int)data_path_failed(f, inode_fallocate(f->inode, off, len));
+}
+
+/* What truncate and punch answer when the range they would free stays
+ * mapped (fault/truncate.c: unmap_before_free()). */
+static int unmap_failed(int err)
+{
+	if (err == -ENOMEM)
+		return detail_set(err, "the range could not be unmapped from this process's "
+				  "mappings (vm.max_map_count reached, or no memory): nothing "
+				  "was freed and the size is unchanged");
+	return err;
 }
 
 int file_truncate(struct udax_file *f, uint64_t size)
 {
-	if (!f)
-		return -EINVAL;
-	if (!f->writable)
-		return -EBADF;
-	if (size > UDAX_FILE_MAX_BYTES)
-		return -EFBIG;
-	return inode_truncate(f->inode, size);
+	int ret = writable_check(f);
+
+	if (!ret)
+		ret = range_check(size, 0);
+	return ret ? ret : unmap_failed(inode_truncate(f->inode, size));
 }
 
 int file_punch_hole(struct udax_file *f, uint64_t off, uint64_t len)
 {
-	if (!f || off > UINT64_MAX - len)
-		return -EINVAL;
-	if (!f->writable)
-		return -EBADF;
-	return inode_punch_hole(f->inode, off, len);
+	int ret = f && off > UINT64_MAX - len ? detail_set(-EINVAL, "off + len overflows") :
+		  writable_check(f);
+
+	return ret ? ret : unmap_failed(inode_punch_hole(f->inode, off, len));
 }
 
 int file_fsync(struct udax_file *f)
 {
 	if (!f)
-		return -EINVAL;
-	return inode_fsync(f->inode);
-}
-
-int file_fstat(struct udax_file *f, struct udax_file_stat *st)
-{
-	struct udax_file_stat out = { .size = 0 };
-	struct inode *ino;
-	struct store *s;
-
-	if (!f || !st)
-		return -EINVAL;
-	ino = f->inode;
-	s = ino->st;
-	out.size = atomic_load_explicit(&ino->size, memory_order_acquire);
-	mutex_lock(&s->lock);
-	out.blocks = s->file[ino->slot].blocks;
-	mutex_unlock(&s->lock);
-	out.faults_read = atomic_load_explicit(&ino->faults_read, memory_order_relaxed);
-	out.faults_write = atomic_load_explicit(&ino->faults_write, memory_order_relaxed);
-	out.faults_hole = atomic_load_explicit(&ino->faults_hole, memory_order_relaxed);
-	out.faults_pmd = atomic_load_explicit(&ino->faults_pmd, memory_order_relaxed);
-	out.faults_pmd_fallback =
-		atomic_load_explicit(&ino->faults_pmd_fallback, memory_order_relaxed);
-	out.pages_mapped_ahead =
-		atomic_load_explicit(&ino->pages_mapped_ahead, memory_order_relaxed);
-	out.map_evictions = atomic_load_explicit(&ino->map_evictions, memory_order_relaxed);
-	out.faults_sigbus = atomic_load_explicit(&ino->faults_sigbus, memory_order_relaxed);
-	out.lock_waits = atomic_load_explicit(&ino->pi.lock_waits, memory_order_relaxed);
-	out.blocks_allocated = atomic_load_explicit(&ino->blocks_allocated, memory_order_relaxed);
-	out.dirty_pages = atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
-	out.writeback_pages = atomic_load_explicit(&ino->writeback_pages, memory_order_relaxed);
-	mutex_lock(&ino->maps_lock);
-	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
-		out.mappings++;
-	mutex_unlock(&ino->maps_lock);
-	*st = out;	/* st may be a udax mapping: written with no lock held */
-	return 0;
+		return detail_set(-EINVAL, "the file handle is NULL");
+	return checkpoint_failed(inode_fsync(f->inode));
 }

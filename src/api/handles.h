@@ -46,7 +46,6 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 int store_handle_close(struct udax_store *s);
 int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
 int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
-const char *store_handle_error(void);
 /* file_handle.c */
 int file_open(struct udax_store *s, const char *name, int flags, struct udax_file **out);
 int file_close(struct udax_file *f);
@@ -58,11 +57,26 @@ int file_truncate(struct udax_file *f, uint64_t size);
 int file_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
 int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len);
 int file_fsync(struct udax_file *f);
+/* file_stat.c */
 int file_fstat(struct udax_file *f, struct udax_file_stat *st);
+int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st);
 /* mapping_handle.c */
-int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr);
+int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, int flags,
+		   void **addr);
 int mapping_remove(void *addr, size_t len);
 int mapping_sync(void *addr, size_t len, int flags);
+
+/* detail.c: the reason text of udax_strerror_detail(), thread-local.
+ * detail_clear() empties it; detail_set() writes it (printf-style) and
+ * returns err, so that a failure reads `return detail_set(-EINVAL, ...)`;
+ * detail_fallback() gives a failed call (ret < 0) that set none the
+ * call's name and the errno's text, and returns ret; detail_text() is the
+ * text. name_problem() says which rule a file name breaks, or NULL. */
+void detail_clear(void);
+int detail_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+long detail_fallback(const char *call, long ret);
+const char *detail_text(void);
+const char *name_problem(const char *name);
 
 /* inode_table.c: the inode of file slot slot of s, made on first use, with
  * a reference; inode_put() drops it (the last frees the inode).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * mapping_handle.c - layer api: udax_mmap(), udax_munmap(), udax_msync():
+ * mapping_handle.c - layer api: udax_mmap2() (and udax_mmap()), udax_munmap(),
+ * udax_msync():
  * checking their arguments, making the mapping (address space reserved
  * missing, mm/missing.h) and registering it (mm/vma_registry.h), syncing
  * its file (fault/writeback.h).
@@ -18,21 +19,40 @@
 #include "mm/missing.h"
 #include "mm/vma_registry.h"
 
-int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
+/* Return 0, or -EINVAL saying which argument of udax_mmap2() is wrong. */
+static int mapping_args_check(struct udax_file *f, uint64_t off, size_t len, int prot,
+			      int flags, void **addr)
+{
+	if (!f || !addr)
+		return detail_set(-EINVAL, "%s is NULL", f ? "addr" : "the file handle");
+	if (!len)
+		return detail_set(-EINVAL, "len is 0");
+	if (off % PAGE_SIZE_4K)
+		return detail_set(-EINVAL, "off is not a multiple of 4096");
+	if (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE))
+		return detail_set(-EINVAL, "prot 0x%x: PROT_READ or PROT_READ|PROT_WRITE",
+				  (unsigned)prot);
+	if (flags & ~(UDAX_MAP_SYNC | UDAX_MAP_PTE))
+		return detail_set(-EINVAL, "flags 0x%x: 0, or UDAX_MAP_SYNC and UDAX_MAP_PTE "
+				  "or'ed", (unsigned)flags);
+	if (len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
+		return detail_set(-EINVAL, "the range ends past 64 TiB, the largest file size");
+	return 0;
+}
+
+int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, int flags,
+		   void **addr)
 {
 	struct udax_vma *vma;
 	struct inode *ino;
-	int ret;
+	int ret = mapping_args_check(f, off, len, prot, flags, addr);
 
-	bool sync = prot & UDAX_MAP_SYNC, pte_only = prot & UDAX_MAP_PTE;
-
-	prot &= ~(UDAX_MAP_SYNC | UDAX_MAP_PTE);
-	if (!f || !addr || !len || off % PAGE_SIZE_4K ||
-	    (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)) ||
-	    len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
-		return -EINVAL;
+	if (ret)
+		return ret;
 	if ((prot & PROT_WRITE) && !f->writable)
-		return f->inode->st->rdonly ? -EROFS : -EACCES;
+		return f->inode->st->rdonly ?
+			detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)") :
+			detail_set(-EACCES, "PROT_WRITE of a file opened O_RDONLY");
 	len = (len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1);
 	vma = calloc(1, sizeof(*vma));
 	if (!vma)
@@ -40,14 +60,15 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, void
 	ret = missing_range_reserve(len, prot, (void **)&vma->addr);
 	if (ret) {
 		free(vma);
-		return ret;
+		return ret == -ENOMEM ? detail_set(ret, "no address space for %zu bytes "
+						   "(RLIMIT_AS or vm.max_map_count)", len) : ret;
 	}
 	ino = f->inode;
 	vma->len = len;
 	vma->pgoff = off / PAGE_SIZE_4K;
 	vma->prot = prot;
-	vma->sync = sync;
-	vma->pte_only = pte_only;
+	vma->sync = flags & UDAX_MAP_SYNC;
+	vma->pte_only = flags & UDAX_MAP_PTE;
 	vma->inode = inode_get(ino->handle, ino->slot);
 	map_ahead_init(&vma->ahead);
 	vma_register(vma);
@@ -62,7 +83,8 @@ int mapping_remove(void *addr, size_t len)
 	int ret;
 
 	if (!vma)
-		return -EINVAL;
+		return detail_set(-EINVAL, "no udax mapping at addr of len bytes (a whole mapping, "
+				  "as udax_mmap2() returned it)");
 	ino = vma->inode;
 	ret = inode_fsync_if_dirty(ino);
 	inode_put(ino);
@@ -75,17 +97,19 @@ int mapping_sync(void *addr, size_t len, int flags)
 	struct udax_vma *vma;
 	int ret;
 
-	if (!addr || (uintptr_t)addr % PAGE_SIZE_4K ||
-	    (flags & ~(MS_SYNC | MS_ASYNC | MS_INVALIDATE)) ||
+	if (!addr || (uintptr_t)addr % PAGE_SIZE_4K)
+		return detail_set(-EINVAL, "addr is not a multiple of 4096");
+	if ((flags & ~(MS_SYNC | MS_ASYNC | MS_INVALIDATE)) ||
 	    ((flags & MS_SYNC) && (flags & MS_ASYNC)))
-		return -EINVAL;
+		return detail_set(-EINVAL, "flags 0x%x: MS_SYNC or MS_ASYNC, optionally with "
+				  "MS_INVALIDATE", (unsigned)flags);
 	vma = vma_get(addr);
-	if (!vma)
-		return -ENOMEM;	/* as msync(2): not a mapped range */
-	if ((char *)addr + len > vma->addr + vma->len) {
+	if (vma && (char *)addr + len > vma->addr + vma->len) {
 		vma_put(vma);
-		return -ENOMEM;
+		vma = NULL;
 	}
+	if (!vma)	/* -ENOMEM as msync(2): not a mapped range */
+		return detail_set(-ENOMEM, "[addr, addr + len) is not inside one udax mapping");
 	ret = flags & MS_SYNC ? inode_fsync(vma->inode) : 0;
 	vma_put(vma);
 	return ret;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * store_handle.c - layer api: the store calls behind udax.h (api.c):
- * create, open, close, stat, readdir, check, and the reason text of the
- * last failed one.
+ * create, open, close, stat, readdir, check; each leaves its reason text
+ * in detail.c.
  *
  * May call: base, store, mm (the delivery in use), delivery (installing the
  * fault handlers at the first open).
@@ -20,30 +20,18 @@
 #include "mm/missing.h"
 #include "udax.h"
 
-static __thread struct store_error last_error;
-
-static int fail(int err, const struct store_error *why)
-{
-	last_error = *why;
-	return err;
-}
-
-const char *store_handle_error(void)
-{
-	return last_error.text;
-}
-
 int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
 {
 	struct store_error why = { "" };
 	int ret;
 
-	if (!path || (flags & ~UDAX_STORE_PREALLOC)) {
-		store_error_set(&why, "invalid argument");
-		return fail(-EINVAL, &why);
-	}
+	if (!path)
+		return detail_set(-EINVAL, "the path is NULL");
+	if (flags & ~UDAX_STORE_PREALLOC)
+		return detail_set(-EINVAL, "flags 0x%x: only UDAX_STORE_PREALLOC is defined",
+				  flags);
 	ret = store_format(path, size_bytes, flags, &why);
-	return ret ? fail(ret, &why) : 0;
+	return detail_set(ret, "%s", why.text);
 }
 
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
@@ -53,15 +41,13 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 	struct udax_store *s;
 	int ret;
 
-	if (!path || !out || (flags & ~UDAX_STORE_RDONLY)) {
-		store_error_set(&why, "invalid argument");
-		return fail(-EINVAL, &why);
-	}
+	if (!path || !out)
+		return detail_set(-EINVAL, "%s is NULL", path ? "out" : "the path");
+	if (flags & ~UDAX_STORE_RDONLY)
+		return detail_set(-EINVAL, "flags 0x%x: only UDAX_STORE_RDONLY is defined", flags);
 	ret = delivery_init(&delivery_why);
-	if (ret) {
-		store_error_set(&why, "%s", delivery_why);
-		return fail(ret, &why);
-	}
+	if (ret)
+		return detail_set(ret, "%s", delivery_why);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -70,7 +56,7 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 	ret = store_load(path, flags, &s->st, &why);
 	if (ret) {
 		free(s);
-		return fail(ret, &why);
+		return detail_set(ret, "%s", why.text);
 	}
 	s->inode = calloc(s->st->files_max, sizeof(*s->inode));
 	if (!s->inode) {
@@ -78,7 +64,7 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 		free(s);
 		return -ENOMEM;
 	}
-	last_error = why;	/* "" or: opened from the older superblock */
+	detail_set(0, "%s", why.text);	/* "" or: opened from the older superblock */
 	*out = s;
 	return 0;
 }
@@ -88,28 +74,29 @@ int store_path_check(const char *path, unsigned flags)
 	struct store_error why = { "" };
 	int ret;
 
-	if (!path || (flags & ~UDAX_CHECK_REPAIR)) {
-		store_error_set(&why, "invalid argument");
-		return fail(-EINVAL, &why);
-	}
+	if (!path)
+		return detail_set(-EINVAL, "the path is NULL");
+	if (flags & ~UDAX_CHECK_REPAIR)
+		return detail_set(-EINVAL, "flags 0x%x: only UDAX_CHECK_REPAIR is defined", flags);
 	ret = store_check_path(path, flags, &why);
-	last_error = why;	/* the problem, or a warning, or what was repaired */
-	return ret;
+	/* the problem, or a warning, or what was repaired */
+	return detail_set(ret, "%s", why.text);
 }
 
 int store_handle_close(struct udax_store *s)
 {
-	bool busy = false;
+	uint32_t busy = 0;
 	int ret;
 
 	if (!s)
-		return -EINVAL;
+		return detail_set(-EINVAL, "the store handle is NULL");
 	mutex_lock(&s->inodes_lock);
-	for (uint32_t i = 0; i < s->st->files_max && !busy; i++)
-		busy = s->inode[i] != NULL;
+	for (uint32_t i = 0; i < s->st->files_max; i++)
+		busy += s->inode[i] != NULL;
 	mutex_unlock(&s->inodes_lock);
 	if (busy)
-		return -EBUSY;
+		return detail_set(-EBUSY, "%u file%s still open or mapped: close the handles "
+				  "and unmap the mappings first", busy, busy == 1 ? " is" : "s are");
 	ret = s->st->rdonly ? 0 : store_checkpoint(s->st);
 	store_unload(s->st);
 	free(s->inode);
@@ -124,7 +111,7 @@ int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)
 	struct udax_store_stat out = { .block_size = STORE_BLOCK_SIZE };
 
 	if (!s || !st)
-		return -EINVAL;
+		return detail_set(-EINVAL, "%s is NULL", s ? "st" : "the store handle");
 	mutex_lock(&s->st->lock);
 	out.blocks_total = s->st->data_blocks;
 	out.blocks_free = s->st->blocks_free;
@@ -142,8 +129,12 @@ int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, siz
 	char found[STORE_NAME_MAX + 1] = "";
 	uint64_t next;
 
-	if (!s || !cookie || !name || size < UDAX_NAME_MAX + 1)
-		return -EINVAL;
+	if (!s || !cookie || !name)
+		return detail_set(-EINVAL, "%s is NULL",
+				  !s ? "the store handle" : !cookie ? "cookie" : "name");
+	if (size < UDAX_NAME_MAX + 1)
+		return detail_set(-EINVAL, "size %zu: the name buffer needs UDAX_NAME_MAX + 1 "
+				  "(256) bytes", size);
 	next = *cookie;
 	mutex_lock(&s->st->lock);
 	for (; next < s->st->files_max && !found[0]; next++)
