@@ -3,7 +3,10 @@
 # right thing: an open error is not repeated in parentheses; put of a
 # directory names the host path; an invalid NAME states the rule and shows
 # at most 64 bytes of it; names with newlines, escape sequences and
-# backslashes are printed escaped (C style) by ls, stat and messages.
+# backslashes are printed escaped (C style) by ls, stat and messages; of
+# the bytes >= 0x80, printable UTF-8 is printed as it is, and C1 controls
+# (the raw byte 0x9b and U+009B), bidirectional overrides and invalid
+# UTF-8 are escaped.
 # Exit 0 pass, 1 fail.
 set -u
 udax=$(cd "$(dirname "$0")/.." && pwd)/udax
@@ -55,4 +58,15 @@ grep -qF 'a\nb\x1b[31mc\\d\x7f' "$dir/out" || fail "stat escaped: $(cat "$dir/ou
 ! grep -q $'\033' "$dir/out" || fail "stat printed a raw escape"
 expect_status 1 "$udax" get "$bad"x "$dir/o"
 grep -qF 'a\nb\x1b[31mc\\d\x7fx: No such file' "$dir/err" || fail "get escaped: $(cat "$dir/err")"
+
+high=$(printf 'caf\xc3\xa9 \xe2\x82\xac|\x9b31m|\xc2\x9b31m|\xe2\x80\xaeevil|\xff\xc3')
+shown='café €|\x9b31m|\xc2\x9b31m|\xe2\x80\xaeevil|\xff\xc3'
+expect_status 0 "$udax" put "$dir/h" "$high"
+for cmd in ls stat; do
+	if [ $cmd = ls ]; then expect_status 0 "$udax" ls; else expect_status 0 "$udax" stat "$high"; fi
+	grep -qF "$shown" "$dir/out" || fail "$cmd: bytes >= 0x80 not escaped: $(cat -v "$dir/out")"
+	for raw in $'\x9b' $'\xe2\x80\xae' $'\xff'; do
+		! LC_ALL=C grep -qF "$raw" "$dir/out" || fail "$cmd printed a raw control: $(cat -v "$dir/out")"
+	done
+done
 echo "PASS cli_messages"

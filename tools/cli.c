@@ -47,21 +47,53 @@ int fail_detail(const char *what, int err)
 	return 1;
 }
 
+/* The length (2..4) of the well-formed UTF-8 sequence at s (at most n
+ * bytes) that encodes a character a terminal prints, or 0: a stray or
+ * truncated byte, an overlong form, a surrogate, a C1 control (U+0080 ..
+ * U+009F: U+009B is CSI, as ESC [ is) or a bidirectional control (U+200E,
+ * U+200F, U+202A .. U+202E, U+2066 .. U+2069: they reorder what follows on
+ * the screen). */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	uint32_t c = s[0] & (0x7f >> len);
+
+	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c <= 0x9f || c == 0x200e || c == 0x200f ||
+	    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+		return 0;
+	return len;
+}
+
 char *name_escape(const char *name, size_t max, char *buf)
 {
-	size_t len = strnlen(name, max + 1), n = 0;
+	size_t len = strnlen(name, max + 1), shown = len < max ? len : max, n = 0;
+	const unsigned char *u = (const unsigned char *)name;
 
-	for (size_t i = 0; i < len && i < max; i++) {
-		unsigned char c = (unsigned char)name[i];
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char c = u[i];
 		const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
 				  : c == '\\' ? "\\\\" : NULL;
+		size_t seq = c >= 0x80 ? utf8_printable(u + i, shown - i) : 0;
 
-		if (esc)
+		if (esc) {
 			n += (size_t)sprintf(buf + n, "%s", esc);
-		else if (c < 0x20 || c == 0x7f)
+		} else if (seq) {
+			memcpy(buf + n, u + i, seq);
+			n += seq;
+			i += seq - 1;
+		} else if (c < 0x20 || c >= 0x7f) {
 			n += (size_t)sprintf(buf + n, "\\x%02x", c);
-		else
+		} else {
 			buf[n++] = (char)c;
+		}
 	}
 	strcpy(buf + n, len > max ? "..." : "");
 	return buf;
@@ -171,18 +203,23 @@ int close_store(struct udax_store *s, int status)
 	return ret && !status ? fail("close", ret) : status;
 }
 
-void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes)
+void print_file_stat(const char *name, const struct udax_stat *st, bool bytes)
 {
 	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)], size[SIZE_TEXT_SIZE];
 	char alloc[SIZE_TEXT_SIZE];
+	uint64_t in_2mib = st->extents_2mib * 512;
 
 	printf("file %s\n"
 	       "  size       %s\n"
 	       "  blocks     %" PRIu64 " of 4 KiB (%s%s allocated)\n"
+	       "  extents    %" PRIu64 " (runs of blocks contiguous in the file and the store)\n"
+	       "  2 MiB      %" PRIu64 " whole 2 MiB extents (one fault maps each): "
+	       "%" PRIu64 "%% of the blocks\n"
 	       "  (live fault counters are per process: a process that maps the file reads\n"
 	       "  its own with udax_fstat(3))\n",
 	       name_escape(name, UDAX_NAME_MAX, shown), size_text(st->size, bytes, size),
-	       st->blocks, size_text(st->blocks * 4096, bytes, alloc), bytes ? " bytes" : "");
+	       st->blocks, size_text(st->blocks * 4096, bytes, alloc), bytes ? " bytes" : "",
+	       st->extents, st->extents_2mib, st->blocks ? in_2mib * 100 / st->blocks : 0);
 }
 
 char *size_text(uint64_t bytes, bool exact, char *buf)

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 struct udax_store;
-struct udax_file_stat;
+struct udax_stat;
 
 /* The subcommand being run, for fail()'s messages; set by main. */
 extern const char *cli_cmd;
@@ -27,8 +27,9 @@ int fail_detail(const char *what, int err);
 #define NAME_ESCAPED_SIZE(max) (4 * (max) + 4)
 /* Write into buf (NAME_ESCAPED_SIZE(max) bytes) the first max bytes of
  * name with what a terminal would act on escaped, C style: \n \t \r, other
- * control bytes and DEL as \xHH, a backslash doubled; "..." follows a
- * longer name. Return: buf. */
+ * control bytes, DEL and every byte >= 0x80 that is not part of a printable
+ * UTF-8 character (invalid UTF-8, C1 controls, bidirectional controls) as
+ * \xHH, a backslash doubled; "..." follows a longer name. Return: buf. */
 char *name_escape(const char *name, size_t max, char *buf);
 /* Whether name is a valid store file name. Return: 0, or 2 after saying
  * the rule (and the start of the name). */
@@ -69,10 +70,10 @@ int cli_store_check(const char *path);
 int open_store(const char *path, unsigned flags, struct udax_store **s);
 /* Close s. Return: status, or 1 if the close fails and status was 0. */
 int close_store(struct udax_store *s, int status);
-/* Print a file's size and allocated blocks (sizes exact in bytes, or
+/* Print a file's size, allocated blocks and extents (sizes exact in bytes, or
  * readable), as `udax stat NAME` shows them: not its fault counters, which
  * count only this process's faults. */
-void print_file_stat(const char *name, const struct udax_file_stat *st, bool bytes);
+void print_file_stat(const char *name, const struct udax_stat *st, bool bytes);
 /* Bytes size_text() needs. */
 #define SIZE_TEXT_SIZE 32
 /* Write bytes into buf (SIZE_TEXT_SIZE bytes): exact, as a number, or

@@ -34,9 +34,8 @@ int cmd_ls(const char *store, int argc, char **argv)
 	char name[UDAX_NAME_MAX + 1], shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
 	char size[SIZE_TEXT_SIZE];
 	bool bytes = false, lng = false;
-	struct udax_file_stat fs;
+	struct udax_stat fs;
 	struct udax_store *s;
-	struct udax_file *f;
 	uint64_t cookie = 0;
 	int opt, ret, status;
 
@@ -54,11 +53,7 @@ int cmd_ls(const char *store, int argc, char **argv)
 	if (status)
 		return status;
 	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1) {
-		ret = udax_open(s, name, O_RDONLY, &f);
-		if (ret)
-			break;
-		ret = udax_fstat(f, &fs);
-		udax_close(f);
+		ret = udax_stat(s, name, &fs);
 		if (ret)
 			break;
 		size_text(fs.size, bytes, size);
@@ -100,7 +95,9 @@ static int store_stat_print(struct udax_store *s, const char *path, bool bytes)
 
 static const char stat_help[] =
 	"Usage: udax [-s STORE] stat [-b] [NAME]\n"
-	"Show the store's figures, or a file's size and allocated blocks; sizes\n"
+	"Show the store's figures, or a file's size, allocated blocks, extents\n"
+	"(runs of blocks contiguous in the file and the store) and whole 2 MiB\n"
+	"extents (each mapped by one 2 MiB fault), read by udax_stat(3); sizes\n"
 	"readable (as 2.9 MiB), or in bytes with -b/--bytes. A file's live fault\n"
 	"counters are per process: a process that maps it reads its own with\n"
 	"udax_fstat(3).\n";
@@ -110,9 +107,8 @@ int cmd_stat(const char *store, int argc, char **argv)
 	struct cli_parse p = { .longs = size_longopts + 1, .shorts = "b", .help = stat_help,
 			       .store = &store };
 	const char *name;
-	struct udax_file_stat fs;
+	struct udax_stat fs;
 	struct udax_store *s;
-	struct udax_file *f;
 	bool bytes = false;
 	int ret, status;
 
@@ -129,14 +125,10 @@ int cmd_stat(const char *store, int argc, char **argv)
 	if (status)
 		return status;
 	if (name) {
-		ret = udax_open(s, name, O_RDONLY, &f);
-		if (ret)
-			return close_store(s, fail(name, ret));
-		ret = udax_fstat(f, &fs);
+		ret = udax_stat(s, name, &fs);
 		if (!ret)
 			print_file_stat(name, &fs, bytes);
-		udax_close(f);
-		return close_store(s, ret ? fail("fstat", ret) : 0);
+		return close_store(s, ret ? fail(name, ret) : 0);
 	}
 	return close_store(s, store_stat_print(s, store, bytes));
 }
