@@ -6,7 +6,7 @@
 # backslashes are printed escaped (C style) by ls, stat and messages; of
 # the bytes >= 0x80, printable UTF-8 is printed as it is, and C1 controls
 # (the raw byte 0x9b and U+009B), bidirectional overrides and invalid
-# UTF-8 are escaped.
+# UTF-8 are escaped; a put into a full store says the store is full.
 # Exit 0 pass, 1 fail.
 set -u
 udax=$(cd "$(dirname "$0")/.." && pwd)/udax
@@ -69,4 +69,12 @@ for cmd in ls stat; do
 		! LC_ALL=C grep -qF "$raw" "$dir/out" || fail "$cmd printed a raw control: $(cat -v "$dir/out")"
 	done
 done
+
+# A put that fills the store says which ran out: the store, not the host.
+small=$dir/small
+expect_status 0 "$udax" -s "$small" create "$small" 8M
+head -c 9000000 /dev/zero >"$dir/big"
+expect_status 1 "$udax" -s "$small" put "$dir/big" big
+grep -q "No space left on device (the store is full: all its 1536 blocks are allocated)" \
+	"$dir/err" || fail "put into a full store: $(cat "$dir/err")"
 echo "PASS cli_messages"

@@ -19,7 +19,7 @@ extern const char *cli_cmd;
 /* Print "udax CMD: what: strerror(-err)", what escaped (name_escape).
  * Return: 1. */
 int fail(const char *what, int err);
-/* fail() right after udax_store_create/open/check failed: adds
+/* fail() right after a udax call failed: adds
  * udax_strerror_detail(), or prints it alone when it already names the
  * error. Return: 1. */
 int fail_detail(const char *what, int err);

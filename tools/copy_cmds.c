@@ -198,8 +198,8 @@ static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
 				goto out;
 			}
 			if (w <= 0) {
-				status = fail(in ? name : "write",
-					      in ? (w ? (int)w : -EIO) : -errno);
+				status = in ? fail_detail(name, w ? (int)w : -EIO)
+					    : fail("write", -errno);
 				goto out;
 			}
 			done += w;
@@ -270,7 +270,7 @@ static int put_replace(struct udax_store *s, int fd, const char *name)
 		return fail(temp, ret);
 	status = copy_file(f, fd, name, true);
 	if (!status && (ret = udax_fsync(f)))
-		status = fail("fsync", ret);
+		status = fail_detail("fsync", ret);
 	ret = udax_close(f);
 	if (ret && !status)
 		status = fail("close", ret);
@@ -278,7 +278,7 @@ static int put_replace(struct udax_store *s, int fd, const char *name)
 	if (!status && interrupted)
 		status = -1;
 	if (!status && (ret = udax_rename(s, temp, name)))
-		status = fail(name, ret);
+		status = fail_detail(name, ret);
 	if (!status)
 		return 0;
 	ret = udax_unlink(s, temp);

@@ -44,10 +44,10 @@ static int no_space(struct store *st)
 	total = st->data_blocks;
 	mutex_unlock(&st->lock);
 	if (!free_blocks)
-		return detail_set(-ENOSPC, "the store is full (all %llu blocks allocated)",
+		return detail_set(-ENOSPC, "the store is full: all its %llu blocks are allocated",
 				  (unsigned long long)total);
-	return detail_set(-ENOSPC, "the host file system holding the store is full (the "
-			  "store still has %llu of %llu blocks free)",
+	return detail_set(-ENOSPC, "the host file system holding the store is full; the "
+			  "store still has %llu of its %llu blocks free",
 			  (unsigned long long)free_blocks, (unsigned long long)total);
 }
 
