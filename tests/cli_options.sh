@@ -79,4 +79,10 @@ expect_status 2 "$udax" ls --bogus
 grep -q "unknown option '--bogus'" "$dir/err" || fail "ls --bogus: $(cat "$dir/err")"
 grep -q "Try 'udax ls --help'" "$dir/err" || fail "ls --bogus: $(cat "$dir/err")"
 expect_status 2 "$udax" --bogus
+# --version: the library's version, the header's UDAX_VERSION here.
+version=$(sed -n 's/^#define UDAX_VERSION "\(.*\)"$/\1/p' "$(dirname "$udax")/../include/udax.h")
+for v in --version -V; do
+	expect_status 0 "$udax" $v
+	[ "$(cat "$dir/out")" = "udax $version" ] || fail "$v: $(cat "$dir/out"), header $version"
+done
 echo "PASS cli_options"

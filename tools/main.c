@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's': store = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		case 'V': puts("udax " UDAX_VERSION); return 0;
+		case 'V': printf("udax %s\n", udax_version()); return 0;
 		default: return cli_option_error(opt, argv);
 		}
 	}
