@@ -5,10 +5,8 @@
 # to a terminal shows a progress line, and -q/--quiet suppresses it.
 # Exit 0 pass, 1 fail, 77 skip (the progress part needs script(1)).
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-stdio-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_stdio_quiet: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 export UDAX_STORE=$dir/s
 "$udax" create "$UDAX_STORE" 256M >/dev/null || fail "create"
