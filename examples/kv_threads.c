@@ -151,6 +151,20 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
+/* Unmap the table, then close kv and the store. Returns 0, or the first
+ * error (what follows it is left open: the program exits). */
+static int kv_close(struct udax_store *store, struct udax_file *file, struct slot *table,
+		    size_t len)
+{
+	int ret = udax_munmap(table, len);
+
+	if (!ret)
+		ret = udax_close(file);
+	if (!ret)
+		ret = udax_store_close(store);
+	return ret;
+}
+
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "kv_threads: %s: %s\n", what, strerror(-err));
@@ -203,11 +217,7 @@ int main(int argc, char **argv)
 	/* Write the table back to the store, then let go of everything. */
 	ret = udax_msync(table, len, MS_SYNC);
 	if (!ret)
-		ret = udax_munmap(table, len);
-	if (!ret)
-		ret = udax_close(file);
-	if (!ret)
-		ret = udax_store_close(store);
+		ret = kv_close(store, file, table, len);
 	if (ret)
 		return fail("write back and close", ret);
 
@@ -220,11 +230,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return fail("reopen kv", ret);
 	missing += kv_count_missing(table);
-	ret = udax_munmap(table, len);
-	if (!ret)
-		ret = udax_close(file);
-	if (!ret)
-		ret = udax_store_close(store);
+	ret = kv_close(store, file, table, len);
 	if (ret)
 		return fail("close", ret);
 

@@ -105,6 +105,19 @@ static int log_append(char *log, size_t *end, uint64_t seq, const char *text)
 	return 0;
 }
 
+/* Unmap the log, then close its file and the store. Returns 0, or the
+ * first error (what follows it is left open: the program exits). */
+static int log_close(struct udax_store *store, struct udax_file *file, char *log)
+{
+	int ret = udax_munmap(log, LOG_BYTES);
+
+	if (!ret)
+		ret = udax_close(file);
+	if (!ret)
+		ret = udax_store_close(store);
+	return ret;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: sync_log STORE COUNT [--kill]\n");
@@ -168,11 +181,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		raise(SIGKILL);
 	}
-	ret = udax_munmap(log, LOG_BYTES);
-	if (!ret)
-		ret = udax_close(file);
-	if (!ret)
-		ret = udax_store_close(store);
+	ret = log_close(store, file, log);
 	if (ret)
 		return fail("close", ret);
 
@@ -185,11 +194,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return fail("reopen the log", ret);
 	after = log_replay(log, &end);
-	ret = udax_munmap(log, LOG_BYTES);
-	if (!ret)
-		ret = udax_close(file);
-	if (!ret)
-		ret = udax_store_close(store);
+	ret = log_close(store, file, log);
 	if (ret)
 		return fail("close", ret);
 	printf("sync_log: replayed %llu records, appended %llu, replayed %llu after reopening\n",

@@ -6,16 +6,8 @@
 # torn spare superblock slot, explains a truncated store, and --repair
 # repairs both. Exit 0 pass, 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-cli-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_commands: $*"; exit 1; }
-expect_status() { # STATUS COMMAND...
-	local want=$1; shift
-	"$@" >"$dir/out" 2>"$dir/err"
-	local got=$?
-	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
-}
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 expect_status 0 "$udax" --help
 grep -q '^Usage: udax' "$dir/out" || fail "--help has no usage line"

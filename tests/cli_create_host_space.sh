@@ -5,10 +5,8 @@
 # no file if it cannot), and freed blocks keep that space, while a sparse
 # store gives freed blocks back to the host. Exit 0 pass, 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-create-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_create_host_space: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 kib() { du -k "$1" | awk '{ print $1 }'; }
 
 free_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')

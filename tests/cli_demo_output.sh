@@ -5,10 +5,8 @@
 # extents), and says its temporary store was removed (and it was). Extra
 # arguments are refused. Exit 0 pass, 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-demoout-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_demo_output: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 for delivery in "" sigsegv; do
 	UDAX_DELIVERY=$delivery "$udax" demo -t 2 -m 8 -d "$dir" >"$dir/out" 2>"$dir/err" ||

@@ -9,16 +9,8 @@
 # UTF-8 are escaped; a put into a full store says the store is full.
 # Exit 0 pass, 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-msg-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_messages: $*"; exit 1; }
-expect_status() { # STATUS COMMAND...
-	local want=$1; shift
-	"$@" >"$dir/out" 2>"$dir/err"
-	local got=$?
-	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
-}
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 expect_status 1 "$udax" -s "$dir/nothing" ls
 [ "$(wc -l <"$dir/err")" = 1 ] || fail "open error: $(cat "$dir/err")"

@@ -6,16 +6,8 @@
 # arguments and unknown options are usage errors (exit 2).
 # Exit 0 pass, 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-opts-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_options: $*"; exit 1; }
-expect_status() { # STATUS COMMAND...
-	local want=$1; shift
-	"$@" >"$dir/out" 2>"$dir/err"
-	local got=$?
-	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
-}
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 store=$dir/store
 expect_status 0 "$udax" create "$store" 8M

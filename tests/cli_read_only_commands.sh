@@ -5,10 +5,8 @@
 # root), and rm on it fails with a reason naming the read-only open.
 # Exit 0 pass, 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-ro-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_read_only_commands: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 store=$dir/store
 export UDAX_STORE=$store
 

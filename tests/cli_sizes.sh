@@ -5,16 +5,8 @@
 # ls and stat print sizes readable by default, exact with -b/--bytes;
 # ls -l adds each file's allocated blocks. Exit 0 pass, 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-sizes-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_sizes: $*"; exit 1; }
-expect_status() { # STATUS COMMAND...
-	local want=$1; shift
-	"$@" >"$dir/out" 2>"$dir/err"
-	local got=$?
-	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
-}
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 expect_status 0 "$udax" create "$dir/five" 5M
 [ "$(stat -c %s "$dir/five")" = 4194304 ] || fail "5M made $(stat -c %s "$dir/five") bytes"

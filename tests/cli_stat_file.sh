@@ -7,16 +7,8 @@
 # that live counters are a mapping process's own udax_fstat. Exit 0 pass,
 # 1 fail.
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-statf-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_stat_file: $*"; exit 1; }
-expect_status() { # STATUS COMMAND...
-	local want=$1; shift
-	"$@" >"$dir/out" 2>"$dir/err"
-	local got=$?
-	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
-}
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 export UDAX_STORE=$dir/s
 expect_status 0 "$udax" create "$UDAX_STORE" 32M

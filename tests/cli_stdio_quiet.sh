@@ -5,10 +5,8 @@
 # to a terminal shows a progress line, and -q/--quiet suppresses it.
 # Exit 0 pass, 1 fail, 77 skip (the progress part needs script(1)).
 set -u
-udax=$(cd "$(dirname "$0")/.." && pwd)/udax
-dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-stdio-XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail() { echo "FAIL cli_stdio_quiet: $*"; exit 1; }
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 export UDAX_STORE=$dir/s
 "$udax" create "$UDAX_STORE" 256M >/dev/null || fail "create"
@@ -30,21 +28,34 @@ command -v script >/dev/null || { echo "SKIP: no script(1) for the progress line
 head -c $((80 << 20)) /dev/zero >"$dir/big"
 "$udax" put -q "$dir/big" big || fail "put big"
 mkfifo "$dir/fifo"
+# The boot clock in hundredths of a second (/proc/uptime counts them).
+uptime_cs() {
+	local up
+	read -r up _ </proc/uptime
+	echo $((10#${up/./}))
+}
 # get BIG into a FIFO, its stderr a terminal (script). The copy goes in
-# 8 MiB chunks, a progress line after each chunk once 0.5 s have passed:
-# the reader takes the first chunk, holds the copy 0.6 s (the condition
-# under test: a long copy), takes the second, and with -q must then see no
-# progress line where without it one shows (waited for, at most 20 s).
+# 8 MiB chunks and, without -q, shows a progress line after a chunk once
+# 0.5 s have passed since it started (the condition under test: a long
+# copy). The reader makes every copy that long, whatever the machine's
+# speed: it takes the first chunk (the copy has started), then holds the
+# second until the clock says more than 0.5 s have passed since. The
+# second chunk's write ends after that: without -q a progress line shows
+# (waited for, the third chunk held, at most 20 s), with -q none may.
 held_get() { # OPTION...
 	script -qfec "$udax get $* big $dir/fifo" "$dir/tty" >/dev/null &
-	local pid=$!
+	local pid=$! start i
 	{
 		head -c $((8 << 20)) >/dev/null
-		sleep 0.6
+		start=$(uptime_cs)
+		for ((i = 0; i < 400 && $(uptime_cs) <= start + 50; i++)); do
+			sleep 0.05
+		done
+		(($(uptime_cs) > start + 50)) || fail "the clock did not pass 0.5 s in 20 s"
 		head -c $((8 << 20)) >/dev/null
-		for ((i = 0; i < 200 && $# == 0; i++)); do
+		for ((i = 0; i < 400 && $# == 0; i++)); do
 			grep -q 'of 80 MiB' "$dir/tty" && break
-			sleep 0.1
+			sleep 0.05
 		done
 		cat >/dev/null
 	} <"$dir/fifo"

@@ -14,9 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,40 +26,7 @@
 #define HOLE 40ull		/* pages HOLE.. are holes */
 #define FAULTED 10ull		/* pages ..FAULTED-1 the parent faulted in */
 
-static sigjmp_buf segv_jmp;
 static bool *write_faulted;	/* shared with the child: [0] data page, [1] hole */
-static volatile sig_atomic_t segv_armed;
-
-static void on_segv(int sig)
-{
-	(void)sig;
-	if (segv_armed) {
-		segv_armed = 0;
-		siglongjmp(segv_jmp, 1);
-	}
-	_exit(98);
-}
-
-static uint64_t stamp(uint64_t page)
-{
-	return page * 0x9e3779b97f4a7c15ull | 1;
-}
-
-/* Read (or write) the first word of page p; Return: whether that raised
- * SIGSEGV. */
-static bool access_segv(char *map, uint64_t p, bool write, uint64_t *value)
-{
-	if (sigsetjmp(segv_jmp, 1) == 0) {
-		segv_armed = 1;
-		if (write)
-			*(volatile uint64_t *)(map + p * PG) = *value;
-		else
-			*value = *(volatile uint64_t *)(map + p * PG);
-		segv_armed = 0;
-		return false;
-	}
-	return true;
-}
 
 /* In the grandchild: exit 0 if every read saw the file's bytes or
  * faulted, 10 + page for a wrong read, 2 if an inherited handle worked. */
@@ -74,13 +38,14 @@ static int child_accesses(struct udax_store *s, struct udax_file *f, char *map)
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		uint64_t p = probes[i], got = 0;
 
-		if (!access_segv(map, p, false, &got) && got != (p < HOLE ? stamp(p) : 0))
+		if (!test_access_sigsegv(map + p * PG, false, &got) &&
+		    got != (p < HOLE ? test_page_stamp('f', p) : 0))
 			return 10 + (int)p;
 	}
 	/* Writes: to a page with data and to a hole. */
 	value = 0xc0ffee;
-	write_faulted[0] = access_segv(map, FAULTED + 5, true, &value);
-	write_faulted[1] = access_segv(map, HOLE + 7, true, &value);
+	write_faulted[0] = test_access_sigsegv(map + (FAULTED + 5) * PG, true, &value);
+	write_faulted[1] = test_access_sigsegv(map + (HOLE + 7) * PG, true, &value);
 	if (udax_pwrite(f, &value, 8, (HOLE + 9) * PG) != -EBADF ||
 	    udax_truncate(f, 0) != -EBADF || udax_unlink(s, "f") != -EBADF ||
 	    udax_close(f) != -EBADF || udax_store_close(s) != -EBADF)
@@ -91,33 +56,25 @@ static int child_accesses(struct udax_store *s, struct udax_file *f, char *map)
 static void scenario(void *arg)
 {
 	const char *mode = arg;
-	struct sigaction sa;
 	struct udax_store *s;
 	struct udax_file *f;
-	uint64_t buf[PG / 8], got;
+	uint64_t got;
 	int status;
 	char *map;
 	pid_t pid;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_segv;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);	/* before udax: udax chains to it */
+	test_install_sigsegv_catcher();	/* before udax: udax chains to it */
 	setenv("UDAX_DELIVERY", mode, 1);
 	unlink(test_path("store"));
 	CHECK_EQ(udax_store_create(test_path("store"), 64ull << 20, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
 	CHECK_EQ(udax_open(s, "f", O_RDWR | O_CREAT, &f), 0);
-	for (uint64_t p = 0; p < HOLE; p++) {
-		for (size_t i = 0; i < PG / 8; i++)
-			buf[i] = stamp(p);
-		CHECK_EQ(udax_pwrite(f, buf, PG, p * PG), (long long)PG);
-	}
+	test_file_fill(f, 'f', HOLE);
 	CHECK_EQ(udax_truncate(f, PAGES * PG), 0);
 	CHECK_EQ(udax_mmap(f, 0, PAGES * PG, PROT_READ | PROT_WRITE | UDAX_MAP_PTE,
 			   (void **)&map), 0);
 	for (uint64_t p = 0; p < FAULTED; p++)
-		CHECK_EQ(*(volatile uint64_t *)(map + p * PG), stamp(p));
+		CHECK_EQ(*(volatile uint64_t *)(map + p * PG), test_page_stamp('f', p));
 
 	write_faulted = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(write_faulted != MAP_FAILED);
@@ -131,8 +88,8 @@ static void scenario(void *arg)
 	      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	/* The child's writes reached the file, or it faulted: never lost. */
 	CHECK_EQ(udax_pread(f, &got, 8, (FAULTED + 5) * PG), 8);
-	CHECK(got == (write_faulted[0] ? stamp(FAULTED + 5) : 0xc0ffee), "%s: %#llx", mode,
-	      (unsigned long long)got);
+	CHECK(got == (write_faulted[0] ? test_page_stamp('f', FAULTED + 5) : 0xc0ffee), "%s: %#llx",
+	      mode, (unsigned long long)got);
 	CHECK_EQ(udax_pread(f, &got, 8, (HOLE + 7) * PG), 8);
 	CHECK(got == (write_faulted[1] ? 0 : 0xc0ffee), "%s: the child's write to a hole: %#llx",
 	      mode, (unsigned long long)got);
@@ -140,7 +97,8 @@ static void scenario(void *arg)
 	CHECK_EQ(got, 0);
 	CHECK_EQ(test_file_stat(f).size, PAGES * PG);
 	/* The parent's mapping and handles still work. */
-	CHECK_EQ(*(volatile uint64_t *)(map + (FAULTED + 1) * PG), stamp(FAULTED + 1));
+	CHECK_EQ(*(volatile uint64_t *)(map + (FAULTED + 1) * PG),
+		 test_page_stamp('f', FAULTED + 1));
 	map[(HOLE + 1) * PG] = 1;
 	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
 	CHECK_EQ(udax_close(f), 0);

@@ -14,9 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,78 +26,33 @@
 #define MIB (1ull << 20)
 #define DATA_PAGES 64ull	/* then holes, to 8 MiB */
 
-static sigjmp_buf segv_jmp;
-static volatile sig_atomic_t segv_armed;
-
-static void on_segv(int sig)
-{
-	(void)sig;
-	if (segv_armed) {
-		segv_armed = 0;
-		siglongjmp(segv_jmp, 1);
-	}
-	_exit(98);
-}
-
-static uint64_t stamp(char who, uint64_t page)
-{
-	return ((uint64_t)who << 56) ^ (page * 0x9e3779b97f4a7c15ull) ^ 1;
-}
-
-/* Read a word of p (or write 64 bytes there). Return: whether that
- * raised SIGSEGV. */
-static bool touch_faults(char *p, bool write, uint64_t *got)
-{
-	if (sigsetjmp(segv_jmp, 1) == 0) {
-		segv_armed = 1;
-		if (write)
-			memset(p, 'c', 64);
-		else
-			*got = *(volatile uint64_t *)p;
-		segv_armed = 0;
-		return false;
-	}
-	return true;
-}
-
 /* In the raw child: exit 0, or 10 + page for a read of zeros where the
  * file has data, 3 if an inherited handle worked. Once the parent has
  * given every free block to file b and made it durable (go), writes fill
  * holes across 4 MiB (faults or not), and the handles are used. */
 static int child(struct udax_store *s, struct udax_file *a, char *map, int go)
 {
-	uint64_t got;
+	uint64_t got, ccc = 0x6363636363636363ull;	/* "cccccccc" */
 	char c;
 
 	for (uint64_t p = 0; p < DATA_PAGES; p += 7)
-		if (!touch_faults(map + p * PG, false, &got) && got != stamp('a', p))
+		if (!test_access_sigsegv(map + p * PG, false, &got) &&
+		    got != test_page_stamp('a', p))
 			return 10 + (int)p;
 	if (read(go, &c, 1) != 1)
 		return 2;
 	for (uint64_t off = 4 * MIB; off < 8 * MIB; off += PG)
-		(void)touch_faults(map + off, true, &got);
+		(void)test_access_sigsegv(map + off, true, &ccc);
 	if (udax_pwrite(a, &got, 8, 5 * MIB) != -EBADF || udax_close(a) != -EBADF ||
 	    udax_store_close(s) != -EBADF)
 		return 3;
 	return 0;
 }
 
-static void fill(struct udax_file *f, char who, uint64_t pages)
-{
-	static uint64_t buf[PG / 8];
-
-	for (uint64_t p = 0; p < pages; p++) {
-		for (size_t i = 0; i < PG / 8; i++)
-			buf[i] = stamp(who, p);
-		CHECK_EQ(udax_pwrite(f, buf, PG, p * PG), (long long)PG);
-	}
-}
-
 static void run(void *mode)
 {
 	struct udax_store *s;
 	struct udax_file *a, *b;
-	struct sigaction sa;
 	struct udax_store_stat ss;
 	int status, go[2];
 	uint64_t b_pages;
@@ -108,20 +60,17 @@ static void run(void *mode)
 	char *map;
 
 	setenv("UDAX_DELIVERY", mode, 1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_segv;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);	/* before udax: udax chains to it */
+	test_install_sigsegv_catcher();	/* before udax: udax chains to it */
 	unlink(test_path("store"));
 	CHECK_EQ(udax_store_create(test_path("store"), 16 * MIB, 0), 0);
 	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
 	CHECK_EQ(udax_open(s, "a", O_RDWR | O_CREAT, &a), 0);
 	CHECK_EQ(udax_open(s, "b", O_RDWR | O_CREAT, &b), 0);
-	fill(a, 'a', DATA_PAGES);
+	test_file_fill(a, 'a', DATA_PAGES);
 	CHECK_EQ(udax_truncate(a, 8 * MIB), 0);
 	CHECK_EQ(udax_mmap(a, 0, 8 * MIB, PROT_READ | PROT_WRITE | UDAX_MAP_PTE, (void **)&map),
 		 0);
-	CHECK_EQ(*(volatile uint64_t *)map, stamp('a', 0));	/* one page installed */
+	CHECK_EQ(*(volatile uint64_t *)map, test_page_stamp('a', 0));	/* page 0 installed */
 
 	CHECK(pipe(go) == 0);
 	pid = (pid_t)syscall(SYS_fork);		/* no fork handlers run */
@@ -131,7 +80,7 @@ static void run(void *mode)
 	/* Every free block goes to b; then the child writes. */
 	CHECK_EQ(udax_store_stat(s, &ss), 0);
 	b_pages = ss.blocks_free;
-	fill(b, 'b', b_pages);
+	test_file_fill(b, 'b', b_pages);
 	CHECK_EQ(udax_fsync(b), 0);
 	CHECK(write(go[1], "g", 1) == 1);
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -142,15 +91,16 @@ static void run(void *mode)
 		uint64_t got;
 
 		CHECK_EQ(udax_pread(b, &got, 8, p * PG), 8);
-		CHECK(got == stamp('b', p), "%s: file b page %llu holds %#llx", (const char *)mode,
-		      (unsigned long long)p, (unsigned long long)got);
+		CHECK(got == test_page_stamp('b', p), "%s: file b page %llu holds %#llx",
+		      (const char *)mode, (unsigned long long)p, (unsigned long long)got);
 	}
 	for (uint64_t p = 0; p < 8 * MIB / PG; p++) {
 		uint64_t got;
 
 		CHECK_EQ(udax_pread(a, &got, 8, p * PG), 8);
-		CHECK(got == (p < DATA_PAGES ? stamp('a', p) : 0), "%s: file a page %llu: %#llx",
-		      (const char *)mode, (unsigned long long)p, (unsigned long long)got);
+		CHECK(got == (p < DATA_PAGES ? test_page_stamp('a', p) : 0),
+		      "%s: file a page %llu: %#llx", (const char *)mode, (unsigned long long)p,
+		      (unsigned long long)got);
 	}
 	_exit(0);	/* a crash: what is on disk is what fsync made durable */
 }
@@ -169,8 +119,8 @@ static void check_durable(void *unused)
 	CHECK_EQ(udax_open(s, "b", O_RDONLY, &b), 0);
 	for (uint64_t p = 0; p < test_file_stat(b).size / PG; p++) {
 		CHECK_EQ(udax_pread(b, &got, 8, p * PG), 8);
-		CHECK(got == stamp('b', p), "durable file b, page %llu: %#llx", (unsigned long long)p,
-		      (unsigned long long)got);
+		CHECK(got == test_page_stamp('b', p), "durable file b, page %llu: %#llx",
+		      (unsigned long long)p, (unsigned long long)got);
 	}
 	CHECK(test_file_stat(b).size > 0);
 	CHECK_EQ(udax_close(b), 0);

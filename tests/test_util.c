@@ -157,15 +157,20 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	_exit(99);
 }
 
-void test_install_sigbus_catcher(void)
+static void catcher_install(int sig, void (*fn)(int, siginfo_t *, void *))
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigbus;
+	sa.sa_sigaction = fn;
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
+	sigaction(sig, &sa, NULL);
+}
+
+void test_install_sigbus_catcher(void)
+{
+	catcher_install(SIGBUS, on_sigbus);
 }
 
 bool test_access_sigbus(char *p, bool write, char value)
@@ -180,6 +185,61 @@ bool test_access_sigbus(char *p, bool write, char value)
 		return false;
 	}
 	return true;
+}
+
+static __thread sigjmp_buf sigsegv_jmp;
+static __thread volatile sig_atomic_t sigsegv_armed;
+
+static void on_sigsegv(int sig, siginfo_t *si, void *uc)
+{
+	char msg[160];
+	int n;
+
+	(void)sig;
+	(void)uc;
+	if (sigsegv_armed) {
+		sigsegv_armed = 0;
+		siglongjmp(sigsegv_jmp, 1);
+	}
+	n = snprintf(msg, sizeof(msg), "FAIL %s: unexpected SIGSEGV at %p (seed=%llu)\n",
+		     test_name, si->si_addr, (unsigned long long)test_seed);
+	(void)!write(STDERR_FILENO, msg, (size_t)n);
+	_exit(98);
+}
+
+void test_install_sigsegv_catcher(void)
+{
+	catcher_install(SIGSEGV, on_sigsegv);
+}
+
+bool test_access_sigsegv(char *p, bool write, uint64_t *value)
+{
+	if (sigsetjmp(sigsegv_jmp, 1) == 0) {
+		sigsegv_armed = 1;
+		if (write)
+			*(volatile uint64_t *)p = *value;
+		else
+			*value = *(volatile uint64_t *)p;
+		sigsegv_armed = 0;
+		return false;
+	}
+	return true;
+}
+
+uint64_t test_page_stamp(char who, uint64_t page)
+{
+	return ((uint64_t)who << 56) ^ (page * 0x9e3779b97f4a7c15ull) ^ 1;
+}
+
+void test_file_fill(struct udax_file *f, char who, uint64_t pages)
+{
+	static uint64_t buf[4096 / 8];
+
+	for (uint64_t p = 0; p < pages; p++) {
+		for (size_t i = 0; i < sizeof(buf) / 8; i++)
+			buf[i] = test_page_stamp(who, p);
+		CHECK_EQ(udax_pwrite(f, buf, sizeof(buf), p * sizeof(buf)), (long long)sizeof(buf));
+	}
 }
 
 struct udax_file_stat test_file_stat(struct udax_file *f)

@@ -66,6 +66,24 @@ void test_install_sigbus_catcher(void);
  * thread (needs test_install_sigbus_catcher()). */
 bool test_access_sigbus(char *p, bool write, char value);
 
+/*
+ * Catching SIGSEGV in the faulting thread, as an application would: the
+ * handler is installed before udax_store_open() and udax chains to it. A
+ * SIGSEGV outside test_access_sigsegv() exits 98 after saying where.
+ */
+void test_install_sigsegv_catcher(void);
+/* Read the 8-byte word at p into *value (or write *value there); Return:
+ * whether that raised SIGSEGV in this thread (needs
+ * test_install_sigsegv_catcher()). */
+bool test_access_sigsegv(char *p, bool write, uint64_t *value);
+
+/* The stamp of page `page` of a file written by `who`: never 0 (for the
+ * page numbers of a test), different for each page and writer. */
+uint64_t test_page_stamp(char who, uint64_t page);
+/* pwrite pages 0..pages-1 of f, each filled with its test_page_stamp(),
+ * failing the test if a write fails. */
+void test_file_fill(struct udax_file *f, char who, uint64_t pages);
+
 /* The values UDAX_DELIVERY takes: tests of delivery behaviour run in each. */
 extern const char *const test_delivery_modes[2];
 /* Run fn(arg) in a child process; fail the test, naming what, unless the

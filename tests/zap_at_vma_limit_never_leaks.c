@@ -44,23 +44,6 @@ static char *fill_to_limit(size_t *len)
 	return NULL;
 }
 
-static uint64_t stamp(char who, uint64_t page)
-{
-	return ((uint64_t)who << 56) ^ (page * 0x9e3779b97f4a7c15ull) ^ 1;
-}
-
-/* Fill the file with stamped pages by pwrite. */
-static void write_pages(struct udax_file *f, char who, uint64_t pages)
-{
-	static uint64_t buf[PG / 8];
-
-	for (uint64_t p = 0; p < pages; p++) {
-		for (size_t i = 0; i < PG / 8; i++)
-			buf[i] = stamp(who, p);
-		CHECK_EQ(udax_pwrite(f, buf, PG, p * PG), (long long)PG);
-	}
-}
-
 static void scenario(bool truncate, int map_flags)
 {
 	struct udax_store_stat ss;
@@ -78,11 +61,11 @@ static void scenario(bool truncate, int map_flags)
 	pages = ss.blocks_free;		/* the file takes the whole store */
 	victim = pages / 2 + 3;
 	CHECK_EQ(udax_open(s, "a", O_RDWR | O_CREAT, &a), 0);
-	write_pages(a, 'a', pages);
+	test_file_fill(a, 'a', pages);
 	CHECK_EQ(udax_fsync(a), 0);
 	CHECK_EQ(udax_mmap(a, 0, pages * PG, PROT_READ | PROT_WRITE | map_flags, (void **)&map), 0);
 	for (uint64_t p = 0; p < pages; p++)	/* every page installed */
-		CHECK_EQ(*(volatile uint64_t *)(map + p * PG), stamp('a', p));
+		CHECK_EQ(*(volatile uint64_t *)(map + p * PG), test_page_stamp('a', p));
 
 	fill = fill_to_limit(&fill_len);
 	if (truncate)
@@ -98,7 +81,7 @@ static void scenario(bool truncate, int map_flags)
 	CHECK_EQ(udax_open(s, "b", O_RDWR | O_CREAT, &b), 0);
 	CHECK_EQ(udax_store_stat(s, &ss), 0);
 	CHECK(ret != 0 || ss.blocks_free >= 1, "the freed block is free");
-	write_pages(b, 'b', ss.blocks_free);
+	test_file_fill(b, 'b', ss.blocks_free);
 	/* The mapping shows what the file holds, and the file holds its own
 	 * bytes or, where the punch or truncate took effect, zeros. */
 	size = test_file_stat(a).size;
@@ -111,7 +94,7 @@ static void scenario(bool truncate, int map_flags)
 			continue;
 		}
 		CHECK_EQ(udax_pread(a, &file, 8, p * PG), 8);
-		CHECK(file == stamp('a', p) || (file == 0 && p == victim),
+		CHECK(file == test_page_stamp('a', p) || (file == 0 && p == victim),
 		      "page %llu holds %#llx", (unsigned long long)p, (unsigned long long)file);
 		mapped = *(volatile uint64_t *)(map + p * PG);
 		CHECK(mapped == file, "page %llu reads %#llx (file b's bytes: %d), the file %#llx",

@@ -1,0 +1,28 @@
+# cli_lib.bash: the common start of the tests/cli_*.sh scripts, which
+# source it as their first command after `set -u`:
+#
+#   . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
+#
+# (a script runs as its copy BUILD/tests/NAME, BUILD a directory of the
+# source tree, as build/ and build-asan/ are). It sets
+#   test_name  the script's name without .sh, for its messages;
+#   udax       the build's CLI, BUILD/udax;
+#   dir        a private temporary directory, removed at exit (EXIT trap);
+# and defines
+#   fail MESSAGE...              print "FAIL test_name: MESSAGE", exit 1;
+#   expect_status STATUS CMD...  run CMD, its output in $dir/out and
+#                                $dir/err; fail unless it exits STATUS.
+# Named .bash, not .sh: the Makefile makes every tests/*.sh a test.
+test_name=${0##*/}
+test_name=${test_name%.sh}
+# shellcheck disable=SC2034 # used by the scripts
+udax=$(cd "$(dirname "$0")/.." && pwd)/udax
+dir=$(mktemp -d "${TMPDIR:-/tmp}/udax-$test_name-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL $test_name: $*"; exit 1; }
+expect_status() { # STATUS COMMAND...
+	local want=$1; shift
+	"$@" >"$dir/out" 2>"$dir/err"
+	local got=$?
+	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
+}
