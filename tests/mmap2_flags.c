@@ -24,7 +24,6 @@ static void read_all(struct udax_file *f, bool legacy, int flags, uint64_t *pmd,
 		     uint64_t *pte)
 {
 	struct udax_file_stat before = test_file_stat(f), after;
-	volatile char sum = 0;
 	char *p;
 
 	if (legacy)
@@ -33,7 +32,6 @@ static void read_all(struct udax_file *f, bool legacy, int flags, uint64_t *pmd,
 		CHECK_EQ(udax_mmap2(f, 0, FILE_BYTES, PROT_READ, flags, (void **)&p), 0);
 	for (uint64_t off = 0; off < FILE_BYTES; off += 4096) {
 		CHECK_EQ(p[off], 'a' + (char)(off >> 21));
-		sum += p[off];
 	}
 	after = test_file_stat(f);
 	CHECK_EQ(udax_munmap(p, FILE_BYTES), 0);
