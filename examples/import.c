@@ -8,7 +8,7 @@
  * STORE must exist (`udax create STORE 64M`). The host file is read in
  * 1 MiB chunks and written with udax_pwrite() into a new file NAME of the
  * store (replacing one of that name), made durable with udax_fsync(), then
- * read back through a read-only udax_mmap() and compared with the host
+ * read back through a read-only udax_mmap2() and compared with the host
  * file. Prints one line and exits 0 if the copy is byte-exact, else prints
  * the error and exits 1. Build: cc -std=c11 import.c -ludax
  */
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		return fail(argv[2], -errno);
 	ret = udax_store_open(argv[1], 0, &store);
 	if (ret) {
-		/* The store calls say more than the errno where they can. */
+		/* A failed udax call says why in udax_strerror_detail(). */
 		const char *detail = udax_strerror_detail();
 
 		fprintf(stderr, "import: %s: %s\n", argv[1], *detail ? detail : strerror(-ret));
@@ -142,9 +142,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (size) {		/* a mapping cannot be empty */
-		ret = udax_mmap(file, 0, (size_t)size, PROT_READ, &map);
+		ret = udax_mmap2(file, 0, (size_t)size, PROT_READ, 0, &map);
 		if (ret)
-			return fail("udax_mmap", ret);
+			return fail("udax_mmap2", ret);
 		ret = file_compare(map, (uint64_t)size, fd, buf);
 		if (ret < 0)
 			return fail(argv[2], ret);

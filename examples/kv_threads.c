@@ -197,7 +197,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = udax_truncate(file, len);
 	if (!ret)
-		ret = udax_mmap(file, 0, len, PROT_READ | PROT_WRITE, (void **)&table);
+		ret = udax_mmap2(file, 0, len, PROT_READ | PROT_WRITE, 0, (void **)&table);
 	if (ret)
 		return fail("create and map kv", ret);
 
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = udax_open(store, "kv", O_RDONLY, &file);
 	if (!ret)
-		ret = udax_mmap(file, 0, len, PROT_READ, (void **)&table);
+		ret = udax_mmap2(file, 0, len, PROT_READ, 0, (void **)&table);
 	if (ret)
 		return fail("reopen kv", ret);
 	missing += kv_count_missing(table);

@@ -163,8 +163,8 @@ int main(int argc, char **argv)
 			ret = udax_fsync(file);
 	}
 	if (!ret)
-		ret = udax_mmap(file, 0, LOG_BYTES, PROT_READ | PROT_WRITE | UDAX_MAP_SYNC,
-				(void **)&log);
+		ret = udax_mmap2(file, 0, LOG_BYTES, PROT_READ | PROT_WRITE, UDAX_MAP_SYNC,
+				 (void **)&log);
 	if (ret)
 		return fail("open and map the log", ret);
 
@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = udax_open(store, "log", O_RDONLY, &file);
 	if (!ret)
-		ret = udax_mmap(file, 0, LOG_BYTES, PROT_READ, (void **)&log);
+		ret = udax_mmap2(file, 0, LOG_BYTES, PROT_READ, 0, (void **)&log);
 	if (ret)
 		return fail("reopen the log", ret);
 	after = log_replay(log, &end);
