@@ -9,21 +9,75 @@
  * open file), the resource that ran out (the store or the host file
  * system, vm.max_map_count). A failure nobody explained gets the call's
  * name and the errno's text, so the detail after a failure is never "".
- * Names of files are never copied into it: they may be long or hold
- * terminal controls.
+ * The calls of files never copy a name into it (it may be long); the
+ * store calls name the store's path and, for a damaged store, its files,
+ * escaped C style as `udax ls` prints names: control bytes, DEL and bytes
+ * that are not printable UTF-8 (invalid UTF-8, C1 and bidirectional
+ * controls) as \xHH, a backslash doubled. So the text is one line that a
+ * terminal only prints.
  *
  * Locks: none; the text is thread-local (one buffer per thread).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/handles.h"
 
-#define DETAIL_MAX 512
+#define DETAIL_RAW_MAX 512
+#define DETAIL_MAX (4 * DETAIL_RAW_MAX)	/* every byte escaped as \xHH */
 
 static __thread char detail[DETAIL_MAX];
+
+/* The length (2..4) of the well-formed UTF-8 sequence at s (at most n
+ * bytes) of a character a terminal prints, or 0: a stray or truncated
+ * byte, an overlong form, a surrogate, a C1 control (U+0080 .. U+009F) or
+ * a bidirectional control (U+200E, U+200F, U+202A .. U+202E, U+2066 ..
+ * U+2069). */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	uint32_t c = s[0] & (0x7f >> len);
+
+	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c <= 0x9f || c == 0x200e || c == 0x200f ||
+	    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+		return 0;
+	return len;
+}
+
+/* Copy the n bytes of raw into detail, escaped (see the top). */
+static void detail_escape(const unsigned char *raw, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t seq = raw[i] >= 0x80 ? utf8_printable(raw + i, n - i) : 0;
+
+		if (raw[i] == '\\') {
+			memcpy(detail + out, "\\\\", 2);
+			out += 2;
+		} else if (seq) {
+			memcpy(detail + out, raw + i, seq);
+			out += seq;
+			i += seq - 1;
+		} else if (raw[i] < 0x20 || raw[i] >= 0x7f) {
+			out += (size_t)snprintf(detail + out, 5, "\\x%02x", raw[i]);
+		} else {
+			detail[out++] = (char)raw[i];
+		}
+	}
+	detail[out] = '\0';
+}
 
 void detail_clear(void)
 {
@@ -32,11 +86,15 @@ void detail_clear(void)
 
 int detail_set(int err, const char *fmt, ...)
 {
+	char raw[DETAIL_RAW_MAX];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	detail_escape((const unsigned char *)raw,
+		      n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
 	return err;
 }
 

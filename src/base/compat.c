@@ -35,6 +35,35 @@ void futex_wake(_Atomic uint32_t *word, int count)
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 
+int compat_open_backing(const char *path, int flags, mode_t mode)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, mode);
+	int high, null_fd;
+
+	if (fd < 0)
+		return -errno;
+	if (fd > STDERR_FILENO)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	if (high < 0) {
+		high = -errno;
+		close(fd);
+		return high;
+	}
+	/* fd is still open, so /dev/null lands elsewhere; dup2 puts it in
+	 * fd's slot (without O_CLOEXEC, like a standard stream). Without
+	 * /dev/null the slot is closed again, as it was. O_NONBLOCK stays:
+	 * it changes nothing for a regular file or a block device. */
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd >= 0) {
+		dup2(null_fd, fd);
+		close(null_fd);
+	} else {
+		close(fd);
+	}
+	return high;
+}
+
 static size_t buf_span(size_t bytes)
 {
 	return (bytes + 4095) & ~(size_t)4095;

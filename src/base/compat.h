@@ -38,6 +38,13 @@ enum fault_access compat_fault_access(const void *ucontext);
  * process; -ENOSYS: no userfaultfd; -EINVAL: no UFFD_FEATURE_SIGBUS). */
 int compat_uffd_open_sigbus(void);
 
+/* open(2) of a store's backing file: close-on-exec, never blocking (a FIFO
+ * named as a store opens at once, to be refused as no regular file), and
+ * never on descriptors 0, 1 or 2: should the application have closed one,
+ * the store moves above 2 and /dev/null takes the slot, so that a message
+ * printed to stderr can never land in the store. Return: fd or -errno. */
+int compat_open_backing(const char *path, int flags, mode_t mode);
+
 /* Register [addr, addr+len) for missing faults on uffd. Return: 0 or -errno. */
 int compat_uffd_register_missing(int uffd, void *addr, size_t len);
 

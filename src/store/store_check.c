@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "base/compat.h"
 #include "store/store_disk.h"
 
 /* Check the store in fd. Return: as store_check_path(); *usable says
@@ -102,14 +103,13 @@ int store_check_path(const char *path, unsigned flags, struct store_error *why)
 	bool repair = flags & UDAX_CHECK_REPAIR, usable;
 	struct store_error what;
 	struct disk_store ds;
-	int fd = open(path, (repair ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	int fd = compat_open_backing(path, repair ? O_RDWR : O_RDONLY, 0);
 	int ret;
 
 	why->text[0] = '\0';
 	if (fd < 0) {
-		ret = -errno;
-		store_error_set(why, "cannot open: %s", strerror(errno));
-		return ret;
+		store_error_set(why, "cannot open %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	/* A store in use may be between two metadata writes: refuse. */
 	if (flock(fd, (repair ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {

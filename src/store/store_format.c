@@ -119,11 +119,10 @@ int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max
 	sb.meta_crc = crc32c(0, zeros, table_bytes);
 	free(zeros);
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = compat_open_backing(path, O_RDWR | O_CREAT | O_EXCL, 0644);
 	if (fd < 0) {
-		ret = -errno;
-		store_error_set(why, "cannot create %s: %s", path, strerror(errno));
-		return ret;
+		store_error_set(why, "cannot create %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	ret = ftruncate(fd, (off_t)(sb.store_blocks * STORE_BLOCK_SIZE)) ? -errno : 0;
 	if (!ret && (sb.flags & STORE_FLAG_PREALLOC)) {
@@ -246,12 +245,12 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 	mutex_init(&s->checkpoint_lock);
 	s->io = &store_io_default;
 	s->rdonly = flags & UDAX_STORE_RDONLY;
-	s->fd = open(path, (s->rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	s->fd = compat_open_backing(path, s->rdonly ? O_RDONLY : O_RDWR, 0);
 	if (s->fd < 0) {
-		ret = -errno;
+		ret = s->fd;
 		store_error_set(why, "cannot open %s%s: %s%s", path,
-				s->rdonly ? "" : " for writing", strerror(errno),
-				!s->rdonly && (errno == EACCES || errno == EROFS)
+				s->rdonly ? "" : " for writing", strerror(-ret),
+				!s->rdonly && (ret == -EACCES || ret == -EROFS)
 				? "; open it read-only (UDAX_STORE_RDONLY) to read it" : "");
 		free(s);
 		return ret;
