@@ -250,6 +250,19 @@ UDAX_API int udax_msync(void *addr, size_t len, int flags);
  * the thread's next udax call. */
 UDAX_API const char *udax_strerror_detail(void);
 
+/* Bytes udax_escape() needs for len bytes of text (with the NUL). */
+#define UDAX_ESCAPED_SIZE(len) (4 * (size_t)(len) + 1)
+
+/* Write into buf (size bytes, at least UDAX_ESCAPED_SIZE(len)) the first
+ * len bytes of text (fewer if a NUL comes first) as a terminal should show
+ * them, as udax(1) shows names and udax_strerror_detail() quotes them:
+ * printable ASCII and printable UTF-8 as they are; \n, \t, \r and a
+ * backslash C style; every other byte (control bytes, DEL, invalid UTF-8,
+ * C1 controls such as U+009B, bidirectional controls such as U+202E) as
+ * \xHH. Return: the length of the text written (NUL-terminated), -EINVAL
+ * for NULL, -ERANGE if size is too small (buf is then unchanged). */
+UDAX_API ssize_t udax_escape(const char *text, size_t len, char *buf, size_t size);
+
 /* The version of the library running ("MAJOR.MINOR.PATCH"), which may be
  * newer than the UDAX_VERSION compiled against. */
 UDAX_API const char *udax_version(void);

@@ -18,7 +18,7 @@ versioned=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }')
 have=$(sed 's/@.*//' <<<"$versioned" | sort)
 [ -n "$want" ] || fail "no UDAX_API declarations found in $header"
 [ "$want" = "$have" ] || fail "exports differ from the header: $(diff <(echo "$want") <(echo "$have") | tr '\n' ' ')"
-for f in udax_mmap2 udax_stat udax_version; do
+for f in udax_escape udax_mmap2 udax_stat udax_version; do
 	grep -qx "$f@@UDAX_0.2" <<<"$versioned" || fail "$f is not at version UDAX_0.2"
 done
 for f in udax_mmap udax_store_open udax_strerror_detail; do

@@ -181,6 +181,13 @@ const char *udax_strerror_detail(void)
 	return detail_text();
 }
 
+/* Pure: it touches no udax state, so it runs with signals as they are and
+ * leaves the thread's detail text alone. */
+ssize_t udax_escape(const char *text, size_t len, char *buf, size_t size)
+{
+	return text_escape(text, len, buf, size);
+}
+
 const char *udax_version(void)
 {
 	return UDAX_VERSION;

@@ -11,14 +11,13 @@
  * name and the errno's text, so the detail after a failure is never "".
  * The calls of files never copy a name into it (it may be long); the
  * store calls name the store's path and, for a damaged store, its files,
- * escaped C style as `udax ls` prints names: control bytes, DEL and bytes
- * that are not printable UTF-8 (invalid UTF-8, C1 and bidirectional
- * controls) as \xHH, a backslash doubled. So the text is one line that a
- * terminal only prints.
+ * escaped as udax_escape() escapes (text_escape() here): the text is one
+ * line that a terminal only prints.
  *
  * Locks: none; the text is thread-local (one buffer per thread).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,15 +26,16 @@
 #include "api/handles.h"
 
 #define DETAIL_RAW_MAX 512
-#define DETAIL_MAX (4 * DETAIL_RAW_MAX)	/* every byte escaped as \xHH */
+#define DETAIL_MAX UDAX_ESCAPED_SIZE(DETAIL_RAW_MAX)
 
 static __thread char detail[DETAIL_MAX];
 
 /* The length (2..4) of the well-formed UTF-8 sequence at s (at most n
  * bytes) of a character a terminal prints, or 0: a stray or truncated
- * byte, an overlong form, a surrogate, a C1 control (U+0080 .. U+009F) or
- * a bidirectional control (U+200E, U+200F, U+202A .. U+202E, U+2066 ..
- * U+2069). */
+ * byte, an overlong form, a surrogate, a C1 control (U+0080 .. U+009F:
+ * U+009B is CSI, as ESC [ is) or a bidirectional control (U+200E, U+200F,
+ * U+202A .. U+202E, U+2066 .. U+2069: they reorder what follows on the
+ * screen). */
 static size_t utf8_printable(const unsigned char *s, size_t n)
 {
 	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
@@ -55,28 +55,36 @@ static size_t utf8_printable(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Copy the n bytes of raw into detail, escaped (see the top). */
-static void detail_escape(const unsigned char *raw, size_t n)
+ssize_t text_escape(const char *text, size_t len, char *buf, size_t size)
 {
+	const unsigned char *raw = (const unsigned char *)text;
 	size_t out = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		size_t seq = raw[i] >= 0x80 ? utf8_printable(raw + i, n - i) : 0;
+	if (!text || !buf)
+		return -EINVAL;
+	len = strnlen(text, len);
+	if (size < UDAX_ESCAPED_SIZE(len))
+		return -ERANGE;
+	for (size_t i = 0; i < len; i++) {
+		size_t seq = raw[i] >= 0x80 ? utf8_printable(raw + i, len - i) : 0;
+		const char *esc = raw[i] == '\n' ? "\\n" : raw[i] == '\t' ? "\\t" :
+				  raw[i] == '\r' ? "\\r" : raw[i] == '\\' ? "\\\\" : NULL;
 
-		if (raw[i] == '\\') {
-			memcpy(detail + out, "\\\\", 2);
+		if (esc) {
+			memcpy(buf + out, esc, 2);
 			out += 2;
 		} else if (seq) {
-			memcpy(detail + out, raw + i, seq);
+			memcpy(buf + out, raw + i, seq);
 			out += seq;
 			i += seq - 1;
 		} else if (raw[i] < 0x20 || raw[i] >= 0x7f) {
-			out += (size_t)snprintf(detail + out, 5, "\\x%02x", raw[i]);
+			out += (size_t)snprintf(buf + out, 5, "\\x%02x", raw[i]);
 		} else {
-			detail[out++] = (char)raw[i];
+			buf[out++] = (char)raw[i];
 		}
 	}
-	detail[out] = '\0';
+	buf[out] = '\0';
+	return (ssize_t)out;
 }
 
 void detail_clear(void)
@@ -93,8 +101,7 @@ int detail_set(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	detail_escape((const unsigned char *)raw,
-		      n < 0 ? 0 : (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
+	text_escape(raw, n < 0 ? 0 : (size_t)n, detail, sizeof(detail));
 	return err;
 }
 

@@ -71,12 +71,14 @@ int mapping_sync(void *addr, size_t len, int flags);
  * returns err, so that a failure reads `return detail_set(-EINVAL, ...)`;
  * detail_fallback() gives a failed call (ret < 0) that set none the
  * call's name and the errno's text, and returns ret; detail_text() is the
- * text. name_problem() says which rule a file name breaks, or NULL. */
+ * text. name_problem() says which rule a file name breaks, or NULL.
+ * text_escape() is udax_escape(). */
 void detail_clear(void);
 int detail_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 long detail_fallback(const char *call, long ret);
 const char *detail_text(void);
 const char *name_problem(const char *name);
+ssize_t text_escape(const char *text, size_t len, char *buf, size_t size);
 
 /* inode_table.c: the inode of file slot slot of s, made on first use, with
  * a reference; inode_put() drops it (the last frees the inode).
