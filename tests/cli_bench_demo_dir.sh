@@ -16,6 +16,6 @@ expect_status 0 "$udax" demo -t 1 -m 1 -d "$dir/d"
 for f in bench.udax store.udax; do
 	[ "$(cat "$dir/d/$f")" = mine ] || fail "$f in DIR was changed or removed"
 done
-[ "$(ls -A "$dir/d" | tr '\n' ' ')" = "bench.udax store.udax " ] ||
-	fail "left in DIR: $(ls -A "$dir/d")"
+left=$(find "$dir/d" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')
+[ "$left" = "bench.udax store.udax " ] || fail "left in DIR: $left"
 echo "PASS cli_bench_demo_dir"

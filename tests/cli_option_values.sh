@@ -44,6 +44,7 @@ for size in -1 " 5M" +5M 5MB 5.5M 0x10M "" 99999999999999999999 17179869184T; do
 	[ ! -e "$dir/sz" ] || fail "create '$size' made a store"
 done
 for opt in "-t 4abc" "-m 1e3" "-t -1" "-m +3" "-t 0" "-t 65" "-m 4097" "-m 99999999999999999999"; do
+	# shellcheck disable=SC2086 # the option and its value
 	expect_status 2 "$udax" demo $opt
 	grep -q "THREADS must be 1..64 and MIB 1..4096" "$dir/err" || fail "demo $opt: $(cat "$dir/err")"
 done
@@ -60,7 +61,7 @@ grep -q "$as_argument" "$dir/err" || fail "-s create: $(cat "$dir/err")"
 expect_status 2 "$udax" create -s "$dir/x.s" "$dir/y.s" 8M
 grep -q "$as_argument" "$dir/err" || fail "create -s: $(cat "$dir/err")"
 expect_status 2 "$udax" create --store="$dir/x.s" "$dir/y.s" 8M
-[ ! -e "$dir/x.s" ] && [ ! -e "$dir/y.s" ] || fail "create with -s made a store"
+if [ -e "$dir/x.s" ] || [ -e "$dir/y.s" ]; then fail "create with -s made a store"; fi
 for cmd in demo bench; do
 	expect_status 2 "$udax" -s "$dir/x.s" $cmd
 	grep -q "$cmd creates a store of its own" "$dir/err" || fail "-s $cmd: $(cat "$dir/err")"

@@ -38,7 +38,8 @@ put_changed() { # CHANGE...
 	done
 	fail "no put was stopped in the middle of its copy in $try tries"
 }
-put_changed sh -c 'printf "grown tail" >>"$1"' sh "$host"
+grow() { printf 'grown tail' >>"$host"; }
+put_changed grow
 [ $rc = 0 ] || fail "put of a growing file exited $rc: $(cat "$dir/err")"
 expect_status 0 "$udax" get name "$dir/back"
 cmp -s "$host" "$dir/back" ||
