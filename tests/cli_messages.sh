@@ -64,7 +64,7 @@ done
 
 # A put that fills the store says which ran out: the store, not the host.
 small=$dir/small
-expect_status 0 "$udax" -s "$small" create "$small" 8M
+expect_status 0 "$udax" create "$small" 8M
 head -c 9000000 /dev/zero >"$dir/big"
 expect_status 1 "$udax" -s "$small" put "$dir/big" big
 grep -q "No space left on device (the store is full: all its 1536 blocks are allocated)" \

@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -286,24 +287,53 @@ static const char bench_help[] =
 	"udax's side of the benchmark suite (bench/run.sh runs it beside the kernel's\n"
 	"anchors): one line 'WORKLOAD udax VALUE UNIT' per figure. Workloads:\n"
 	"seq-read seq-write rand-write alloc-write sparse-read fault-4k threads index\n"
-	"(default all).\n";
+	"(default all). The store goes in a new directory under DIR (default\n"
+	"/var/tmp), both removed as soon as the store is open.\n";
+
+/* Create and open b's store in a new directory under dir, then remove
+ * both names: the open store lives on until bench closes it (or exits),
+ * and bench never touches a file it did not make. Return: 0, or 1 after
+ * printing why. */
+static int bench_store_open(struct bench *b, const char *dir)
+{
+	char tmp[PATH_MAX], path[PATH_MAX + 16];
+	int ret;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/udax-bench-XXXXXX", dir) >= sizeof(tmp))
+		return fail(dir, -ENAMETOOLONG);
+	if (!mkdtemp(tmp))
+		return fail(dir, -errno);
+	snprintf(path, sizeof(path), "%s/bench.udax", tmp);
+	/* Room for the 16 GiB file and the others, with 2 MiB extents:
+	 * 7/8 of the store at most (the 4 KiB reserve). */
+	ret = udax_store_create(path, (SPARSE_READ_BYTES + 4 * b->size) / 7 * 8, 0);
+	if (!ret)
+		ret = udax_store_open(path, 0, &b->s);
+	unlink(path);	/* in the new directory: bench's own */
+	rmdir(tmp);
+	return ret ? fail_detail(path, ret) : 0;
+}
 
 int cmd_bench(const char *store, int argc, char **argv)
 {
-	struct cli_parse p = { .shorts = "m:d:", .help = bench_help };
+	struct cli_parse p = { .shorts = "m:d:", .help = bench_help,
+			       .no_store = "bench creates a store of its own (-d DIR: where)" };
 	static const char *known[] = { "seq-read", "seq-write", "rand-write", "alloc-write",
 				       "sparse-read", "fault-4k", "threads", "index" };
-	const char *dir = NULL;
-	char tmp[] = "/var/tmp/udax-bench-XXXXXX", path[4096];
+	const char *dir = "/var/tmp";
+	char shown[NAME_ESCAPED_SIZE(64)], msg[sizeof(shown) + 32];
 	struct bench b = { .size = 256ull << 20 };
+	uint64_t mib;
 	int opt, ret;
 
 	(void)store;	/* makes a store of its own */
 	while ((opt = cli_getopt(argc, argv, &p)) != -1) {
-		if (opt == 'm')
-			b.size = strtoull(optarg, NULL, 10) << 20;
-		else
+		if (opt == 'd')
 			dir = optarg;
+		else if (number_parse(optarg, UINT64_MAX >> 21, NULL, &mib) || mib < 2 || mib % 2)
+			return usage_error("-m takes a multiple of 2 (MiB), at least 2");
+		else
+			b.size = mib << 20;
 	}
 	if (p.status >= 0)
 		return p.status;
@@ -314,20 +344,14 @@ int cmd_bench(const char *store, int argc, char **argv)
 
 		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 			ok |= !strcmp(argv[i], known[k]);
-		if (!ok)
-			return usage_error("unknown workload");
+		if (!ok) {
+			snprintf(msg, sizeof(msg), "unknown workload '%s'",
+				 name_escape(argv[i], 64, shown));
+			return usage_error(msg);
+		}
 	}
-	if (b.size < (2ull << 20) || b.size % (2ull << 20))
-		return usage_error("-m takes a multiple of 2 (MiB), at least 2");
-	if (!dir && !(dir = mkdtemp(tmp)))
-		return fail("temporary directory", -errno);
-	snprintf(path, sizeof(path), "%s/bench.udax", dir);
-	unlink(path);
-	/* Room for the 16 GiB file and the others, with 2 MiB extents:
-	 * 7/8 of the store at most (the 4 KiB reserve). */
-	if ((ret = udax_store_create(path, (SPARSE_READ_BYTES + 4 * b.size) / 7 * 8, 0)) ||
-	    (ret = udax_store_open(path, 0, &b.s)))
-		return fail(path, ret);
+	if (bench_store_open(&b, dir))
+		return 1;
 	b.pages = b.size / PG;
 	b.perm = anchor_permutation(b.pages);
 	if (wanted(argc, argv, "seq-read"))
@@ -350,8 +374,5 @@ int cmd_bench(const char *store, int argc, char **argv)
 		sparse_read(&b);
 	free(b.perm);
 	ret = udax_store_close(b.s);
-	unlink(path);
-	if (dir == tmp)
-		rmdir(tmp);
 	return ret ? fail("close", ret) : 0;
 }

@@ -8,6 +8,7 @@
  * subcommand runs.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -19,15 +20,13 @@
 #include "udax.h"
 
 const char *cli_cmd = "udax";
-
-/* Escape at most this much of a path or name in a message. */
-#define WHAT_MAX 1024
+const char *cli_store_option;
 
 int fail(const char *what, int err)
 {
-	char buf[NAME_ESCAPED_SIZE(WHAT_MAX)];
+	char buf[PATH_ESCAPED_SIZE];
 
-	fprintf(stderr, "udax %s: %s: %s\n", cli_cmd, name_escape(what, WHAT_MAX, buf),
+	fprintf(stderr, "udax %s: %s: %s\n", cli_cmd, name_escape(what, PATH_SHOWN_MAX, buf),
 		strerror(-err));
 	return 1;
 }
@@ -35,15 +34,16 @@ int fail(const char *what, int err)
 int fail_detail(const char *what, int err)
 {
 	const char *detail = udax_strerror_detail();
-	char buf[NAME_ESCAPED_SIZE(WHAT_MAX)];
+	char buf[PATH_ESCAPED_SIZE], shown[NAME_ESCAPED_SIZE(DETAIL_SHOWN_MAX)];
 
 	if (!detail || !*detail)
 		return fail(what, err);
+	text_escape(detail, DETAIL_SHOWN_MAX, shown);
 	if (strstr(detail, strerror(-err)))
-		fprintf(stderr, "udax %s: %s\n", cli_cmd, detail);
+		fprintf(stderr, "udax %s: %s\n", cli_cmd, shown);
 	else
 		fprintf(stderr, "udax %s: %s: %s (%s)\n", cli_cmd,
-			name_escape(what, WHAT_MAX, buf), strerror(-err), detail);
+			name_escape(what, PATH_SHOWN_MAX, buf), strerror(-err), shown);
 	return 1;
 }
 
@@ -72,7 +72,8 @@ static size_t utf8_printable(const unsigned char *s, size_t n)
 	return len;
 }
 
-char *name_escape(const char *name, size_t max, char *buf)
+/* name_escape(), its backslashes doubled or not (backslash). */
+static char *escape(const char *name, size_t max, bool backslash, char *buf)
 {
 	size_t len = strnlen(name, max + 1), shown = len < max ? len : max, n = 0;
 	const unsigned char *u = (const unsigned char *)name;
@@ -80,7 +81,7 @@ char *name_escape(const char *name, size_t max, char *buf)
 	for (size_t i = 0; i < shown; i++) {
 		unsigned char c = u[i];
 		const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
-				  : c == '\\' ? "\\\\" : NULL;
+				  : c == '\\' && backslash ? "\\\\" : NULL;
 		size_t seq = c >= 0x80 ? utf8_printable(u + i, shown - i) : 0;
 
 		if (esc) {
@@ -97,6 +98,16 @@ char *name_escape(const char *name, size_t max, char *buf)
 	}
 	strcpy(buf + n, len > max ? "..." : "");
 	return buf;
+}
+
+char *name_escape(const char *name, size_t max, char *buf)
+{
+	return escape(name, max, true, buf);
+}
+
+char *text_escape(const char *text, size_t max, char *buf)
+{
+	return escape(text, max, false, buf);
 }
 
 /* Bytes of a bad name a message shows. */
@@ -123,14 +134,57 @@ int usage_error(const char *msg)
 	return 2;
 }
 
-int cli_option_error(int ret, char **argv)
-{
-	char msg[128], opt[3] = { '-', (char)optopt, '\0' };
-	const char *name = ret == '?' && optopt ? opt : argv[optind - 1];
+/* Bytes of an option a message shows. */
+#define OPTION_SHOWN_MAX 64
 
-	snprintf(msg, sizeof(msg), ret == ':' ? "option '%.64s' needs a value"
-		 : "unknown option '%.64s'", name);
+int cli_option_error(int ret, char **argv, const struct option *longs)
+{
+	const char *arg = argv[optind - 1], *fmt;
+	size_t len = strncmp(arg, "--", 2) ? 0 : strcspn(arg + 2, "=");
+	char opt[OPTION_SHOWN_MAX + 1], shown[NAME_ESCAPED_SIZE(OPTION_SHOWN_MAX)];
+	char msg[sizeof(shown) + 64];
+	const struct option *match = NULL;
+	bool is_long;
+
+	/* The long option arg names: exactly, or by a prefix (as getopt_long
+	 * takes it). */
+	for (const struct option *o = longs; len && o && o->name; o++)
+		if (!strncmp(o->name, arg + 2, len) && (!match || strlen(o->name) == len))
+			match = o;
+	/* An error about a short option leaves argv[optind - 1] on an
+	 * earlier argument while the rest of its group is parsed: arg is the
+	 * option only if it is a long option and optopt says the same. */
+	is_long = len && (ret == '?' && !optopt ? true : match && match->val == optopt);
+	if (!is_long)
+		snprintf(opt, sizeof(opt), "-%c", optopt);
+	else if (match && optopt)
+		snprintf(opt, sizeof(opt), "--%s", match->name);
+	else
+		snprintf(opt, sizeof(opt), "--%.*s", (int)len, arg + 2);
+	fmt = ret == ':' ? "option '%s' needs a value"
+	      : is_long && optopt ? "option '%s' doesn't allow a value" : "unknown option '%s'";
+	snprintf(msg, sizeof(msg), fmt, name_escape(opt, OPTION_SHOWN_MAX, shown));
 	return usage_error(msg);
+}
+
+int number_parse(const char *text, uint64_t max, const char **rest, uint64_t *out)
+{
+	const char *c = text;
+	uint64_t v = 0;
+
+	for (; *c >= '0' && *c <= '9'; c++) {
+		unsigned d = (unsigned)(*c - '0');
+
+		if (v > (max - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	if (c == text || (!rest && *c))
+		return -EINVAL;
+	if (rest)
+		*rest = c;
+	*out = v;
+	return 0;
 }
 
 /* Build p's option tables (its own and --help, --store) and restart
@@ -142,11 +196,9 @@ static void cli_parse_init(struct cli_parse *p)
 	const size_t max = sizeof(p->all) / sizeof(p->all[0]) - 1;
 	size_t n = 0;
 
-	snprintf(p->optstring, sizeof(p->optstring), ":h%s%s", p->store ? "s:" : "",
-		 p->shorts ? p->shorts : "");
+	snprintf(p->optstring, sizeof(p->optstring), ":hs:%s", p->shorts ? p->shorts : "");
 	p->all[n++] = help;
-	if (p->store)
-		p->all[n++] = store;
+	p->all[n++] = store;
 	for (const struct option *o = p->longs; o && o->name && n < max; o++)
 		p->all[n++] = *o;
 	p->all[n] = (struct option){ NULL, 0, NULL, 0 };
@@ -155,16 +207,32 @@ static void cli_parse_init(struct cli_parse *p)
 	optind = 0;	/* a full restart: main parsed the global options */
 }
 
+/* -s/--store given to a command that takes no store. Return: -1, the
+ * usage error in p->status. */
+static int store_refused(struct cli_parse *p)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "-s/--store does not apply: %s", p->no_store);
+	p->status = usage_error(msg);
+	return -1;
+}
+
 int cli_getopt(int argc, char **argv, struct cli_parse *p)
 {
 	int opt;
 
-	if (!p->started)
+	if (!p->started) {
 		cli_parse_init(p);
+		if (!p->store && cli_store_option)
+			return store_refused(p);
+	}
 	for (;;) {
 		opt = getopt_long(argc, argv, p->optstring, p->all, NULL);
 		if (opt != 's')
 			break;
+		if (!p->store)
+			return store_refused(p);
 		*p->store = optarg;
 	}
 	switch (opt) {
@@ -174,7 +242,7 @@ int cli_getopt(int argc, char **argv, struct cli_parse *p)
 		return -1;
 	case ':':
 	case '?':
-		p->status = cli_option_error(opt, argv);
+		p->status = cli_option_error(opt, argv, p->all);
 		return -1;
 	default:
 		return opt;

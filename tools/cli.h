@@ -15,6 +15,8 @@ struct udax_stat;
 
 /* The subcommand being run, for fail()'s messages; set by main. */
 extern const char *cli_cmd;
+/* The -s/--store given before the command, or NULL; set by main. */
+extern const char *cli_store_option;
 
 /* Print "udax CMD: what: strerror(-err)", what escaped (name_escape).
  * Return: 1. */
@@ -25,12 +27,21 @@ int fail(const char *what, int err);
 int fail_detail(const char *what, int err);
 /* Bytes name_escape() needs for max bytes of a name. */
 #define NAME_ESCAPED_SIZE(max) (4 * (max) + 4)
+/* Bytes of a path a message shows, and the buffer that takes them escaped. */
+#define PATH_SHOWN_MAX 4096
+#define PATH_ESCAPED_SIZE NAME_ESCAPED_SIZE(PATH_SHOWN_MAX)
+/* Bytes of a udax_strerror_detail() text a message shows. */
+#define DETAIL_SHOWN_MAX 1024
 /* Write into buf (NAME_ESCAPED_SIZE(max) bytes) the first max bytes of
  * name with what a terminal would act on escaped, C style: \n \t \r, other
  * control bytes, DEL and every byte >= 0x80 that is not part of a printable
  * UTF-8 character (invalid UTF-8, C1 controls, bidirectional controls) as
  * \xHH, a backslash doubled; "..." follows a longer name. Return: buf. */
 char *name_escape(const char *name, size_t max, char *buf);
+/* name_escape() for a text that escapes its own names with backslashes
+ * (udax_strerror_detail()): its backslashes are left as they are.
+ * Return: buf. */
+char *text_escape(const char *text, size_t max, char *buf);
 /* Whether name is a valid store file name. Return: 0, or 2 after saying
  * the rule (and the start of the name). */
 int name_check(const char *name);
@@ -38,15 +49,21 @@ int name_check(const char *name);
 int usage_error(const char *msg);
 
 /* Report the option getopt_long refused (its return ':', a missing
- * value, or '?', an unknown option). Return: 2. */
-int cli_option_error(int ret, char **argv);
+ * value, or '?': an unknown option, or a value given to a long option
+ * that takes none), longs the long options it was given. Return: 2. */
+int cli_option_error(int ret, char **argv, const struct option *longs);
+/* Parse a decimal number: digits only (no sign, no space), at most max.
+ * rest: where the digits end (a suffix may follow), or NULL: nothing may
+ * follow. Return: 0, or -EINVAL. */
+int number_parse(const char *text, uint64_t max, const char **rest, uint64_t *out);
 
 /* A subcommand's options, parsed by cli_getopt(). Zero the rest. */
 struct cli_parse {
 	const char *shorts;		/* its own short options (getopt syntax) */
 	const struct option *longs;	/* its own long options, ending with {0}; or NULL */
 	const char *help;		/* its usage text, printed by -h/--help */
-	const char **store;		/* set by -s/--store; NULL: -s is not taken */
+	const char **store;		/* set by -s/--store; NULL: -s is refused */
+	const char *no_store;		/* why, when store is NULL */
 	int status;			/* once cli_getopt returned -1: -1 to go on, or
 					   the exit status (0 after --help, 2) */
 	bool started;			/* the tables below are built */
@@ -56,7 +73,9 @@ struct cli_parse {
 /*
  * The next option of subcommand argv[0], options coming anywhere before
  * "--": its own (p->shorts, p->longs), -h/--help (prints p->help) and the
- * global -s/--store. Wrong or incomplete options are reported.
+ * global -s/--store (before the command too: refused, saying p->no_store,
+ * for a command that takes no store). Wrong or incomplete options are
+ * reported.
  * Return: an option of its own (optarg set), or -1 at the end: then
  * p->status is -1 and the arguments are argv[optind..], or the command
  * returns p->status.

@@ -8,10 +8,14 @@
  * failure, a caught signal or a SIGKILL leaves NAME as it was; a caught
  * signal or a failure also removes the temporary file. A SIGKILL leaves
  * it: the next put names those it finds (it never removes them: a file of
- * that name may be somebody's own). get writes a temporary host file
- * beside HOSTFILE, syncs it and renames it over HOSTFILE; it refuses to
- * write over the store file itself. Single-threaded; the only shared state
- * is the flag set by the signal handler.
+ * that name may be somebody's own). put copies a regular host file through
+ * a mapping, run of data by run of data (lseek SEEK_DATA/SEEK_HOLE: holes
+ * stay holes), to its end even if it grows meanwhile. get writes a
+ * temporary host file beside HOSTFILE, syncs it and renames it over
+ * HOSTFILE. Neither copies the store file into or over itself. Messages
+ * name the side that failed: the store NAME or the host path.
+ * Single-threaded; the only shared state is the flag set by the signal
+ * handler.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,7 +77,8 @@ static void interrupts_catch(void)
 /* Return: the exit status of a command stopped by a caught signal. */
 static int interrupted_status(const char *what)
 {
-	fprintf(stderr, "udax: interrupted by signal %d; %s\n", (int)interrupted, what);
+	fprintf(stderr, "udax %s: interrupted by signal %d; %s\n", cli_cmd, (int)interrupted,
+		what);
 	return 128 + interrupted;
 }
 
@@ -81,7 +86,7 @@ static int interrupted_status(const char *what)
  * when stderr is a terminal and not -q. */
 #define PROGRESS_MIN (64ull << 20)
 struct progress {
-	const char *name;
+	char name[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];	/* the store file, escaped */
 	uint64_t total;
 	double next;		/* when to print again; 0: never */
 	bool shown;		/* a line is on the terminal */
@@ -89,7 +94,7 @@ struct progress {
 
 static void progress_start(struct progress *p, const char *name, uint64_t total)
 {
-	p->name = name;
+	name_escape(name, UDAX_NAME_MAX, p->name);
 	p->total = total;
 	p->next = !quiet && total >= PROGRESS_MIN && isatty(STDERR_FILENO)
 		  ? now_seconds() + 0.5 : 0;
@@ -104,6 +109,8 @@ static void progress_show(struct progress *p, uint64_t done)
 		return;
 	p->next = now + 0.25;
 	p->shown = true;
+	if (done > p->total)	/* a host file that grew */
+		p->total = done;
 	fprintf(stderr, "\rudax %s: %s: %llu of %llu MiB (%u%%)\033[K", cli_cmd, p->name,
 		(unsigned long long)(done >> 20), (unsigned long long)(p->total >> 20),
 		(unsigned)(done * 100 / p->total));
@@ -115,104 +122,212 @@ static void progress_end(struct progress *p)
 		fprintf(stderr, "\r\033[K");
 }
 
-/* The host file behind fd mapped read-only, so that put copies it once
- * (the kernel reads the mapping into the store) instead of twice (read(2)
- * into a buffer, then udax_pwrite). Return: the mapping, or NULL (not a
- * regular file, empty, or no mapping: put reads it). */
-static const char *host_map(int fd, uint64_t *size)
+/* One copy between a store file and a host file. */
+struct copy {
+	struct udax_file *f;
+	int fd;
+	const char *name;	/* the store file's name */
+	const char *host;	/* the host file's path, or "standard input/output" */
+	bool in;		/* put: host to store; get, cat: store to host */
+	const char *map;	/* put: the host file mapped read-only, or NULL */
+	uint64_t map_size;
+	char *buf;		/* COPY_CHUNK bytes, allocated when needed */
+	struct progress progress;
+};
+
+/* The host file of c mapped read-only, so that put copies it once (the
+ * kernel reads the mapping into the store) instead of twice (read(2) into
+ * a buffer, then udax_pwrite). No mapping (not a regular file, empty, or
+ * mmap fails): put reads it. */
+static void host_map(struct copy *c)
 {
 	struct stat st;
 	void *map;
 
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
-		return NULL;
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, c->fd, 0);
 	if (map == MAP_FAILED)
-		return NULL;
+		return;
 	(void)madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	*size = (uint64_t)st.st_size;
-	return map;
+	c->map = map;
+	c->map_size = (uint64_t)st.st_size;
 }
 
-/* The next chunk of the copy at off: read from fd into buf, or, for a
- * mapped host file, that part of the mapping. Return: bytes (0 at the
- * end), or -1 with errno. */
-static ssize_t copy_source(struct udax_file *f, int fd, bool in, const char *map,
-			   uint64_t map_size, char *buf, uint64_t off, const char **src)
+/* Say that the host file of a put shrank. Return: 1. */
+static int host_shrank(const struct copy *c)
 {
-	if (!in) {
-		*src = buf;
-		return udax_pread(f, buf, COPY_CHUNK, off);
+	char shown[PATH_ESCAPED_SIZE];
+
+	fprintf(stderr, "udax %s: %s: the host file shrank while it was being copied\n",
+		cli_cmd, name_escape(c->host, PATH_SHOWN_MAX, shown));
+	return 1;
+}
+
+/* Write the n bytes at src to offset off of c's destination (the store
+ * file for put, the host file for get and cat), stopping early when a
+ * signal is caught. Return: 0, or 1 after printing why it failed. */
+static int copy_write(struct copy *c, const char *src, size_t n, uint64_t off)
+{
+	for (size_t done = 0; done < n && !interrupted;) {
+		ssize_t w = c->in ? udax_pwrite(c->f, src + done, n - done, off + done)
+				  : write(c->fd, src + done, n - done);
+
+		if (w < 0 && !c->in && errno == EINTR)
+			continue;
+		if (w == -EFAULT && c->map)
+			return host_shrank(c);
+		if (w <= 0)
+			return c->in ? fail_detail(c->name, w ? (int)w : -EIO)
+				     : fail(c->host, w ? -errno : -EIO);
+		done += (size_t)w;
 	}
-	if (map) {
-		*src = map + off;
-		return off >= map_size ? 0
-		       : (ssize_t)(map_size - off < COPY_CHUNK ? map_size - off : COPY_CHUNK);
+	return 0;
+}
+
+/* The next run of data of the host file at or after off, as
+ * lseek(SEEK_DATA, SEEK_HOLE) find it (on a file system without them: all
+ * of the file from off). Fills *data. Return: its length, 0 if no data
+ * follows off, or -errno. */
+static int64_t host_data_next(int fd, uint64_t off, uint64_t *data)
+{
+	off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
+	struct stat st;
+
+	if (d < 0 && errno == ENXIO)
+		return 0;
+	if (d < 0) {
+		if (fstat(fd, &st) != 0)
+			return -errno;
+		d = (off_t)off;
+		h = st.st_size > d ? st.st_size : d;
+	} else {
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0)
+			return errno == ENXIO ? 0 : -errno;
 	}
-	*src = buf;
-	return read(fd, buf, COPY_CHUNK);
+	*data = (uint64_t)d;
+	return h - d;
 }
 
 /*
- * Copy a host fd into a udax file (in) or a udax file out to a host fd,
- * stopping at the next chunk once a signal is caught. A host file that
- * shrinks under put's mapping makes udax_pwrite fail with -EFAULT.
+ * put's copy of a mapped host file: its runs of data only, so that its
+ * holes stay holes in the store file, then the store file's size set to
+ * the host file's. A host file that grows is copied to its end (past the
+ * mapping with pread); one that shrinks under the mapping makes
+ * udax_pwrite fail with -EFAULT. Return: 0, or 1 after printing why.
+ */
+static int copy_in_sparse(struct copy *c)
+{
+	uint64_t off = 0, data = 0, end;
+	struct stat st;
+	int status, ret;
+
+	for (;;) {
+		int64_t len;
+		const char *src;
+
+		if (interrupted)
+			return 0;
+		/* The size first: data written before it is seen below. */
+		if (fstat(c->fd, &st) != 0)
+			return fail(c->host, -errno);
+		end = (uint64_t)st.st_size;
+		len = host_data_next(c->fd, off, &data);
+		if (len < 0)
+			return fail(c->host, (int)len);
+		if (!len)
+			break;
+		if (len > COPY_CHUNK)
+			len = COPY_CHUNK;
+		if (data + (uint64_t)len <= c->map_size) {
+			src = c->map + data;
+		} else {
+			if (!c->buf && !(c->buf = malloc(COPY_CHUNK)))
+				return fail(c->host, -ENOMEM);
+			len = pread(c->fd, c->buf, (size_t)len, (off_t)data);
+			if (len < 0 && errno == EINTR)
+				continue;
+			if (len < 0)
+				return fail(c->host, -errno);
+			if (!len)
+				return host_shrank(c);
+			src = c->buf;
+		}
+		status = copy_write(c, src, (size_t)len, data);
+		if (status)
+			return status;
+		off = data + (uint64_t)len;
+		progress_show(&c->progress, off);
+	}
+	if (end < off)
+		return host_shrank(c);
+	ret = end > off ? udax_truncate(c->f, end) : 0;
+	return ret ? fail_detail(c->name, ret) : 0;
+}
+
+/* The copy in order: the host file read (put of a pipe, a device, a file
+ * that cannot be mapped) or the store file read (get, cat), chunk by
+ * chunk. Return: 0, or 1 after printing why it failed. */
+static int copy_stream(struct copy *c)
+{
+	uint64_t off = 0;
+	int status;
+
+	if (!(c->buf = malloc(COPY_CHUNK)))
+		return fail(c->in ? c->host : c->name, -ENOMEM);
+	while (!interrupted) {
+		ssize_t n = c->in ? read(c->fd, c->buf, COPY_CHUNK)
+				  : udax_pread(c->f, c->buf, COPY_CHUNK, off);
+
+		if (n < 0 && c->in && errno == EINTR)
+			continue;
+		if (n < 0)
+			return c->in ? fail(c->host, -errno) : fail_detail(c->name, (int)n);
+		if (!n)
+			return 0;
+		status = copy_write(c, c->buf, (size_t)n, off);
+		if (status)
+			return status;
+		off += (uint64_t)n;
+		progress_show(&c->progress, off);
+	}
+	return 0;
+}
+
+/*
+ * Copy the host file at fd into store file f (in), or f out to fd,
+ * stopping at the next chunk once a signal is caught. name is f's name,
+ * host fd's path ("standard input", "standard output"): messages name
+ * the side that failed.
  * Return: 0, 1 after printing why it failed, or -1 if interrupted.
  */
-static int copy_file(struct udax_file *f, int fd, const char *name, bool in)
+static int copy_file(struct udax_file *f, int fd, const char *name, const char *host, bool in)
 {
+	struct copy c = { .f = f, .fd = fd, .name = name, .host = host, .in = in };
 	struct udax_file_stat fst = { .size = 0 };
-	uint64_t off = 0, map_size = 0;
-	const char *map = in ? host_map(fd, &map_size) : NULL;
-	char *buf = map ? NULL : malloc(COPY_CHUNK);
-	struct progress progress;
-	int status = 0;
+	int status;
 
-	if (!map && !buf)
-		return fail(name, -ENOMEM);
-	if (!in)
+	if (in)
+		host_map(&c);
+	else
 		(void)udax_fstat(f, &fst);
-	progress_start(&progress, name, in ? map_size : fst.size);
-	while (!interrupted) {
-		const char *src;
-		ssize_t n = copy_source(f, fd, in, map, map_size, buf, off, &src);
-
-		if (n < 0 && in && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n < 0)
-				status = fail(name, in ? -errno : (int)n);
-			break;
-		}
-		for (ssize_t done = 0; done < n && !interrupted;) {
-			ssize_t w = in ? udax_pwrite(f, src + done, (size_t)(n - done),
-						     off + (uint64_t)done)
-				       : write(fd, src + done, (size_t)(n - done));
-
-			if (w < 0 && !in && errno == EINTR)
-				continue;
-			if (w == -EFAULT && map) {
-				fprintf(stderr, "udax %s: %s: the host file shrank while it was "
-					"being copied\n", cli_cmd, name);
-				status = 1;
-				goto out;
-			}
-			if (w <= 0) {
-				status = in ? fail_detail(name, w ? (int)w : -EIO)
-					    : fail("write", -errno);
-				goto out;
-			}
-			done += w;
-		}
-		off += (uint64_t)n;
-		progress_show(&progress, off);
-	}
-out:
-	progress_end(&progress);
-	if (map)
-		munmap((void *)map, map_size);
-	free(buf);
+	progress_start(&c.progress, name, in ? c.map_size : fst.size);
+	status = c.map ? copy_in_sparse(&c) : copy_stream(&c);
+	progress_end(&c.progress);
+	if (c.map)
+		munmap((void *)c.map, c.map_size);
+	free(c.buf);
 	return status ? status : interrupted ? -1 : 0;
+}
+
+/* Whether host file st is the store file at store (or a hard link). */
+static bool is_store_file(const char *store, const struct stat *st)
+{
+	struct stat sst;
+
+	return store && stat(store, &sst) == 0 && sst.st_dev == st->st_dev &&
+	       sst.st_ino == st->st_ino;
 }
 
 /* Whether name is a temporary file of a put that has ended without
@@ -240,21 +355,37 @@ static bool put_temp_left(const char *name)
  * printing why the store could not be listed. */
 static int put_note_leftovers(struct udax_store *s)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[UDAX_NAME_MAX + 1], shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
 	uint64_t cookie = 0;
 	int ret;
 
 	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1)
 		if (put_temp_left(name))
 			fprintf(stderr, "udax put: note: '%s' looks like the temporary file of an "
-				"interrupted put; 'udax rm' removes it\n", name);
+				"interrupted put; 'udax rm' removes it\n",
+				name_escape(name, UDAX_NAME_MAX, shown));
 	return ret < 0 ? fail("readdir", ret) : 0;
 }
 
-/* Copy fd into a new temporary file of s, durable, and rename it over
- * name. On failure or a caught signal the temporary file is removed.
- * Return: exit status. */
-static int put_replace(struct udax_store *s, int fd, const char *name)
+/* Say why put could not make its temporary file (err) for name.
+ * Return: 1. */
+static int put_temp_fail(const char *name, int err)
+{
+	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
+
+	if (err != -ENOSPC)
+		return fail_detail(name, err);
+	fprintf(stderr, "udax put: %s: %s: put needs a free slot for its temporary copy "
+		"('udax rm' frees one)\n", name_escape(name, UDAX_NAME_MAX, shown),
+		*udax_strerror_detail() ? udax_strerror_detail()
+		: "the store's file table is full");
+	return 1;
+}
+
+/* Copy fd (the host file host) into a new temporary file of s, durable,
+ * and rename it over name. On failure or a caught signal the temporary
+ * file is removed. Return: exit status. */
+static int put_replace(struct udax_store *s, int fd, const char *host, const char *name)
 {
 	char temp[64];
 	struct udax_file *f;
@@ -267,8 +398,8 @@ static int put_replace(struct udax_store *s, int fd, const char *name)
 			break;
 	}
 	if (ret)
-		return fail(temp, ret);
-	status = copy_file(f, fd, name, true);
+		return put_temp_fail(name, ret);
+	status = copy_file(f, fd, name, host, true);
 	if (!status && (ret = udax_fsync(f)))
 		status = fail_detail("fsync", ret);
 	ret = udax_close(f);
@@ -290,13 +421,15 @@ static int put_replace(struct udax_store *s, int fd, const char *name)
 static const char put_help[] =
 	"Usage: udax [-s STORE] put [-q] HOSTFILE NAME\n"
 	"Copy a host file (- for standard input) into the store, replacing NAME\n"
-	"atomically (a failed or interrupted put leaves NAME as it was). A progress\n"
-	"line shows on a terminal for copies of 64 MiB and more, unless -q/--quiet.\n";
+	"atomically (a failed or interrupted put leaves NAME as it was); the holes of\n"
+	"a sparse host file stay holes. A progress line shows on a terminal for\n"
+	"copies of 64 MiB and more, unless -q/--quiet.\n";
 
 int cmd_put(const char *store, int argc, char **argv)
 {
 	struct cli_parse p = { .shorts = "q", .longs = quiet_longopts, .help = put_help,
 			       .store = &store };
+	char shown[PATH_ESCAPED_SIZE];
 	struct udax_store *s;
 	const char *host;
 	struct stat st;
@@ -316,26 +449,29 @@ int cmd_put(const char *store, int argc, char **argv)
 	fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0)
 		return fail(host, -errno);
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, &st) != 0) {
 		status = fail(host, -errno);
-	else if (S_ISDIR(st.st_mode))
+	} else if (S_ISDIR(st.st_mode)) {
 		status = fail(host, -EISDIR);
-	if (status) {
-		close(fd);
-		return status;
+	} else if (is_store_file(store, &st)) {
+		fprintf(stderr, "udax put: %s is the store file itself; not copied\n",
+			name_escape(host, PATH_SHOWN_MAX, shown));
+		status = 1;
 	}
-	interrupts_catch();
-	status = open_store(store, 0, &s);
-	if (status) {
-		close(fd);
-		return status;
+	if (!status) {
+		interrupts_catch();
+		status = open_store(store, 0, &s);
+		if (!status) {
+			status = put_note_leftovers(s);
+			if (!status)
+				status = interrupted ? interrupted_status("nothing was changed")
+						     : put_replace(s, fd, host, argv[2]);
+			status = close_store(s, status);
+		}
 	}
-	status = put_note_leftovers(s);
-	if (!status)
-		status = interrupted ? interrupted_status("nothing was changed")
-				     : put_replace(s, fd, argv[2]);
-	close(fd);
-	return close_store(s, status);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return status;
 }
 
 /* How get writes its host file. */
@@ -422,15 +558,6 @@ static int host_target_resolve(const char *path, char *target, size_t size, stru
 	return S_ISREG(st->st_mode) ? TARGET_REPLACE : TARGET_IN_PLACE;
 }
 
-/* Whether host file st is the store file at store (or a hard link). */
-static bool is_store_file(const char *store, const struct stat *st)
-{
-	struct stat sst;
-
-	return store && stat(store, &sst) == 0 && sst.st_dev == st->st_dev &&
-	       sst.st_ino == st->st_ino;
-}
-
 /* Open the store read-only and its file name. Return: exit status. */
 static int open_for_reading(const char *store, const char *name, struct udax_store **s,
 			    struct udax_file **f)
@@ -443,11 +570,12 @@ static int open_for_reading(const char *store, const char *name, struct udax_sto
 	return ret ? close_store(*s, fail(name, ret)) : 0;
 }
 
-/* Write f to a new temporary file beside target, with mode, sync it and
- * rename it over target; on failure or a caught signal remove it.
+/* Write f (store file name) to a new temporary file beside target (where
+ * host leads), with mode, sync it and rename it over target; on failure or
+ * a caught signal remove it. Messages name host, not the temporary file.
  * Return: exit status. */
-static int get_replace(struct udax_file *f, const char *name, const char *target,
-		       mode_t mode)
+static int get_replace(struct udax_file *f, const char *name, const char *host,
+		       const char *target, mode_t mode)
 {
 	char temp[PATH_MAX], buf[PATH_MAX];
 	const char *dir;
@@ -456,21 +584,21 @@ static int get_replace(struct udax_file *f, const char *name, const char *target
 	snprintf(buf, sizeof(buf), "%s", target);
 	dir = dirname(buf);
 	if (snprintf(temp, sizeof(temp), "%s/.udax-get.XXXXXX", dir) >= (int)sizeof(temp))
-		return fail(target, -ENAMETOOLONG);
+		return fail(host, -ENAMETOOLONG);
 	fd = mkostemp(temp, O_CLOEXEC);
 	if (fd < 0)
-		return fail(temp, -errno);
-	status = fchmod(fd, mode) ? fail(temp, -errno) : 0;
+		return fail(host, -errno);
+	status = fchmod(fd, mode) ? fail(host, -errno) : 0;
 	if (!status)
-		status = copy_file(f, fd, name, false);
+		status = copy_file(f, fd, name, host, false);
 	if (!status && fsync(fd))
-		status = fail(temp, -errno);
+		status = fail(host, -errno);
 	if (close(fd) && !status)
-		status = fail(temp, -errno);
+		status = fail(host, -errno);
 	if (!status && interrupted)
 		status = -1;
 	if (!status && rename(temp, target))
-		status = fail(target, -errno);
+		status = fail(host, -errno);
 	if (status) {
 		unlink(temp);
 		return status > 0 ? status : interrupted_status("the host file was not changed");
@@ -494,7 +622,7 @@ int cmd_get(const char *store, int argc, char **argv)
 {
 	struct cli_parse p = { .shorts = "q", .longs = quiet_longopts, .help = get_help,
 			       .store = &store };
-	char target[PATH_MAX];
+	char target[PATH_MAX], shown[PATH_ESCAPED_SIZE];
 	struct udax_store *s;
 	struct udax_file *f;
 	struct stat st;
@@ -521,7 +649,8 @@ int cmd_get(const char *store, int argc, char **argv)
 	if (how < 0)
 		return fail(argv[2], how);
 	if (how != TARGET_NEW && is_store_file(store, &st)) {
-		fprintf(stderr, "udax get: %s is the store file itself; not written\n", argv[2]);
+		fprintf(stderr, "udax get: %s is the store file itself; not written\n",
+			name_escape(argv[2], PATH_SHOWN_MAX, shown));
 		return 1;
 	}
 	interrupts_catch();
@@ -529,16 +658,20 @@ int cmd_get(const char *store, int argc, char **argv)
 	if (status)
 		return status;
 	if (how == TARGET_FD) {
-		status = copy_file(f, fd, argv[1], false);
+		status = copy_file(f, fd, argv[1], argv[2], false);
 	} else if (how == TARGET_IN_PLACE) {
+		/* A FIFO's open waits for a reader: a caught signal ends it. */
 		fd = open(target, O_WRONLY | O_TRUNC | O_CLOEXEC);
-		status = fd < 0 ? fail(argv[2], -errno) : copy_file(f, fd, argv[1], false);
+		if (fd < 0)
+			status = errno == EINTR && interrupted ? -1 : fail(argv[2], -errno);
+		else
+			status = copy_file(f, fd, argv[1], argv[2], false);
 		if (fd >= 0 && close(fd) && !status)
 			status = fail(argv[2], -errno);
 	} else {
 		mask = umask(0);
 		umask(mask);
-		status = get_replace(f, argv[1], target,
+		status = get_replace(f, argv[1], argv[2], target,
 				     how == TARGET_REPLACE ? st.st_mode & 07777 : 0666 & ~mask);
 	}
 	if (status < 0)
@@ -576,7 +709,7 @@ int cmd_cat(const char *store, int argc, char **argv)
 	status = open_for_reading(store, argv[1], &s, &f);
 	if (status)
 		return status;
-	status = copy_file(f, STDOUT_FILENO, argv[1], false);
+	status = copy_file(f, STDOUT_FILENO, argv[1], "standard output", false);
 	udax_close(f);
 	return close_store(s, status);
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -178,33 +179,36 @@ static const char demo_help[] =
 
 int cmd_demo(const char *store_opt, int argc, char **argv)
 {
-	struct cli_parse p = { .shorts = "t:m:d:", .help = demo_help };
+	struct cli_parse p = { .shorts = "t:m:d:", .help = demo_help,
+			       .no_store = "demo creates a store of its own (-d DIR: where)" };
 	const char *tmp = getenv("TMPDIR");
-	unsigned long threads = 4, mib = 64;
-	char dir[4096], store[4200];
+	uint64_t threads = 4, mib = 64;
+	char dir[PATH_MAX], store[PATH_MAX + 16], shown[PATH_ESCAPED_SIZE];
 	struct udax_store *s;
 	const char *base = tmp && *tmp ? tmp : "/tmp";
 	int opt, ret, status;
 
 	(void)store_opt;	/* makes a store of its own */
 	while ((opt = cli_getopt(argc, argv, &p)) != -1) {
-		switch (opt) {
-		case 't': threads = strtoul(optarg, NULL, 10); break;
-		case 'm': mib = strtoul(optarg, NULL, 10); break;
-		default: base = optarg; break;
-		}
+		if (opt == 'd')
+			base = optarg;
+		else if (number_parse(optarg, opt == 't' ? 64 : 4096, NULL,
+				      opt == 't' ? &threads : &mib))
+			return usage_error("THREADS must be 1..64 and MIB 1..4096");
 	}
 	if (p.status >= 0)
 		return p.status;
 	if (optind != argc)
 		return usage_error("takes no arguments but its options");
-	if (threads < 1 || threads > 64 || mib < 1 || mib > 4096)
+	if (threads < 1 || mib < 1)
 		return usage_error("THREADS must be 1..64 and MIB 1..4096");
-	snprintf(dir, sizeof(dir), "%s/udax-demo-XXXXXX", base);
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/udax-demo-XXXXXX", base) >= sizeof(dir))
+		return fail(base, -ENAMETOOLONG);
 	if (!mkdtemp(dir))
-		return fail(dir, -errno);
+		return fail(base, -errno);
 	snprintf(store, sizeof(store), "%s/store.udax", dir);
-	printf("temporary store %s (%lu MiB)\n", store, mib * 2 + 16);
+	printf("temporary store %s (%" PRIu64 " MiB)\n", name_escape(store, PATH_SHOWN_MAX, shown),
+	       mib * 2 + 16);
 	ret = udax_store_create(store, (mib * 2 + 16) << 20, 0);
 	if (ret) {
 		status = fail(store, ret);
@@ -222,6 +226,7 @@ out_rmdir:
 	if (rmdir(dir) && !status)
 		status = fail(dir, -errno);
 	if (!status)
-		printf("removed the temporary store and its directory %s\n", dir);
+		printf("removed the temporary store and its directory %s\n",
+		       name_escape(dir, PATH_SHOWN_MAX, shown));
 	return status;
 }

@@ -71,6 +71,7 @@ int cmd_ls(const char *store, int argc, char **argv)
 static int store_stat_print(struct udax_store *s, const char *path, bool bytes)
 {
 	char file_text[SIZE_TEXT_SIZE], total_text[SIZE_TEXT_SIZE], free_text[SIZE_TEXT_SIZE];
+	char shown[PATH_ESCAPED_SIZE];
 	struct udax_store_stat ss;
 	struct stat st;
 	int ret = udax_store_stat(s, &ss);
@@ -85,7 +86,8 @@ static int store_stat_print(struct udax_store *s, const char *path, bool bytes)
 	       "  blocks_total %" PRIu64 " (%s%s for data)\n"
 	       "  blocks_free  %" PRIu64 " (%s%s)\n"
 	       "  files        %" PRIu64 " of %" PRIu64 "\n",
-	       path, size_text((uint64_t)st.st_size, bytes, file_text), ss.block_size,
+	       name_escape(path, PATH_SHOWN_MAX, shown),
+	       size_text((uint64_t)st.st_size, bytes, file_text), ss.block_size,
 	       ss.blocks_total, size_text(ss.blocks_total * ss.block_size, bytes, total_text),
 	       bytes ? " bytes" : "", ss.blocks_free,
 	       size_text(ss.blocks_free * ss.block_size, bytes, free_text),

@@ -2,14 +2,19 @@
 /*
  * main.c - the udax command, front end of the udax library (public API
  * only): the top-level options and --help, and the table that dispatches
- * each subcommand to its cmd_* function in the other files of tools/.
- * Single-threaded, no locks.
+ * each subcommand to its cmd_* function in the other files of tools/;
+ * descriptors 0-2 held open while it runs, standard output checked at the
+ * end. Single-threaded, no locks.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "udax.h"
@@ -30,7 +35,8 @@ static const char usage_text[] =
 	"                           allocated blocks; -b sizes in bytes\n"
 	"  put [-q] HOSTFILE NAME   copy a host file (- stdin) into the store,\n"
 	"                           replacing NAME atomically (a failed or\n"
-	"                           interrupted put leaves NAME as it was)\n"
+	"                           interrupted put leaves NAME as it was); holes\n"
+	"                           stay holes\n"
 	"  get [-q] NAME HOSTFILE   copy a store file out to the host (- stdout),\n"
 	"                           replacing HOSTFILE atomically (never the store\n"
 	"                           file itself); put and get show progress on a\n"
@@ -56,9 +62,10 @@ static const char usage_text[] =
 	"                           seq-read seq-write rand-write alloc-write\n"
 	"                           sparse-read fault-4k threads index (default all)\n"
 	"\n"
-	"Every command takes -h/--help, and -s STORE before or after its name; '--'\n"
-	"ends the options (udax rm -- -name). A NAME is 1 to 255 bytes without '/';\n"
-	"ls, stat and messages print names escaped, C style (\\n, \\x1b, \\\\).\n"
+	"Every command takes -h/--help, and -s STORE before or after its name (but\n"
+	"create, demo and bench); '--' ends the options (udax rm -- -name). A NAME is\n"
+	"1 to 255 bytes without '/'; names and paths are printed escaped, C style\n"
+	"(\\n, \\x1b, \\\\).\n"
 	"\n"
 	"Options:\n"
 	"  -s, --store STORE        the store file (default: $UDAX_STORE)\n"
@@ -83,7 +90,53 @@ static const struct {
 	{ "bench", cmd_bench },
 };
 
-int main(int argc, char **argv)
+/*
+ * Make descriptors 0, 1 and 2 open, so that no file the command opens (the
+ * store!) lands on one and takes what is written to standard output or
+ * error. A closed one gets /dev/null opened the other way round: reads of
+ * a closed standard input and writes to a closed standard output still
+ * fail (EBADF), as they would have. Return: 0, or -1 (nothing can be said:
+ * standard error may be closed).
+ */
+static int stdio_reserve(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int got;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lower descriptors are open: open() takes fd. */
+		got = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+		if (got != fd) {
+			if (got >= 0)
+				close(got);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Flush standard output and say if anything written to it was lost (a
+ * full disk, a closed descriptor). Return: status, or 1 if it was 0 and
+ * writing failed. */
+static int stdout_close(int status)
+{
+	int err = fflush(stdout) ? errno : 0;
+	bool global = !strcmp(cli_cmd, "udax");
+
+	if (!err && ferror(stdout))
+		err = EIO;	/* an earlier write failed; its errno is gone */
+	if (fclose(stdout) && !err)
+		err = errno;
+	if (!err)
+		return status;
+	fprintf(stderr, "udax%s%s: standard output: %s\n", global ? "" : " ",
+		global ? "" : cli_cmd, strerror(err));
+	return status ? status : 1;
+}
+
+/* Run the command line. Return: the exit status. */
+static int udax_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -92,15 +145,16 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *store = getenv("UDAX_STORE");
+	char shown[NAME_ESCAPED_SIZE(64)];
 	const char *cmd;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "+:s:hV", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': store = optarg; break;
+		case 's': store = cli_store_option = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("udax %s\n", udax_version()); return 0;
-		default: return cli_option_error(opt, argv);
+		default: return cli_option_error(opt, argv, longopts);
 		}
 	}
 	if (optind >= argc)
@@ -108,14 +162,25 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	cli_cmd = cmd;
 	if (!strcmp(cmd, "help")) {
+		cli_cmd = cmd;
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(cmd, commands[i].name))
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(cmd, commands[i].name)) {
+			cli_cmd = cmd;
 			return commands[i].run(store, argc, argv);
-	fprintf(stderr, "udax: unknown command '%s'\nTry 'udax --help'.\n", cmd);
+		}
+	}
+	fprintf(stderr, "udax: unknown command '%s'\nTry 'udax --help'.\n",
+		name_escape(cmd, 64, shown));
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (stdio_reserve())
+		return 1;
+	return stdout_close(udax_run(argc, argv));
 }

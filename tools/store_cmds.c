@@ -18,17 +18,15 @@
 #include "cli.h"
 #include "udax.h"
 
-/* Parse a size: a decimal number with an optional K, M, G or T suffix.
- * Return: 0, or -EINVAL if text is no such size or overflows. */
+/* Parse a size: a decimal number (digits only) with an optional K, M, G or
+ * T suffix. Return: 0, or -EINVAL if text is no such size or overflows. */
 static int parse_size(const char *text, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	const char *end;
+	uint64_t v;
 	unsigned shift = 0;
 
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text)
+	if (number_parse(text, UINT64_MAX, &end, &v))
 		return -EINVAL;
 	switch (*end) {
 	case 'K': case 'k': shift = 10; end++; break;
@@ -39,7 +37,7 @@ static int parse_size(const char *text, uint64_t *out)
 	}
 	if (*end || (shift && v > (UINT64_MAX >> shift)))
 		return -EINVAL;
-	*out = (uint64_t)v << shift;
+	*out = v << shift;
 	return 0;
 }
 
@@ -56,6 +54,7 @@ static int create_report(const char *path, uint64_t size, unsigned flags)
 	char file_text[SIZE_TEXT_SIZE], data_text[SIZE_TEXT_SIZE], want_text[SIZE_TEXT_SIZE];
 	struct udax_store_stat ss;
 	struct udax_store *s;
+	char shown[PATH_ESCAPED_SIZE];
 	struct statvfs vfs;
 	struct stat st;
 	uint64_t free_bytes;
@@ -71,7 +70,7 @@ static int create_report(const char *path, uint64_t size, unsigned flags)
 	if (status)
 		return status;
 	printf("created %s: %s store file%s, %s for data (%" PRIu64 " blocks of %" PRIu64
-	       " bytes), %" PRIu64 " files at most\n", path,
+	       " bytes), %" PRIu64 " files at most\n", name_escape(path, PATH_SHOWN_MAX, shown),
 	       size_text((uint64_t)st.st_size, false, file_text),
 	       flags ? ", reserved on the host" : "",
 	       size_text(ss.blocks_total * ss.block_size, false, data_text), ss.blocks_total,
@@ -95,7 +94,10 @@ int cmd_create(const char *store, int argc, char **argv)
 		{ "prealloc", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_parse p = { .longs = longopts, .help = create_help };
+	struct cli_parse p = { .longs = longopts, .help = create_help,
+			       .no_store = "create takes the store to create as an argument "
+					   "(udax create STORE SIZE)" };
+	char shown[PATH_ESCAPED_SIZE];
 	unsigned flags = 0;
 	uint64_t size;
 	int ret;
@@ -112,8 +114,8 @@ int cmd_create(const char *store, int argc, char **argv)
 	ret = udax_store_create(argv[optind], size, flags);
 	if (ret == -EFBIG) {
 		fprintf(stderr, "udax create: %s: %s: the host file system's largest file is "
-			"smaller (ext4 with 4 KiB blocks: under 16 TiB)\n", argv[optind],
-			strerror(-ret));
+			"smaller (ext4 with 4 KiB blocks: under 16 TiB)\n",
+			name_escape(argv[optind], PATH_SHOWN_MAX, shown), strerror(-ret));
 		return 1;
 	}
 	if (ret)
@@ -133,8 +135,8 @@ int cmd_fsck(const char *store, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_parse p = { .longs = longopts, .help = fsck_help, .store = &store };
+	char shown[PATH_ESCAPED_SIZE], detail[NAME_ESCAPED_SIZE(DETAIL_SHOWN_MAX)];
 	bool repair = false;
-	const char *detail;
 	int ret, status;
 
 	while (cli_getopt(argc, argv, &p) == 'r')
@@ -149,12 +151,13 @@ int cmd_fsck(const char *store, int argc, char **argv)
 	ret = udax_store_check(store, repair ? UDAX_CHECK_REPAIR : 0);
 	if (ret)
 		return fail_detail(store, ret);
-	detail = udax_strerror_detail();
+	text_escape(udax_strerror_detail(), DETAIL_SHOWN_MAX, detail);
+	name_escape(store, PATH_SHOWN_MAX, shown);
 	if (!*detail)
-		printf("%s: clean\n", store);
+		printf("%s: clean\n", shown);
 	else if (!strncmp(detail, "repaired", 8))
-		printf("%s: clean (%s)\n", store, detail);
+		printf("%s: clean (%s)\n", shown, detail);
 	else
-		printf("%s: clean (warning: %s)\n", store, detail);
+		printf("%s: clean (warning: %s)\n", shown, detail);
 	return 0;
 }
