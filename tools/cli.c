@@ -34,80 +34,28 @@ int fail(const char *what, int err)
 int fail_detail(const char *what, int err)
 {
 	const char *detail = udax_strerror_detail();
-	char buf[PATH_ESCAPED_SIZE], shown[NAME_ESCAPED_SIZE(DETAIL_SHOWN_MAX)];
+	char buf[PATH_ESCAPED_SIZE];
 
+	/* The library escapes its detail texts (udax_escape()): printed as is. */
 	if (!detail || !*detail)
 		return fail(what, err);
-	text_escape(detail, DETAIL_SHOWN_MAX, shown);
 	if (strstr(detail, strerror(-err)))
-		fprintf(stderr, "udax %s: %s\n", cli_cmd, shown);
+		fprintf(stderr, "udax %s: %s\n", cli_cmd, detail);
 	else
 		fprintf(stderr, "udax %s: %s: %s (%s)\n", cli_cmd,
-			name_escape(what, PATH_SHOWN_MAX, buf), strerror(-err), shown);
+			name_escape(what, PATH_SHOWN_MAX, buf), strerror(-err), detail);
 	return 1;
-}
-
-/* The length (2..4) of the well-formed UTF-8 sequence at s (at most n
- * bytes) that encodes a character a terminal prints, or 0: a stray or
- * truncated byte, an overlong form, a surrogate, a C1 control (U+0080 ..
- * U+009F: U+009B is CSI, as ESC [ is) or a bidirectional control (U+200E,
- * U+200F, U+202A .. U+202E, U+2066 .. U+2069: they reorder what follows on
- * the screen). */
-static size_t utf8_printable(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	uint32_t c = s[0] & (0x7f >> len);
-
-	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c <= 0x9f || c == 0x200e || c == 0x200f ||
-	    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
-		return 0;
-	return len;
-}
-
-/* name_escape(), its backslashes doubled or not (backslash). */
-static char *escape(const char *name, size_t max, bool backslash, char *buf)
-{
-	size_t len = strnlen(name, max + 1), shown = len < max ? len : max, n = 0;
-	const unsigned char *u = (const unsigned char *)name;
-
-	for (size_t i = 0; i < shown; i++) {
-		unsigned char c = u[i];
-		const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
-				  : c == '\\' && backslash ? "\\\\" : NULL;
-		size_t seq = c >= 0x80 ? utf8_printable(u + i, shown - i) : 0;
-
-		if (esc) {
-			n += (size_t)sprintf(buf + n, "%s", esc);
-		} else if (seq) {
-			memcpy(buf + n, u + i, seq);
-			n += seq;
-			i += seq - 1;
-		} else if (c < 0x20 || c >= 0x7f) {
-			n += (size_t)sprintf(buf + n, "\\x%02x", c);
-		} else {
-			buf[n++] = (char)c;
-		}
-	}
-	strcpy(buf + n, len > max ? "..." : "");
-	return buf;
 }
 
 char *name_escape(const char *name, size_t max, char *buf)
 {
-	return escape(name, max, true, buf);
-}
+	size_t len = strnlen(name, max + 1);
 
-char *text_escape(const char *text, size_t max, char *buf)
-{
-	return escape(text, max, false, buf);
+	/* Cannot fail: NAME_ESCAPED_SIZE(max) >= UDAX_ESCAPED_SIZE(max) + 3. */
+	udax_escape(name, len > max ? max : len, buf, NAME_ESCAPED_SIZE(max));
+	if (len > max)
+		strcat(buf, "...");
+	return buf;
 }
 
 /* Bytes of a bad name a message shows. */

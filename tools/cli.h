@@ -30,18 +30,10 @@ int fail_detail(const char *what, int err);
 /* Bytes of a path a message shows, and the buffer that takes them escaped. */
 #define PATH_SHOWN_MAX 4096
 #define PATH_ESCAPED_SIZE NAME_ESCAPED_SIZE(PATH_SHOWN_MAX)
-/* Bytes of a udax_strerror_detail() text a message shows. */
-#define DETAIL_SHOWN_MAX 1024
 /* Write into buf (NAME_ESCAPED_SIZE(max) bytes) the first max bytes of
- * name with what a terminal would act on escaped, C style: \n \t \r, other
- * control bytes, DEL and every byte >= 0x80 that is not part of a printable
- * UTF-8 character (invalid UTF-8, C1 controls, bidirectional controls) as
- * \xHH, a backslash doubled; "..." follows a longer name. Return: buf. */
+ * name escaped by udax_escape() (what a terminal would act on as \xHH or
+ * C style, a backslash doubled); "..." follows a longer name. Return: buf. */
 char *name_escape(const char *name, size_t max, char *buf);
-/* name_escape() for a text that escapes its own names with backslashes
- * (udax_strerror_detail()): its backslashes are left as they are.
- * Return: buf. */
-char *text_escape(const char *text, size_t max, char *buf);
 /* Whether name is a valid store file name. Return: 0, or 2 after saying
  * the rule (and the start of the name). */
 int name_check(const char *name);

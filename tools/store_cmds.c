@@ -135,7 +135,8 @@ int cmd_fsck(const char *store, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_parse p = { .longs = longopts, .help = fsck_help, .store = &store };
-	char shown[PATH_ESCAPED_SIZE], detail[NAME_ESCAPED_SIZE(DETAIL_SHOWN_MAX)];
+	char shown[PATH_ESCAPED_SIZE];
+	const char *detail;
 	bool repair = false;
 	int ret, status;
 
@@ -151,7 +152,7 @@ int cmd_fsck(const char *store, int argc, char **argv)
 	ret = udax_store_check(store, repair ? UDAX_CHECK_REPAIR : 0);
 	if (ret)
 		return fail_detail(store, ret);
-	text_escape(udax_strerror_detail(), DETAIL_SHOWN_MAX, detail);
+	detail = udax_strerror_detail();	/* escaped by the library */
 	name_escape(store, PATH_SHOWN_MAX, shown);
 	if (!*detail)
 		printf("%s: clean\n", shown);
