@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "run_cmd.h"
 #include "udax.h"
 
 static const char usage_text[] =
@@ -55,6 +56,10 @@ static const char usage_text[] =
 	"                           'WORKLOAD udax VALUE UNIT' per figure; workloads:\n"
 	"                           seq-read seq-write rand-write alloc-write\n"
 	"                           sparse-read fault-4k threads index (default all)\n"
+	"  run [--store STORE] [--root DIR] [--create SIZE] -- PROGRAM [ARGS...]\n"
+	"                           run an unmodified program with the preload shim:\n"
+	"                           paths under DIR (default /udax) are files of the\n"
+	"                           store, mappings included (udax run --help)\n"
 	"\n"
 	"Every command takes -h/--help, and -s STORE before or after its name; '--'\n"
 	"ends the options (udax rm -- -name). A NAME is 1 to 255 bytes without '/';\n"
@@ -81,6 +86,7 @@ static const struct {
 	{ "fsck", cmd_fsck },
 	{ "demo", cmd_demo },
 	{ "bench", cmd_bench },
+	{ "run", cmd_run },
 };
 
 int main(int argc, char **argv)
