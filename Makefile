@@ -85,7 +85,7 @@ $(BUILD)/examples/%: examples/%.c include/udax.h $(BUILD)/libudax.a
 
 # The shim's tests are ordinary POSIX programs: no udax.h, no libudax (they
 # run themselves under `udax run`).
-$(BUILD)/tests/shim_%: tests/shim_%.c
+$(BUILD)/tests/shim_%: tests/shim_%.c tests/shim_lib.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $< -o $@ $(LDLIBS)
 

@@ -474,7 +474,7 @@ int shim_libc_open(const char *path, int flags, ...)
 	va_list ap;
 
 	va_start(ap, flags);
-	if (flags & (O_CREAT | __O_TMPFILE))
+	if ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE)
 		mode = va_arg(ap, mode_t);
 	va_end(ap);
 	return real.open(path, flags, mode);

@@ -24,6 +24,8 @@
 #define SHOWN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | \
 		     O_NOATIME | O_ASYNC)
 #define SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC)
+/* The kernel's O_LARGEFILE, which F_GETFL shows on 64-bit (glibc's is 0). */
+#define KERNEL_O_LARGEFILE 0100000
 
 typedef _Atomic(struct shim_ofd *) ofd_slot;
 
@@ -173,7 +175,7 @@ int shim_ofd_new(struct udax_file *file, const char *name, int flags, struct shi
 		return -ENOMEM;
 	}
 	ofd->file = file;
-	atomic_init(&ofd->flags, (flags & SHOWN_FLAGS) | O_LARGEFILE);
+	atomic_init(&ofd->flags, (flags & SHOWN_FLAGS) | KERNEL_O_LARGEFILE);
 	atomic_init(&ofd->refs, 1);
 	pthread_mutex_init(&ofd->pos_lock, NULL);
 	*out = ofd;
@@ -197,7 +199,7 @@ static int udax_open_path(int where, const char *name, int flags)
 	struct shim_ofd *ofd;
 	int acc = flags & O_ACCMODE, uflags, fd, ret;
 
-	if (flags & (O_PATH | __O_TMPFILE))
+	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE)
 		return -EOPNOTSUPP;
 	if (where == SHIM_ROOT)	/* directories: a later slice */
 		return acc != O_RDONLY || (flags & O_CREAT) ? -EISDIR : -EOPNOTSUPP;
@@ -256,7 +258,7 @@ int shim_open_any(int dirfd, const char *path, int flags, mode_t mode)
 		va_list ap_;						\
 									\
 		va_start(ap_, flags);					\
-		if ((flags) & (O_CREAT | __O_TMPFILE))			\
+		if (((flags) & O_CREAT) || ((flags) & __O_TMPFILE) == __O_TMPFILE) \
 			mode = va_arg(ap_, mode_t);			\
 		va_end(ap_);						\
 	} while (0)

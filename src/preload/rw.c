@@ -85,6 +85,8 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 		return left;
 	if ((flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
+	if (!left)	/* the offset stays, even with O_APPEND */
+		return 0;
 	append = append || (flags & O_APPEND);	/* Linux: pwrite on O_APPEND appends */
 	if (own_pos)
 		pthread_mutex_lock(&ofd->pos_lock);
