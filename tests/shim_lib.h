@@ -24,6 +24,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A sanitizer build: the preload library needs the sanitizer runtime,
+ * which only the programs of that build load (not /bin/sh). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SHIM_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHIM_SANITIZED 1
+#endif
+#endif
+#ifndef SHIM_SANITIZED
+#define SHIM_SANITIZED 0
+#endif
+
 static char shim_dir[PATH_MAX / 2];
 static uint64_t shim_seed, shim_rng;
 

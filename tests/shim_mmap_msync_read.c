@@ -16,12 +16,14 @@
 
 int main(int argc, char **argv)
 {
-	char *m, *r, *want = malloc(LEN), *got = malloc(LEN);
+	char *m, *r, *want, *got;
 	size_t done = 0;
 	ssize_t n;
 	int fd;
 
 	shim_start(argc, argv, 60);
+	want = malloc(LEN);
+	got = malloc(LEN);
 	SHIM_CHECK(want && got, "malloc");
 	for (size_t i = 0; i < LEN; i += 8) {
 		uint64_t v = shim_rand();
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
 			   strerror(errno));
 	}
 	SHIM_CHECK(close(fd) == 0, "close: %s", strerror(errno));
+	free(want);
+	free(got);
 	printf("shim_mmap_msync_read: %u MiB written through a mapping read back by read()\n",
 	       LEN >> 20);
 	return 0;
