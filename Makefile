@@ -24,9 +24,15 @@ LIB_CFLAGS := $(ALL_CFLAGS) -Isrc -fPIC -fvisibility=hidden
 # the fault handler, which may be on an application's small sigaltstack.
 LDLIBS := -pthread -Wl,-z,now
 
-LIB_SRC := $(wildcard src/*/*.c)
-LIB_HDR := $(wildcard src/*/*.h)
+LIB_SRC := $(filter-out src/preload/%,$(wildcard src/*/*.c))
+LIB_HDR := $(filter-out src/preload/%,$(wildcard src/*/*.h))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+# The preload shim (udax run): its own objects over a copy of the library's
+# whose libc calls are renamed to the shim's pass-throughs, so that udax's
+# own syscalls never enter the calls the shim interposes.
+PRELOAD_SRC := $(wildcard src/preload/*.c)
+PRELOAD_OBJ := $(PRELOAD_SRC:src/%.c=$(BUILD)/src/%.o)
+PRELOAD_LIB_OBJ := $(LIB_OBJ:$(BUILD)/src/%.o=$(BUILD)/preload-lib/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 TEST_HELPERS := tests/test_util.c
 TEST_PROGS := $(filter-out $(BUILD)/tests/test_util,$(TEST_SRC:tests/%.c=$(BUILD)/tests/%))
@@ -35,8 +41,8 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 MAN3 := $(wildcard man/*.3)
 MAN1 := $(wildcard man/*.1)
 
-all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(EXAMPLES) $(TEST_PROGS) \
-	$(TEST_SCRIPTS)
+all: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/libudax-preload.so $(BUILD)/udax \
+	$(EXAMPLES) $(TEST_PROGS) $(TEST_SCRIPTS)
 
 $(BUILD)/src/%.o: src/%.c $(LIB_HDR) include/udax.h
 	@mkdir -p $(dir $@)
@@ -50,6 +56,23 @@ $(BUILD)/libudax.so: $(LIB_OBJ) src/libudax.map
 	$(CC) -shared -Wl,--version-script=src/libudax.map -Wl,-soname,$(SONAME) \
 		$(ALL_CFLAGS) $(LIB_OBJ) -o $@ $(LDLIBS)
 
+$(PRELOAD_OBJ): $(wildcard src/preload/*.h)
+
+$(BUILD)/preload-lib/%.o: $(BUILD)/src/%.o src/preload/libc_redirect.syms
+	@mkdir -p $(dir $@)
+	objcopy --redefine-syms=src/preload/libc_redirect.syms $< $@
+
+# It exports the calls it interposes (SHIM_EXPORT: default visibility in
+# its own objects), not the udax_* calls of its copy of the library.
+$(BUILD)/preload.map: $(PRELOAD_OBJ)
+	{ echo '{ global:'; readelf -sW $(PRELOAD_OBJ) | \
+		awk '$$5 == "GLOBAL" && $$6 == "DEFAULT" && $$7 != "UND" { print "\t" $$8 ";" }' | \
+		sort -u; echo 'local: *; };'; } > $@
+
+$(BUILD)/libudax-preload.so: $(PRELOAD_OBJ) $(PRELOAD_LIB_OBJ) $(BUILD)/preload.map
+	$(CC) -shared -Wl,--version-script=$(BUILD)/preload.map $(ALL_CFLAGS) $(PRELOAD_OBJ) \
+		$(PRELOAD_LIB_OBJ) -o $@ $(LDLIBS) -ldl
+
 CLI_SRC := $(wildcard tools/*.c)
 $(BUILD)/udax: $(CLI_SRC) $(wildcard tools/*.h) include/udax.h $(BUILD)/libudax.a
 	$(CC) $(ALL_CFLAGS) $(CLI_SRC) $(BUILD)/libudax.a -o $@ $(LDLIBS)
@@ -59,6 +82,12 @@ $(BUILD)/udax: $(CLI_SRC) $(wildcard tools/*.h) include/udax.h $(BUILD)/libudax.
 $(BUILD)/examples/%: examples/%.c include/udax.h $(BUILD)/libudax.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libudax.a -o $@ $(LDLIBS)
+
+# The shim's tests are ordinary POSIX programs: no udax.h, no libudax (they
+# run themselves under `udax run`).
+$(BUILD)/tests/shim_%: tests/shim_%.c tests/shim_lib.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $< -o $@ $(LDLIBS)
 
 # Tests link the static library; unit tests of internals also see src/.
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a
@@ -151,12 +180,14 @@ $(BUILD)/udax.pc: udax.pc.in FORCE
 	@mkdir -p $(dir $@)
 	sed $(PC_SUBST) udax.pc.in > $@
 
-install: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(BUILD)/udax.pc
+install: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/libudax-preload.so $(BUILD)/udax \
+	$(BUILD)/udax.pc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 include/udax.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(BUILD)/libudax.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(BUILD)/libudax.so $(DESTDIR)$(LIBDIR)/libudax.so.$(VERSION)
+	install -m 755 $(BUILD)/libudax-preload.so $(DESTDIR)$(LIBDIR)/
 	ln -sfn libudax.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sfn libudax.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libudax.so
 	install -m 644 $(BUILD)/udax.pc $(DESTDIR)$(PKGCONFIGDIR)/
@@ -168,7 +199,8 @@ install: $(BUILD)/libudax.a $(BUILD)/libudax.so $(BUILD)/udax $(BUILD)/udax.pc
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/udax.h $(DESTDIR)$(LIBDIR)/libudax.a \
 		$(DESTDIR)$(LIBDIR)/libudax.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
-		$(DESTDIR)$(LIBDIR)/libudax.so $(DESTDIR)$(PKGCONFIGDIR)/udax.pc \
+		$(DESTDIR)$(LIBDIR)/libudax.so $(DESTDIR)$(LIBDIR)/libudax-preload.so \
+		$(DESTDIR)$(PKGCONFIGDIR)/udax.pc \
 		$(DESTDIR)$(BINDIR)/udax
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
 		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))

@@ -37,7 +37,8 @@ check_layout() {
 	local bin=$1 lib=$2 inc=$3 man=$4 m want
 	want=$( {
 		echo "$bin/udax" "$lib/libudax.a" "$lib/libudax.so" "$lib/libudax.so.0" \
-			"$lib/libudax.so.$version" "$lib/pkgconfig/udax.pc" "$inc/udax.h" \
+			"$lib/libudax.so.$version" "$lib/libudax-preload.so" \
+			"$lib/pkgconfig/udax.pc" "$inc/udax.h" \
 			"$lib/libother.so" "$man/man3/other.3"
 		for m in "$src"/man/*.3; do echo "$man/man3/${m##*/}"; done
 		for m in "$src"/man/*.1; do echo "$man/man1/${m##*/}"; done

@@ -20,6 +20,7 @@ declare -A may_use=(
 	[fault]="base index store mm"
 	[delivery]="base index store mm fault"
 	[api]="base index store mm fault delivery"
+	[preload]="api"
 )
 errors=()
 
@@ -62,18 +63,27 @@ for f in "$root"/tools/*.[ch]; do
 	done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
 done
 
-# 2. Symbols: for each object, the objects defining what it uses.
+# 2. Symbols: for each object, the objects defining what it uses. The
+# preload shim's definitions are left out: the libc calls it interposes
+# (open, mmap, ...) are libc's for the library, whose own copy in the shim
+# calls libc directly (src/preload/libc_redirect.syms); they count only for
+# the shim's own files. The shim uses only the public calls of udax.h.
 objs=()
 for o in "$build"/src/*/*.o; do	# not the objects of files moved or deleted since
 	rel=${o#"$build"/src/}
 	[ -f "$root/src/${rel%.o}.c" ] && objs+=("$o")
 done
 ((${#objs[@]})) || { echo "FAIL: no objects under $build/src"; exit 1; }
-declare -A defined_in=()
+declare -A defined_in=() preload_defined_in=()
 for o in "${objs[@]}"; do
 	rel=${o#"$build"/src/}
-	while read -r sym; do defined_in[$sym]=$rel; done < <(nm --defined-only "$o" |
-		awk '$2 ~ /^[TDBRVW]$/ { print $3 }')
+	while read -r sym; do
+		if [ "${rel%%/*}" = preload ]; then
+			preload_defined_in[$sym]=$rel
+		else
+			defined_in[$sym]=$rel
+		fi
+	done < <(nm --defined-only "$o" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }')
 done
 edges=""
 for o in "${objs[@]}"; do
@@ -81,9 +91,12 @@ for o in "${objs[@]}"; do
 	from=${rel%%/*}
 	while read -r sym; do
 		to_obj=${defined_in[$sym]-}
+		[ "$from" = preload ] && [ -z "$to_obj" ] && to_obj=${preload_defined_in[$sym]-}
 		[ -n "$to_obj" ] && [ "$to_obj" != "$rel" ] || continue
 		to=${to_obj%%/*}
 		allowed "$from" "$to" || errors+=("$rel uses $sym of $to_obj: $from may not use $to")
+		[ "$from" != preload ] || [ "$to" = preload ] || [ "${sym#udax_}" != "$sym" ] ||
+			errors+=("$rel uses $sym of $to_obj: the shim may use only udax.h")
 		edges+="$rel $to_obj"$'\n'
 	done < <(nm --undefined-only "$o" | awk '{ print $2 }')
 done

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run_cmd.h"
 #include "udax.h"
 
 static const char usage_text[] =
@@ -61,6 +62,10 @@ static const char usage_text[] =
 	"                           'WORKLOAD udax VALUE UNIT' per figure; workloads:\n"
 	"                           seq-read seq-write rand-write alloc-write\n"
 	"                           sparse-read fault-4k threads index (default all)\n"
+	"  run [--store STORE] [--root DIR] [--create SIZE] -- PROGRAM [ARGS...]\n"
+	"                           run an unmodified program with the preload shim:\n"
+	"                           paths under DIR (default /udax) are files of the\n"
+	"                           store, mappings included (udax run --help)\n"
 	"\n"
 	"Every command takes -h/--help, and -s STORE before or after its name (but\n"
 	"create, demo and bench); '--' ends the options (udax rm -- -name). A NAME is\n"
@@ -88,6 +93,7 @@ static const struct {
 	{ "fsck", cmd_fsck },
 	{ "demo", cmd_demo },
 	{ "bench", cmd_bench },
+	{ "run", cmd_run },
 };
 
 /*

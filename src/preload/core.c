@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: MIT
+/*
+ * core.c - layer preload: what every interposed call of libudax-preload.so
+ * starts from: the real libc functions (and the redirections of the
+ * library's own libc calls to them), the root and the classification of
+ * paths, the store opened on first use (and closed), the state of a
+ * fork() child, the nodes (files held by name, unlink and rename while
+ * held), and the stat of a store file.
+ *
+ * May call: the public API of udax.h, libc.
+ * Locks: store_lock (the lazy open; udax_store_open runs under it),
+ * nodes_lock (the node list, names, refs; udax_rename/udax_unlink run under
+ * it so that names and the store agree). Neither is held with another.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "preload/shim.h"
+
+#define HIDDEN_PREFIX ".udax-unlinked."
+
+static struct shim_real real;
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+/* The configuration, read once from the environment. */
+static char root[PATH_MAX];	/* normalized, no trailing '/'; "" when invalid */
+static size_t root_len;
+static char store_path[PATH_MAX];
+
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct udax_store *store;
+static uint64_t store_dev;
+static bool store_said;		/* the open failure was reported */
+static _Atomic bool forked_child;
+static _Atomic bool child_said;
+
+static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shim_node *nodes;
+static uint64_t hidden_seq;
+
+#define RESOLVE(field) (real.field = (__typeof__(real.field))dlsym(RTLD_NEXT, #field))
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line on stderr, written with the real write (never through the
+ * shim, whatever stderr is). */
+static void say(const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)!real.write(STDERR_FILENO, line, (size_t)n);
+}
+
+void shim_core_fork(int phase)
+{
+	if (phase == 0) {
+		pthread_mutex_lock(&store_lock);
+		pthread_mutex_lock(&nodes_lock);
+	} else if (phase == 1) {
+		pthread_mutex_unlock(&nodes_lock);
+		pthread_mutex_unlock(&store_lock);
+	} else {
+		pthread_mutex_init(&nodes_lock, NULL);
+		pthread_mutex_init(&store_lock, NULL);
+		if (store)	/* the library refuses its handles here */
+			atomic_store(&forked_child, true);
+	}
+}
+
+bool shim_is_child(void)
+{
+	return atomic_load_explicit(&forked_child, memory_order_relaxed);
+}
+
+/* Normalize the absolute path in (at most PATH_MAX bytes) into out: no
+ * "//", "." or ".." components, no trailing '/' ("/" stays).
+ * Return: 0, or -ENAMETOOLONG. */
+static int path_normalize(const char *in, char *out)
+{
+	size_t len = 0;
+
+	while (*in) {
+		const char *c;
+		size_t n;
+
+		while (*in == '/')
+			in++;
+		c = in;
+		while (*in && *in != '/')
+			in++;
+		n = (size_t)(in - c);
+		if (n == 0 || (n == 1 && c[0] == '.'))
+			continue;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			while (len > 0 && out[len] != '/')
+				len--;
+			continue;
+		}
+		if (len + 1 + n >= PATH_MAX)
+			return -ENAMETOOLONG;
+		out[len++] = '/';
+		memcpy(out + len, c, n);
+		len += n;
+		out[len] = '\0';
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	return 0;
+}
+
+static void config_read(void)
+{
+	const char *r = getenv("UDAX_ROOT"), *s = getenv("UDAX_STORE");
+
+	if (!r || !*r)
+		r = "/udax";
+	if (r[0] != '/' || path_normalize(r, root) || !strcmp(root, "/")) {
+		say("udax-preload: UDAX_ROOT=%s is not an absolute directory other than /: "
+		    "no path is a udax path", r);
+		root[0] = '\0';
+	}
+	root_len = strlen(root);
+	if (!s || !*s)
+		s = "udax.store";
+	if (s[0] == '/' || !getcwd(store_path, sizeof(store_path) - strlen(s) - 2))
+		snprintf(store_path, sizeof(store_path), "%s", s);
+	else
+		snprintf(store_path + strlen(store_path), sizeof(store_path) - strlen(store_path),
+			 "/%s", s);
+}
+
+static void real_resolve(void)
+{
+	RESOLVE(open); RESOLVE(openat); RESOLVE(close); RESOLVE(read); RESOLVE(write);
+	RESOLVE(pread); RESOLVE(pwrite); RESOLVE(readv); RESOLVE(writev);
+	RESOLVE(preadv2); RESOLVE(pwritev2); RESOLVE(lseek); RESOLVE(fstat);
+	RESOLVE(fstatat); RESOLVE(statx); RESOLVE(faccessat); RESOLVE(ftruncate);
+	RESOLVE(truncate); RESOLVE(fsync); RESOLVE(fdatasync); RESOLVE(sync_file_range);
+	RESOLVE(unlinkat); RESOLVE(renameat2); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
+	RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(flock); RESOLVE(fallocate);
+	RESOLVE(posix_fallocate); RESOLVE(posix_fadvise); RESOLVE(sendfile);
+	RESOLVE(copy_file_range); RESOLVE(splice); RESOLVE(mmap); RESOLVE(munmap);
+	RESOLVE(msync); RESOLVE(mremap); RESOLVE(madvise); RESOLVE(posix_madvise); RESOLVE(mprotect); RESOLVE(fopen);
+	RESOLVE(fdopen); RESOLVE(freopen); RESOLVE(mkdirat); RESOLVE(opendir);
+	RESOLVE(close_range); RESOLVE(closefrom); RESOLVE(execve); RESOLVE(execveat);
+	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fstatvfs);
+	config_read();
+}
+
+const struct shim_real *shim_real(void)
+{
+	pthread_once(&real_once, real_resolve);
+	return &real;
+}
+
+/* Resolve at load, so that the library's redirected calls (which may run
+ * in its fault handler) find the pointers set. */
+__attribute__((constructor)) static void shim_load(void)
+{
+	shim_real();
+}
+
+int shim_fail(int err)
+{
+	errno = -err;
+	return -1;
+}
+
+void *shim_fail_ptr(int err)
+{
+	errno = -err;
+	return MAP_FAILED;
+}
+
+int shim_path_where(int dirfd, const char *path, char *name)
+{
+	char full[PATH_MAX], norm[PATH_MAX];
+	const char *rest;
+	size_t n;
+
+	shim_real();
+	if (!root_len || !path || !*path)
+		return SHIM_HOST;
+	if (path[0] != '/') {
+		/* Relative to a host directory, unless the working directory
+		 * lies under the root (possible when it exists on the host). */
+		if (dirfd != AT_FDCWD || !getcwd(full, sizeof(full)) ||
+		    strncmp(full, root, root_len) || (full[root_len] && full[root_len] != '/'))
+			return SHIM_HOST;
+		n = strlen(full);
+		if (n + 1 + strlen(path) >= sizeof(full))
+			return -ENAMETOOLONG;
+		full[n] = '/';
+		strcpy(full + n + 1, path);
+		path = full;
+	}
+	if (strlen(path) >= PATH_MAX || path_normalize(path, norm))
+		return SHIM_HOST;	/* the kernel's ENAMETOOLONG */
+	if (strncmp(norm, root, root_len) || (norm[root_len] && norm[root_len] != '/'))
+		return SHIM_HOST;
+	if (!norm[root_len])
+		return SHIM_ROOT;
+	rest = norm + root_len + 1;
+	n = strcspn(rest, "/");
+	if (n > UDAX_NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	if (rest[n] == '/')
+		return SHIM_DEEP;
+	/* "root/f/" or "root/f/." asks for a directory f */
+	n = strlen(path);
+	if (path[n - 1] == '/' || (n >= 2 && path[n - 1] == '.' && path[n - 2] == '/'))
+		return SHIM_DEEP;
+	return SHIM_FILE;
+}
+
+int shim_path_nodir(int where, const char *name, int root_err)
+{
+	struct udax_store *s;
+	struct udax_stat st;
+	int ret;
+
+	if (where == SHIM_ROOT)
+		return root_err;
+	ret = shim_store(&s);
+	if (ret)
+		return ret;
+	return udax_stat(s, name, &st) == 0 ? -ENOTDIR : -ENOENT;
+}
+
+int shim_child_check(void)
+{
+	if (!atomic_load_explicit(&forked_child, memory_order_relaxed))
+		return 0;
+	if (!atomic_exchange(&child_said, true))
+		say("udax-preload: pid %d: udax files under %s are its parent's (fork); a child "
+		    "cannot use the store while its parent holds it: EBUSY", (int)getpid(), root);
+	return -EBUSY;
+}
+
+/* Remove the hidden files a process that died while holding unlinked
+ * files left behind. The store is this process's alone now. */
+static void hidden_sweep(struct udax_store *s)
+{
+	char name[UDAX_NAME_MAX + 1];
+	uint64_t cookie = 0;
+
+	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1)
+		if (!strncmp(name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)))
+			(void)udax_unlink(s, name);
+}
+
+/* FNV-1a. */
+static uint64_t hash64(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ull;
+	return h;
+}
+
+int shim_store(struct udax_store **s)
+{
+	struct stat host;
+	int ret = shim_child_check();
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&store_lock);
+	if (!store) {
+		ret = udax_store_open(store_path, 0, &store);
+		if (ret == -EACCES || ret == -EROFS)
+			ret = udax_store_open(store_path, UDAX_STORE_RDONLY, &store);
+		if (ret && !store_said) {
+			store_said = true;
+			say("udax-preload: cannot open the store %s for the files under %s: %s%s%s",
+			    store_path, root, strerror(-ret), *udax_strerror_detail() ? ": " : "",
+			    udax_strerror_detail());
+		}
+		if (!ret) {
+			hidden_sweep(store);
+			if (real.fstatat(AT_FDCWD, store_path, &host, 0) == 0)
+				store_dev = hash64(&host.st_ino, sizeof(host.st_ino),
+						   hash64(&host.st_dev, sizeof(host.st_dev),
+							  0xcbf29ce484222325ull));
+			store_dev |= 1ull << 63;
+		}
+	}
+	*s = store;
+	pthread_mutex_unlock(&store_lock);
+	return ret;
+}
+
+uint64_t shim_ino(const char *name)
+{
+	return hash64(name, strlen(name), 0xcbf29ce484222325ull) | 1;
+}
+
+uint64_t shim_dev(void)
+{
+	return store_dev;
+}
+
+void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t blocks)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = shim_dev();
+	st->st_ino = shim_ino(name);
+	st->st_mode = S_IFREG | 0644;
+	st->st_nlink = strncmp(name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)) ? 1 : 0;
+	st->st_uid = geteuid();
+	st->st_gid = getegid();
+	st->st_size = (off_t)size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)(blocks * 8);
+}
+
+void shim_stat_root(struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = shim_dev();
+	st->st_ino = 2;
+	st->st_mode = S_IFDIR | 0755;
+	st->st_nlink = 2;
+	st->st_uid = geteuid();
+	st->st_gid = getegid();
+	st->st_blksize = 4096;
+}
+
+/* Return: the held node called name, or NULL (under nodes_lock). */
+static struct shim_node *node_find(const char *name)
+{
+	for (struct shim_node *n = nodes; n; n = n->next)
+		if (!strcmp(n->name, name))
+			return n;
+	return NULL;
+}
+
+void shim_node_name(struct shim_node *node, char *name)
+{
+	pthread_mutex_lock(&nodes_lock);
+	strcpy(name, node->name);
+	pthread_mutex_unlock(&nodes_lock);
+}
+
+struct shim_node *shim_node_get(const char *name)
+{
+	struct shim_node *n;
+
+	pthread_mutex_lock(&nodes_lock);
+	n = node_find(name);
+	if (n) {
+		n->refs++;
+	} else {
+		n = calloc(1, sizeof(*n));
+		if (n) {
+			strcpy(n->name, name);
+			n->refs = 1;
+			pthread_mutex_init(&n->append_lock, NULL);
+			n->next = nodes;
+			nodes = n;
+		}
+	}
+	pthread_mutex_unlock(&nodes_lock);
+	return n;
+}
+
+void shim_node_put(struct shim_node *node)
+{
+	struct shim_node **link;
+
+	pthread_mutex_lock(&nodes_lock);
+	if (--node->refs) {
+		pthread_mutex_unlock(&nodes_lock);
+		return;
+	}
+	for (link = &nodes; *link != node; link = &(*link)->next)
+		;
+	*link = node->next;
+	if (node->unlinked)	/* a node exists only once the store is open */
+		(void)udax_unlink(store, node->name);
+	pthread_mutex_unlock(&nodes_lock);
+	free(node);
+}
+
+/* Rename the held node n out of the way, to a hidden name (under
+ * nodes_lock). Return: 0 or -errno. */
+static int node_hide(struct udax_store *s, struct shim_node *n)
+{
+	char hidden[UDAX_NAME_MAX + 1];
+	int ret;
+
+	snprintf(hidden, sizeof(hidden), HIDDEN_PREFIX "%d.%llu", (int)getpid(),
+		 (unsigned long long)++hidden_seq);
+	ret = udax_rename(s, n->name, hidden);
+	if (ret)
+		return ret;
+	strcpy(n->name, hidden);
+	n->unlinked = true;
+	return 0;
+}
+
+int shim_node_unlink(struct udax_store *s, const char *name)
+{
+	struct shim_node *n;
+	int ret;
+
+	pthread_mutex_lock(&nodes_lock);
+	n = node_find(name);
+	ret = n ? node_hide(s, n) : udax_unlink(s, name);
+	pthread_mutex_unlock(&nodes_lock);
+	return ret;
+}
+
+int shim_node_rename(struct udax_store *s, const char *from, const char *to)
+{
+	struct shim_node *n, *victim;
+	struct udax_stat st;
+	int ret;
+
+	pthread_mutex_lock(&nodes_lock);
+	ret = udax_stat(s, from, &st);
+	if (ret == 0 && strcmp(from, to)) {
+		victim = node_find(to);
+		if (victim)
+			ret = node_hide(s, victim);
+		if (ret == 0)
+			ret = udax_rename(s, from, to);
+		n = ret == 0 ? node_find(from) : NULL;
+		if (n)
+			strcpy(n->name, to);
+	}
+	pthread_mutex_unlock(&nodes_lock);
+	return ret;
+}
+
+int shim_store_close(void)
+{
+	int ret;
+
+	pthread_mutex_lock(&store_lock);
+	ret = store ? udax_store_close(store) : 0;
+	if (ret != -EBUSY)
+		store = NULL;
+	pthread_mutex_unlock(&store_lock);
+	return ret;
+}
+
+/* The library's own libc calls (redirected by objcopy). */
+int shim_libc_open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	va_start(ap, flags);
+	if ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE)
+		mode = va_arg(ap, mode_t);
+	va_end(ap);
+	return real.open(path, flags, mode);
+}
+
+int shim_libc_close(int fd)
+{
+	return real.close(fd);
+}
+
+ssize_t shim_libc_read(int fd, void *buf, size_t len)
+{
+	return real.read(fd, buf, len);
+}
+
+ssize_t shim_libc_write(int fd, const void *buf, size_t len)
+{
+	return real.write(fd, buf, len);
+}
+
+ssize_t shim_libc_pread(int fd, void *buf, size_t len, off_t off)
+{
+	return real.pread(fd, buf, len, off);
+}
+
+ssize_t shim_libc_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return real.pwrite(fd, buf, len, off);
+}
+
+off_t shim_libc_lseek(int fd, off_t off, int whence)
+{
+	return real.lseek(fd, off, whence);
+}
+
+int shim_libc_fstat(int fd, struct stat *st)
+{
+	return real.fstat(fd, st);
+}
+
+int shim_libc_fstatvfs(int fd, struct statvfs *st)
+{
+	return real.fstatvfs(fd, st);
+}
+
+int shim_libc_ftruncate(int fd, off_t len)
+{
+	return real.ftruncate(fd, len);
+}
+
+int shim_libc_fsync(int fd)
+{
+	return real.fsync(fd);
+}
+
+int shim_libc_fdatasync(int fd)
+{
+	return real.fdatasync(fd);
+}
+
+int shim_libc_unlink(const char *path)
+{
+	return real.unlink(path);
+}
+
+int shim_libc_dup2(int from, int to)
+{
+	return real.dup2(from, to);
+}
+
+int shim_libc_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return real.fcntl(fd, cmd, arg);
+}
+
+int shim_libc_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return real.ioctl(fd, req, arg);
+}
+
+int shim_libc_flock(int fd, int op)
+{
+	return real.flock(fd, op);
+}
+
+int shim_libc_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return real.fallocate(fd, mode, off, len);
+}
+
+void *shim_libc_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return real.mmap(addr, len, prot, flags, fd, off);
+}
+
+int shim_libc_munmap(void *addr, size_t len)
+{
+	return real.munmap(addr, len);
+}
+
+void *shim_libc_mremap(void *addr, size_t old_len, size_t new_len, int flags, ...)
+{
+	va_list ap;
+	void *new_addr = NULL;
+
+	va_start(ap, flags);
+	if (flags & MREMAP_FIXED)
+		new_addr = va_arg(ap, void *);
+	va_end(ap);
+	return real.mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+int shim_libc_madvise(void *addr, size_t len, int advice)
+{
+	return real.madvise(addr, len, advice);
+}
+
+int shim_libc_mprotect(void *addr, size_t len, int prot)
+{
+	return real.mprotect(addr, len, prot);
+}

@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fd.c - layer preload: udax descriptors. The descriptor table (kernel
+ * descriptor -> shim_ofd), the ofds, open and its variants, close, dup,
+ * and fcntl (flags, duplication, POSIX locks: granted, as a process's own
+ * locks never conflict and the store has one writer process).
+ *
+ * May call: the public API of udax.h, libc, core.c.
+ * Locks: fd_lock (rwlock) over the table: read to take a reference, write
+ * to change an entry; nothing else is taken under it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "preload/shim.h"
+
+#define FD_CHUNK 4096u
+#define FD_CHUNKS 256u			/* descriptors below 1 Mi */
+/* What F_GETFL shows and F_SETFL may change. */
+#define SHOWN_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECT | \
+		     O_NOATIME | O_ASYNC)
+#define SETFL_FLAGS (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC)
+/* The kernel's O_LARGEFILE, which F_GETFL shows on 64-bit (glibc's is 0). */
+#define KERNEL_O_LARGEFILE 0100000
+
+typedef _Atomic(struct shim_ofd *) ofd_slot;
+
+static _Atomic(ofd_slot *) fd_chunks[FD_CHUNKS];
+static pthread_rwlock_t fd_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+
+void shim_fd_fork(int phase)
+{
+	if (phase == 0)
+		pthread_rwlock_wrlock(&fd_lock);
+	else if (phase == 1)
+		pthread_rwlock_unlock(&fd_lock);
+	else
+		pthread_rwlock_init(&fd_lock, NULL);
+}
+
+/* Return: fd's slot, or NULL if fd is outside the table or its chunk was
+ * never made (make it, under fd_lock written, with make). */
+static ofd_slot *fd_slot(int fd, bool make)
+{
+	ofd_slot *chunk;
+
+	if (fd < 0 || (unsigned)fd >= FD_CHUNK * FD_CHUNKS)
+		return NULL;
+	chunk = atomic_load_explicit(&fd_chunks[fd / FD_CHUNK], memory_order_acquire);
+	if (!chunk && make) {
+		chunk = calloc(FD_CHUNK, sizeof(*chunk));
+		if (!chunk)
+			return NULL;
+		atomic_store_explicit(&fd_chunks[fd / FD_CHUNK], chunk, memory_order_release);
+	}
+	return chunk ? &chunk[fd % FD_CHUNK] : NULL;
+}
+
+bool shim_fd_is_udax(int fd)
+{
+	ofd_slot *slot = fd_slot(fd, false);
+
+	return slot && atomic_load_explicit(slot, memory_order_relaxed);
+}
+
+struct shim_ofd *shim_ofd_get(int fd)
+{
+	struct shim_ofd *ofd;
+	ofd_slot *slot;
+
+	if (!shim_fd_is_udax(fd))
+		return NULL;
+	pthread_rwlock_rdlock(&fd_lock);
+	slot = fd_slot(fd, false);
+	ofd = atomic_load(slot);
+	if (ofd)
+		atomic_fetch_add(&ofd->refs, 1);
+	pthread_rwlock_unlock(&fd_lock);
+	return ofd;
+}
+
+int shim_ofd_put(struct shim_ofd *ofd)
+{
+	int ret = 0;
+
+	if (atomic_fetch_sub(&ofd->refs, 1) != 1)
+		return 0;
+	if (!shim_is_child()) {	/* a child's handles are its parent's */
+		ret = udax_close(ofd->file);
+		shim_node_put(ofd->node);
+	}
+	pthread_mutex_destroy(&ofd->pos_lock);
+	free(ofd);
+	return ret;
+}
+
+int shim_fd_install(int fd, struct shim_ofd *ofd)
+{
+	struct shim_ofd *old;
+	ofd_slot *slot;
+
+	pthread_rwlock_wrlock(&fd_lock);
+	slot = fd_slot(fd, true);
+	if (!slot) {
+		pthread_rwlock_unlock(&fd_lock);
+		return -EMFILE;
+	}
+	atomic_fetch_add(&ofd->refs, 1);
+	old = atomic_exchange(slot, ofd);
+	pthread_rwlock_unlock(&fd_lock);
+	return old ? shim_ofd_put(old) : 0;
+}
+
+int shim_fd_forget(int fd)
+{
+	struct shim_ofd *old = NULL;
+	ofd_slot *slot;
+
+	pthread_rwlock_wrlock(&fd_lock);
+	slot = fd_slot(fd, false);
+	if (slot)
+		old = atomic_exchange(slot, NULL);
+	pthread_rwlock_unlock(&fd_lock);
+	return old ? shim_ofd_put(old) : 0;
+}
+
+void shim_fd_forget_range(unsigned first, unsigned last)
+{
+	for (unsigned c = first / FD_CHUNK; c < FD_CHUNKS && c <= last / FD_CHUNK; c++) {
+		if (!atomic_load(&fd_chunks[c]))
+			continue;
+		for (unsigned i = 0; i < FD_CHUNK; i++) {
+			unsigned fd = c * FD_CHUNK + i;
+
+			if (fd >= first && fd <= last && shim_fd_is_udax((int)fd))
+				(void)shim_fd_forget((int)fd);
+		}
+	}
+}
+
+void shim_ofd_each(void (*fn)(struct shim_ofd *ofd))
+{
+	pthread_rwlock_rdlock(&fd_lock);
+	for (unsigned c = 0; c < FD_CHUNKS; c++) {
+		ofd_slot *chunk = atomic_load(&fd_chunks[c]);
+
+		for (unsigned i = 0; chunk && i < FD_CHUNK; i++) {
+			struct shim_ofd *ofd = atomic_load(&chunk[i]);
+
+			if (ofd)
+				fn(ofd);
+		}
+	}
+	pthread_rwlock_unlock(&fd_lock);
+}
+
+int shim_ofd_new(struct udax_file *file, const char *name, int flags, struct shim_ofd **out)
+{
+	struct shim_ofd *ofd = calloc(1, sizeof(*ofd));
+
+	if (!ofd)
+		return -ENOMEM;
+	ofd->node = shim_node_get(name);
+	if (!ofd->node) {
+		free(ofd);
+		return -ENOMEM;
+	}
+	ofd->file = file;
+	atomic_init(&ofd->flags, (flags & SHOWN_FLAGS) | KERNEL_O_LARGEFILE);
+	atomic_init(&ofd->refs, 1);
+	pthread_mutex_init(&ofd->pos_lock, NULL);
+	*out = ofd;
+	return 0;
+}
+
+int shim_ofd_size(struct shim_ofd *ofd, uint64_t *size)
+{
+	struct udax_file_stat st;
+	int ret = udax_fstat(ofd->file, &st);
+
+	*size = st.size;
+	return ret;
+}
+
+/* open(2) of a path under the root. Return: the descriptor, or -errno. */
+static int udax_open_path(int where, const char *name, int flags)
+{
+	struct udax_store *s;
+	struct udax_file *file;
+	struct shim_ofd *ofd;
+	int acc = flags & O_ACCMODE, uflags, fd, ret;
+
+	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE)
+		return -EOPNOTSUPP;
+	if (where == SHIM_ROOT)	/* directories: a later slice */
+		return acc != O_RDONLY || (flags & O_CREAT) ? -EISDIR : -EOPNOTSUPP;
+	if (where == SHIM_DEEP)
+		return shim_path_nodir(where, name, -ENOENT);
+	if (acc == O_ACCMODE)
+		return -EINVAL;
+	ret = shim_store(&s);
+	if (ret)
+		return ret;
+	if (flags & O_DIRECTORY) {
+		struct udax_stat st;
+
+		return udax_stat(s, name, &st) == 0 ? -ENOTDIR : -ENOENT;
+	}
+	uflags = flags & (O_CREAT | O_EXCL | O_TRUNC);
+	uflags |= acc != O_RDONLY || uflags ? O_RDWR : O_RDONLY;
+	ret = udax_open(s, name, uflags, &file);
+	if (ret)
+		return ret;
+	fd = shim_real()->open("/dev/null", O_PATH | (flags & O_CLOEXEC));
+	if (fd < 0) {
+		ret = -errno;
+		udax_close(file);
+		return ret;
+	}
+	ret = shim_ofd_new(file, name, flags, &ofd);
+	if (ret) {
+		udax_close(file);
+		shim_real()->close(fd);
+		return ret;
+	}
+	ret = shim_fd_install(fd, ofd);
+	shim_ofd_put(ofd);
+	if (ret) {
+		shim_real()->close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int shim_open_any(int dirfd, const char *path, int flags, mode_t mode)
+{
+	char name[UDAX_NAME_MAX + 1];
+	int where = shim_path_where(dirfd, path, name);
+
+	if (where == SHIM_HOST)
+		return shim_real()->openat(dirfd, path, flags, mode);
+	if (where >= 0)
+		where = udax_open_path(where, name, flags);
+	return where < 0 ? shim_fail(where) : where;
+}
+
+#define OPEN_MODE(flags, mode)						\
+	do {								\
+		va_list ap_;						\
+									\
+		va_start(ap_, flags);					\
+		if (((flags) & O_CREAT) || ((flags) & __O_TMPFILE) == __O_TMPFILE) \
+			mode = va_arg(ap_, mode_t);			\
+		va_end(ap_);						\
+	} while (0)
+
+SHIM_EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	OPEN_MODE(flags, mode);
+	return shim_open_any(AT_FDCWD, path, flags, mode);
+}
+
+SHIM_EXPORT int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	OPEN_MODE(flags, mode);
+	return shim_open_any(AT_FDCWD, path, flags | O_LARGEFILE, mode);
+}
+
+SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	OPEN_MODE(flags, mode);
+	return shim_open_any(dirfd, path, flags, mode);
+}
+
+SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	OPEN_MODE(flags, mode);
+	return shim_open_any(dirfd, path, flags | O_LARGEFILE, mode);
+}
+
+SHIM_EXPORT int creat(const char *path, mode_t mode)
+{
+	return shim_open_any(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+SHIM_EXPORT int creat64(const char *path, mode_t mode)
+{
+	return shim_open_any(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC | O_LARGEFILE, mode);
+}
+
+SHIM_EXPORT int __open_2(const char *path, int flags)
+{
+	return shim_open_any(AT_FDCWD, path, flags, 0);
+}
+
+SHIM_EXPORT int __open64_2(const char *path, int flags)
+{
+	return shim_open_any(AT_FDCWD, path, flags | O_LARGEFILE, 0);
+}
+
+SHIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return shim_open_any(dirfd, path, flags, 0);
+}
+
+SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return shim_open_any(dirfd, path, flags | O_LARGEFILE, 0);
+}
+
+SHIM_EXPORT int close(int fd)
+{
+	return shim_close_any(fd);
+}
+
+int shim_close_any(int fd)
+{
+	int ret;
+
+	if (!shim_fd_is_udax(fd))
+		return shim_real()->close(fd);
+	ret = shim_fd_forget(fd);
+	shim_real()->close(fd);
+	return ret ? shim_fail(ret) : 0;
+}
+
+SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	int ret = shim_real()->close_range(first, last, flags);
+
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		shim_fd_forget_range(first, last);
+	return ret;
+}
+
+SHIM_EXPORT void closefrom(int lowfd)
+{
+	if (lowfd >= 0)
+		shim_fd_forget_range((unsigned)lowfd, ~0u);
+	shim_real()->closefrom(lowfd);
+}
+
+/* After the kernel made newfd a copy of fd (dup, dup2, dup3, F_DUPFD):
+ * point newfd where fd points. Return: newfd, or -1 with errno. */
+static int dup_done(struct shim_ofd *ofd, int newfd)
+{
+	int ret;
+
+	if (newfd < 0) {
+		if (ofd)
+			shim_ofd_put(ofd);
+		return newfd;
+	}
+	ret = ofd ? shim_fd_install(newfd, ofd) : shim_fd_forget(newfd);
+	if (ofd)
+		shim_ofd_put(ofd);
+	if (ret == -EMFILE) {
+		shim_real()->close(newfd);
+		return shim_fail(ret);
+	}
+	return newfd;
+}
+
+SHIM_EXPORT int dup(int fd)
+{
+	struct shim_ofd *ofd = shim_ofd_get(fd);
+
+	if (!ofd)
+		return shim_real()->dup(fd);
+	return dup_done(ofd, shim_real()->dup(fd));
+}
+
+SHIM_EXPORT int dup2(int fd, int newfd)
+{
+	struct shim_ofd *ofd;
+
+	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
+		return shim_real()->dup2(fd, newfd);
+	ofd = shim_ofd_get(fd);
+	return dup_done(ofd, shim_real()->dup2(fd, newfd));
+}
+
+SHIM_EXPORT int dup3(int fd, int newfd, int flags)
+{
+	struct shim_ofd *ofd;
+
+	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
+		return shim_real()->dup3(fd, newfd, flags);
+	ofd = shim_ofd_get(fd);
+	return dup_done(ofd, shim_real()->dup3(fd, newfd, flags));
+}
+
+/* F_SETLK, F_SETLKW, F_GETLK on a udax descriptor: the store has one
+ * writer process, and a process never conflicts with its own POSIX locks:
+ * every lock is granted, F_GETLK finds none. */
+static int posix_lock(struct shim_ofd *ofd, int cmd, struct flock *fl)
+{
+	int acc = atomic_load(&ofd->flags) & O_ACCMODE;
+
+	if (!fl)
+		return -EFAULT;
+	switch (fl->l_type) {
+	case F_RDLCK:
+		if (acc == O_WRONLY && cmd != F_GETLK)
+			return -EBADF;
+		break;
+	case F_WRLCK:
+		if (acc == O_RDONLY && cmd != F_GETLK)
+			return -EBADF;
+		break;
+	case F_UNLCK:
+		if (cmd == F_GETLK)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (cmd == F_GETLK)
+		fl->l_type = F_UNLCK;
+	return 0;
+}
+
+/* fcntl on a udax descriptor. Return: the result, or -errno. */
+static int udax_fcntl(struct shim_ofd *ofd, int fd, int cmd, void *arg)
+{
+	int ret;
+
+	switch (cmd) {
+	case F_GETFL:
+		return atomic_load(&ofd->flags);
+	case F_SETFL:
+		ret = atomic_load(&ofd->flags);
+		atomic_store(&ofd->flags, (ret & ~SETFL_FLAGS) | ((int)(long)arg & SETFL_FLAGS));
+		return 0;
+	case F_GETFD:
+	case F_SETFD:
+		ret = shim_real()->fcntl(fd, cmd, arg);
+		return ret < 0 ? -errno : ret;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		atomic_fetch_add(&ofd->refs, 1);
+		ret = dup_done(ofd, shim_real()->fcntl(fd, cmd, arg));
+		return ret < 0 ? -errno : ret;
+	case F_SETLK:
+	case F_SETLKW:
+	case F_GETLK:
+		return posix_lock(ofd, cmd, arg);
+	default:	/* OFD locks, leases, notify, seals, owners: not yet */
+		return -EOPNOTSUPP;
+	}
+}
+
+static int fcntl_any(int fd, int cmd, void *arg)
+{
+	struct shim_ofd *ofd = shim_ofd_get(fd);
+	int ret;
+
+	if (!ofd)
+		return shim_real()->fcntl(fd, cmd, arg);
+	ret = shim_child_check();
+	if (!ret || cmd == F_GETFD || cmd == F_SETFD)
+		ret = udax_fcntl(ofd, fd, cmd, arg);
+	shim_ofd_put(ofd);
+	return ret < 0 ? shim_fail(ret) : ret;
+}
+
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_any(fd, cmd, arg);
+}
+
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_any(fd, cmd, arg);
+}
+
+
+/* The calls on a udax descriptor that change the file: fd's ofd in
+ * *ofd, checked writable. Return: 1 (host descriptor), 0, or -errno
+ * (*ofd put already). */
+int shim_ofd_for_change(int fd, struct shim_ofd **ofd, int not_writable)
+{
+	int ret;
+
+	*ofd = shim_ofd_get(fd);
+	if (!*ofd)
+		return 1;
+	ret = shim_child_check();
+	if (!ret && (atomic_load(&(*ofd)->flags) & O_ACCMODE) == O_RDONLY)
+		ret = not_writable;
+	if (ret)
+		shim_ofd_put(*ofd);
+	return ret;
+}

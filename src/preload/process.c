@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+/*
+ * process.c - layer preload: the process around the store. fork(): the
+ * shim's locks are held across it, and a child of a process holding the
+ * store fails every udax call with EBUSY (the library refuses the handles
+ * it inherited: -EBADF). Exit and exec, which skip what the program did not
+ * close: the store is closed if nothing is open (its metadata written),
+ * else every mapping and file is synced, which checkpoints the metadata.
+ *
+ * May call: the public API of udax.h, libc, core.c, fd.c, maps.c.
+ * Locks: all of the shim's across fork() (core, fd, maps, in that order).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "preload/shim.h"
+
+extern char **environ;
+
+static void fork_prepare(void)
+{
+	shim_core_fork(0);
+	shim_fd_fork(0);
+	shim_map_fork(0);
+}
+
+static void fork_parent(void)
+{
+	shim_map_fork(1);
+	shim_fd_fork(1);
+	shim_core_fork(1);
+}
+
+static void fork_child(void)
+{
+	shim_core_fork(2);
+	shim_fd_fork(2);
+	shim_map_fork(2);
+	if (shim_is_child())	/* the mappings are the library's PROT_NONE now */
+		shim_map_forget_all();
+}
+
+__attribute__((constructor)) static void process_load(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void ofd_sync(struct shim_ofd *ofd)
+{
+	(void)udax_fsync(ofd->file);
+}
+
+void shim_sync_all(void)
+{
+	if (shim_is_child() || shim_store_close() != -EBUSY)
+		return;
+	shim_map_sync_all();
+	shim_ofd_each(ofd_sync);
+}
+
+/* Runs after the program's destructors and atexit handlers (the preload
+ * library is initialized first, so finalized last). */
+__attribute__((destructor)) static void process_unload(void)
+{
+	shim_sync_all();
+}
+
+/* exec replaces the process without running its destructors: write back
+ * first what it leaves open or mapped. */
+SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	shim_sync_all();
+	return shim_real()->execve(path, argv, envp);
+}
+
+SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			 int flags)
+{
+	shim_sync_all();
+	return shim_real()->execveat(dirfd, path, argv, envp, flags);
+}
+
+SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	shim_sync_all();
+	return shim_real()->fexecve(fd, argv, envp);
+}
+
+SHIM_EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	shim_sync_all();
+	return shim_real()->execvpe(file, argv, envp);
+}
+
+SHIM_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/* The arguments of execl, execlp, execle, up to the NULL, in argv (which
+ * has room for argc of them). Return: the count, without the NULL. */
+static int list_count(const char *arg0, va_list ap)
+{
+	int n = 1;
+
+	while (va_arg(ap, char *))
+		n++;
+	return arg0 ? n : 0;
+}
+
+static void list_fill(char **argv, const char *arg0, va_list ap)
+{
+	int n = 0;
+
+	argv[n] = (char *)arg0;
+	while (argv[n])
+		argv[++n] = va_arg(ap, char *);
+}
+
+#define EXEC_LIST(arg0, last, call)					\
+	do {								\
+		va_list ap_;						\
+		int n_;							\
+									\
+		va_start(ap_, arg0);					\
+		n_ = list_count(arg0, ap_);				\
+		va_end(ap_);						\
+		char *argv_[n_ + 2];					\
+		va_start(ap_, arg0);					\
+		list_fill(argv_, arg0, ap_);				\
+		last;							\
+		va_end(ap_);						\
+		return call;						\
+	} while (0)
+
+SHIM_EXPORT int execl(const char *path, const char *arg0, ...)
+{
+	EXEC_LIST(arg0, (void)0, execve(path, argv_, environ));
+}
+
+SHIM_EXPORT int execlp(const char *file, const char *arg0, ...)
+{
+	EXEC_LIST(arg0, (void)0, execvpe(file, argv_, environ));
+}
+
+SHIM_EXPORT int execle(const char *path, const char *arg0, ...)
+{
+	char *const *envp_;
+
+	EXEC_LIST(arg0, envp_ = va_arg(ap_, char *const *), execve(path, argv_, envp_));
+}

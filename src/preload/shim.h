@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.h - layer preload (libudax-preload.so, `udax run`): what the files
+ * of the preload shim share. The shim sits above api and uses only the
+ * public calls of udax.h and libc.
+ *
+ * Objects: a shim_node is one udax file this process holds (open or
+ * mapped), by name; a shim_ofd is one open file description (the kernel's
+ * struct file: a udax handle, the access mode and flags, the file
+ * offset), shared by the descriptors dup'ed from it. Every udax descriptor
+ * is a real kernel descriptor (an O_PATH descriptor of /dev/null, so a
+ * call the shim does not intercept fails with EBADF instead of acting on
+ * something else) that the descriptor table maps to its shim_ofd.
+ *
+ * Locks (in this order): ofd.pos_lock (the offset, held across a read or
+ * write like the kernel's f_pos_lock), node.append_lock, then one of
+ * fd_lock (the descriptor table, rwlock), maps_lock (the mappings),
+ * nodes_lock (the nodes, their names and refs), store_lock (the lazy store
+ * open). No shim lock is held while application memory is touched, except
+ * the first two, which no page fault takes.
+ */
+#ifndef UDAX_PRELOAD_SHIM_H
+#define UDAX_PRELOAD_SHIM_H
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "udax.h"
+
+/* Marks a function the shim interposes (exported from the library). */
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+struct shim_node {
+	char name[UDAX_NAME_MAX + 1];	/* current name in the store */
+	unsigned refs;			/* ofds and mappings holding it */
+	bool unlinked;			/* unlinked while held: name is hidden */
+	pthread_mutex_t append_lock;	/* O_APPEND writes, one at a time */
+	struct shim_node *next;
+};
+
+struct shim_ofd {
+	struct udax_file *file;
+	struct shim_node *node;
+	_Atomic int flags;		/* as F_GETFL returns them */
+	_Atomic unsigned refs;		/* descriptors and calls in flight */
+	_Atomic bool dirty;		/* written since its last fsync */
+	pthread_mutex_t pos_lock;
+	uint64_t pos;
+};
+
+/* The functions of the next object (libc) the shim calls instead of its
+ * own: resolved once, before any udax call (shim_real()). */
+struct shim_real {
+	int (*open)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*close)(int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*pread)(int, void *, size_t, off_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*preadv2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
+	off_t (*lseek)(int, off_t, int);
+	int (*fstat)(int, struct stat *);
+	int (*fstatat)(int, const char *, struct stat *, int);
+	int (*statx)(int, const char *, int, unsigned, struct statx *);
+	int (*faccessat)(int, const char *, int, int);
+	int (*ftruncate)(int, off_t);
+	int (*truncate)(const char *, off_t);
+	int (*fsync)(int);
+	int (*fdatasync)(int);
+	int (*sync_file_range)(int, off_t, off_t, unsigned);
+	int (*unlinkat)(int, const char *, int);
+	int (*renameat2)(int, const char *, int, const char *, unsigned);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*flock)(int, int);
+	int (*fallocate)(int, int, off_t, off_t);
+	int (*posix_fallocate)(int, off_t, off_t);
+	int (*posix_fadvise)(int, off_t, off_t, int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*copy_file_range)(int, off_t *, int, off_t *, size_t, unsigned);
+	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*munmap)(void *, size_t);
+	int (*msync)(void *, size_t, int);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+	int (*madvise)(void *, size_t, int);
+	int (*posix_madvise)(void *, size_t, int);
+	int (*mprotect)(void *, size_t, int);
+	FILE *(*fopen)(const char *, const char *);
+	FILE *(*fdopen)(int, const char *);
+	FILE *(*freopen)(const char *, const char *, FILE *);
+	int (*mkdirat)(int, const char *, mode_t);
+	DIR *(*opendir)(const char *);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*unlink)(const char *);
+	int (*fstatvfs)(int, struct statvfs *);
+};
+
+/* Return: the real functions, resolved on first use. */
+const struct shim_real *shim_real(void);
+
+/* Set errno from a negative errno. Return: -1 (for int and ssize_t). */
+int shim_fail(int err);
+/* Set errno from a negative errno. Return: MAP_FAILED. */
+void *shim_fail_ptr(int err);
+
+/* What a path names. */
+enum shim_where {
+	SHIM_HOST,	/* not under the root: the kernel's */
+	SHIM_FILE,	/* root/name: a file of the store (name in the result) */
+	SHIM_ROOT,	/* the root itself (a directory that cannot be opened yet) */
+	SHIM_DEEP,	/* root/a/b: under a directory of the store (none exist yet) */
+};
+/* Classify path relative to dirfd (AT_FDCWD or a descriptor). A name that
+ * is too long gives -ENAMETOOLONG. Return: enum shim_where, or -errno;
+ * name (UDAX_NAME_MAX + 1 bytes) gets the file's name for SHIM_FILE and
+ * the first component for SHIM_DEEP. */
+int shim_path_where(int dirfd, const char *path, char *name);
+/* The answer of a path call on SHIM_ROOT or SHIM_DEEP that names no file:
+ * -ENOTDIR if the first component is a store file, else -ENOENT (no
+ * directories yet); for SHIM_ROOT, root_err. */
+int shim_path_nodir(int where, const char *name, int root_err);
+
+/* The store, opened on first use. Return: 0 (*s set), or -errno: a forked
+ * child of a process holding the store gets -EBUSY; a store that cannot
+ * be opened gets its error. Either is said once on stderr per process. */
+int shim_store(struct udax_store **s);
+
+/* The ofd behind fd, referenced (shim_ofd_put() it), or NULL if fd is not
+ * a udax descriptor. Async-signal-safe when fd is not a udax descriptor. */
+struct shim_ofd *shim_ofd_get(int fd);
+/* Drop a reference; the last closes the udax handle. Return: 0, or the
+ * error of that close. */
+int shim_ofd_put(struct shim_ofd *ofd);
+/* Whether fd is a udax descriptor (no reference taken). */
+bool shim_fd_is_udax(int fd);
+/* Point fd at ofd (taking a reference), dropping what fd named before.
+ * Return: 0, or -EMFILE past the table's size. */
+int shim_fd_install(int fd, struct shim_ofd *ofd);
+/* Forget fd (its reference is dropped). Return: shim_ofd_put()'s. */
+int shim_fd_forget(int fd);
+/* Forget every udax descriptor in [first, last]. */
+void shim_fd_forget_range(unsigned first, unsigned last);
+/* Whether the process is a fork() child of one that opened the store:
+ * then every udax call fails with -EBUSY (said once). Return: 0 or -EBUSY. */
+int shim_child_check(void);
+
+/* fd's ofd in *ofd for a call that changes the file: -EBUSY in a fork
+ * child, not_writable if fd is read-only. Return: 1 (fd is a host
+ * descriptor), 0, or -errno (no reference kept). */
+int shim_ofd_for_change(int fd, struct shim_ofd **ofd, int not_writable);
+/* Make a new ofd for an open file (refs 1, node referenced by name).
+ * Return: 0 or -errno. */
+int shim_ofd_new(struct udax_file *file, const char *name, int flags, struct shim_ofd **out);
+/* Reference the node of name, creating it. Return: the node or NULL. */
+struct shim_node *shim_node_get(const char *name);
+/* Drop a node reference; the last one of an unlinked node removes its
+ * hidden file. */
+void shim_node_put(struct shim_node *node);
+/* unlink(2) on a store file: a file held by this process is renamed to a
+ * hidden name and removed at its last close or unmap. Return: 0 or -errno. */
+int shim_node_unlink(struct udax_store *s, const char *name);
+/* rename(2) between store names; held nodes follow. Return: 0 or -errno. */
+int shim_node_rename(struct udax_store *s, const char *from, const char *to);
+/* The inode number the shim gives the store file called name. */
+uint64_t shim_ino(const char *name);
+/* The device number of the store's files. */
+uint64_t shim_dev(void);
+
+/* Fill st for a file of size and blocks (4 KiB) called name. */
+void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t blocks);
+/* Fill st for the root directory. */
+void shim_stat_root(struct stat *st);
+
+/* open(2), openat(2): dirfd AT_FDCWD or a descriptor, mode with O_CREAT.
+ * Return: the descriptor, or -1 with errno (the interposed calls'). */
+int shim_open_any(int dirfd, const char *path, int flags, mode_t mode);
+/* Every read (write): fd udax or not, pos < 0 for the file offset, the
+ * preadv2 (pwritev2) flags. Return: bytes, or -1 with errno. */
+ssize_t shim_read_any(int fd, const struct iovec *iov, int cnt, off_t pos, int rwf);
+ssize_t shim_write_any(int fd, const struct iovec *iov, int cnt, off_t pos, int rwf);
+/* lseek(2), close(2). Return: as those, -1 with errno. */
+off_t shim_lseek_any(int fd, off_t off, int whence);
+int shim_close_any(int fd);
+
+/* read/write on a udax ofd (fd.c). pos < 0: the ofd's offset.
+ * Return: bytes, or -errno. */
+ssize_t shim_ofd_read(struct shim_ofd *ofd, const struct iovec *iov, int cnt, off_t pos);
+ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, off_t pos,
+		       bool append);
+/* The ofd's file size. Return: 0 or -errno. */
+int shim_ofd_size(struct shim_ofd *ofd, uint64_t *size);
+
+/* Whether [buf, buf+len) overlaps a udax mapping of the shim. */
+bool shim_map_overlaps(const void *buf, size_t len);
+/* Before exit or exec: close the store if nothing is open, else sync
+ * every mapping and open file (process.c). */
+void shim_sync_all(void);
+/* Close the store (it opens again on the next use). Return: 0, -EBUSY
+ * (files open or mapped: the store stays open), or the close's error. */
+int shim_store_close(void);
+
+/* A udax mapping of the shim (maps.c). */
+struct shim_map {
+	char *addr;
+	size_t len;		/* whole pages */
+	int prot;
+	struct shim_node *node;
+};
+/* Whether the shim has a udax mapping (no lock). */
+bool shim_map_any(void);
+/* Record a mapping. Return: 0 or -ENOMEM. */
+int shim_map_add(char *addr, size_t len, int prot, struct shim_node *node);
+/* Remove from the table the mappings inside [addr, addr+len), returned in
+ * *gone (free() it; n of them, by address). Return: 0, -EOPNOTSUPP if a
+ * mapping lies partly inside (nothing removed), -ENOMEM. */
+int shim_map_take(char *addr, size_t len, struct shim_map **gone, size_t *n);
+/* Return: 1 if [addr, addr+len) lies inside one mapping, 0 if outside all,
+ * -EOPNOTSUPP if partly in one. */
+int shim_map_within(const void *addr, size_t len);
+/* msync(MS_SYNC) every writable mapping. */
+void shim_map_sync_all(void);
+/* Forget the mappings in a fork() child (they are the parent's). */
+void shim_map_forget_all(void);
+/* Call fn on every open ofd (under fd_lock, read). */
+void shim_ofd_each(void (*fn)(struct shim_ofd *ofd));
+/* Copy the node's current name into name (UDAX_NAME_MAX + 1 bytes). */
+void shim_node_name(struct shim_node *node, char *name);
+/* The fork() handlers of core, the descriptor table and the mappings,
+ * called by process.c's: phase 0 before fork, 1 in the parent after it, 2
+ * in the child. */
+void shim_core_fork(int phase);
+void shim_fd_fork(int phase);
+void shim_map_fork(int phase);
+/* Whether the process is a fork() child of one holding the store. */
+bool shim_is_child(void);
+
+/* The libc functions the library's objects call, redirected here by
+ * objcopy (libc_redirect.syms) so that udax's own calls never enter the
+ * shim's interposed functions. */
+int shim_libc_open(const char *path, int flags, ...);
+int shim_libc_close(int fd);
+ssize_t shim_libc_read(int fd, void *buf, size_t len);
+ssize_t shim_libc_write(int fd, const void *buf, size_t len);
+ssize_t shim_libc_pread(int fd, void *buf, size_t len, off_t off);
+ssize_t shim_libc_pwrite(int fd, const void *buf, size_t len, off_t off);
+off_t shim_libc_lseek(int fd, off_t off, int whence);
+int shim_libc_fstat(int fd, struct stat *st);
+int shim_libc_fstatvfs(int fd, struct statvfs *st);
+int shim_libc_ftruncate(int fd, off_t len);
+int shim_libc_fsync(int fd);
+int shim_libc_fdatasync(int fd);
+int shim_libc_unlink(const char *path);
+int shim_libc_dup2(int from, int to);
+int shim_libc_fcntl(int fd, int cmd, ...);
+int shim_libc_ioctl(int fd, unsigned long req, ...);
+int shim_libc_flock(int fd, int op);
+int shim_libc_fallocate(int fd, int mode, off_t off, off_t len);
+void *shim_libc_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int shim_libc_munmap(void *addr, size_t len);
+void *shim_libc_mremap(void *addr, size_t old_len, size_t new_len, int flags, ...);
+int shim_libc_madvise(void *addr, size_t len, int advice);
+int shim_libc_mprotect(void *addr, size_t len, int prot);
+
+#endif /* UDAX_PRELOAD_SHIM_H */

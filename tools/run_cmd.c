@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+/*
+ * run_cmd.c - `udax run`: run an unmodified program with the preload shim
+ * (libudax-preload.so, src/preload/), so that the paths under a root name
+ * the files of a store. Sets LD_PRELOAD, UDAX_STORE (made absolute) and
+ * UDAX_ROOT, creates the store first with --create, and execs the program.
+ * Single-threaded, no locks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "run_cmd.h"
+#include "udax.h"
+
+#define PRELOAD_NAME "libudax-preload.so"
+
+static const char run_help[] =
+	"Usage: udax run [--store STORE] [--root DIR] [--create SIZE] -- PROGRAM [ARGS...]\n"
+	"Run PROGRAM with " PRELOAD_NAME ": paths under DIR (default /udax) name the\n"
+	"files of STORE (default $UDAX_STORE, else ./udax.store), mappings included;\n"
+	"every other path is the kernel's. --create SIZE (suffix K, M, G, T) creates\n"
+	"STORE first when it does not exist. PROGRAM and its children get LD_PRELOAD,\n"
+	"UDAX_STORE and UDAX_ROOT; setting them by hand works alike.\n"
+	"This version: files directly under DIR (no directories yet); one process\n"
+	"uses the store at a time (a fork() child that touches DIR gets EBUSY); udax\n"
+	"descriptors do not survive exec. Exit status: PROGRAM's; 126 or 127 if it\n"
+	"cannot be run, 1 if the store cannot be created, 2 usage error.\n";
+
+/* A size: a decimal number with an optional K, M, G or T suffix.
+ * Return: 0, or -EINVAL. */
+static int size_parse(const char *text, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text || *text == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* The preload library: beside this program (the build directory), in
+ * ../lib (an install under one prefix), else by name, which the dynamic
+ * linker looks up in the library directories. */
+static void preload_find(char *path, size_t size)
+{
+	static const char *const beside[] = { "/" PRELOAD_NAME, "/../lib/" PRELOAD_NAME };
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			for (size_t i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+				int len = snprintf(path, size, "%s%s", self, beside[i]);
+
+				if (len > 0 && (size_t)len < size && access(path, R_OK) == 0)
+					return;
+			}
+		}
+	}
+	snprintf(path, size, "%s", PRELOAD_NAME);
+}
+
+/* Set LD_PRELOAD to the library, before what it held. Return: 0 or -errno. */
+static int preload_set(void)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char lib[PATH_MAX + 32], *val;
+	int ret;
+
+	preload_find(lib, sizeof(lib));
+	if (!old || !*old)
+		return setenv("LD_PRELOAD", lib, 1) ? -errno : 0;
+	if (asprintf(&val, "%s:%s", lib, old) < 0)
+		return -ENOMEM;
+	ret = setenv("LD_PRELOAD", val, 1) ? -errno : 0;
+	free(val);
+	return ret;
+}
+
+int cmd_run(const char *store, int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "create", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *root = getenv("UDAX_ROOT"), *create = NULL;
+	char path[PATH_MAX];
+	uint64_t size = 0;
+	struct stat st;
+	int opt, ret;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+:s:r:c:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 's': store = optarg; break;
+		case 'r': root = optarg; break;
+		case 'c': create = optarg; break;
+		case 'h': fputs(run_help, stdout); return 0;
+		default: return cli_option_error(opt, argv);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no PROGRAM to run");
+	if (!store || !*store)
+		store = "udax.store";
+	if (root && *root && root[0] != '/')
+		return usage_error("--root needs an absolute directory");
+	if (create && size_parse(create, &size))
+		return usage_error("--create needs a size: a number with K, M, G or T");
+	if (store[0] != '/') {
+		if (!getcwd(path, sizeof(path)))
+			return fail("the working directory", -errno);
+		if (strlen(path) + 1 + strlen(store) >= sizeof(path))
+			return fail(store, -ENAMETOOLONG);
+		strcat(path, "/");
+		strcat(path, store);
+		store = path;
+	}
+	if (create && stat(store, &st) != 0 && errno == ENOENT) {
+		ret = udax_store_create(store, size, 0);
+		if (ret)
+			return fail_detail(store, ret);
+	}
+	if (setenv("UDAX_STORE", store, 1) ||
+	    (root && *root && setenv("UDAX_ROOT", root, 1)) || (ret = preload_set()))
+		return fail("the environment", errno ? -errno : -ENOMEM);
+	execvp(argv[optind], argv + optind);
+	ret = errno;
+	fprintf(stderr, "udax run: %s: %s\n", argv[optind], strerror(ret));
+	return ret == ENOENT ? 127 : 126;
+}
