@@ -135,6 +135,29 @@ int number_parse(const char *text, uint64_t max, const char **rest, uint64_t *ou
 	return 0;
 }
 
+/* Parse a size: a decimal number (digits only) with an optional K, M, G or
+ * T suffix. Return: 0, or -EINVAL if text is no such size or overflows. */
+int size_parse(const char *text, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+	unsigned shift = 0;
+
+	if (number_parse(text, UINT64_MAX, &end, &v))
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	default: break;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
 /* Build p's option tables (its own and --help, --store) and restart
  * getopt. */
 static void cli_parse_init(struct cli_parse *p)

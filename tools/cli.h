@@ -48,6 +48,9 @@ int cli_option_error(int ret, char **argv, const struct option *longs);
  * rest: where the digits end (a suffix may follow), or NULL: nothing may
  * follow. Return: 0, or -EINVAL. */
 int number_parse(const char *text, uint64_t max, const char **rest, uint64_t *out);
+/* A size: digits with an optional K, M, G or T suffix (binary units).
+ * Return: 0, or -EINVAL if text is no such size or overflows. */
+int size_parse(const char *text, uint64_t *out);
 
 /* A subcommand's options, parsed by cli_getopt(). Zero the rest. */
 struct cli_parse {

@@ -35,31 +35,6 @@ static const char run_help[] =
 	"descriptors do not survive exec. Exit status: PROGRAM's; 126 or 127 if it\n"
 	"cannot be run, 1 if the store cannot be created, 2 usage error.\n";
 
-/* A size: a decimal number with an optional K, M, G or T suffix.
- * Return: 0, or -EINVAL. */
-static int size_parse(const char *text, uint64_t *out)
-{
-	unsigned long long v;
-	unsigned shift = 0;
-	char *end;
-
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text || *text == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	default: break;
-	}
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 /* The preload library: beside this program (the build directory), in
  * ../lib (an install under one prefix), else by name, which the dynamic
  * linker looks up in the library directories. */
@@ -125,7 +100,7 @@ int cmd_run(const char *store, int argc, char **argv)
 		case 'r': root = optarg; break;
 		case 'c': create = optarg; break;
 		case 'h': fputs(run_help, stdout); return 0;
-		default: return cli_option_error(opt, argv);
+		default: return cli_option_error(opt, argv, longs);
 		}
 	}
 	if (optind >= argc)

@@ -18,29 +18,6 @@
 #include "cli.h"
 #include "udax.h"
 
-/* Parse a size: a decimal number (digits only) with an optional K, M, G or
- * T suffix. Return: 0, or -EINVAL if text is no such size or overflows. */
-static int parse_size(const char *text, uint64_t *out)
-{
-	const char *end;
-	uint64_t v;
-	unsigned shift = 0;
-
-	if (number_parse(text, UINT64_MAX, &end, &v))
-		return -EINVAL;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	default: break;
-	}
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -EINVAL;
-	*out = v << shift;
-	return 0;
-}
-
 static const char create_help[] =
 	"Usage: udax create [--prealloc] STORE SIZE\n"
 	"Create a store file of SIZE bytes (suffix K, M, G, T), sparse on the host\n"
@@ -109,7 +86,7 @@ int cmd_create(const char *store, int argc, char **argv)
 		return p.status;
 	if (argc - optind != 2)
 		return usage_error("needs STORE SIZE");
-	if (parse_size(argv[optind + 1], &size))
+	if (size_parse(argv[optind + 1], &size))
 		return usage_error("SIZE must be a number with an optional K, M, G or T");
 	ret = udax_store_create(argv[optind], size, flags);
 	if (ret == -EFBIG) {
