@@ -20,9 +20,9 @@ extern "C" {
 #endif
 
 /* The version of this header; udax_version() returns the library's. */
-#define UDAX_VERSION "0.2.0"
+#define UDAX_VERSION "0.3.0"
 #define UDAX_VERSION_MAJOR 0
-#define UDAX_VERSION_MINOR 2
+#define UDAX_VERSION_MINOR 3
 #define UDAX_VERSION_PATCH 0
 
 /* Marks the exported API; everything else in libudax is hidden. */
@@ -208,6 +208,14 @@ UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 /* Fill st with the persistent figures of the file called name, without
  * opening it (for listings). -ENOENT if there is none. */
 UDAX_API int udax_stat(struct udax_store *s, const char *name, struct udax_stat *st);
+
+/* Where the file's data and holes are, as lseek(2) says it: whence
+ * SEEK_DATA gives the first offset >= off in a block that holds data (a
+ * block the file has, written or only allocated), SEEK_HOLE the first
+ * offset >= off in a hole (the end of the file counts as one). -ENXIO if
+ * off is not before the end of the file, or (SEEK_DATA) no data follows
+ * it; -EINVAL for another whence. For copying sparse files (udax get). */
+UDAX_API int64_t udax_seek_data(struct udax_file *f, uint64_t off, int whence);
 
 /* udax_mmap2() flag: like the kernel's MAP_SYNC, a write fault
  * that allocates a block returns only once the block map is durable, so

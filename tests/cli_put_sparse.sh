@@ -4,7 +4,9 @@
 # stays holes in the store file, and a trailing hole is kept by the size.
 # A 100 MiB host file holding 3 runs of data goes into a 64 MiB store,
 # allocates at most a 2 MiB extent per run (udax stat), and get gives back
-# the same bytes. Exit 0 pass, 1 fail.
+# the same bytes, holes kept: get's host file and cat's into a new file
+# allocate no more than the host file did (du), cat into a pipe and
+# after existing bytes (>>) write the zeros. Exit 0 pass, 1 fail.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
 . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
@@ -23,6 +25,16 @@ blocks=$(awk '$1 == "blocks" { print $2 }' "$dir/out")
 ((blocks >= 4 && blocks <= 3 * 512)) || fail "sp allocated $blocks blocks: $(cat "$dir/out")"
 expect_status 0 "$udax" get sp "$dir/back"
 cmp -s "$host" "$dir/back" || fail "get sp returned other bytes: $(cmp "$host" "$dir/back" 2>&1)"
+"$udax" cat sp >"$dir/cat.back" || fail "cat sp into a new file failed"
+cmp -s "$host" "$dir/cat.back" || fail "cat sp returned other bytes"
+for back in back cat.back; do
+	kib=$(du -k "$dir/$back" | cut -f1)
+	((kib <= 3 * 2048)) || fail "$back of a 100 MiB file with 3 runs of data takes $kib KiB: holes written"
+done
+printf 'head' >"$dir/append.back"
+"$udax" cat sp >>"$dir/append.back" || fail "cat sp >> failed"
+cmp -s <(printf 'head'; cat "$host") "$dir/append.back" || fail "cat sp >> returned other bytes"
+"$udax" cat sp | cmp -s "$host" - || fail "cat sp into a pipe returned other bytes"
 # A hole first, data at the end; and a file with no hole at all.
 truncate -s 3M "$dir/tail.h"
 echo tail >>"$dir/tail.h"

@@ -8,7 +8,8 @@
  * fallocates, dups with shared offsets and O_APPEND switches runs on both,
  * the contents compared as it goes; then the path calls (stat forms,
  * access, rename, unlink of an open file, truncate), stdio, mappings,
- * copies and locks. Exit 0 pass, 1 fail (with the seed).
+ * copies and locks, SEEK_DATA and SEEK_HOLE of a sparse file.
+ * Exit 0 pass, 1 fail (with the seed).
  */
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -213,6 +214,11 @@ static void random_ops(void)
 }
 
 /* open's flags and access modes. */
+/* Offsets asked SEEK_DATA and SEEK_HOLE of a sparse file: in, at the end
+ * of and past a run of data, in holes, the last byte. */
+static const off_t sparse_offs[] = { 0, 100, 4096, 5000, 2 << 20, (8 << 20) - 1,
+				     (8 << 20) + 50, (8 << 20) + 4096, (16 << 20) - 1 };
+
 static void open_flags(void)
 {
 	int fd[2], g[2];
@@ -251,6 +257,16 @@ static void open_flags(void)
 	TWIN(lseek(fd[s], 3, SEEK_HOLE));
 	TWIN(lseek(fd[s], 10, SEEK_DATA));	/* ENXIO */
 	TWIN(lseek(fd[s], 11, SEEK_HOLE));	/* ENXIO */
+	/* a sparse file: a page of data, 100 bytes at 8 MiB, 16 MiB long */
+	TWIN_FD(g, open(shim_path(s, "sparse"), O_CREAT | O_RDWR, 0644));
+	TWIN(pwrite(g[s], data, 4096, 0));
+	TWIN(pwrite(g[s], data, 100, 8 << 20));
+	TWIN(ftruncate(g[s], 16 << 20));
+	for (unsigned i = 0; i < sizeof(sparse_offs) / sizeof(sparse_offs[0]); i++) {
+		TWIN(lseek(g[s], sparse_offs[i], SEEK_DATA));
+		TWIN(lseek(g[s], sparse_offs[i], SEEK_HOLE));
+	}
+	TWIN(close(g[s]));
 	TWIN(pread(fd[s], c, 1, -1));		/* EINVAL */
 	TWIN(pwrite(fd[s], c, 1, -5));		/* EINVAL */
 	/* dup2/dup3 onto a host descriptor; F_DUPFD; close-on-exec */

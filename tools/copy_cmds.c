@@ -12,7 +12,9 @@
  * a mapping, run of data by run of data (lseek SEEK_DATA/SEEK_HOLE: holes
  * stay holes), to its end even if it grows meanwhile. get writes a
  * temporary host file beside HOSTFILE, syncs it and renames it over
- * HOSTFILE. Neither copies the store file into or over itself. Messages
+ * HOSTFILE; get and cat into an empty regular file write only the runs of
+ * data (udax_seek_data()) and leave holes as holes. Neither copies the
+ * store file into or over itself. Messages
  * name the side that failed: the store NAME or the host path.
  * Single-threaded; the only shared state is the flag set by the signal
  * handler.
@@ -295,6 +297,56 @@ static int copy_stream(struct copy *c)
 	return 0;
 }
 
+/* Whether out to host file fd, holes can be skipped rather than written:
+ * an empty regular file written from its start, not in append mode (get's
+ * temporary file; cat or get - into a new file). The result reads the same. */
+static bool host_takes_holes(int fd)
+{
+	struct stat st;
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags >= 0 && !(flags & O_APPEND) && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_size == 0 && lseek(fd, 0, SEEK_CUR) == 0;
+}
+
+/* The copy of store file c->f (size bytes) out to an empty host file, run
+ * of data by run of data: holes are skipped (lseek), the host file's size
+ * set at the end. Return: 0, or 1 after printing why it failed. */
+static int copy_out_sparse(struct copy *c, uint64_t size)
+{
+	int64_t data = -ENXIO, hole = 0;
+	int status;
+
+	if (!(c->buf = malloc(COPY_CHUNK)))
+		return fail(c->name, -ENOMEM);
+	while (!interrupted && (data = udax_seek_data(c->f, (uint64_t)hole, SEEK_DATA)) >= 0) {
+		hole = udax_seek_data(c->f, (uint64_t)data, SEEK_HOLE);
+		if (hole < 0)
+			return fail_detail(c->name, (int)hole);
+		for (uint64_t off = (uint64_t)data; off < (uint64_t)hole && !interrupted;) {
+			uint64_t want = (uint64_t)hole - off;
+			ssize_t n = udax_pread(c->f, c->buf, want < COPY_CHUNK ? want : COPY_CHUNK, off);
+
+			if (n < 0)
+				return fail_detail(c->name, (int)n);
+			if (!n)
+				break;
+			if (lseek(c->fd, (off_t)off, SEEK_SET) < 0)
+				return fail(c->host, -errno);
+			status = copy_write(c, c->buf, (size_t)n, off);
+			if (status)
+				return status;
+			off += (uint64_t)n;
+			progress_show(&c->progress, off);
+		}
+	}
+	if (interrupted)
+		return 0;
+	if (data != -ENXIO)
+		return fail_detail(c->name, (int)data);
+	return ftruncate(c->fd, (off_t)size) ? fail(c->host, -errno) : 0;
+}
+
 /*
  * Copy the host file at fd into store file f (in), or f out to fd,
  * stopping at the next chunk once a signal is caught. name is f's name,
@@ -313,7 +365,12 @@ static int copy_file(struct udax_file *f, int fd, const char *name, const char *
 	else
 		(void)udax_fstat(f, &fst);
 	progress_start(&c.progress, name, in ? c.map_size : fst.size);
-	status = c.map ? copy_in_sparse(&c) : copy_stream(&c);
+	if (c.map)
+		status = copy_in_sparse(&c);
+	else if (!in && host_takes_holes(fd))
+		status = copy_out_sparse(&c, fst.size);
+	else
+		status = copy_stream(&c);
 	progress_end(&c.progress);
 	if (c.map)
 		munmap((void *)c.map, c.map_size);

@@ -152,6 +152,11 @@ int udax_stat(struct udax_store *s, const char *name, struct udax_stat *st)
 	API_CALL(int, store_inherited(s), file_stat_name(s, name, st));
 }
 
+int64_t udax_seek_data(struct udax_file *f, uint64_t off, int whence)
+{
+	API_CALL(int64_t, file_inherited(f), file_seek_data(f, off, whence));
+}
+
 /* udax_mmap2() with the flags taken out of prot, as version 0.1 had them. */
 int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
 {

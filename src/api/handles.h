@@ -60,6 +60,8 @@ int file_fsync(struct udax_file *f);
 /* file_stat.c */
 int file_fstat(struct udax_file *f, struct udax_file_stat *st);
 int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st);
+/* file_seek.c */
+int64_t file_seek_data(struct udax_file *f, uint64_t off, int whence);
 /* mapping_handle.c */
 int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, int flags,
 		   void **addr);

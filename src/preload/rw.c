@@ -385,22 +385,18 @@ static off_t udax_lseek(struct shim_ofd *ofd, off_t off, int whence)
 		base = (off_t)ofd->pos;
 		break;
 	case SEEK_END:
-	case SEEK_DATA:
-	case SEEK_HOLE:
 		ret = shim_ofd_size(ofd, &size);
 		base = (off_t)size;
+		break;
+	case SEEK_DATA:
+	case SEEK_HOLE:	/* the store's block map says where */
+		base = off < 0 ? -ENXIO : (off_t)udax_seek_data(ofd->file, (uint64_t)off, whence);
+		ret = base < 0 ? (int)base : 0;
+		off = 0;
 		break;
 	default:
 		ret = -EINVAL;
 		break;
-	}
-	if (!ret && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
-		/* the whole file is data, as the kernel's fallback */
-		if (off < 0 || off >= base)
-			ret = -ENXIO;
-		else if (whence == SEEK_HOLE)
-			off = base;
-		base = 0;
 	}
 	if (!ret && (__builtin_add_overflow(base, off, &base) || base < 0))
 		ret = -EINVAL;
