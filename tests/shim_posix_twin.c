@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -486,7 +485,6 @@ int main(int argc, char **argv)
 	SHIM_CHECK(fd >= 0, "open: %s", strerror(errno));
 	SHIM_CHECK(ioctl(fd, FICLONE, 0) < 0 && errno == EOPNOTSUPP, "ioctl FICLONE: %s",
 		   strerror(errno));
-	SHIM_CHECK(flock(fd, LOCK_EX) < 0 && errno == EOPNOTSUPP, "flock: %s", strerror(errno));
 	{
 		char *m = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0);
 

@@ -2,10 +2,9 @@
 /*
  * fd.c - layer preload: udax descriptors. The descriptor table (kernel
  * descriptor -> shim_ofd), the ofds, open and its variants, close, dup,
- * and fcntl (flags, duplication, POSIX locks: granted, as a process's own
- * locks never conflict and the store has one writer process).
+ * and fcntl (flags, duplication; record locks are locks.c's).
  *
- * May call: the public API of udax.h, libc, core.c.
+ * May call: the public API of udax.h, libc, core.c, locks.c.
  * Locks: fd_lock (rwlock) over the table: read to take a reference, write
  * to change an entry; nothing else is taken under it.
  */
@@ -95,6 +94,7 @@ int shim_ofd_put(struct shim_ofd *ofd)
 	if (atomic_fetch_sub(&ofd->refs, 1) != 1)
 		return 0;
 	if (!shim_is_child()) {	/* a child's handles are its parent's */
+		shim_locks_ofd_gone(ofd);
 		ret = udax_close(ofd->file);
 		shim_node_put(ofd->node);
 	}
@@ -117,7 +117,10 @@ int shim_fd_install(int fd, struct shim_ofd *ofd)
 	atomic_fetch_add(&ofd->refs, 1);
 	old = atomic_exchange(slot, ofd);
 	pthread_rwlock_unlock(&fd_lock);
-	return old ? shim_ofd_put(old) : 0;
+	if (!old)
+		return 0;
+	shim_locks_fd_closed(old);	/* dup2 onto it closed it */
+	return shim_ofd_put(old);
 }
 
 int shim_fd_forget(int fd)
@@ -130,7 +133,10 @@ int shim_fd_forget(int fd)
 	if (slot)
 		old = atomic_exchange(slot, NULL);
 	pthread_rwlock_unlock(&fd_lock);
-	return old ? shim_ofd_put(old) : 0;
+	if (!old)
+		return 0;
+	shim_locks_fd_closed(old);
+	return shim_ofd_put(old);
 }
 
 void shim_fd_forget_range(unsigned first, unsigned last)
@@ -407,39 +413,38 @@ SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 	return dup_done(ofd, shim_real()->dup3(fd, newfd, flags));
 }
 
-/* F_SETLK, F_SETLKW, F_GETLK on a udax descriptor: the store has one
- * writer process, and a process never conflicts with its own POSIX locks:
- * every lock is granted, F_GETLK finds none. */
-static int posix_lock(struct shim_ofd *ofd, int cmd, struct flock *fl)
+/* The offset a lock's l_whence names for ofd, into *base. Return: 0 or
+ * -errno (-EINVAL: no such whence). */
+static int lock_base(struct shim_ofd *ofd, const struct flock *fl, int64_t *base)
 {
-	int acc = atomic_load(&ofd->flags) & O_ACCMODE;
+	uint64_t size;
+	int ret = 0;
 
 	if (!fl)
 		return -EFAULT;
-	switch (fl->l_type) {
-	case F_RDLCK:
-		if (acc == O_WRONLY && cmd != F_GETLK)
-			return -EBADF;
+	switch (fl->l_whence) {
+	case SEEK_SET:
+		*base = 0;
 		break;
-	case F_WRLCK:
-		if (acc == O_RDONLY && cmd != F_GETLK)
-			return -EBADF;
+	case SEEK_CUR:
+		pthread_mutex_lock(&ofd->pos_lock);
+		*base = (int64_t)ofd->pos;
+		pthread_mutex_unlock(&ofd->pos_lock);
 		break;
-	case F_UNLCK:
-		if (cmd == F_GETLK)
-			return -EINVAL;
+	case SEEK_END:
+		ret = shim_ofd_size(ofd, &size);
+		*base = (int64_t)size;
 		break;
 	default:
-		return -EINVAL;
+		ret = -EINVAL;
 	}
-	if (cmd == F_GETLK)
-		fl->l_type = F_UNLCK;
-	return 0;
+	return ret;
 }
 
 /* fcntl on a udax descriptor. Return: the result, or -errno. */
 static int udax_fcntl(struct shim_ofd *ofd, int fd, int cmd, void *arg)
 {
+	int64_t base;
 	int ret;
 
 	switch (cmd) {
@@ -461,8 +466,12 @@ static int udax_fcntl(struct shim_ofd *ofd, int fd, int cmd, void *arg)
 	case F_SETLK:
 	case F_SETLKW:
 	case F_GETLK:
-		return posix_lock(ofd, cmd, arg);
-	default:	/* OFD locks, leases, notify, seals, owners: not yet */
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+	case F_OFD_GETLK:
+		ret = lock_base(ofd, arg, &base);
+		return ret ? ret : shim_lock_fcntl(ofd, cmd, arg, base);
+	default:	/* leases, notify, seals, owners: not for store files */
 		return -EOPNOTSUPP;
 	}
 }

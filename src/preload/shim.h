@@ -211,6 +211,17 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 /* The ofd's file size. Return: 0 or -errno. */
 int shim_ofd_size(struct shim_ofd *ofd, uint64_t *size);
 
+/* locks.c: fcntl's POSIX and OFD record locks (cmd F_SETLK, F_SETLKW,
+ * F_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_OFD_GETLK; base: the offset
+ * fl->l_whence names) and flock(2) on ofd. Return: 0 or -errno. */
+int shim_lock_fcntl(struct shim_ofd *ofd, int cmd, struct flock *fl, int64_t base);
+int shim_lock_flock(struct shim_ofd *ofd, int op);
+/* A descriptor of ofd's file was closed: the process's POSIX locks on the
+ * file go. */
+void shim_locks_fd_closed(const struct shim_ofd *ofd);
+/* ofd's last descriptor is gone: its OFD and flock locks go. */
+void shim_locks_ofd_gone(const struct shim_ofd *ofd);
+
 /* Whether [buf, buf+len) overlaps a udax mapping of the shim. */
 bool shim_map_overlaps(const void *buf, size_t len);
 /* Before exit or exec: close the store if nothing is open, else sync

@@ -3,11 +3,11 @@
  * space.c - layer preload: the other calls on descriptors. fallocate
  * (mode 0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, ZERO_RANGE; EOPNOTSUPP for
  * the rest), posix_fallocate, posix_fadvise (accepted), sendfile,
- * copy_file_range and splice with a udax end (emulated by a copy), and the
- * refused ones: ioctl (ENOTTY for terminal requests, else EOPNOTSUPP:
- * FICLONE's callers copy instead) and flock (EOPNOTSUPP).
+ * copy_file_range and splice with a udax end (emulated by a copy), flock
+ * (locks.c), and the refused one: ioctl (ENOTTY for terminal requests, else
+ * EOPNOTSUPP: FICLONE's callers copy instead).
  *
- * May call: the public API of udax.h, libc, core.c, fd.c, rw.c.
+ * May call: the public API of udax.h, libc, core.c, fd.c, rw.c, locks.c.
  * Locks: none of its own (rw.c's through shim_ofd_read/shim_ofd_write).
  */
 #define _GNU_SOURCE
@@ -161,9 +161,14 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 
 SHIM_EXPORT int flock(int fd, int op)
 {
-	if (!shim_fd_is_udax(fd))
+	struct shim_ofd *ofd = shim_ofd_get(fd);
+	int ret;
+
+	if (!ofd)
 		return shim_real()->flock(fd, op);
-	return shim_fail(-EOPNOTSUPP);
+	ret = shim_lock_flock(ofd, op);
+	shim_ofd_put(ofd);
+	return ret ? shim_fail(ret) : 0;
 }
 
 /* One read for the emulated copies: fd udax or host, at *off (advanced)
