@@ -32,7 +32,7 @@ static const char run_help[] =
 	"UDAX_STORE and UDAX_ROOT; setting them by hand works alike.\n"
 	"This version: files directly under DIR (no directories yet); one process\n"
 	"uses the store at a time (a fork() child that touches DIR gets EBUSY); udax\n"
-	"descriptors do not survive exec. Exit status: PROGRAM's; 126 or 127 if it\n"
+	"descriptors survive exec. Exit status: PROGRAM's; 126 or 127 if it\n"
 	"cannot be run, 1 if the store cannot be created, 2 usage error.\n";
 
 /* The preload library: beside this program (the build directory), in

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -35,6 +36,47 @@ void futex_wake(_Atomic uint32_t *word, int count)
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 
+/* The lowest number the library's long-lived descriptors take: half the
+ * soft RLIMIT_NOFILE, at most 1024, at least 3. Programs take the lowest
+ * free numbers and dup2 onto small ones of their choosing (a shell's
+ * `exec 3<FILE`): up there, udax's store, userfaultfd and zero memfd are
+ * out of their way. */
+static int fd_floor(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur / 2 > 1024)
+		return 1024;
+	return rl.rlim_cur / 2 > STDERR_FILENO ? (int)(rl.rlim_cur / 2) : STDERR_FILENO + 1;
+}
+
+/* A close-on-exec copy of fd at fd_floor() or above, else above 2 (no room
+ * up there). fd stays open. Return: the copy, or -errno. */
+static int fd_copy_aside(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, fd_floor());
+
+	if (high < 0)	/* no room up there */
+		high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	return high < 0 ? -errno : high;
+}
+
+/* Move fd, a descriptor udax keeps, out of the program's way
+ * (fd_copy_aside()). Return: its new number, or fd if it cannot move. */
+static int fd_aside(int fd)
+{
+	int high;
+
+	if (fd >= fd_floor())
+		return fd;
+	high = fd_copy_aside(fd);
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
+
 int compat_open_backing(const char *path, int flags, mode_t mode)
 {
 	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, mode);
@@ -43,8 +85,8 @@ int compat_open_backing(const char *path, int flags, mode_t mode)
 	if (fd < 0)
 		return -errno;
 	if (fd > STDERR_FILENO)
-		return fd;
-	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		return fd_aside(fd);
+	high = fd_copy_aside(fd);
 	if (high < 0) {
 		high = -errno;
 		close(fd);
@@ -165,7 +207,7 @@ int compat_uffd_open_sigbus(void)
 	if (fd < 0)
 		return -errno;
 	if (ioctl(fd, UFFDIO_API, &api) == 0)
-		return fd;
+		return fd_aside(fd);
 	err = errno;
 	close(fd);
 	return -err;
@@ -210,6 +252,7 @@ int compat_zero_fd(void)
 	fd = (int)syscall(SYS_memfd_create, "udax-zeros", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	fd = fd_aside(fd);
 	if (ftruncate(fd, COMPAT_ZERO_FD_BYTES) != 0) {
 		int ret = -errno;
 
@@ -339,8 +382,10 @@ static struct {
 	_Atomic uint64_t calls;
 } inject[INJECT_POINTS];
 
-/* Parse UDAX_INJECT before main(), so that the fault path only counts. */
-__attribute__((constructor)) static void inject_parse(void)
+/* Parse UDAX_INJECT before main() and before constructors of default
+ * priority (the preload shim's may call udax), so that the fault path
+ * only counts. */
+__attribute__((constructor(101))) static void inject_parse(void)
 {
 	static const char *const names[INJECT_POINTS] = { "zero", "node", "map" };
 	const char *p = getenv("UDAX_INJECT");

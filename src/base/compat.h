@@ -42,7 +42,10 @@ int compat_uffd_open_sigbus(void);
  * named as a store opens at once, to be refused as no regular file), and
  * never on descriptors 0, 1 or 2: should the application have closed one,
  * the store moves above 2 and /dev/null takes the slot, so that a message
- * printed to stderr can never land in the store. Return: fd or -errno. */
+ * printed to stderr can never land in the store. Like udax's userfaultfd
+ * and zero memfd, it is put at half the soft RLIMIT_NOFILE (at most 1024)
+ * or above, out of the way of the numbers a program dup2()s onto.
+ * Return: fd or -errno. */
 int compat_open_backing(const char *path, int flags, mode_t mode);
 
 /* Register [addr, addr+len) for missing faults on uffd. Return: 0 or -errno. */

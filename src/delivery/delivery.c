@@ -70,7 +70,9 @@ static __thread struct {
  * that runs. Filled before main(), so readers need no synchronization. */
 static sigset_t async_signals;
 
-__attribute__((constructor)) static void async_signals_fill(void)
+/* Priority 101: before the constructors of default priority (the preload
+ * shim's may call udax). */
+__attribute__((constructor(101))) static void async_signals_fill(void)
 {
 	static const int synchronous[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
 

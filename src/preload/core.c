@@ -467,6 +467,44 @@ int shim_store_close(void)
 	return ret;
 }
 
+/* The descriptors the library holds (opened or duplicated through the
+ * calls below), one bit each below LIBRARY_FDS: the program's close,
+ * close_range, closefrom, dup2 and dup3 leave them alone (fd.c). */
+#define LIBRARY_FDS 65536
+static _Atomic uint64_t library_fds[LIBRARY_FDS / 64];
+
+static int library_fd_mark(int fd, bool held)
+{
+	if (fd >= 0 && fd < LIBRARY_FDS) {
+		uint64_t bit = 1ull << (fd % 64);
+
+		if (held)
+			atomic_fetch_or(&library_fds[fd / 64], bit);
+		else
+			atomic_fetch_and(&library_fds[fd / 64], ~bit);
+	}
+	return fd;
+}
+
+bool shim_fd_is_library(int fd)
+{
+	return fd >= 0 && fd < LIBRARY_FDS &&
+	       (atomic_load_explicit(&library_fds[fd / 64], memory_order_relaxed) >> (fd % 64) & 1);
+}
+
+int shim_fd_next_library(unsigned from)
+{
+	for (unsigned fd = from; fd < LIBRARY_FDS; fd++) {
+		uint64_t word = atomic_load_explicit(&library_fds[fd / 64], memory_order_relaxed);
+
+		word &= ~0ull << (fd % 64);
+		if (word)
+			return (int)(fd / 64 * 64) + __builtin_ctzll(word);
+		fd |= 63;
+	}
+	return -1;
+}
+
 /* The library's own libc calls (redirected by objcopy). */
 int shim_libc_open(const char *path, int flags, ...)
 {
@@ -477,11 +515,12 @@ int shim_libc_open(const char *path, int flags, ...)
 	if ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE)
 		mode = va_arg(ap, mode_t);
 	va_end(ap);
-	return real.open(path, flags, mode);
+	return library_fd_mark(real.open(path, flags, mode), true);
 }
 
 int shim_libc_close(int fd)
 {
+	library_fd_mark(fd, false);
 	return real.close(fd);
 }
 
@@ -553,6 +592,8 @@ int shim_libc_fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		return library_fd_mark(real.fcntl(fd, cmd, arg), true);
 	return real.fcntl(fd, cmd, arg);
 }
 

@@ -153,6 +153,19 @@ void shim_fd_forget_range(unsigned first, unsigned last)
 	}
 }
 
+int shim_fd_next_udax(int from)
+{
+	for (unsigned fd = from < 0 ? 0 : (unsigned)from; fd < FD_CHUNK * FD_CHUNKS; fd++) {
+		if (!atomic_load(&fd_chunks[fd / FD_CHUNK])) {
+			fd |= FD_CHUNK - 1;	/* a chunk never made: none in it */
+			continue;
+		}
+		if (shim_fd_is_udax((int)fd))
+			return (int)fd;
+	}
+	return -1;
+}
+
 void shim_ofd_each(void (*fn)(struct shim_ofd *ofd))
 {
 	pthread_rwlock_rdlock(&fd_lock);
@@ -340,6 +353,8 @@ int shim_close_any(int fd)
 {
 	int ret;
 
+	if (shim_fd_is_library(fd))	/* not the program's: as if not open */
+		return shim_fail(-EBADF);
 	if (!shim_fd_is_udax(fd))
 		return shim_real()->close(fd);
 	ret = shim_fd_forget(fd);
@@ -347,10 +362,30 @@ int shim_close_any(int fd)
 	return ret ? shim_fail(ret) : 0;
 }
 
+/* close_range of [first, last] but the library's descriptors in it.
+ * Return: 0, or -1 with errno. */
+static int close_range_around(unsigned first, unsigned last, int flags)
+{
+	for (unsigned from = first;;) {
+		int lib = shim_fd_next_library(from);
+		unsigned end = lib < 0 || (unsigned)lib > last ? last : (unsigned)lib - 1;
+
+		if ((lib < 0 || (unsigned)lib != from) &&
+		    shim_real()->close_range(from, end, flags))
+			return -1;
+		if (lib < 0 || (unsigned)lib >= last)
+			return 0;
+		from = (unsigned)lib + 1;
+	}
+}
+
 SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-	int ret = shim_real()->close_range(first, last, flags);
+	int ret;
 
+	if (first > last)
+		return shim_real()->close_range(first, last, flags);	/* EINVAL */
+	ret = close_range_around(first, last, flags);
 	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
 		shim_fd_forget_range(first, last);
 	return ret;
@@ -358,9 +393,10 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 
 SHIM_EXPORT void closefrom(int lowfd)
 {
-	if (lowfd >= 0)
+	if (lowfd < 0)
+		lowfd = 0;
+	if (close_range_around((unsigned)lowfd, ~0u, 0) == 0)
 		shim_fd_forget_range((unsigned)lowfd, ~0u);
-	shim_real()->closefrom(lowfd);
 }
 
 /* After the kernel made newfd a copy of fd (dup, dup2, dup3, F_DUPFD):
@@ -393,24 +429,48 @@ SHIM_EXPORT int dup(int fd)
 	return dup_done(ofd, shim_real()->dup(fd));
 }
 
+/* Told before and after a dup2 or dup3 that involves a udax descriptor
+ * changes descriptor 0, 1 or 2 (stdio.c keeps the standard streams on
+ * them: registered at load, as stdio.c lies above this file). */
+static void (*std_watch)(int fd, bool done);
+
+void shim_fd_watch_std(void (*watch)(int fd, bool done))
+{
+	std_watch = watch;
+}
+
+/* dup2 (flags -1) or dup3 of a udax descriptor, or onto one. */
+static int udax_dup3(int fd, int newfd, int flags)
+{
+	struct shim_ofd *ofd = shim_ofd_get(fd);
+	bool std = newfd >= 0 && newfd <= 2 && std_watch;
+	int ret;
+
+	if (std)
+		std_watch(newfd, false);
+	ret = dup_done(ofd, flags < 0 ? shim_real()->dup2(fd, newfd)
+				       : shim_real()->dup3(fd, newfd, flags));
+	if (std && ret >= 0)
+		std_watch(newfd, true);
+	return ret;
+}
+
 SHIM_EXPORT int dup2(int fd, int newfd)
 {
-	struct shim_ofd *ofd;
-
+	if (shim_fd_is_library(newfd))	/* the library's, busy */
+		return shim_fail(-EBUSY);
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
 		return shim_real()->dup2(fd, newfd);
-	ofd = shim_ofd_get(fd);
-	return dup_done(ofd, shim_real()->dup2(fd, newfd));
+	return udax_dup3(fd, newfd, -1);
 }
 
 SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 {
-	struct shim_ofd *ofd;
-
+	if (shim_fd_is_library(newfd))
+		return shim_fail(-EBUSY);
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
 		return shim_real()->dup3(fd, newfd, flags);
-	ofd = shim_ofd_get(fd);
-	return dup_done(ofd, shim_real()->dup3(fd, newfd, flags));
+	return udax_dup3(fd, newfd, flags);
 }
 
 /* The offset a lock's l_whence names for ofd, into *base. Return: 0 or

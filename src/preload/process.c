@@ -5,14 +5,17 @@
  * store fails every udax call with EBUSY (the library refuses the handles
  * it inherited: -EBADF). Exit and exec, which skip what the program did not
  * close: the store is closed if nothing is open (its metadata written),
- * else every mapping and file is synced, which checkpoints the metadata.
+ * else every mapping and file is synced, which checkpoints the metadata;
+ * exec hands the descriptors that survive it to the new program (exec.c).
  *
- * May call: the public API of udax.h, libc, core.c, fd.c, maps.c.
+ * May call: the public API of udax.h, libc, core.c, fd.c, maps.c, exec.c.
  * Locks: all of the shim's across fork() (core, fd, maps, in that order).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "preload/shim.h"
@@ -64,28 +67,42 @@ void shim_sync_all(void)
  * library is initialized first, so finalized last). */
 __attribute__((destructor)) static void process_unload(void)
 {
+	fflush(NULL);	/* exit flushes streams after this: a udax stdout now */
 	shim_sync_all();
 }
 
 /* exec replaces the process without running its destructors: write back
- * first what it leaves open or mapped. */
+ * first what it leaves open or mapped, and hand over the descriptors that
+ * survive it (call: the real exec, with the environment envp_). */
+#define EXEC_HANDING_OVER(envp, call)					\
+	do {								\
+		char **handed_, *const *envp_;				\
+		int ret_, err_;						\
+									\
+		shim_sync_all();					\
+		handed_ = shim_exec_env(envp);				\
+		envp_ = handed_ ? handed_ : (envp);			\
+		ret_ = (call);						\
+		err_ = errno;						\
+		free(handed_);	/* exec failed */			\
+		errno = err_;						\
+		return ret_;						\
+	} while (0)
+
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	shim_sync_all();
-	return shim_real()->execve(path, argv, envp);
+	EXEC_HANDING_OVER(envp, shim_real()->execve(path, argv, envp_));
 }
 
 SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 			 int flags)
 {
-	shim_sync_all();
-	return shim_real()->execveat(dirfd, path, argv, envp, flags);
+	EXEC_HANDING_OVER(envp, shim_real()->execveat(dirfd, path, argv, envp_, flags));
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	shim_sync_all();
-	return shim_real()->fexecve(fd, argv, envp);
+	EXEC_HANDING_OVER(envp, shim_real()->fexecve(fd, argv, envp_));
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
@@ -95,8 +112,7 @@ SHIM_EXPORT int execv(const char *path, char *const argv[])
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	shim_sync_all();
-	return shim_real()->execvpe(file, argv, envp);
+	EXEC_HANDING_OVER(envp, shim_real()->execvpe(file, argv, envp_));
 }
 
 SHIM_EXPORT int execvp(const char *file, char *const argv[])

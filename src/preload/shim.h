@@ -146,6 +146,16 @@ int shim_path_nodir(int where, const char *name, int root_err);
  * be opened gets its error. Either is said once on stderr per process. */
 int shim_store(struct udax_store **s);
 
+/* Have watch(fd, done) called before (done false) and after (true) a dup2
+ * or dup3 involving a udax descriptor changes descriptor fd, 0, 1 or 2. */
+void shim_fd_watch_std(void (*watch)(int fd, bool done));
+/* Whether fd is one the library holds (its store, userfaultfd, memfd):
+ * the program's close and dup2 never reach it. */
+bool shim_fd_is_library(int fd);
+/* The first library descriptor >= from, or -1. */
+int shim_fd_next_library(unsigned from);
+/* The first udax descriptor >= from, or -1. */
+int shim_fd_next_udax(int from);
 /* The ofd behind fd, referenced (shim_ofd_put() it), or NULL if fd is not
  * a udax descriptor. Async-signal-safe when fd is not a udax descriptor. */
 struct shim_ofd *shim_ofd_get(int fd);
@@ -210,6 +220,16 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 		       bool append);
 /* The ofd's file size. Return: 0 or -errno. */
 int shim_ofd_size(struct shim_ofd *ofd, uint64_t *size);
+
+/* stdio.c: stdin, stdout and stderr become streams of the shim where
+ * descriptor 0, 1 or 2 is a udax descriptor (at load, after exec; dup2
+ * and dup3 keep them so). */
+void shim_std_streams(void);
+
+/* exec.c: envp with the udax descriptors that survive exec (no
+ * FD_CLOEXEC) described for the new program's shim, or NULL if there are
+ * none (or this is a fork child): free() it if exec fails. */
+char **shim_exec_env(char *const envp[]);
 
 /* locks.c: fcntl's POSIX and OFD record locks (cmd F_SETLK, F_SETLKW,
  * F_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_OFD_GETLK; base: the offset

@@ -36,8 +36,10 @@ void store_error_set(struct store_error *why, const char *fmt, ...)
 
 static uint32_t crc_table[256];
 
-/* Filled before main(), so readers need no synchronization. */
-__attribute__((constructor)) static void crc_table_fill(void)
+/* Filled before main() and before any constructor of default priority
+ * (the preload shim's open stores in theirs), so readers need no
+ * synchronization. */
+__attribute__((constructor(101))) static void crc_table_fill(void)
 {
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * exec.c - layer preload: udax descriptors across exec. The kernel keeps
+ * a descriptor without FD_CLOEXEC open across exec, but for a udax
+ * descriptor it keeps only the placeholder (an O_PATH open of /dev/null):
+ * the store, the file and the offset were the old program's memory. So the
+ * exec wrappers (process.c) hand them over in the new program's
+ * environment, as
+ *   UDAX_SHIM_FDS=FD,FLAGS,OFFSET,NAME;FD,=FIRST;...
+ * (NAME in hex: any bytes; "FD,=FIRST": a dup of FIRST's description)
+ * after writing back every file and mapping (shim_sync_all()), and the new
+ * program's shim, at load, opens the store and each file again and puts
+ * them behind the same descriptor numbers, with the same flags and
+ * offset, before main() runs (stdin, stdout and stderr over them where
+ * they are 0, 1, 2), and takes the variable out of the environment. What
+ * is not handed over: an unlinked file still open (its descriptor is EBADF
+ * in the new program), locks (a new description), a fork child's
+ * descriptors (the store is its parent's: no handover).
+ * Dups of one description stay one description (a shared offset).
+ *
+ * May call: the public API of udax.h, libc, core.c, fd.c, stdio.c.
+ * Locks: none of its own (fd.c's through its calls).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preload/shim.h"
+
+#define HANDOVER "UDAX_SHIM_FDS"
+
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Append n bytes to t. Return: 0, or -ENOMEM (t freed). */
+static int text_add(struct text *t, const char *piece, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = (t->len + n + 1) * 2;
+		char *buf = realloc(t->buf, cap);
+
+		if (!buf) {
+			free(t->buf);
+			t->buf = NULL;
+			return -ENOMEM;
+		}
+		t->buf = buf;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, piece, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+	return 0;
+}
+
+/* The descriptions handed over so far, to hand over a dup as "FD,=FIRST". */
+struct handed {
+	const struct shim_ofd *ofd;
+	int fd;
+};
+
+#define HANDED_MAX 256
+
+/* Append fd's entry, if it survives exec and its file can be named. */
+static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen)
+{
+	int fd_flags = shim_real()->fcntl(fd, F_GETFD);
+	struct shim_ofd *ofd;
+	char head[80], hex[2 * UDAX_NAME_MAX + 2];
+	uint64_t pos;
+	int ret = 0;
+
+	if (fd_flags < 0 || (fd_flags & FD_CLOEXEC) || !(ofd = shim_ofd_get(fd)))
+		return 0;
+	for (size_t i = 0; i < *n_seen; i++) {
+		if (seen[i].ofd == ofd) {	/* a dup of one handed over */
+			snprintf(head, sizeof(head), "%d,=%d;", fd, seen[i].fd);
+			shim_ofd_put(ofd);
+			return text_add(t, head, strlen(head));
+		}
+	}
+	if (!ofd->node->unlinked) {
+		if (*n_seen < HANDED_MAX)
+			seen[(*n_seen)++] = (struct handed){ ofd, fd };
+		pthread_mutex_lock(&ofd->pos_lock);
+		pos = ofd->pos;
+		pthread_mutex_unlock(&ofd->pos_lock);
+		for (size_t i = 0; ofd->node->name[i]; i++)
+			snprintf(hex + 2 * i, 3, "%02x", (unsigned char)ofd->node->name[i]);
+		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",", fd, atomic_load(&ofd->flags),
+			 pos);
+		ret = text_add(t, head, strlen(head));
+		if (!ret)
+			ret = text_add(t, hex, strlen(hex));
+		if (!ret)
+			ret = text_add(t, ";", 1);
+	}
+	shim_ofd_put(ofd);
+	return ret;
+}
+
+char **shim_exec_env(char *const envp[])
+{
+	struct handed seen[HANDED_MAX];
+	struct text t = { .buf = NULL };
+	size_t n = 0, kept = 0, n_seen = 0;
+	char **out;
+
+	if (shim_is_child() || shim_fd_next_udax(0) < 0)
+		return NULL;
+	if (text_add(&t, HANDOVER "=", strlen(HANDOVER) + 1))
+		return NULL;
+	for (int fd = shim_fd_next_udax(0); fd >= 0; fd = shim_fd_next_udax(fd + 1))
+		if (entry_add(&t, fd, seen, &n_seen))
+			return NULL;
+	while (envp && envp[n])
+		n++;
+	/* one block: the pointers, then the text */
+	out = malloc((n + 2) * sizeof(*out) + t.len + 1);
+	if (!out) {
+		free(t.buf);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], HANDOVER "=", strlen(HANDOVER) + 1))
+			out[kept++] = envp[i];
+	out[kept] = memcpy((char *)(out + n + 2), t.buf, t.len + 1);
+	out[kept + 1] = NULL;
+	free(t.buf);
+	return out;
+}
+
+/* Decode hex (2 * len digits) into name. Return: 0, or -EINVAL. */
+static int name_unhex(const char *hex, size_t digits, char *name)
+{
+	if (digits % 2 || digits / 2 > UDAX_NAME_MAX || !digits)
+		return -EINVAL;
+	for (size_t i = 0; i < digits / 2; i++) {
+		unsigned byte;
+
+		if (sscanf(hex + 2 * i, "%2x", &byte) != 1 || !byte)
+			return -EINVAL;
+		name[i] = (char)byte;
+	}
+	name[digits / 2] = '\0';
+	return 0;
+}
+
+/* Put file name behind descriptor fd (the placeholder the kernel kept),
+ * with the flags and offset it had. Return: 0 or -errno. */
+static int entry_take(int fd, int flags, uint64_t pos, const char *name)
+{
+	struct udax_store *s;
+	struct udax_file *file;
+	struct shim_ofd *ofd;
+	int ret;
+
+	if (shim_real()->fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	ret = shim_store(&s);
+	if (ret)
+		return ret;
+	ret = udax_open(s, name, (flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : O_RDWR, &file);
+	if (ret)
+		return ret;
+	ret = shim_ofd_new(file, name, flags, &ofd);
+	if (ret) {
+		udax_close(file);
+		return ret;
+	}
+	ofd->pos = pos;
+	ret = shim_fd_install(fd, ofd);
+	shim_ofd_put(ofd);
+	return ret;
+}
+
+/* Make fd another descriptor of first's description, as it was.
+ * Return: 0 or -errno. */
+static int entry_dup(int fd, int first)
+{
+	struct shim_ofd *ofd = shim_ofd_get(first);
+	int ret;
+
+	if (!ofd || shim_real()->fcntl(fd, F_GETFD) < 0) {
+		if (ofd)
+			shim_ofd_put(ofd);
+		return -EBADF;
+	}
+	ret = shim_fd_install(fd, ofd);
+	shim_ofd_put(ofd);
+	return ret;
+}
+
+/* At load: take over what the old program handed over. */
+__attribute__((constructor)) static void exec_load(void)
+{
+	const char *at = getenv(HANDOVER);
+	char name[UDAX_NAME_MAX + 1];
+
+	if (!at)
+		return;
+	shim_real();	/* the root and the store's path */
+	while (*at) {
+		int fd, first, flags, used = 0;
+		uint64_t pos;
+		size_t digits;
+
+		if (sscanf(at, "%d,=%d;%n", &fd, &first, &used) == 2 && used) {
+			(void)entry_dup(fd, first);
+			at += used;
+			continue;
+		}
+		if (sscanf(at, "%d,%d,%" SCNu64 ",%n", &fd, &flags, &pos, &used) != 3 || !used)
+			break;
+		at += used;
+		digits = strcspn(at, ";");
+		if (!name_unhex(at, digits, name))
+			(void)entry_take(fd, flags, pos, name);	/* else EBADF there */
+		at += digits + (at[digits] == ';');
+	}
+	unsetenv(HANDOVER);
+	shim_std_streams();
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shim_exec_keeps_fds: under `udax run`, descriptors of store files that a
+ * program leaves open across exec work in the program it becomes, as the
+ * kernel's do on a host twin: the offset (shared by a dup), the flags
+ * (O_APPEND, read-only), the contents; a close-on-exec one is closed;
+ * stdout on a store file is a stream whose fileno() is 1 and whose printf
+ * output lands in the file. Before that, closefrom(3) and close_range()
+ * in the process holding the store close the program's descriptors but
+ * never the store's own (files opened afterwards still work).
+ * Exit 0 pass, 1 fail (with the seed).
+ */
+#include <fcntl.h>
+#include <linux/close_range.h>
+
+#include "shim_lib.h"
+
+/* As shim_posix_twin's: expr for side s = 0 (host) and 1 (udax); the
+ * results and errnos must agree. */
+#define TWIN(expr)							\
+	({								\
+		long r_[2];						\
+		int e_[2];						\
+		for (int s = 0; s < 2; s++) {				\
+			errno = 0;					\
+			r_[s] = (long)(expr);				\
+			e_[s] = r_[s] < 0 ? errno : 0;			\
+		}							\
+		if (r_[0] != r_[1] || e_[0] != e_[1])			\
+			SHIM_FAIL("%s: host %ld (%s), udax %ld (%s)", #expr, r_[0], \
+				  strerror(e_[0]), r_[1], strerror(e_[1])); \
+		r_[0];							\
+	})
+
+enum { RW, DUP, APPEND, RDONLY, CLOEXEC, FDS };
+
+/* The second program: argv[3] is "after", argv[4..] the descriptors of
+ * each side, FDS of them, host first. */
+static int after_exec(char **argv)
+{
+	int fd[2][FDS];
+	char got[2][32];
+
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < FDS; i++)
+			fd[s][i] = atoi(argv[4 + s * FDS + i]);
+	SHIM_CHECK(!getenv("UDAX_SHIM_FDS"), "the handover stayed in the environment");
+	for (int s = 0; s < 2; s++)
+		memset(got[s], 0, sizeof(got[s]));
+	TWIN(read(fd[s][RW], got[s], 3));		/* from offset 4 */
+	SHIM_CHECK(!memcmp(got[0], got[1], 3), "read %.3s on the host, %.3s in the store",
+		   got[0], got[1]);
+	TWIN(lseek(fd[s][DUP], 0, SEEK_CUR));		/* shared: 7 */
+	TWIN(write(fd[s][DUP], "D", 1));
+	TWIN(lseek(fd[s][RW], 0, SEEK_CUR));
+	TWIN(fcntl(fd[s][APPEND], F_GETFL));
+	TWIN(lseek(fd[s][APPEND], 0, SEEK_SET));
+	TWIN(write(fd[s][APPEND], "A", 1));		/* at the end */
+	TWIN(fcntl(fd[s][RDONLY], F_GETFL));
+	TWIN(write(fd[s][RDONLY], "R", 1));		/* EBADF */
+	TWIN(fcntl(fd[s][CLOEXEC], F_GETFD));		/* EBADF: closed */
+	TWIN(pread(fd[s][RW], got[s], 32, 0));
+	SHIM_CHECK(!memcmp(got[0], got[1], 13), "contents %.13s on the host, %.13s in the store",
+		   got[0], got[1]);
+	/* stdout is the store file "out" */
+	SHIM_CHECK(fileno(stdout) == 1, "fileno(stdout) %d", fileno(stdout));
+	printf("printed %d\n", 42);
+	SHIM_CHECK(fflush(stdout) == 0, "fflush(stdout): %s", strerror(errno));
+	{
+		int out = open(shim_path(1, "out"), O_RDONLY);
+		char text[32] = "";
+
+		SHIM_CHECK(out >= 0 && read(out, text, sizeof(text) - 1) == 11 &&
+			   !strcmp(text, "printed 42\n"), "out holds '%s'", text);
+		close(out);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int fd[2][FDS], out;
+	char self[PATH_MAX], *args[4 + 2 * FDS + 1], num[2 * FDS][12];
+	ssize_t n;
+
+	shim_start(argc, argv, 60);
+	if (argc > 3)
+		return after_exec(argv);
+
+	/* closefrom and close_range spare the store's own descriptors */
+	closefrom(3);
+	close_range(3, ~0u, 0);
+	for (int s = 0; s < 2; s++) {
+		fd[s][RW] = open(shim_path(s, "f"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+		SHIM_CHECK(fd[s][RW] >= 0, "side %d: open after closefrom: %s", s, strerror(errno));
+	}
+	TWIN(write(fd[s][RW], "0123456789", 10));
+	TWIN(lseek(fd[s][RW], 4, SEEK_SET));
+	TWIN(fsync(fd[s][RW]));
+	for (int s = 0; s < 2; s++) {
+		fd[s][DUP] = dup(fd[s][RW]);
+		fd[s][APPEND] = open(shim_path(s, "f"), O_WRONLY | O_APPEND);
+		fd[s][RDONLY] = open(shim_path(s, "f"), O_RDONLY);
+		fd[s][CLOEXEC] = open(shim_path(s, "f"), O_RDONLY | O_CLOEXEC);
+		for (int i = 0; i < FDS; i++) {
+			SHIM_CHECK(fd[s][i] >= 0, "side %d: open %d: %s", s, i, strerror(errno));
+			snprintf(num[s * FDS + i], sizeof(num[0]), "%d", fd[s][i]);
+		}
+	}
+	out = open(shim_path(1, "out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	SHIM_CHECK(out >= 0 && dup2(out, 1) == 1, "stdout onto the store: %s", strerror(errno));
+	close(out);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	SHIM_CHECK(n > 0, "readlink");
+	self[n] = '\0';
+	args[0] = self;
+	args[1] = argv[1];
+	args[2] = argv[2];
+	args[3] = "after";
+	for (int i = 0; i < 2 * FDS; i++)
+		args[4 + i] = num[i];
+	args[4 + 2 * FDS] = NULL;
+	execv(self, args);
+	SHIM_FAIL("execv: %s", strerror(errno));
+}

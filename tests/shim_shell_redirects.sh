@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# shim_shell_redirects: a bash script, unmodified, under `udax run` with its
+# redirections on store files, gives the same files and output as on a
+# host twin: builtins (echo, printf, read, while-read loops) writing and
+# reading through > >> < (the shim's stdin/stdout follow dup2 onto 0, 1,
+# 2), external commands exec'd by bash with < > >> 2> on store files
+# (descriptors handed over across exec, stdout a stream of the shim:
+# sort, tr, cut, awk, wc, ls 2>), and `exec 3<FILE` then `exec cat <&3`
+# (the offset carried across exec). Skips in sanitizer builds (see
+# shim_coreutils). Exit 0 pass, 1 fail, 77 skip.
+set -u
+# shellcheck source=SCRIPTDIR/cli_lib.bash
+. "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
+
+lib=${udax%/*}/libudax-preload.so
+if nm -D "$lib" 2>/dev/null | grep -q '__[at]san_init'; then
+	echo "SKIP: a sanitizer build: $lib needs the sanitizer runtime in the program"
+	exit 77
+fi
+export UDAX_STORE=$dir/store
+root=$dir/udax
+expect_status 0 "$udax" create "$UDAX_STORE" 64M
+mkdir "$dir/host"
+seq 1 5000 | sed 's/^/row /' >"$dir/input"
+
+# Each step is one bash (the store is one process's at a time; bash execs
+# the last command of -c itself). D is the directory: the root or the twin.
+steps=(
+	'echo first >$D/a; printf "%s %d\n" second 2 >>$D/a; echo third >>$D/a'
+	'for i in 1 2 3; do echo "line $i" >>$D/a; done'
+	'read -r x <$D/a; echo "read: $x" >>$D/b; while read -r l; do echo "<$l>"; done <$D/a >>$D/b'
+	"sort -r $dir/input >\$D/sorted"
+	'tr a-z A-Z <$D/sorted >$D/upper'
+	'cut -d" " -f2 <$D/upper >>$D/b'
+	"awk '{ s += \$2 } END { print s }' <\$D/sorted >\$D/sum"
+	'wc -l <$D/sorted >>$D/sum'
+	'ls /nonexistent-udax 2>$D/err'
+	'exec 3<$D/a; read -r skip <&3; exec cat <&3 >$D/rest'
+	'exec 4>>$D/rest; exec date -u +%Y >&4'
+)
+for d in "$root" "$dir/host"; do
+	for step in "${steps[@]}"; do
+		"$udax" run --root "$root" -- bash -c "D=$d; $step" >>"$dir/out.${d##*/}" 2>&1
+		echo "status $?" >>"$dir/out.${d##*/}"
+	done
+done
+cmp -s "$dir/out.udax" "$dir/out.host" ||
+	fail "the output differs: $(diff "$dir/out.host" "$dir/out.udax" | head -5)"
+for f in a b sorted upper sum err rest; do
+	"$udax" get "$f" "$dir/$f.back" || fail "get $f"
+	cmp -s "$dir/host/$f" "$dir/$f.back" ||
+		fail "$f differs: $(diff "$dir/host/$f" "$dir/$f.back" | head -5)"
+done
+expect_status 0 "$udax" fsck
+echo "PASS shim_shell_redirects"
