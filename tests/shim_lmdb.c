@@ -10,10 +10,13 @@
  * updates aborted, 2*10^4 updates and 2.5*10^4 deletes in transactions,
  * a full verify, close, reopen and full verify again; the lock file (the
  * reader table and LMDB's process-shared robust mutexes) is mapped from
- * the store too. MDB_NOSUBDIR: the shim has no directories yet. Then,
+ * the store too. Threads: 2 writers contending for the write mutex and a
+ * reader checking snapshots; a thread that dies holding the write mutex
+ * (robust mutex: MDB_PANIC for the next writer, as on the host), reopen.
+ * MDB_NOSUBDIR: the shim has no directories yet. Then,
  * each run under `udax run` on the store and plainly on the twin, the
- * outputs compared byte for byte: mdb_stat -n -a (-e without the
- * environment's map address and readers), mdb_dump -n -a; mdb_load of
+ * outputs compared byte for byte: mdb_stat -n -a, mdb_stat -n -e -f
+ * (without the line of the map's address), mdb_dump -n -a; mdb_load of
  * that dump into a fresh environment and mdb_dump of it again, which
  * must equal the first dump. In the ASan build the tools are left out (the
  * preload library of that build needs the sanitizer runtime they lack).
@@ -31,6 +34,8 @@ int main(void)
 }
 #else
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #define N 100000u		/* keys */
 #define PER_TXN 5000u
@@ -230,6 +235,140 @@ static void workload(const char *path, unsigned flags)
 	mdb_env_close(env);
 }
 
+/*
+ * Threads on one environment: 2 writers contend for LMDB's write mutex
+ * (a process-shared robust mutex in the lock file's mapping: a contended
+ * lock sleeps on a futex in the store's page) and each commits, per
+ * transaction, a key of its own and its counter; a reader checks in
+ * every snapshot that a writer's counter names its last key and no later
+ * one. Then a thread that dies holding the write mutex: the kernel marks
+ * the mutex's word in the mapping (robust list), so the next writer gets
+ * EOWNERDEAD, which LMDB reports as MDB_PANIC, as on a host file; the
+ * environment reopened works, without the dead thread's put.
+ */
+#define THR_TXNS 300u
+
+struct thr {
+	MDB_env *env;
+	MDB_dbi dbi;
+	unsigned id;
+	const char *path;
+	_Atomic bool *done;
+};
+
+static void thr_key(char *buf, unsigned id, unsigned n)
+{
+	snprintf(buf, 16, "w%u:%06u", id, n);
+}
+
+static void *thr_writer(void *arg)
+{
+	struct thr *t = arg;
+	char kb[16], cnt[8];
+	MDB_txn *txn;
+
+	snprintf(cnt, sizeof(cnt), "c%u", t->id);
+	for (unsigned n = 1; n <= THR_TXNS; n++) {
+		MDB_val key = { 9, kb }, val = { sizeof(n), &n }, ck = { 2, cnt };
+
+		MDB_OK(mdb_txn_begin(t->env, NULL, 0, &txn));
+		thr_key(kb, t->id, n);
+		MDB_OK(mdb_put(txn, t->dbi, &key, &val, 0));
+		MDB_OK(mdb_put(txn, t->dbi, &ck, &val, 0));
+		MDB_OK(mdb_txn_commit(txn));
+	}
+	return NULL;
+}
+
+static void *thr_reader(void *arg)
+{
+	struct thr *t = arg;
+	unsigned snapshots = 0;
+
+	while (!atomic_load(t->done) || snapshots < 10) {
+		MDB_txn *txn;
+
+		MDB_OK(mdb_txn_begin(t->env, NULL, MDB_RDONLY, &txn));
+		for (unsigned id = 0; id < 2; id++) {
+			char kb[16], cnt[8];
+			MDB_val key = { 2, cnt }, val;
+			unsigned n = 0;
+			int rc;
+
+			snprintf(cnt, sizeof(cnt), "c%u", id);
+			rc = mdb_get(txn, t->dbi, &key, &val);
+			if (rc == MDB_SUCCESS)
+				memcpy(&n, val.mv_data, sizeof(n));
+			else
+				SHIM_CHECK(rc == MDB_NOTFOUND, "%s: get: %s", t->path, mdb_strerror(rc));
+			key.mv_size = 9;
+			key.mv_data = kb;
+			thr_key(kb, id, n);
+			SHIM_CHECK(n == 0 || mdb_get(txn, t->dbi, &key, &val) == MDB_SUCCESS,
+				   "%s: snapshot: writer %u's counter %u without its key", t->path, id, n);
+			thr_key(kb, id, n + 1);
+			SHIM_CHECK(mdb_get(txn, t->dbi, &key, &val) == MDB_NOTFOUND,
+				   "%s: snapshot: writer %u's key %u beyond its counter", t->path, id,
+				   n + 1);
+		}
+		mdb_txn_abort(txn);
+		snapshots++;
+	}
+	return NULL;
+}
+
+static void *thr_dies(void *arg)
+{
+	struct thr *t = arg;
+	MDB_val key = { 4, "dead" }, val = { 4, "dead" };
+	MDB_txn *txn;
+
+	MDB_OK(mdb_txn_begin(t->env, NULL, 0, &txn));
+	MDB_OK(mdb_put(txn, t->dbi, &key, &val, 0));
+	pthread_exit(NULL);	/* the write mutex still held */
+}
+
+static void threads_on(const char *path)
+{
+	_Atomic bool done = false;
+	struct thr t[3];
+	pthread_t th[3];
+	MDB_env *env;
+	MDB_dbi dbi, sub;
+	MDB_txn *txn;
+	MDB_val key = { 4, "dead" }, val;
+	int rc;
+
+	env = env_open(path, 0, &dbi, &sub);
+	for (unsigned i = 0; i < 3; i++) {
+		t[i] = (struct thr){ env, dbi, i, path, &done };
+		SHIM_CHECK(pthread_create(&th[i], NULL, i < 2 ? thr_writer : thr_reader, &t[i]) == 0,
+			   "pthread_create");
+	}
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	atomic_store(&done, true);
+	pthread_join(th[2], NULL);
+	SHIM_CHECK(pthread_create(&th[0], NULL, thr_dies, &t[0]) == 0, "pthread_create");
+	pthread_join(th[0], NULL);
+	rc = mdb_txn_begin(env, NULL, 0, &txn);
+	SHIM_CHECK(rc == MDB_PANIC, "%s: a write txn after its mutex's owner died: %s (want "
+		   "MDB_PANIC, as LMDB answers EOWNERDEAD)", path, mdb_strerror(rc));
+	mdb_env_close(env);
+	env = env_open(path, 0, &dbi, &sub);
+	MDB_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+	rc = mdb_get(txn, dbi, &key, &val);
+	SHIM_CHECK(rc == MDB_NOTFOUND, "%s: the dead thread's put: %s", path, mdb_strerror(rc));
+	key.mv_size = 2;
+	key.mv_data = "c1";
+	MDB_OK(mdb_get(txn, dbi, &key, &val));
+	SHIM_CHECK(val.mv_size == sizeof(unsigned) && !memcmp(val.mv_data, &(unsigned){ THR_TXNS },
+								sizeof(unsigned)),
+		   "%s: writer 1's counter after reopening", path);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
 /* Run argv with stdout to out (stderr to out.err); return its status. */
 static int run_to(char *const argv[], const char *out)
 {
@@ -272,8 +411,8 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* mdb_stat -e prints the map's address and the readers' pids: lines that
- * differ between any two processes. Drop them in place. */
+/* mdb_stat -e prints the map's address, which may differ between any two
+ * processes. Drop that line in place. */
 static void stat_filter(char *s, size_t *len)
 {
 	char *w = s;
@@ -369,6 +508,8 @@ int main(int argc, char **argv)
 		for (int wm = 0; wm < 2; wm++)
 			for (int side = 0; side < 2; side++)
 				workload(shim_path(side, wm ? "wmap" : "plain"), wm ? MDB_WRITEMAP : 0);
+		for (int side = 0; side < 2; side++)
+			threads_on(shim_path(side, "threads"));
 		return 0;
 	}
 	if (!SHIM_SANITIZED && !(on_path("mdb_stat") && on_path("mdb_dump") && on_path("mdb_load"))) {
