@@ -19,7 +19,10 @@
 #                   blocks in random order, 4 passes over a 128 MiB file
 #                   (laid out once), --invalidate=0 (the page cache kept
 #                   warm on both sides: fio drops the host file's by
-#                   default, not the store's); IOPS as fio reports
+#                   default, not the store's), --fsync_on_close=1 (each pass
+#                   ends with its data durable on both sides: udax syncs a
+#                   written file at close and munmap anyway); IOPS as fio
+#                   reports (the passes' syncs included)
 # Each round runs every workload, udax then kernel; round 0 is an untimed
 # warm-up, then RUNS (default 5) timed rounds. Prints min/median/max of
 # both sides and ratio = udax median / kernel median (above 1: udax is
@@ -103,7 +106,7 @@ fio_job() { # SIDE ENGINE RW: one fio run's IOPS
 	local f
 	f=$(path "$1" fio) || return 1
 	on "$1" fio --thread --name=b --filename="$f" --ioengine="$2" --rw="$3" --bs=4k \
-		--size=128M --loops=4 --invalidate=0 --randseed="$seed" --output-format=terse \
+		--size=128M --loops=4 --fsync_on_close=1 --invalidate=0 --randseed="$seed" --output-format=terse \
 		>"$dir/fio.out" || return 1
 	# terse: field 8 read IOPS, 49 write IOPS
 	awk -F';' -v rw="$3" '{ print rw == "randread" ? $8 : $49 }' "$dir/fio.out"
