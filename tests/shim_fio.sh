@@ -29,7 +29,8 @@ expect_status 0 "$udax" create "$UDAX_STORE" 256M
 # fio's terse output: field 5 the job's error, 6 KiB read, 47 KiB written
 job() { # ENGINE FILE: the job's fio command line in $cmd
 	cmd=(fio --thread --name="$1" --filename="$2" --ioengine="$1" --rw=randwrite \
-		--bsrange=4k-64k --size=32M --verify=crc32c --verify_fatal=1 --randseed="$seed" \
+		--bsrange=4k-64k --size=32M --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
+		--randseed="$seed" \
 		--output-format=terse)
 }
 for engine in mmap psync; do
