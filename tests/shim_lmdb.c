@@ -18,7 +18,9 @@
  * outputs compared byte for byte: mdb_stat -n -a, mdb_stat -n -e -f
  * (without the line of the map's address), mdb_dump -n -a; mdb_load of
  * that dump into a fresh environment and mdb_dump of it again, which
- * must equal the first dump. In the ASan build the tools are left out (the
+ * must equal the first dump; mdb_copy into the store and out of it to a
+ * host file (written O_DIRECT from the map), and a compacting one, each
+ * copy dumped. In the ASan build the tools are left out (the
  * preload library of that build needs the sanitizer runtime they lack).
  * Skips without lmdb.h or the tools. Exit 0 pass, 1 fail, 77 skip.
  */
@@ -447,12 +449,14 @@ static void stat_filter(char *s, size_t *len)
 }
 
 /* The tool's output on the store (under udax run) and on the twin agree.
- * args: the tool's arguments, with "@" for the database's path. */
+ * args: the tool's arguments, with "@" for the database's path, "%SUFFIX"
+ * for the database's path + SUFFIX (in the store or beside the twin),
+ * "#SUFFIX" for the host file DIR/NAME SUFFIX.udax or .host. */
 static void tool_agrees(const char *udax, const char *name, const char *tag,
 			const char *const args[], bool filter)
 {
 	char *run[24], out[2][PATH_MAX], db[2][PATH_MAX], store[PATH_MAX], root[PATH_MAX];
-	char *text[2];
+	char extra[4][PATH_MAX], *text[2];
 	size_t len[2];
 	int n, status;
 
@@ -470,8 +474,16 @@ static void tool_agrees(const char *udax, const char *name, const char *tag,
 			run[n++] = "--";
 		}
 		snprintf(db[side], PATH_MAX, "%s", shim_path(side, name));
-		for (int a = 0; args[a]; a++)
-			run[n++] = (char *)(strcmp(args[a], "@") ? args[a] : db[side]);
+		for (int a = 0, e = 0; args[a]; a++) {
+			if (args[a][0] == '%' && e < 4)		/* beside the database */
+				snprintf(run[n] = extra[e++], PATH_MAX, "%s%s", db[side], args[a] + 1);
+			else if (args[a][0] == '#' && e < 4)	/* a host file */
+				snprintf(run[n] = extra[e++], PATH_MAX, "%s/%s%s.%s", shim_dir, name,
+					 args[a] + 1, side ? "udax" : "host");
+			else
+				run[n] = (char *)(strcmp(args[a], "@") ? args[a] : db[side]);
+			n++;
+		}
 		run[n] = NULL;
 		snprintf(out[side], PATH_MAX, "%s/%s-%s.%s", shim_dir, tag, name,
 			 side ? "udax" : "host");
@@ -492,7 +504,8 @@ static void tool_agrees(const char *udax, const char *name, const char *tag,
 	SHIM_CHECK(len[0] == len[1] && !memcmp(text[0], text[1], len[0]),
 		   "%s of %s differs under udax run (%zu bytes) from the twin's (%zu bytes): "
 		   "see %s and %s", args[0], name, len[1], len[0], out[1], out[0]);
-	SHIM_CHECK(len[0] > 0 || !strcmp(args[0], "mdb_load"), "%s printed nothing", args[0]);
+	SHIM_CHECK(len[0] > 0 || !strcmp(args[0], "mdb_load") || !strcmp(args[0], "mdb_copy"),
+		   "%s printed nothing", args[0]);
 	free(text[0]);
 	free(text[1]);
 }
@@ -583,6 +596,26 @@ int main(int argc, char **argv)
 			snprintf(loadin, sizeof(loadin), "%s", dumpfile);
 			tool_agrees(udax, load, "load", ld, false);
 			tool_agrees(udax, load, "dump", dump, false);
+			/* mdb_copy into the store and out of it to a host file
+			 * (written O_DIRECT from the map); compacting, of wmap */
+			{
+				const char *cp[] = { "mdb_copy", "-n", "@", "%-copy", NULL };
+				const char *cpc[] = { "mdb_copy", "-n", "-c", "@", "%-compact", NULL };
+				const char *cpo[] = { "mdb_copy", "-n", "@", "#-out", NULL };
+				const char *dump_cp[] = { "mdb_dump", "-n", "-a", "%-copy", NULL };
+				const char *dump_cpc[] = { "mdb_dump", "-n", "-a", "%-compact", NULL };
+				const char *dump_out[] = { "mdb_dump", "-n", "-a", "#-out", NULL };
+
+				if (!wm) {
+					tool_agrees(udax, name, "copy", cp, false);
+					tool_agrees(udax, name, "dumpcopy", dump_cp, false);
+					tool_agrees(udax, name, "copyout", cpo, false);
+					tool_agrees(udax, name, "dumpout", dump_out, false);
+				} else {
+					tool_agrees(udax, name, "compact", cpc, false);
+					tool_agrees(udax, name, "dumpcompact", dump_cpc, false);
+				}
+			}
 			{
 				size_t a, b;
 				char again[PATH_MAX + 32];
