@@ -24,6 +24,7 @@
 
 #define MAX_RW ((size_t)0x7ffff000)	/* the kernel's MAX_RW_COUNT */
 #define BOUNCE_MAX ((size_t)1 << 20)
+#define BOUNCE_ALIGN 4096
 
 /* Return: the bytes of iov (at most MAX_RW), or -EINVAL for a bad vector. */
 static ssize_t iov_total(const struct iovec *iov, int cnt)
@@ -129,7 +130,9 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 /* A host descriptor's read into (or write from) a vector of which a part
  * lies in a udax mapping: through a bounce buffer, chunk by chunk. A read
  * goes on after a full chunk only for a regular file or block device (a
- * pipe or socket would block). Return: bytes, or -errno. */
+ * pipe or socket would block). The buffer is page-aligned, so an O_DIRECT
+ * descriptor takes what it would take from the caller's (aligned) pages.
+ * Return: bytes, or -errno. */
 static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, bool write)
 {
 	const struct shim_real *r = shim_real();
@@ -142,8 +145,8 @@ static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, 
 
 	if (total <= 0)
 		return total;
-	buf = malloc(chunk);
-	if (!buf)
+	/* page-aligned: the host descriptor may be O_DIRECT (mdb_copy's is) */
+	if (posix_memalign((void **)&buf, BOUNCE_ALIGN, chunk))
 		return -ENOMEM;
 	if (!write) {
 		struct stat st;

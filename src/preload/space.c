@@ -227,8 +227,7 @@ static ssize_t copy_emulated(int in, off_t *in_off, int out, off_t *out_off, siz
 		return shim_fail(-EINVAL);
 	if (!len)
 		return 0;
-	buf = malloc(chunk);
-	if (!buf)
+	if (posix_memalign((void **)&buf, 4096, chunk))	/* an O_DIRECT end takes it */
 		return shim_fail(-ENOMEM);
 	while ((size_t)done < len) {
 		size_t want = len - (size_t)done < chunk ? len - (size_t)done : chunk;
