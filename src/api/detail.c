@@ -120,18 +120,7 @@ const char *detail_text(void)
 	return detail;
 }
 
-const char *name_problem(const char *name)
+const char *path_problem(const char *path)
 {
-	size_t len;
-
-	if (!name)
-		return "the name is NULL";
-	len = strnlen(name, UDAX_NAME_MAX + 1);
-	if (len == 0)
-		return "the name is empty (names are 1..255 bytes, without '/')";
-	if (len > UDAX_NAME_MAX)
-		return "the name is longer than 255 bytes (names are 1..255 bytes, without '/')";
-	if (memchr(name, '/', len))
-		return "the name holds a '/' (names are 1..255 bytes, without '/')";
-	return NULL;
+	return store_path_problem(path);
 }

@@ -80,9 +80,9 @@ static int super_check_seal(const struct disk_super *sb, struct store_error *why
 		store_error_set(why, "not a udax store (bad magic)");
 		return -EINVAL;
 	}
-	if (sb->version != STORE_VERSION) {
-		store_error_set(why, "unsupported store version %u (this udax reads %u)",
-				sb->version, STORE_VERSION);
+	if (sb->version != STORE_VERSION && sb->version != STORE_VERSION_FLAT) {
+		store_error_set(why, "unsupported store version %u (this udax reads %u and %u)",
+				sb->version, STORE_VERSION_FLAT, STORE_VERSION);
 		return -EINVAL;
 	}
 	if (super_crc(sb) != sb->super_crc) {
@@ -172,6 +172,16 @@ static int record_validate(const struct disk_super *sb, const uint8_t *area, uin
 		store_error_set(why, "file record %u has a bad name", i);
 		return -EUCLEAN;
 	}
+	if (df->type > STORE_TYPE_DIR || df->reserved ||
+	    (sb->version == STORE_VERSION_FLAT && (df->type || df->parent))) {
+		store_error_set(why, "file '%s': type %u%s is not one of version %u", df->name,
+				df->type, df->parent ? " in a directory" : "", sb->version);
+		return -EUCLEAN;
+	}
+	if (df->type == STORE_TYPE_DIR && (df->size || df->blocks || df->extent_count)) {
+		store_error_set(why, "directory '%s' has a size or blocks", df->name);
+		return -EUCLEAN;
+	}
 	if (df->size > STORE_FILE_MAX_BYTES) {
 		store_error_set(why, "file '%s': size %llu is past the maximum file size",
 				df->name, (unsigned long long)df->size);
@@ -214,7 +224,8 @@ static int record_validate(const struct disk_super *sb, const uint8_t *area, uin
 	return 0;
 }
 
-/* Return: 0, or -EUCLEAN if two in-use records have the same name. */
+/* Return: 0, or -EUCLEAN if two in-use records of a directory have the
+ * same name. */
 static int names_unique(const struct disk_super *sb, const uint8_t *area,
 			struct store_error *why)
 {
@@ -224,9 +235,10 @@ static int names_unique(const struct disk_super *sb, const uint8_t *area,
 		for (uint32_t j = 0; df->in_use && j < i; j++) {
 			const struct disk_file *other = area_record(area, j);
 
-			if (other->in_use && other->name_len == df->name_len &&
+			if (other->in_use && other->parent == df->parent &&
+			    other->name_len == df->name_len &&
 			    memcmp(other->name, df->name, df->name_len) == 0) {
-				store_error_set(why, "file '%s' is in the table twice "
+				store_error_set(why, "file '%s' is in its directory twice "
 						"(records %u and %u)", df->name, j, i);
 				return -EUCLEAN;
 			}
@@ -296,6 +308,36 @@ int disk_area_validate(const struct disk_super *sb, const uint8_t *area,
 		ret = blocks_owned_once(area, refs, sb->extents, why);
 	free(refs);
 	return ret;
+}
+
+/* Whether every entry of the area reaches the root through directories:
+ * *broken gets how many are cut off, why the first one's problem.
+ * Return: 0 or -ENOMEM. */
+static int area_tree_check(const struct disk_super *sb, const uint8_t *area, uint32_t *broken,
+			   struct store_error *why)
+{
+	uint32_t n = sb->files_max, *parent = calloc(n, sizeof(*parent));
+	uint32_t *cut = calloc(n, sizeof(*cut));
+	uint8_t *kind = calloc(n, 1);
+
+	*broken = 0;
+	if (parent && cut && kind) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct disk_file *df = area_record(area, i);
+
+			kind[i] = df->in_use ? 1 + df->type : 0;
+			parent[i] = df->parent;
+		}
+		*broken = store_tree_breaks(n, kind, parent, cut, why);
+	}
+	free(parent);
+	free(cut);
+	free(kind);
+	if (!parent || !cut || !kind || *broken == UINT32_MAX) {
+		*broken = 0;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int read_full(int fd, void *buf, size_t len, uint64_t off)
@@ -409,6 +451,12 @@ int disk_read_store(int fd, struct disk_store *ds, struct store_error *why)
 	}
 	ds->sb = slot[used].sb;
 	ds->slot = (uint32_t)used;
+	ret = area_tree_check(&ds->sb, ds->area, &ds->tree_broken, &ds->tree_why);
+	if (ret) {
+		free(ds->area);
+		ds->area = NULL;
+		return ret;
+	}
 	ds->fell_back = used != newest;
 	if (ds->fell_back)
 		store_error_set(&ds->note, "newest superblock (slot %d, generation %llu) is "
