@@ -3,9 +3,11 @@
  * core.c - layer preload: what every interposed call of libudax-preload.so
  * starts from: the real libc functions (and the redirections of the
  * library's own libc calls to them), the root and the classification of
- * paths, the store opened on first use (and closed), the state of a
- * fork() child, the nodes (files held by name, unlink and rename while
- * held), and the stat of a store file.
+ * paths (a path under the root names the entry of the store with the same
+ * relative path, a/b/c), the store opened on first use (and closed), the
+ * state of a fork() child, the nodes (files held by path, unlink and
+ * rename while held; a renamed directory takes the held files under it
+ * along), and the stat of a store file or directory.
  *
  * May call: the public API of udax.h, libc.
  * Locks: store_lock (the lazy open; udax_store_open runs under it),
@@ -141,7 +143,7 @@ static void config_read(void)
 	root_len = strlen(root);
 	if (!s || !*s)
 		s = "udax.store";
-	if (s[0] == '/' || !getcwd(store_path, sizeof(store_path) - strlen(s) - 2))
+	if (s[0] == '/' || !real.getcwd(store_path, sizeof(store_path) - strlen(s) - 2))
 		snprintf(store_path, sizeof(store_path), "%s", s);
 	else
 		snprintf(store_path + strlen(store_path), sizeof(store_path) - strlen(store_path),
@@ -161,6 +163,9 @@ static void real_resolve(void)
 	RESOLVE(copy_file_range); RESOLVE(splice); RESOLVE(mmap); RESOLVE(munmap);
 	RESOLVE(msync); RESOLVE(mremap); RESOLVE(madvise); RESOLVE(posix_madvise); RESOLVE(mprotect); RESOLVE(fopen);
 	RESOLVE(fdopen); RESOLVE(freopen); RESOLVE(mkdirat); RESOLVE(opendir);
+	RESOLVE(fdopendir); RESOLVE(readdir); RESOLVE(readdir64); RESOLVE(closedir);
+	RESOLVE(rewinddir); RESOLVE(telldir); RESOLVE(seekdir); RESOLVE(dirfd);
+	RESOLVE(chdir); RESOLVE(fchdir); RESOLVE(getcwd);
 	RESOLVE(close_range); RESOLVE(closefrom); RESOLVE(execve); RESOLVE(execveat);
 	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fstatvfs);
 	config_read();
@@ -191,21 +196,51 @@ void *shim_fail_ptr(int err)
 	return MAP_FAILED;
 }
 
+const char *shim_root(void)
+{
+	shim_real();
+	return root;
+}
+
+/* The directory a relative path starts from: dirfd's (AT_FDCWD: the
+ * working directory, the store's or the kernel's), absolute, into base
+ * (PATH_MAX bytes). Return: 0, or 1 if it is a host descriptor's (the
+ * kernel resolves the path), or -errno. */
+static int path_base(int dirfd, char *base)
+{
+	char dir[SHIM_PATH_SIZE];
+	int ret;
+
+	if (dirfd == AT_FDCWD) {
+		if (shim_cwd_get(dir))
+			goto in_store;
+		return real.getcwd(base, PATH_MAX) ? 0 : -errno;
+	}
+	ret = shim_dir_path(dirfd, dir);
+	if (ret == -EBADF)
+		return 1;
+	if (ret)
+		return ret;
+in_store:
+	if ((size_t)snprintf(base, PATH_MAX, "%s%s%s", root, *dir ? "/" : "", dir) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int shim_path_where(int dirfd, const char *path, char *name)
 {
 	char full[PATH_MAX], norm[PATH_MAX];
 	const char *rest;
 	size_t n;
+	int ret;
 
 	shim_real();
 	if (!root_len || !path || !*path)
 		return SHIM_HOST;
 	if (path[0] != '/') {
-		/* Relative to a host directory, unless the working directory
-		 * lies under the root (possible when it exists on the host). */
-		if (dirfd != AT_FDCWD || !getcwd(full, sizeof(full)) ||
-		    strncmp(full, root, root_len) || (full[root_len] && full[root_len] != '/'))
-			return SHIM_HOST;
+		ret = path_base(dirfd, full);
+		if (ret)
+			return ret > 0 ? SHIM_HOST : ret;
 		n = strlen(full);
 		if (n + 1 + strlen(path) >= sizeof(full))
 			return -ENAMETOOLONG;
@@ -220,32 +255,35 @@ int shim_path_where(int dirfd, const char *path, char *name)
 	if (!norm[root_len])
 		return SHIM_ROOT;
 	rest = norm + root_len + 1;
-	n = strcspn(rest, "/");
-	if (n > UDAX_NAME_MAX)
+	if (strlen(rest) > UDAX_PATH_MAX)
 		return -ENAMETOOLONG;
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (rest[n] == '/')
-		return SHIM_DEEP;
-	/* "root/f/" or "root/f/." asks for a directory f */
+	for (const char *c = rest; *c; c += n + (c[n] == '/'))
+		if ((n = strcspn(c, "/")) > UDAX_NAME_MAX)
+			return -ENAMETOOLONG;
+	strcpy(name, rest);
+	/* "root/d/" or "root/d/." asks for a directory d */
 	n = strlen(path);
 	if (path[n - 1] == '/' || (n >= 2 && path[n - 1] == '.' && path[n - 2] == '/'))
-		return SHIM_DEEP;
-	return SHIM_FILE;
+		return SHIM_ENTRY_DIR;
+	return SHIM_ENTRY;
 }
 
-int shim_path_nodir(int where, const char *name, int root_err)
+int shim_entry_type(int where, const char *name)
 {
 	struct udax_store *s;
 	struct udax_stat st;
 	int ret;
 
 	if (where == SHIM_ROOT)
-		return root_err;
+		return UDAX_TYPE_DIR;
 	ret = shim_store(&s);
+	if (!ret)
+		ret = udax_stat(s, name, &st);
 	if (ret)
 		return ret;
-	return udax_stat(s, name, &st) == 0 ? -ENOTDIR : -ENOENT;
+	if (where == SHIM_ENTRY_DIR && st.type != UDAX_TYPE_DIR)
+		return -ENOTDIR;
+	return (int)st.type;
 }
 
 int shim_child_check(void)
@@ -314,6 +352,8 @@ int shim_store(struct udax_store **s)
 
 uint64_t shim_ino(const char *name)
 {
+	if (!*name)
+		return 2;	/* the root, as a file system's */
 	return hash64(name, strlen(name), 0xcbf29ce484222325ull) | 1;
 }
 
@@ -336,13 +376,21 @@ void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t b
 	st->st_blocks = (blkcnt_t)(blocks * 8);
 }
 
-void shim_stat_root(struct stat *st)
+void shim_stat_dir(struct stat *st, const char *path)
 {
+	char name[UDAX_NAME_MAX + 1];
+	struct udax_store *s;
+	uint64_t cookie = 0;
+	unsigned type;
+
 	memset(st, 0, sizeof(*st));
 	st->st_dev = shim_dev();
-	st->st_ino = 2;
+	st->st_ino = shim_ino(path);
 	st->st_mode = S_IFDIR | 0755;
-	st->st_nlink = 2;
+	st->st_nlink = 2;	/* and one per subdirectory, as the kernel counts */
+	if (shim_store(&s) == 0)
+		while (udax_readdir2(s, path, &cookie, name, sizeof(name), &type) == 1)
+			st->st_nlink += type == UDAX_TYPE_DIR;
 	st->st_uid = geteuid();
 	st->st_gid = getegid();
 	st->st_blksize = 4096;
@@ -433,9 +481,26 @@ int shim_node_unlink(struct udax_store *s, const char *name)
 	return ret;
 }
 
+/* After from was renamed to to: the held node of from, and those under
+ * from if it is a directory, take their new paths (under nodes_lock). */
+static void nodes_moved(const char *from, const char *to)
+{
+	size_t len = strlen(from);
+
+	for (struct shim_node *n = nodes; n; n = n->next) {
+		char moved[SHIM_PATH_SIZE];
+
+		if (strncmp(n->name, from, len) || (n->name[len] && n->name[len] != '/'))
+			continue;
+		if ((size_t)snprintf(moved, sizeof(moved), "%s%s", to, n->name + len) <
+		    sizeof(moved))
+			strcpy(n->name, moved);
+	}
+}
+
 int shim_node_rename(struct udax_store *s, const char *from, const char *to)
 {
-	struct shim_node *n, *victim;
+	struct shim_node *victim;
 	struct udax_stat st;
 	int ret;
 
@@ -447,9 +512,8 @@ int shim_node_rename(struct udax_store *s, const char *from, const char *to)
 			ret = node_hide(s, victim);
 		if (ret == 0)
 			ret = udax_rename(s, from, to);
-		n = ret == 0 ? node_find(from) : NULL;
-		if (n)
-			strcpy(n->name, to);
+		if (ret == 0)
+			nodes_moved(from, to);
 	}
 	pthread_mutex_unlock(&nodes_lock);
 	return ret;

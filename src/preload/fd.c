@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * fd.c - layer preload: udax descriptors. The descriptor table (kernel
- * descriptor -> shim_ofd), the ofds, open and its variants, close, dup,
+ * descriptor -> shim_ofd), the ofds (of files, and of store directories:
+ * a path, for *at calls, fdopendir, fchdir and fstat; every other call on
+ * them fails with EBADF), open and its variants, close, dup,
  * and fcntl (flags, duplication, POSIX locks: granted, as a process's own
  * locks never conflict and the store has one writer process).
  *
@@ -72,7 +74,7 @@ bool shim_fd_is_udax(int fd)
 	return slot && atomic_load_explicit(slot, memory_order_relaxed);
 }
 
-struct shim_ofd *shim_ofd_get(int fd)
+struct shim_ofd *shim_ofd_get_any(int fd)
 {
 	struct shim_ofd *ofd;
 	ofd_slot *slot;
@@ -88,13 +90,26 @@ struct shim_ofd *shim_ofd_get(int fd)
 	return ofd;
 }
 
+struct shim_ofd *shim_ofd_get(int fd)
+{
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
+
+	if (ofd && !ofd->file) {	/* a directory's */
+		shim_ofd_put(ofd);
+		return NULL;
+	}
+	return ofd;
+}
+
 int shim_ofd_put(struct shim_ofd *ofd)
 {
 	int ret = 0;
 
 	if (atomic_fetch_sub(&ofd->refs, 1) != 1)
 		return 0;
-	if (!shim_is_child()) {	/* a child's handles are its parent's */
+	if (!ofd->file) {
+		free(ofd->dir);
+	} else if (!shim_is_child()) {	/* a child's handles are its parent's */
 		ret = udax_close(ofd->file);
 		shim_node_put(ofd->node);
 	}
@@ -156,7 +171,7 @@ void shim_ofd_each(void (*fn)(struct shim_ofd *ofd))
 		for (unsigned i = 0; chunk && i < FD_CHUNK; i++) {
 			struct shim_ofd *ofd = atomic_load(&chunk[i]);
 
-			if (ofd)
+			if (ofd && ofd->file)
 				fn(ofd);
 		}
 	}
@@ -191,40 +206,90 @@ int shim_ofd_size(struct shim_ofd *ofd, uint64_t *size)
 	return ret;
 }
 
+/* A new descriptor for an ofd: an O_PATH descriptor of /dev/null (a call
+ * the shim does not intercept fails with EBADF). Return: it, or -errno. */
+static int placeholder_open(int flags)
+{
+	int fd = shim_real()->open("/dev/null", O_PATH | (flags & O_CLOEXEC));
+
+	return fd < 0 ? -errno : fd;
+}
+
+int shim_dir_open(const char *path, int flags)
+{
+	struct shim_ofd *ofd = calloc(1, sizeof(*ofd));
+	int fd, ret;
+
+	if (!ofd || !(ofd->dir = strdup(path))) {
+		free(ofd);
+		return -ENOMEM;
+	}
+	atomic_init(&ofd->flags, O_RDONLY | O_DIRECTORY | KERNEL_O_LARGEFILE |
+				 (flags & (O_NONBLOCK | O_NOFOLLOW | O_NOATIME)));
+	atomic_init(&ofd->refs, 1);
+	pthread_mutex_init(&ofd->pos_lock, NULL);
+	fd = placeholder_open(flags);
+	ret = fd < 0 ? fd : shim_fd_install(fd, ofd);
+	shim_ofd_put(ofd);
+	if (ret && fd >= 0)
+		shim_real()->close(fd);
+	return ret ? ret : fd;
+}
+
+int shim_dir_path(int fd, char *path)
+{
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
+	int ret = 0;
+
+	if (!ofd)
+		return -EBADF;
+	if (ofd->file)
+		ret = -ENOTDIR;
+	else
+		strcpy(path, ofd->dir);
+	shim_ofd_put(ofd);
+	return ret;
+}
+
 /* open(2) of a path under the root. Return: the descriptor, or -errno. */
 static int udax_open_path(int where, const char *name, int flags)
 {
 	struct udax_store *s;
 	struct udax_file *file;
 	struct shim_ofd *ofd;
-	int acc = flags & O_ACCMODE, uflags, fd, ret;
+	int acc = flags & O_ACCMODE, uflags, fd, ret, type;
 
-	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE)
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
 		return -EOPNOTSUPP;
-	if (where == SHIM_ROOT)	/* directories: a later slice */
-		return acc != O_RDONLY || (flags & O_CREAT) ? -EISDIR : -EOPNOTSUPP;
-	if (where == SHIM_DEEP)
-		return shim_path_nodir(where, name, -ENOENT);
-	if (acc == O_ACCMODE)
+	if (acc == O_ACCMODE && !(flags & O_PATH))
 		return -EINVAL;
 	ret = shim_store(&s);
 	if (ret)
 		return ret;
-	if (flags & O_DIRECTORY) {
-		struct udax_stat st;
-
-		return udax_stat(s, name, &st) == 0 ? -ENOTDIR : -ENOENT;
+	type = shim_entry_type(where, name);
+	/* A directory opens for reading only, or O_PATH (a dirfd, as mv's). */
+	if (type == UDAX_TYPE_DIR) {
+		if ((acc != O_RDONLY && !(flags & O_PATH)) || (flags & O_CREAT))
+			return -EISDIR;
+		return shim_dir_open(where == SHIM_ROOT ? "" : name, flags);
 	}
+	if (flags & O_PATH)	/* of a file: not yet */
+		return type < 0 ? type : -EOPNOTSUPP;
+	if (type == -ENOENT && where == SHIM_ENTRY_DIR && (flags & O_CREAT))
+		return -EISDIR;
+	if (type < 0 && (type != -ENOENT || !(flags & O_CREAT)))
+		return type;
+	if (flags & O_DIRECTORY)
+		return type < 0 ? -ENOENT : -ENOTDIR;
 	uflags = flags & (O_CREAT | O_EXCL | O_TRUNC);
 	uflags |= acc != O_RDONLY || uflags ? O_RDWR : O_RDONLY;
 	ret = udax_open(s, name, uflags, &file);
 	if (ret)
 		return ret;
-	fd = shim_real()->open("/dev/null", O_PATH | (flags & O_CLOEXEC));
+	fd = placeholder_open(flags);
 	if (fd < 0) {
-		ret = -errno;
 		udax_close(file);
-		return ret;
+		return fd;
 	}
 	ret = shim_ofd_new(file, name, flags, &ofd);
 	if (ret) {
@@ -243,7 +308,7 @@ static int udax_open_path(int where, const char *name, int flags)
 
 int shim_open_any(int dirfd, const char *path, int flags, mode_t mode)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int where = shim_path_where(dirfd, path, name);
 
 	if (where == SHIM_HOST)
@@ -380,7 +445,7 @@ static int dup_done(struct shim_ofd *ofd, int newfd)
 
 SHIM_EXPORT int dup(int fd)
 {
-	struct shim_ofd *ofd = shim_ofd_get(fd);
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 
 	if (!ofd)
 		return shim_real()->dup(fd);
@@ -393,7 +458,7 @@ SHIM_EXPORT int dup2(int fd, int newfd)
 
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
 		return shim_real()->dup2(fd, newfd);
-	ofd = shim_ofd_get(fd);
+	ofd = shim_ofd_get_any(fd);
 	return dup_done(ofd, shim_real()->dup2(fd, newfd));
 }
 
@@ -403,7 +468,7 @@ SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
 		return shim_real()->dup3(fd, newfd, flags);
-	ofd = shim_ofd_get(fd);
+	ofd = shim_ofd_get_any(fd);
 	return dup_done(ofd, shim_real()->dup3(fd, newfd, flags));
 }
 
@@ -469,7 +534,7 @@ static int udax_fcntl(struct shim_ofd *ofd, int fd, int cmd, void *arg)
 
 static int fcntl_any(int fd, int cmd, void *arg)
 {
-	struct shim_ofd *ofd = shim_ofd_get(fd);
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 	int ret;
 
 	if (!ofd)

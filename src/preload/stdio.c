@@ -95,7 +95,7 @@ static FILE *stream_open(int fd, const char *mode)
 
 static FILE *fopen_any(const char *path, const char *mode)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int flags, fd;
 
 	if (shim_path_where(AT_FDCWD, path, name) == SHIM_HOST)
@@ -144,7 +144,7 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 
 static FILE *freopen_any(const char *path, const char *mode, FILE *stream)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 
 	if (!path || shim_path_where(AT_FDCWD, path, name) == SHIM_HOST)
 		return shim_real()->freopen(path, mode, stream);
