@@ -50,8 +50,9 @@ struct udax_store_stat {
 	uint64_t block_size;	/* bytes per block (4096) */
 	uint64_t blocks_total;	/* data blocks the store can hold */
 	uint64_t blocks_free;	/* data blocks not allocated to any file */
-	uint64_t files;		/* files in the store */
-	uint64_t files_max;	/* capacity of the file table */
+	uint64_t files;		/* files and directories in the store */
+	uint64_t files_max;	/* capacity of the file table (files and
+				   directories) */
 	uint32_t delivery;	/* enum udax_delivery of this process */
 	uint64_t index_bytes;	/* memory of the process's udax indexes (page
 				   indexes and block maps of open stores) */

@@ -1,37 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
  * dir_handle.c - layer api: the directories of a store: udax_mkdir and
- * udax_rmdir, and the path rule and lookup errors the calls on paths
- * share. The tree itself is the store's (store/store_tree.c).
+ * udax_rmdir. The tree itself is the store's (store/store_tree.c).
  *
  * Both calls change the file table and checkpoint before they return, as
  * udax_unlink and udax_rename do: a crash leaves the directory made (or
  * removed) or not, never half.
  *
- * May call: base, store.
+ * May call: base, store, detail.c.
  * Locks: store.lock around the lookup and the change; the checkpoint runs
  * with nothing held.
  */
 #include <errno.h>
 
 #include "api/handles.h"
-
-int path_check(const char *path)
-{
-	const char *problem = path_problem(path);
-
-	return problem ? detail_set(-EINVAL, "%s", problem) : 0;
-}
-
-int path_lookup_failed(int err)
-{
-	if (err == -ENOTDIR)
-		return detail_set(err, "a component of the path before the last is a file, "
-				  "not a directory");
-	if (err == -ENOENT)
-		return detail_set(err, "a directory of the path does not exist");
-	return err;
-}
 
 /* Return 0, or the error that refuses a change of s by a path call. */
 static int change_check(struct udax_store *s, const char *path)

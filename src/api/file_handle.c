@@ -45,18 +45,6 @@ static int no_space(struct store *st)
 			  (unsigned long long)free_blocks, (unsigned long long)total);
 }
 
-int checkpoint_failed(int err)
-{
-	if (err == -EIO)
-		return detail_set(err, "writing the store's metadata failed: its backing file "
-				  "is shorter than the store (truncated under it: udax fsck "
-				  "--repair repairs) or the host reported an I/O error");
-	if (err == -ENOSPC)
-		return detail_set(err, "the host file system holding the store is full: the "
-				  "store's metadata could not be written");
-	return err;
-}
-
 /* Return 0, or -EINVAL (NULL handle) or -EBADF (read-only handle). */
 static int writable_check(const struct udax_file *f)
 {

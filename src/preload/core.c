@@ -4,7 +4,8 @@
  * starts from: the real libc functions (and the redirections of the
  * library's own libc calls to them), the root and the classification of
  * paths (a path under the root names the entry of the store with the same
- * relative path, a/b/c), the store opened on first use (and closed), the
+ * relative path, a/b/c), the working directory inside the store, the
+ * store opened on first use (and closed), the
  * state of a fork() child, the nodes (files held by path, unlink and
  * rename while held; a renamed directory takes the held files under it
  * along), and the stat of a store file or directory.
@@ -12,7 +13,8 @@
  * May call: the public API of udax.h, libc.
  * Locks: store_lock (the lazy open; udax_store_open runs under it),
  * nodes_lock (the node list, names, refs; udax_rename/udax_unlink run under
- * it so that names and the store agree). Neither is held with another.
+ * it so that names and the store agree), cwd_lock (the working directory
+ * inside the store). None is held with another.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -26,8 +28,6 @@
 #include <unistd.h>
 
 #include "preload/shim.h"
-
-#define HIDDEN_PREFIX ".udax-unlinked."
 
 static struct shim_real real;
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
@@ -92,10 +92,7 @@ bool shim_is_child(void)
 	return atomic_load_explicit(&forked_child, memory_order_relaxed);
 }
 
-/* Normalize the absolute path in (at most PATH_MAX bytes) into out: no
- * "//", "." or ".." components, no trailing '/' ("/" stays).
- * Return: 0, or -ENAMETOOLONG. */
-static int path_normalize(const char *in, char *out)
+int shim_path_normalize(const char *in, char *out)
 {
 	size_t len = 0;
 
@@ -135,7 +132,7 @@ static void config_read(void)
 
 	if (!r || !*r)
 		r = "/udax";
-	if (r[0] != '/' || path_normalize(r, root) || !strcmp(root, "/")) {
+	if (r[0] != '/' || shim_path_normalize(r, root) || !strcmp(root, "/")) {
 		say("udax-preload: UDAX_ROOT=%s is not an absolute directory other than /: "
 		    "no path is a udax path", r);
 		root[0] = '\0';
@@ -196,76 +193,37 @@ void *shim_fail_ptr(int err)
 	return MAP_FAILED;
 }
 
+/* The working directory inside the store: chdir and fchdir (dir.c) set it,
+ * relative paths (fd.c) start from it. */
+static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
+static char cwd[SHIM_PATH_SIZE];
+static bool cwd_in_store;
+
+bool shim_cwd_get(char *path)
+{
+	bool in;
+
+	pthread_mutex_lock(&cwd_lock);
+	in = cwd_in_store;
+	if (in)
+		strcpy(path, cwd);
+	pthread_mutex_unlock(&cwd_lock);
+	return in;
+}
+
+void shim_cwd_set(const char *path)
+{
+	pthread_mutex_lock(&cwd_lock);
+	cwd_in_store = path != NULL;
+	if (path)
+		strcpy(cwd, path);
+	pthread_mutex_unlock(&cwd_lock);
+}
+
 const char *shim_root(void)
 {
 	shim_real();
 	return root;
-}
-
-/* The directory a relative path starts from: dirfd's (AT_FDCWD: the
- * working directory, the store's or the kernel's), absolute, into base
- * (PATH_MAX bytes). Return: 0, or 1 if it is a host descriptor's (the
- * kernel resolves the path), or -errno. */
-static int path_base(int dirfd, char *base)
-{
-	char dir[SHIM_PATH_SIZE];
-	int ret;
-
-	if (dirfd == AT_FDCWD) {
-		if (shim_cwd_get(dir))
-			goto in_store;
-		return real.getcwd(base, PATH_MAX) ? 0 : -errno;
-	}
-	ret = shim_dir_path(dirfd, dir);
-	if (ret == -EBADF)
-		return 1;
-	if (ret)
-		return ret;
-in_store:
-	if ((size_t)snprintf(base, PATH_MAX, "%s%s%s", root, *dir ? "/" : "", dir) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int shim_path_where(int dirfd, const char *path, char *name)
-{
-	char full[PATH_MAX], norm[PATH_MAX];
-	const char *rest;
-	size_t n;
-	int ret;
-
-	shim_real();
-	if (!root_len || !path || !*path)
-		return SHIM_HOST;
-	if (path[0] != '/') {
-		ret = path_base(dirfd, full);
-		if (ret)
-			return ret > 0 ? SHIM_HOST : ret;
-		n = strlen(full);
-		if (n + 1 + strlen(path) >= sizeof(full))
-			return -ENAMETOOLONG;
-		full[n] = '/';
-		strcpy(full + n + 1, path);
-		path = full;
-	}
-	if (strlen(path) >= PATH_MAX || path_normalize(path, norm))
-		return SHIM_HOST;	/* the kernel's ENAMETOOLONG */
-	if (strncmp(norm, root, root_len) || (norm[root_len] && norm[root_len] != '/'))
-		return SHIM_HOST;
-	if (!norm[root_len])
-		return SHIM_ROOT;
-	rest = norm + root_len + 1;
-	if (strlen(rest) > UDAX_PATH_MAX)
-		return -ENAMETOOLONG;
-	for (const char *c = rest; *c; c += n + (c[n] == '/'))
-		if ((n = strcspn(c, "/")) > UDAX_NAME_MAX)
-			return -ENAMETOOLONG;
-	strcpy(name, rest);
-	/* "root/d/" or "root/d/." asks for a directory d */
-	n = strlen(path);
-	if (path[n - 1] == '/' || (n >= 2 && path[n - 1] == '.' && path[n - 2] == '/'))
-		return SHIM_ENTRY_DIR;
-	return SHIM_ENTRY;
 }
 
 int shim_entry_type(int where, const char *name)
@@ -304,7 +262,7 @@ static void hidden_sweep(struct udax_store *s)
 	uint64_t cookie = 0;
 
 	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1)
-		if (!strncmp(name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)))
+		if (!strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)))
 			(void)udax_unlink(s, name);
 }
 
@@ -368,7 +326,7 @@ void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t b
 	st->st_dev = shim_dev();
 	st->st_ino = shim_ino(name);
 	st->st_mode = S_IFREG | 0644;
-	st->st_nlink = strncmp(name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)) ? 1 : 0;
+	st->st_nlink = strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)) ? 1 : 0;
 	st->st_uid = geteuid();
 	st->st_gid = getegid();
 	st->st_size = (off_t)size;
@@ -459,7 +417,7 @@ static int node_hide(struct udax_store *s, struct shim_node *n)
 	char hidden[UDAX_NAME_MAX + 1];
 	int ret;
 
-	snprintf(hidden, sizeof(hidden), HIDDEN_PREFIX "%d.%llu", (int)getpid(),
+	snprintf(hidden, sizeof(hidden), SHIM_HIDDEN_PREFIX "%d.%llu", (int)getpid(),
 		 (unsigned long long)++hidden_seq);
 	ret = udax_rename(s, n->name, hidden);
 	if (ret)

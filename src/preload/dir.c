@@ -4,8 +4,8 @@
  * directory streams (opendir, fdopendir, readdir, readdir64, closedir,
  * rewinddir, telldir, seekdir, dirfd) over udax_readdir2(), and a working
  * directory inside the store (chdir, fchdir, getcwd), which the kernel
- * cannot hold: relative paths then start from it (core.c), and getcwd
- * answers it.
+ * cannot hold (core.c keeps it): relative paths then start from it
+ * (fd.c), and getcwd answers it.
  *
  * A stream of a store directory is a struct shim_dir handed out as a DIR
  * pointer; the streams are kept in a list, so that a DIR of the host's
@@ -15,9 +15,8 @@
  * closes.
  *
  * May call: the public API of udax.h, libc, core.c, fd.c.
- * Locks: dirs_lock (the list of streams; nothing taken under it); cwd_lock
- * (the working directory; nothing taken under it). A stream is used by one
- * thread at a time, as POSIX asks of readdir.
+ * Locks: dirs_lock (the list of streams; nothing taken under it). A stream
+ * is used by one thread at a time, as POSIX asks of readdir.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -29,8 +28,6 @@
 #include <unistd.h>
 
 #include "preload/shim.h"
-
-#define HIDDEN_PREFIX ".udax-unlinked."
 
 _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64),
 	       "readdir and readdir64 share one entry");
@@ -47,9 +44,6 @@ struct shim_dir {
 static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shim_dir *dirs;
 
-static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
-static char cwd[SHIM_PATH_SIZE];	/* the store path of the working directory */
-static bool cwd_in_store;
 
 /* Whether d is one of the shim's streams. */
 static bool dir_is_ours(DIR *d)
@@ -152,7 +146,7 @@ static struct dirent64 *stream_next(struct shim_dir *sd)
 	do {
 		if (!ret)
 			ret = udax_readdir2(s, sd->path, &sd->cookie, name, sizeof(name), &type);
-	} while (ret == 1 && !*sd->path && !strncmp(name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)));
+	} while (ret == 1 && !*sd->path && !strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)));
 	if (ret == 0 || ret == -ENOENT)		/* the end, or removed meanwhile */
 		return NULL;
 	if (ret < 0) {
@@ -236,29 +230,6 @@ SHIM_EXPORT void seekdir(DIR *d, long pos)
 		;
 }
 
-bool shim_cwd_get(char *path)
-{
-	bool in;
-
-	pthread_mutex_lock(&cwd_lock);
-	in = cwd_in_store;
-	if (in)
-		strcpy(path, cwd);
-	pthread_mutex_unlock(&cwd_lock);
-	return in;
-}
-
-/* Make the working directory the store directory path, or (path NULL)
- * the kernel's again. */
-static void cwd_set(const char *path)
-{
-	pthread_mutex_lock(&cwd_lock);
-	cwd_in_store = path != NULL;
-	if (path)
-		strcpy(cwd, path);
-	pthread_mutex_unlock(&cwd_lock);
-}
-
 SHIM_EXPORT int chdir(const char *path)
 {
 	char name[SHIM_PATH_SIZE];
@@ -267,7 +238,7 @@ SHIM_EXPORT int chdir(const char *path)
 	if (where == SHIM_HOST) {
 		if (shim_real()->chdir(path) != 0)
 			return -1;
-		cwd_set(NULL);
+		shim_cwd_set(NULL);
 		return 0;
 	}
 	type = where < 0 ? where : shim_entry_type(where, name);
@@ -275,7 +246,7 @@ SHIM_EXPORT int chdir(const char *path)
 		return shim_fail(type);
 	if (type != UDAX_TYPE_DIR)
 		return shim_fail(-ENOTDIR);
-	cwd_set(where == SHIM_ROOT ? "" : name);
+	shim_cwd_set(where == SHIM_ROOT ? "" : name);
 	return 0;
 }
 
@@ -287,12 +258,12 @@ SHIM_EXPORT int fchdir(int fd)
 	if (ret == -EBADF) {
 		if (shim_real()->fchdir(fd) != 0)
 			return -1;
-		cwd_set(NULL);
+		shim_cwd_set(NULL);
 		return 0;
 	}
 	if (ret)
 		return shim_fail(ret);
-	cwd_set(path);
+	shim_cwd_set(path);
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  * fd.c - layer preload: udax descriptors. The descriptor table (kernel
  * descriptor -> shim_ofd), the ofds (of files, and of store directories:
  * a path, for *at calls, fdopendir, fchdir and fstat; every other call on
- * them fails with EBADF), open and its variants, close, dup,
+ * them fails with EBADF), what a path names from a descriptor (or the
+ * working directory), open and its variants, close, dup,
  * and fcntl (flags, duplication, POSIX locks: granted, as a process's own
  * locks never conflict and the store has one writer process).
  *
@@ -14,6 +15,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -204,6 +207,72 @@ int shim_ofd_size(struct shim_ofd *ofd, uint64_t *size)
 
 	*size = st.size;
 	return ret;
+}
+
+/* The directory a relative path starts from: dirfd's (AT_FDCWD: the
+ * working directory, the store's or the kernel's), absolute, into base
+ * (PATH_MAX bytes). Return: 0, or 1 if it is a host descriptor's (the
+ * kernel resolves the path), or -errno. */
+static int path_base(int dirfd, char *base)
+{
+	char dir[SHIM_PATH_SIZE];
+	int ret;
+
+	if (dirfd == AT_FDCWD) {
+		if (shim_cwd_get(dir))
+			goto in_store;
+		return shim_real()->getcwd(base, PATH_MAX) ? 0 : -errno;
+	}
+	ret = shim_dir_path(dirfd, dir);
+	if (ret == -EBADF)
+		return 1;
+	if (ret)
+		return ret;
+in_store:
+	if ((size_t)snprintf(base, PATH_MAX, "%s%s%s", shim_root(), *dir ? "/" : "", dir) >=
+	    PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int shim_path_where(int dirfd, const char *path, char *name)
+{
+	char full[PATH_MAX], norm[PATH_MAX];
+	const char *root = shim_root(), *rest;
+	size_t n, root_len = strlen(root);
+	int ret;
+
+	if (!root_len || !path || !*path)
+		return SHIM_HOST;
+	if (path[0] != '/') {
+		ret = path_base(dirfd, full);
+		if (ret)
+			return ret > 0 ? SHIM_HOST : ret;
+		n = strlen(full);
+		if (n + 1 + strlen(path) >= sizeof(full))
+			return -ENAMETOOLONG;
+		full[n] = '/';
+		strcpy(full + n + 1, path);
+		path = full;
+	}
+	if (strlen(path) >= PATH_MAX || shim_path_normalize(path, norm))
+		return SHIM_HOST;	/* the kernel's ENAMETOOLONG */
+	if (strncmp(norm, root, root_len) || (norm[root_len] && norm[root_len] != '/'))
+		return SHIM_HOST;
+	if (!norm[root_len])
+		return SHIM_ROOT;
+	rest = norm + root_len + 1;
+	if (strlen(rest) > UDAX_PATH_MAX)
+		return -ENAMETOOLONG;
+	for (const char *c = rest; *c; c += n + (c[n] == '/'))
+		if ((n = strcspn(c, "/")) > UDAX_NAME_MAX)
+			return -ENAMETOOLONG;
+	strcpy(name, rest);
+	/* "root/d/" or "root/d/." asks for a directory d */
+	n = strlen(path);
+	if (path[n - 1] == '/' || (n >= 2 && path[n - 1] == '.' && path[n - 2] == '/'))
+		return SHIM_ENTRY_DIR;
+	return SHIM_ENTRY;
 }
 
 /* A new descriptor for an ofd: an O_PATH descriptor of /dev/null (a call

@@ -18,7 +18,7 @@
  * fd_lock (the descriptor table, rwlock), maps_lock (the mappings),
  * nodes_lock (the nodes, their names and refs), store_lock (the lazy store
  * open), cwd_lock (the working directory inside the store), dirs_lock (the
- * directory streams). No shim lock is held while application memory is touched, except
+ * directory streams); none of these last is held with another. No shim lock is held while application memory is touched, except
  * the first two, which no page fault takes.
  */
 #ifndef UDAX_PRELOAD_SHIM_H
@@ -39,6 +39,9 @@
 
 /* Marks a function the shim interposes (exported from the library). */
 #define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* The names, in the store's root, of files unlinked while held open. */
+#define SHIM_HIDDEN_PREFIX ".udax-unlinked."
 
 /* Bytes of a path of the store, with its NUL. */
 #define SHIM_PATH_SIZE (UDAX_PATH_MAX + 1)
@@ -224,10 +227,16 @@ int shim_dir_open(const char *path, int flags);
  * (SHIM_PATH_SIZE bytes). Return: 0, or -ENOTDIR if fd is a descriptor of
  * a store file, -EBADF if it is none of the store's. */
 int shim_dir_path(int fd, char *path);
-/* The working directory inside the store (dir.c), copied into path
+/* The working directory inside the store (core.c), copied into path
  * (SHIM_PATH_SIZE bytes, "" for the root). Return: whether there is one
- * (chdir or fchdir went into the store). */
+ * (chdir or fchdir went into the store). shim_cwd_set() makes it path,
+ * or with NULL the kernel's again. */
 bool shim_cwd_get(char *path);
+void shim_cwd_set(const char *path);
+/* Normalize the absolute path in (at most PATH_MAX bytes) into out: no
+ * "//", "." or ".." components, no trailing '/' ("/" stays).
+ * Return: 0, or -ENAMETOOLONG. */
+int shim_path_normalize(const char *in, char *out);
 /* The absolute path of the root ("/udax"). */
 const char *shim_root(void);
 

@@ -6,7 +6,8 @@
  * and their overlaps, the file's length. Every count and offset read from
  * disk is range-checked before it is used, with arithmetic that cannot
  * wrap (checks of the form a > limit - b). Used by loading
- * (store_format.c) and by the check (store_check.c).
+ * (store_format.c) and by the check (store_check.c); the check that every
+ * entry reaches the root is shared with the repair (store_tree.c).
  *
  * May call: base. Locks: none: it works on images read from the backing
  * file.
@@ -308,6 +309,64 @@ int disk_area_validate(const struct disk_super *sb, const uint8_t *area,
 		ret = blocks_owned_once(area, refs, sb->extents, why);
 	free(refs);
 	return ret;
+}
+
+uint32_t store_tree_breaks(uint32_t n, const uint8_t *kind, uint32_t *parent,
+			   uint32_t *broken, struct store_error *why)
+{
+	/* state: 0 unknown, 1 reaches the root, 2 on the walk of round r */
+	uint32_t *walk = calloc(n ? n : 1, sizeof(*walk));
+	uint8_t *state = calloc(n ? n : 1, 1);
+	uint32_t count = 0;
+
+	if (!walk || !state) {
+		free(walk);
+		free(state);
+		store_error_set(why, "no memory to check the directory structure");
+		return UINT32_MAX;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = 0, at = i;
+
+		if (!kind[i] || state[i] == 1)
+			continue;
+		/* Walk up until the root, an entry known to reach it, or a
+		 * break: the entry at the break is cut (it will hang from the
+		 * root's lost+found), and the whole walk then reaches the
+		 * root. */
+		for (;;) {
+			uint32_t p = parent[at];
+			const char *problem = NULL;
+
+			state[at] = 2;
+			walk[len++] = at;
+			if (p == STORE_PARENT_ROOT)
+				break;
+			if (p - 1 >= n)
+				problem = "names a parent past the table";
+			else if (!kind[p - 1])
+				problem = "names a parent that does not exist";
+			else if (kind[p - 1] != 1 + STORE_TYPE_DIR)
+				problem = "names a file as its parent";
+			else if (state[p - 1] == 1)
+				break;
+			else if (state[p - 1] == 2)
+				problem = "is in a cycle of directories";
+			if (problem) {
+				if (!count)
+					store_error_set(why, "entry %u %s", at, problem);
+				broken[count++] = at;
+				parent[at] = STORE_PARENT_ROOT;
+				break;
+			}
+			at = p - 1;
+		}
+		while (len)
+			state[walk[--len]] = 1;
+	}
+	free(walk);
+	free(state);
+	return count;
 }
 
 /* Whether every entry of the area reaches the root through directories:

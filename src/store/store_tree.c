@@ -7,11 +7,11 @@
  * moving a directory moves its whole subtree in one change of the table,
  * which one checkpoint writes (crash-consistent as files are).
  *
- * Also here: the rule of paths, the check that every entry reaches the
- * root (shared by the on-disk check, store_disk.c, and the repair), and
- * the repair, which reattaches cut-off entries under lost+found.
+ * Also here: the rule of paths, and the repair, which reattaches the
+ * entries cut off from the root (store_tree_breaks(), store_disk.c) under
+ * lost+found.
  *
- * May call: base. Locks: the __ functions run under store.lock (store.h);
+ * May call: base, store_disk.c. Locks: the __ functions run under store.lock (store.h);
  * store_tree_breaks() works on arrays of its caller; store_tree_repair()
  * on a store loaded for the repair only.
  */
@@ -140,64 +140,6 @@ bool __store_dir_contains(struct store *s, int dir, uint32_t parent)
 		parent = s->file[parent - 1].parent;
 	}
 	return false;
-}
-
-uint32_t store_tree_breaks(uint32_t n, const uint8_t *kind, uint32_t *parent,
-			   uint32_t *broken, struct store_error *why)
-{
-	/* state: 0 unknown, 1 reaches the root, 2 on the walk of round r */
-	uint32_t *walk = calloc(n ? n : 1, sizeof(*walk));
-	uint8_t *state = calloc(n ? n : 1, 1);
-	uint32_t count = 0;
-
-	if (!walk || !state) {
-		free(walk);
-		free(state);
-		store_error_set(why, "no memory to check the directory structure");
-		return UINT32_MAX;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len = 0, at = i;
-
-		if (!kind[i] || state[i] == 1)
-			continue;
-		/* Walk up until the root, an entry known to reach it, or a
-		 * break: the entry at the break is cut (it will hang from the
-		 * root's lost+found), and the whole walk then reaches the
-		 * root. */
-		for (;;) {
-			uint32_t p = parent[at];
-			const char *problem = NULL;
-
-			state[at] = 2;
-			walk[len++] = at;
-			if (p == STORE_PARENT_ROOT)
-				break;
-			if (p - 1 >= n)
-				problem = "names a parent past the table";
-			else if (!kind[p - 1])
-				problem = "names a parent that does not exist";
-			else if (kind[p - 1] != 1 + STORE_TYPE_DIR)
-				problem = "names a file as its parent";
-			else if (state[p - 1] == 1)
-				break;
-			else if (state[p - 1] == 2)
-				problem = "is in a cycle of directories";
-			if (problem) {
-				if (!count)
-					store_error_set(why, "entry %u %s", at, problem);
-				broken[count++] = at;
-				parent[at] = STORE_PARENT_ROOT;
-				break;
-			}
-			at = p - 1;
-		}
-		while (len)
-			state[walk[--len]] = 1;
-	}
-	free(walk);
-	free(state);
-	return count;
 }
 
 /* A parent no entry has (a cut-off entry during the repair). */
