@@ -5,11 +5,11 @@
  * every call returns what the kernel returns (0 or the same errno), and
  * the trees (names, types, file contents) are the same every 50 steps, and
  * after the store is closed and opened again, which it checks clean.
- * 20 rounds of 400 steps; the seed is printed on failure.
+ * 10 rounds of 400 steps; the seed is printed on failure.
  */
 #include "dir_twin.h"
 
-#define ROUNDS 20
+#define ROUNDS 10
 #define STEPS 400
 
 static void trees_compare(struct udax_store *s, const char *twin, int round, int step)
