@@ -84,6 +84,8 @@ both cmp "$dir/src/d1/d2/f2" TOP/copy/d1/d2/f2
 # builtins only: a child would be a second process on the store).
 both sh -c 'cd TOP/copy/d1 && echo new >d2/new && read -r x <f1 && echo "$x" && cd d2 && read -r y <new && echo "$y"'
 both cat TOP/copy/d1/d2/new
+# ".." out of a store working directory leads to the host again.
+both sh -c 'cd TOP/copy/d1 && cd ../.. && cd .. && echo out >outside && read -r v <outside && echo "$v"'
 both rm TOP/copy/d1
 both rm -r TOP/copy TOP/a/g
 SORT=1 both find TOP

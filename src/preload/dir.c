@@ -230,13 +230,27 @@ SHIM_EXPORT void seekdir(DIR *d, long pos)
 		;
 }
 
+/* A relative path that leads out of the store from the working directory
+ * inside it ("..") as the absolute path the kernel needs, in full
+ * (PATH_MAX bytes). Return: full, or path itself if it needs none. */
+static const char *host_path(const char *path, char *full)
+{
+	char dir[SHIM_PATH_SIZE], joined[PATH_MAX];
+
+	if (path[0] == '/' || !shim_cwd_get(dir) ||
+	    (size_t)snprintf(joined, sizeof(joined), "%s/%s/%s", shim_root(), dir, path) >=
+	    sizeof(joined) || shim_path_normalize(joined, full))
+		return path;
+	return full;
+}
+
 SHIM_EXPORT int chdir(const char *path)
 {
-	char name[SHIM_PATH_SIZE];
+	char name[SHIM_PATH_SIZE], full[PATH_MAX];
 	int where = shim_path_where(AT_FDCWD, path, name), type;
 
 	if (where == SHIM_HOST) {
-		if (shim_real()->chdir(path) != 0)
+		if (shim_real()->chdir(host_path(path, full)) != 0)
 			return -1;
 		shim_cwd_set(NULL);
 		return 0;
