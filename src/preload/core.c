@@ -464,7 +464,9 @@ int shim_node_rename(struct udax_store *s, const char *from, const char *to)
 
 	pthread_mutex_lock(&nodes_lock);
 	ret = udax_stat(s, from, &st);
-	if (ret == 0 && strcmp(from, to)) {
+	if (ret)	/* fails, with the errno in the kernel's order */
+		ret = udax_rename(s, from, to);
+	else if (strcmp(from, to)) {
 		victim = node_find(to);
 		if (victim)
 			ret = node_hide(s, victim);
