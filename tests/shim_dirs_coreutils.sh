@@ -82,9 +82,11 @@ SORT=1 both find TOP
 both cmp "$dir/src/d1/d2/f2" TOP/copy/d1/d2/f2
 # chdir into a store directory: relative paths start there (shell
 # builtins only: a child would be a second process on the store).
+# shellcheck disable=SC2016 # $x and $y are the inner shell's
 both sh -c 'cd TOP/copy/d1 && echo new >d2/new && read -r x <f1 && echo "$x" && cd d2 && read -r y <new && echo "$y"'
 both cat TOP/copy/d1/d2/new
 # ".." out of a store working directory leads to the host again.
+# shellcheck disable=SC2016 # $v is the inner shell's
 both sh -c 'cd TOP/copy/d1 && cd ../.. && cd .. && echo out >outside && read -r v <outside && echo "$v"'
 both rm TOP/copy/d1
 both rm -r TOP/copy TOP/a/g
