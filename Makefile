@@ -102,6 +102,8 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc $< $(TEST_HELPERS) $(BUILD)/libudax.a -o $@ $(LDLIBS)
 
+$(BUILD)/tests/dirs_match_host_twin $(BUILD)/tests/dirs_kill9_tree_durable: tests/dir_twin.h
+
 $(BUILD)/tests/%: tests/%.sh
 	@mkdir -p $(dir $@)
 	install -m 755 $< $@

@@ -27,7 +27,13 @@ extern "C" {
 
 /* Marks the exported API; everything else in libudax is hidden. */
 #define UDAX_API __attribute__((visibility("default")))
-#define UDAX_NAME_MAX 255	/* bytes in a file name, without the NUL */
+#define UDAX_NAME_MAX 255	/* bytes in a component of a path, without the NUL */
+#define UDAX_PATH_MAX 4095	/* bytes in a path, without the NUL */
+
+/* What an entry of the store is (udax_stat(), udax_readdir2()); the values
+ * of DT_REG and DT_DIR of <dirent.h>. */
+#define UDAX_TYPE_FILE 8
+#define UDAX_TYPE_DIR 4
 
 struct udax_store;
 struct udax_file;
@@ -44,8 +50,9 @@ struct udax_store_stat {
 	uint64_t block_size;	/* bytes per block (4096) */
 	uint64_t blocks_total;	/* data blocks the store can hold */
 	uint64_t blocks_free;	/* data blocks not allocated to any file */
-	uint64_t files;		/* files in the store */
-	uint64_t files_max;	/* capacity of the file table */
+	uint64_t files;		/* files and directories in the store */
+	uint64_t files_max;	/* capacity of the file table (files and
+				   directories) */
 	uint32_t delivery;	/* enum udax_delivery of this process */
 	uint64_t index_bytes;	/* memory of the process's udax indexes (page
 				   indexes and block maps of open stores) */
@@ -72,8 +79,8 @@ struct udax_file_stat {
 					   under vm.max_map_count */
 };
 
-/* Persistent figures of a file, filled by udax_stat() from the store's
- * block map, without opening the file. */
+/* Persistent figures of a file or directory, filled by udax_stat() from
+ * the store's block map, without opening the file. */
 struct udax_stat {
 	uint64_t size;		/* bytes */
 	uint64_t blocks;	/* allocated 4 KiB blocks */
@@ -86,7 +93,9 @@ struct udax_stat {
 	uint64_t users;		/* handles and mappings of this process that
 				   hold the file (udax_unlink() gets -EBUSY
 				   while there are any) */
-	uint64_t spare[3];	/* 0; room for more figures */
+	uint64_t type;		/* UDAX_TYPE_FILE or UDAX_TYPE_DIR (since
+				   0.3; a directory has every figure 0) */
+	uint64_t spare[2];	/* 0; room for more figures */
 };
 
 /* udax_store_create() flag: reserve the whole store file on the host
@@ -153,27 +162,53 @@ UDAX_API int udax_store_close(struct udax_store *s);
 UDAX_API int udax_store_stat(struct udax_store *s, struct udax_store_stat *st);
 
 /* Open a file of the store. flags: O_RDONLY or O_RDWR, optionally O_CREAT,
- * O_EXCL, O_TRUNC. Names are flat, 1..255 bytes, without '/' or NUL. */
+ * O_EXCL, O_TRUNC. Names are paths of the store's tree: components of
+ * 1..255 bytes joined by single '/', none "." or ".." (so no leading or
+ * trailing '/'), at most UDAX_PATH_MAX bytes; "a/b" is b in directory a.
+ * Every directory on the way must exist (-ENOENT) and be a directory
+ * (-ENOTDIR); a directory itself gets -EISDIR. */
 UDAX_API int udax_open(struct udax_store *s, const char *name, int flags,
 	      struct udax_file **out);
 
 /* Close a handle. Mappings made through it stay valid until udax_munmap. */
 UDAX_API int udax_close(struct udax_file *f);
 
-/* Remove a file. -EBUSY while it is open. */
+/* Remove a file. -EBUSY while it is open, -EISDIR for a directory. */
 UDAX_API int udax_unlink(struct udax_store *s, const char *name);
 
-/* Rename a file, like rename(2): replaces newname if it exists (its blocks
- * are freed), atomically (a crash leaves the old name table or the new one,
- * never neither) and durably (it checkpoints before returning). Handles of
- * an open oldname stay valid. -ENOENT if oldname does not exist, -EBUSY if
- * newname exists and is open; the same name twice returns 0. */
+/* Rename a file or directory, like rename(2): replaces newname if it
+ * exists (its blocks are freed), atomically (a crash leaves the old name
+ * table or the new one, never neither) and durably (it checkpoints before
+ * returning). Handles of an open oldname stay valid; a directory moves
+ * with its subtree. -ENOENT if oldname does not exist, -EBUSY if newname
+ * exists and is open; -EINVAL moving a directory into itself, -ENOTEMPTY
+ * over a directory that has entries, -ENOTDIR a directory over a file,
+ * -EISDIR a file over a directory; the same name twice returns 0. */
 UDAX_API int udax_rename(struct udax_store *s, const char *oldname, const char *newname);
 
-/* List the store's files: start with *cookie = 0; each call copies the next
- * name (NUL-terminated) into name (size >= UDAX_NAME_MAX + 1 bytes) and
- * returns 1, or returns 0 at the end. */
+/* List the entries of the store's root (files and directories): start
+ * with *cookie = 0; each call copies the next name (NUL-terminated) into
+ * name (size >= UDAX_NAME_MAX + 1 bytes) and returns 1, or returns 0 at
+ * the end. udax_readdir2(s, NULL, cookie, name, size, NULL). */
 UDAX_API int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
+
+/* List the entries of directory dir (NULL or "" for the root) as
+ * udax_readdir() does; *type (if type is not NULL) gets UDAX_TYPE_FILE or
+ * UDAX_TYPE_DIR. Entries made or removed during a listing may or may not
+ * be listed; the others are listed once. -ENOENT if dir does not exist,
+ * -ENOTDIR if it is a file. */
+UDAX_API int udax_readdir2(struct udax_store *s, const char *dir, uint64_t *cookie, char *name,
+			   size_t size, unsigned *type);
+
+/* Make directory path (its parent must exist), durably (it checkpoints
+ * before returning). mode is accepted as mkdir(2)'s: store directories
+ * have no permission bits. -EEXIST if path exists, -ENOSPC if the file
+ * table (files and directories) is full. */
+UDAX_API int udax_mkdir(struct udax_store *s, const char *path, mode_t mode);
+
+/* Remove the empty directory path, durably. -ENOTEMPTY if it has entries,
+ * -ENOTDIR if it is a file, -ENOENT if there is none. */
+UDAX_API int udax_rmdir(struct udax_store *s, const char *path);
 
 /* Read up to len bytes at off; short at end of file, 0 past it. */
 UDAX_API ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);
@@ -205,8 +240,9 @@ UDAX_API int udax_fsync(struct udax_file *f);
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 
-/* Fill st with the persistent figures of the file called name, without
- * opening it (for listings). -ENOENT if there is none. */
+/* Fill st with the persistent figures of the file or directory called
+ * name, without opening it (for listings); st->type says which.
+ * -ENOENT if there is none. */
 UDAX_API int udax_stat(struct udax_store *s, const char *name, struct udax_stat *st);
 
 /* Where the file's data and holes are, as lseek(2) says it: whence

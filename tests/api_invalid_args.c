@@ -52,7 +52,10 @@ int main(void)
 	CHECK_EQ(udax_open(s, name, O_RDWR | O_CREAT, &f), 0);		/* 255 is fine */
 	CHECK_EQ(udax_close(f), 0);
 	CHECK_ERR(udax_open(s, "", O_RDWR | O_CREAT, &f), -EINVAL);
-	CHECK_ERR(udax_open(s, "a/b", O_RDWR | O_CREAT, &f), -EINVAL);
+	CHECK_ERR(udax_open(s, "/a", O_RDWR | O_CREAT, &f), -EINVAL);
+	CHECK_ERR(udax_open(s, "a/", O_RDWR | O_CREAT, &f), -EINVAL);
+	CHECK_ERR(udax_open(s, "a/../b", O_RDWR | O_CREAT, &f), -EINVAL);
+	CHECK_ERR(udax_open(s, "a/b", O_RDWR | O_CREAT, &f), -ENOENT);
 	CHECK_ERR(udax_open(s, NULL, O_RDWR, &f), -EINVAL);
 	CHECK_ERR(udax_open(NULL, "x", O_RDWR, &f), -EINVAL);
 	CHECK_ERR(udax_open(s, "x", O_RDWR, NULL), -EINVAL);
@@ -102,7 +105,7 @@ int main(void)
 	CHECK_ERR(udax_rename(s, NULL, "y"), -EINVAL);
 	CHECK_ERR(udax_rename(s, "x", NULL), -EINVAL);
 	CHECK_ERR(udax_rename(s, "", "y"), -EINVAL);
-	CHECK_ERR(udax_rename(s, "x", "a/b"), -EINVAL);
+	CHECK_ERR(udax_rename(s, "x", "a//b"), -EINVAL);
 	name[255] = 'n';
 	CHECK_ERR(udax_rename(s, "x", name), -EINVAL);		/* 256 bytes */
 	name[255] = '\0';

@@ -67,7 +67,7 @@ C
 ${UDAX_TEST_CC:-cc} -I"$here/../include" "$dir/fill.c" "$here/libudax.a" -pthread -o "$dir/fill" ||
 	fail "cannot build the filler"
 "$dir/fill" "$UDAX_STORE" || fail "fill: the table did not fill"
-full="the store's file table is full (1024 files): put needs a free slot for its"
+full="the store's file table is full (1024 files and directories): put needs a free slot for its"
 full+=" temporary copy ('udax rm' frees one)"
 for name in n1 new; do
 	expect_status 1 "$udax" put "$dir/h" $name

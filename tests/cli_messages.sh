@@ -26,7 +26,7 @@ expect_status 1 "$udax" put "$dir/a-dir" stored-name
 grep -q "^udax put: $dir/a-dir: Is a directory$" "$dir/err" || fail "put DIR: $(cat "$dir/err")"
 
 long=$(head -c 5000 /dev/zero | tr '\0' q)
-rule="NAME must be 1 to 255 bytes, without '/'"
+rule="NAME must be a path of at most 4095 bytes: components of 1 to 255 bytes joined by single '/', none '.' or '..'"
 echo x >"$dir/h"
 for cmd in "put $dir/h" rm cat stat; do
 	expect_status 2 "$udax" $cmd "$long"
@@ -34,8 +34,8 @@ for cmd in "put $dir/h" rm cat stat; do
 	[ "$(wc -c <"$dir/err")" -lt 300 ] || fail "$cmd LONG echoed $(wc -c <"$dir/err") bytes"
 	grep -q "q\{64\}\.\.\.'" "$dir/err" || fail "$cmd LONG: not truncated: $(cat "$dir/err")"
 done
-expect_status 2 "$udax" get "a/b" "$dir/o"
-grep -q "invalid NAME 'a/b': $rule" "$dir/err" || fail "get a/b: $(cat "$dir/err")"
+expect_status 2 "$udax" get "a//b" "$dir/o"
+grep -q "invalid NAME 'a//b': $rule" "$dir/err" || fail "get a//b: $(cat "$dir/err")"
 expect_status 2 "$udax" rm ""
 grep -q "$rule" "$dir/err" || fail "rm '': $(cat "$dir/err")"
 

@@ -59,7 +59,7 @@ export UDAX_STORE=$store
 
 expect_status 2 "$udax" demo extra
 grep -q "takes no arguments" "$dir/err" || fail "demo extra: $(cat "$dir/err")"
-expect_status 2 "$udax" ls extra
+expect_status 2 "$udax" ls extra more
 expect_status 2 "$udax" fsck extra
 expect_status 2 "$udax" stat a b
 expect_status 2 "$udax" rm a b

@@ -74,7 +74,9 @@ int main(void)
 	CHECK_EQ(st.size, 8 * MIB);
 
 	CHECK_EQ(udax_stat(s, "g", &st), -ENOENT);
-	CHECK_EQ(udax_stat(s, "a/b", &st), -EINVAL);
+	CHECK_EQ(udax_stat(s, "a//b", &st), -EINVAL);
+	CHECK_EQ(udax_stat(s, "f/b", &st), -ENOTDIR);
+	CHECK_EQ(udax_stat(s, "g/b", &st), -ENOENT);
 	CHECK_EQ(udax_stat(s, "f", NULL), -EINVAL);
 	CHECK_EQ(udax_stat(NULL, "f", &st), -EINVAL);
 	CHECK_EQ(udax_store_close(s), 0);

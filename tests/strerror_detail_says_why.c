@@ -94,7 +94,9 @@ int main(void)
 	CHECK_WHY(udax_open(s, name, O_RDWR | O_CREAT, &f), -EINVAL, "longer than 255 bytes");
 	CHECK(!strstr(udax_strerror_detail(), "nnnn"), "the name echoed: %s",
 	      udax_strerror_detail());
-	CHECK_WHY(udax_open(s, "a/b", O_RDWR | O_CREAT, &f), -EINVAL, "'/'");
+	CHECK_WHY(udax_open(s, "a//b", O_RDWR | O_CREAT, &f), -EINVAL, "empty component");
+	CHECK_WHY(udax_open(s, "a/./b", O_RDWR | O_CREAT, &f), -EINVAL, "'.' or '..'");
+	CHECK_WHY(udax_open(s, "a/b", O_RDWR | O_CREAT, &f), -ENOENT, "directory of the path");
 	CHECK_WHY(udax_open(s, "x", O_RDWR, &f), -ENOENT, "O_CREAT");
 	CHECK_WHY(udax_open(s, "x", O_WRONLY, &f), -EINVAL, "O_RDONLY or O_RDWR");
 	CHECK_QUIET(udax_open(s, "x", O_RDWR | O_CREAT, &f));

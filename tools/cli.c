@@ -61,15 +61,34 @@ char *name_escape(const char *name, size_t max, char *buf)
 /* Bytes of a bad name a message shows. */
 #define BAD_NAME_SHOWN 64
 
+/* Whether path is a path of the store: components of 1..UDAX_NAME_MAX
+ * bytes joined by single '/', none "." or "..", at most UDAX_PATH_MAX
+ * bytes (the library's rule, said before the store is opened). */
+static bool path_valid(const char *path)
+{
+	if (!*path || strnlen(path, UDAX_PATH_MAX + 1) > UDAX_PATH_MAX)
+		return false;
+	for (const char *c = path;; c++) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || n > UDAX_NAME_MAX || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (!*c)
+			return true;
+	}
+}
+
 int name_check(const char *name)
 {
-	size_t len = strnlen(name, UDAX_NAME_MAX + 1);
-	char buf[NAME_ESCAPED_SIZE(BAD_NAME_SHOWN)], msg[sizeof(buf) + 80];
+	char buf[NAME_ESCAPED_SIZE(BAD_NAME_SHOWN)], msg[sizeof(buf) + 200];
 
-	if (len >= 1 && len <= UDAX_NAME_MAX && !memchr(name, '/', len))
+	if (path_valid(name))
 		return 0;
-	snprintf(msg, sizeof(msg), "invalid NAME '%s': NAME must be 1 to %d bytes, without '/'",
-		 name_escape(name, BAD_NAME_SHOWN, buf), UDAX_NAME_MAX);
+	snprintf(msg, sizeof(msg), "invalid NAME '%s': NAME must be a path of at most %d "
+		 "bytes: components of 1 to %d bytes joined by single '/', none '.' or '..'",
+		 name_escape(name, BAD_NAME_SHOWN, buf), UDAX_PATH_MAX, UDAX_NAME_MAX);
 	return usage_error(msg);
 }
 
@@ -244,9 +263,14 @@ int close_store(struct udax_store *s, int status)
 
 void print_file_stat(const char *name, const struct udax_stat *st, bool bytes)
 {
-	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)], size[SIZE_TEXT_SIZE];
+	char shown[NAME_ESCAPED_SIZE(UDAX_PATH_MAX)], size[SIZE_TEXT_SIZE];
 	char alloc[SIZE_TEXT_SIZE];
 	uint64_t in_2mib = st->extents_2mib * 512;
+
+	if (st->type == UDAX_TYPE_DIR) {
+		printf("directory %s\n", name_escape(name, UDAX_PATH_MAX, shown));
+		return;
+	}
 
 	printf("file %s\n"
 	       "  size       %s\n"
@@ -256,7 +280,7 @@ void print_file_stat(const char *name, const struct udax_stat *st, bool bytes)
 	       "%" PRIu64 "%% of the blocks\n"
 	       "  (live fault counters are per process: a process that maps the file reads\n"
 	       "  its own with udax_fstat(3))\n",
-	       name_escape(name, UDAX_NAME_MAX, shown), size_text(st->size, bytes, size),
+	       name_escape(name, UDAX_PATH_MAX, shown), size_text(st->size, bytes, size),
 	       st->blocks, size_text(st->blocks * 4096, bytes, alloc), bytes ? " bytes" : "",
 	       st->extents, st->extents_2mib, st->blocks ? in_2mib * 100 / st->blocks : 0);
 }

@@ -34,8 +34,8 @@ int fail_detail(const char *what, int err);
  * name escaped by udax_escape() (what a terminal would act on as \xHH or
  * C style, a backslash doubled); "..." follows a longer name. Return: buf. */
 char *name_escape(const char *name, size_t max, char *buf);
-/* Whether name is a valid store file name. Return: 0, or 2 after saying
- * the rule (and the start of the name). */
+/* Whether name is a valid path of the store ("a/b/c"). Return: 0, or 2
+ * after saying the rule (and the start of the name). */
 int name_check(const char *name);
 /* Print msg and a hint at the command's --help. Return: 2. */
 int usage_error(const char *msg);
@@ -110,6 +110,9 @@ int cmd_ls(const char *store, int argc, char **argv);
 int cmd_stat(const char *store, int argc, char **argv);
 /* udax rm NAME: remove a file from the store (file_cmds.c). */
 int cmd_rm(const char *store, int argc, char **argv);
+/* udax mkdir, udax rmdir */
+int cmd_mkdir(const char *store, int argc, char **argv);
+int cmd_rmdir(const char *store, int argc, char **argv);
 /* udax put HOSTFILE NAME: copy a host file in, atomically (copy_cmds.c). */
 int cmd_put(const char *store, int argc, char **argv);
 /* udax get NAME HOSTFILE: copy a store file out, atomically (copy_cmds.c). */

@@ -439,6 +439,34 @@ static int put_temp_fail(const char *name, int err)
 	return 1;
 }
 
+/* Whether put can write NAME: its directory exists and NAME is no
+ * directory. Checked on the store opened read-only, so that a put that
+ * cannot start leaves the store file untouched. Return: exit status. */
+static int put_target_check(const char *store, const char *name)
+{
+	char dir[UDAX_PATH_MAX + 1];
+	const char *slash = strrchr(name, '/');
+	struct udax_store *s;
+	struct udax_stat st;
+	int ret, status = open_store(store, UDAX_STORE_RDONLY, &s);
+
+	if (status)
+		return status;
+	ret = udax_stat(s, name, &st);
+	if (!ret && st.type == UDAX_TYPE_DIR)
+		ret = -EISDIR;
+	else if (ret == -ENOENT && slash) {
+		memcpy(dir, name, (size_t)(slash - name));
+		dir[slash - name] = '\0';
+		ret = udax_stat(s, dir, &st);
+		if (!ret && st.type != UDAX_TYPE_DIR)
+			ret = -ENOTDIR;
+	} else if (ret == -ENOENT) {
+		ret = 0;
+	}
+	return close_store(s, ret ? fail(name, ret) : 0);
+}
+
 /* Copy fd (the host file host) into a new temporary file of s, durable,
  * and rename it over name. On failure or a caught signal the temporary
  * file is removed. Return: exit status. */
@@ -515,6 +543,8 @@ int cmd_put(const char *store, int argc, char **argv)
 			name_escape(host, PATH_SHOWN_MAX, shown));
 		status = 1;
 	}
+	if (!status)
+		status = put_target_check(store, argv[2]);
 	if (!status) {
 		interrupts_catch();
 		status = open_store(store, 0, &s);

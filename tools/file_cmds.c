@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * file_cmds.c - the subcommands of udax about the files of a store: `udax
- * ls` lists them, `udax stat` shows the store's figures or a file's size
- * and counters, `udax rm` removes one. Single-threaded, no locks.
+ * file_cmds.c - the subcommands of udax about the files and directories of
+ * a store: `udax ls` lists a directory, `udax stat` shows the store's
+ * figures or a file's size and counters, `udax rm` removes a file, `udax
+ * mkdir` and `udax rmdir` make and remove a directory. Single-threaded, no
+ * locks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -23,17 +26,39 @@ static const struct option size_longopts[] = {
 };
 
 static const char ls_help[] =
-	"Usage: udax [-s STORE] ls [-l] [-b]\n"
-	"List the files of the store: size (readable, as 2.9 MiB) and name; with\n"
-	"-l/--long size, allocated 4 KiB blocks and name; -b/--bytes: sizes in bytes.\n";
+	"Usage: udax [-s STORE] ls [-l] [-b] [DIR]\n"
+	"List the files and directories of the store's root, or of directory DIR\n"
+	"(a path such as a/b): size (readable, as 2.9 MiB) and name; with -l/--long\n"
+	"size, allocated 4 KiB blocks and name; -b/--bytes: sizes in bytes. A\n"
+	"directory shows '-' as its size and blocks and '/' after its name.\n";
+
+/* Print one entry of a listing. */
+static void ls_print(const char *name, const struct udax_stat *fs, bool lng, bool bytes)
+{
+	char shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)], size[SIZE_TEXT_SIZE];
+	bool is_dir = fs->type == UDAX_TYPE_DIR;
+	const char *suffix = is_dir ? "/" : "";
+
+	name_escape(name, UDAX_NAME_MAX, shown);
+	if (is_dir)
+		snprintf(size, sizeof(size), "-");
+	else
+		size_text(fs->size, bytes, size);
+	if (lng && is_dir)
+		printf("%12s %10s %s%s\n", size, "-", shown, suffix);
+	else if (lng)
+		printf("%12s %10" PRIu64 " %s\n", size, fs->blocks, shown);
+	else
+		printf("%12s %s%s\n", size, shown, suffix);
+}
 
 int cmd_ls(const char *store, int argc, char **argv)
 {
 	struct cli_parse p = { .longs = size_longopts, .shorts = "lb", .help = ls_help,
 			       .store = &store };
-	char name[UDAX_NAME_MAX + 1], shown[NAME_ESCAPED_SIZE(UDAX_NAME_MAX)];
-	char size[SIZE_TEXT_SIZE];
+	char name[UDAX_NAME_MAX + 1], path[UDAX_PATH_MAX + UDAX_NAME_MAX + 2];
 	bool bytes = false, lng = false;
+	const char *dir = NULL;
 	struct udax_stat fs;
 	struct udax_store *s;
 	uint64_t cookie = 0;
@@ -47,23 +72,25 @@ int cmd_ls(const char *store, int argc, char **argv)
 	}
 	if (p.status >= 0)
 		return p.status;
-	if (optind != argc)
-		return usage_error("takes no arguments");
+	if (argc - optind > 1)
+		return usage_error("takes at most one DIR");
+	if (optind < argc) {
+		dir = argv[optind];
+		status = name_check(dir);
+		if (status)
+			return status;
+	}
 	status = open_store(store, UDAX_STORE_RDONLY, &s);
 	if (status)
 		return status;
-	while ((ret = udax_readdir(s, &cookie, name, sizeof(name))) == 1) {
-		ret = udax_stat(s, name, &fs);
+	while ((ret = udax_readdir2(s, dir, &cookie, name, sizeof(name), NULL)) == 1) {
+		snprintf(path, sizeof(path), "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+		ret = udax_stat(s, path, &fs);
 		if (ret)
 			break;
-		size_text(fs.size, bytes, size);
-		name_escape(name, UDAX_NAME_MAX, shown);
-		if (lng)
-			printf("%12s %10" PRIu64 " %s\n", size, fs.blocks, shown);
-		else
-			printf("%12s %s\n", size, shown);
+		ls_print(name, &fs, lng, bytes);
 	}
-	return close_store(s, ret < 0 ? fail("ls", ret) : 0);
+	return close_store(s, ret < 0 ? fail_detail(dir ? dir : "ls", ret) : 0);
 }
 
 /* Print the figures of the store at path, sizes exact in bytes or
@@ -98,6 +125,7 @@ static int store_stat_print(struct udax_store *s, const char *path, bool bytes)
 static const char stat_help[] =
 	"Usage: udax [-s STORE] stat [-b] [NAME]\n"
 	"Show the store's figures, or a file's size, allocated blocks, extents\n"
+	"(a directory: that it is one)\n"
 	"(runs of blocks contiguous in the file and the store) and whole 2 MiB\n"
 	"extents (each mapped by one 2 MiB fault), read by udax_stat(3); sizes\n"
 	"readable (as 2.9 MiB), or in bytes with -b/--bytes. A file's live fault\n"
@@ -137,7 +165,8 @@ int cmd_stat(const char *store, int argc, char **argv)
 
 static const char rm_help[] =
 	"Usage: udax [-s STORE] rm NAME\n"
-	"Remove a file from the store ('udax rm -- -name' for a name starting with '-').\n";
+	"Remove a file from the store ('udax rm -- -name' for a name starting with '-';\n"
+	"udax rmdir removes a directory).\n";
 
 int cmd_rm(const char *store, int argc, char **argv)
 {
@@ -159,4 +188,88 @@ int cmd_rm(const char *store, int argc, char **argv)
 		return status;
 	ret = udax_unlink(s, argv[optind]);
 	return close_store(s, ret ? fail(argv[optind], ret) : 0);
+}
+
+static const char mkdir_help[] =
+	"Usage: udax [-s STORE] mkdir [-p] PATH\n"
+	"Make directory PATH in the store (a path such as a/b: components of 1 to 255\n"
+	"bytes joined by single '/', none '.' or '..'); its parent must exist, unless\n"
+	"-p/--parents, which makes the missing ones and accepts an existing PATH.\n";
+
+static const char rmdir_help[] =
+	"Usage: udax [-s STORE] rmdir PATH\n"
+	"Remove the empty directory PATH from the store.\n";
+
+/* mkdir -p: make every missing directory of path. Return: 0 or -errno. */
+static int mkdir_parents(struct udax_store *s, const char *path)
+{
+	char part[UDAX_PATH_MAX + 1];
+	struct udax_stat st;
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i <= len; i++) {
+		int ret;
+
+		if (path[i] != '/' && path[i])
+			continue;
+		memcpy(part, path, i);
+		part[i] = '\0';
+		ret = udax_mkdir(s, part, 0755);
+		/* As mkdir -p: an existing directory is fine, a file on the
+		 * way is "not a directory", a file at the end "exists". */
+		if (ret == -EEXIST && udax_stat(s, part, &st) == 0 && st.type == UDAX_TYPE_DIR)
+			ret = 0;
+		else if (ret == -EEXIST && i < len)
+			ret = -ENOTDIR;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* mkdir and rmdir: one PATH, the store opened for writing. */
+static int dir_cmd(const char *store, int argc, char **argv, bool make)
+{
+	static const struct option parents_longopts[] = {
+		{ "parents", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_parse p = { .help = make ? mkdir_help : rmdir_help, .store = &store };
+	struct udax_store *s;
+	bool parents = false;
+	int ret, status;
+
+	if (make) {
+		p.longs = parents_longopts;
+		p.shorts = "p";
+	}
+	while (cli_getopt(argc, argv, &p) != -1)
+		parents = true;
+	if (p.status >= 0)
+		return p.status;
+	if (argc - optind != 1)
+		return usage_error("needs one PATH");
+	status = name_check(argv[optind]);
+	if (status)
+		return status;
+	status = open_store(store, 0, &s);
+	if (status)
+		return status;
+	if (!make)
+		ret = udax_rmdir(s, argv[optind]);
+	else if (parents)
+		ret = mkdir_parents(s, argv[optind]);
+	else
+		ret = udax_mkdir(s, argv[optind], 0755);
+	return close_store(s, ret ? fail_detail(argv[optind], ret) : 0);
+}
+
+int cmd_mkdir(const char *store, int argc, char **argv)
+{
+	return dir_cmd(store, argc, argv, true);
+}
+
+int cmd_rmdir(const char *store, int argc, char **argv)
+{
+	return dir_cmd(store, argc, argv, false);
 }

@@ -32,8 +32,9 @@ static const char usage_text[] =
 	"                           T; whole 2 MiB groups) and print what it got;\n"
 	"                           sparse on the host (warns if the host has less\n"
 	"                           free space), or with --prealloc reserved there\n"
-	"  ls [-l] [-b]             list the files of the store: size, name; -l adds\n"
-	"                           allocated blocks; -b sizes in bytes\n"
+	"  ls [-l] [-b] [DIR]       list the root (or directory DIR): size, name\n"
+	"                           (a directory: '-', name/); -l adds allocated\n"
+	"                           blocks; -b sizes in bytes\n"
 	"  put [-q] HOSTFILE NAME   copy a host file (- stdin) into the store,\n"
 	"                           replacing NAME atomically (a failed or\n"
 	"                           interrupted put leaves NAME as it was); holes\n"
@@ -44,6 +45,8 @@ static const char usage_text[] =
 	"                           terminal for 64 MiB and more, unless -q\n"
 	"  cat NAME                 write a store file to standard output\n"
 	"  rm NAME                  remove a file from the store\n"
+	"  mkdir [-p] PATH          make a directory (-p: and its missing parents)\n"
+	"  rmdir PATH               remove an empty directory\n"
 	"  stat [-b] [NAME]         show store figures, or a file's size, blocks and\n"
 	"                           extents (-b sizes in bytes; live fault counters\n"
 	"                           are the mapping process's own udax_fstat(3))\n"
@@ -68,8 +71,10 @@ static const char usage_text[] =
 	"                           store, mappings included (udax run --help)\n"
 	"\n"
 	"Every command takes -h/--help, and -s STORE before or after its name (but\n"
-	"create, demo and bench); '--' ends the options (udax rm -- -name). A NAME is\n"
-	"1 to 255 bytes without '/'; names and paths are printed escaped, C style\n"
+	"create, demo and bench); '--' ends the options (udax rm -- -name). A NAME\n"
+	"(or DIR, PATH) is a path of the store such as a/b/c: components of 1 to 255\n"
+	"bytes joined by single '/', none '.' or '..'; names and paths are printed\n"
+	"escaped, C style\n"
 	"(\\n, \\x1b, \\\\).\n"
 	"\n"
 	"Options:\n"
@@ -89,6 +94,8 @@ static const struct {
 	{ "get", cmd_get },
 	{ "cat", cmd_cat },
 	{ "rm", cmd_rm },
+	{ "mkdir", cmd_mkdir },
+	{ "rmdir", cmd_rmdir },
 	{ "stat", cmd_stat },
 	{ "fsck", cmd_fsck },
 	{ "demo", cmd_demo },

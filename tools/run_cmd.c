@@ -30,9 +30,11 @@ static const char run_help[] =
 	"every other path is the kernel's. --create SIZE (suffix K, M, G, T) creates\n"
 	"STORE first when it does not exist. PROGRAM and its children get LD_PRELOAD,\n"
 	"UDAX_STORE and UDAX_ROOT; setting them by hand works alike.\n"
-	"This version: files directly under DIR (no directories yet); one process\n"
-	"uses the store at a time (a fork() child that touches DIR gets EBUSY); udax\n"
-	"descriptors survive exec. Exit status: PROGRAM's; 126 or 127 if it\n"
+	"Directories under DIR are the store's (mkdir, rmdir, opendir/readdir,\n"
+	"rename of a directory with its subtree, chdir into one: relative paths then\n"
+	"start there). This version: one process uses the store at a time (a fork()\n"
+	"child that touches DIR gets EBUSY); udax descriptors survive exec, a working\n"
+	"directory inside DIR does not. Exit status: PROGRAM's; 126 or 127 if it\n"
 	"cannot be run, 1 if the store cannot be created, 2 usage error.\n";
 
 /* The preload library: beside this program (the build directory), in

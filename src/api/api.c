@@ -89,7 +89,23 @@ int udax_store_stat(struct udax_store *s, struct udax_store_stat *st)
 
 int udax_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size)
 {
-	API_CALL(int, store_inherited(s), store_handle_readdir(s, cookie, name, size));
+	API_CALL(int, store_inherited(s), store_handle_readdir(s, NULL, cookie, name, size, NULL));
+}
+
+int udax_readdir2(struct udax_store *s, const char *dir, uint64_t *cookie, char *name,
+		  size_t size, unsigned *type)
+{
+	API_CALL(int, store_inherited(s), store_handle_readdir(s, dir, cookie, name, size, type));
+}
+
+int udax_mkdir(struct udax_store *s, const char *path, mode_t mode)
+{
+	API_CALL(int, store_inherited(s), dir_make(s, path, mode));
+}
+
+int udax_rmdir(struct udax_store *s, const char *path)
+{
+	API_CALL(int, store_inherited(s), dir_remove(s, path));
 }
 
 int udax_open(struct udax_store *s, const char *name, int flags, struct udax_file **out)

@@ -14,6 +14,9 @@
  * escaped as udax_escape() escapes (text_escape() here): the text is one
  * line that a terminal only prints.
  *
+ * Also here, the reasons shared by the calls on paths (a path that breaks
+ * the rule, a directory missing on the way) and by those that checkpoint.
+ *
  * Locks: none; the text is thread-local (one buffer per thread).
  */
 #define _GNU_SOURCE
@@ -120,18 +123,31 @@ const char *detail_text(void)
 	return detail;
 }
 
-const char *name_problem(const char *name)
+int path_check(const char *path)
 {
-	size_t len;
+	const char *problem = store_path_problem(path);
 
-	if (!name)
-		return "the name is NULL";
-	len = strnlen(name, UDAX_NAME_MAX + 1);
-	if (len == 0)
-		return "the name is empty (names are 1..255 bytes, without '/')";
-	if (len > UDAX_NAME_MAX)
-		return "the name is longer than 255 bytes (names are 1..255 bytes, without '/')";
-	if (memchr(name, '/', len))
-		return "the name holds a '/' (names are 1..255 bytes, without '/')";
-	return NULL;
+	return problem ? detail_set(-EINVAL, "%s", problem) : 0;
+}
+
+int path_lookup_failed(int err)
+{
+	if (err == -ENOTDIR)
+		return detail_set(err, "a component of the path before the last is a file, "
+				  "not a directory");
+	if (err == -ENOENT)
+		return detail_set(err, "a directory of the path does not exist");
+	return err;
+}
+
+int checkpoint_failed(int err)
+{
+	if (err == -EIO)
+		return detail_set(err, "writing the store's metadata failed: its backing file "
+				  "is shorter than the store (truncated under it: udax fsck "
+				  "--repair repairs) or the host reported an I/O error");
+	if (err == -ENOSPC)
+		return detail_set(err, "the host file system holding the store is full: the "
+				  "store's metadata could not be written");
+	return err;
 }

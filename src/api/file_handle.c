@@ -3,7 +3,8 @@
  * file_handle.c - layer api: file handles: udax_open/close/unlink/rename,
  * and the argument checks of pread/pwrite/fallocate/truncate/punch-hole/
  * fsync, whose work is done by the fault layer (fault/read_write.c,
- * fault/truncate.c, fault/writeback.c). Each failure leaves its reason
+ * fault/truncate.c, fault/writeback.c). Names are paths "a/b/c" of the
+ * store's tree (store/store_tree.c). Each failure leaves its reason
  * (detail.c).
  *
  * May call: base, store, mm (the inode), fault, inode_table.c.
@@ -26,13 +27,6 @@
 
 #define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)
 
-/* Return 0, or -EINVAL with the rule name breaks. */
-static int name_check(const char *name)
-{
-	const char *problem = name_problem(name);
-
-	return problem ? detail_set(-EINVAL, "%s", problem) : 0;
-}
 
 /* Return -ENOSPC saying whether the store or its host ran out. */
 static int no_space(struct store *st)
@@ -49,20 +43,6 @@ static int no_space(struct store *st)
 	return detail_set(-ENOSPC, "the host file system holding the store is full; the "
 			  "store still has %llu of its %llu blocks free",
 			  (unsigned long long)free_blocks, (unsigned long long)total);
-}
-
-/* Return err, explained if it is one that writing the store's metadata
- * (a checkpoint) returns. */
-static int checkpoint_failed(int err)
-{
-	if (err == -EIO)
-		return detail_set(err, "writing the store's metadata failed: its backing file "
-				  "is shorter than the store (truncated under it: udax fsck "
-				  "--repair repairs) or the host reported an I/O error");
-	if (err == -ENOSPC)
-		return detail_set(err, "the host file system holding the store is full: the "
-				  "store's metadata could not be written");
-	return err;
 }
 
 /* Return 0, or -EINVAL (NULL handle) or -EBADF (read-only handle). */
@@ -87,11 +67,13 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 {
 	int acc = flags & O_ACCMODE;
 	struct udax_file *f;
+	const char *leaf;
+	uint32_t parent;
 	int slot, ret;
 
 	if (!s || !out)
 		return detail_set(-EINVAL, "%s is NULL", s ? "out" : "the store handle");
-	ret = name_check(name);
+	ret = path_check(name);
 	if (ret)
 		return ret;
 	if ((acc != O_RDONLY && acc != O_RDWR) || (flags & ~OPEN_FLAGS))
@@ -105,21 +87,29 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	if (!f)
 		return -ENOMEM;
 	mutex_lock(&s->st->lock);
-	slot = __store_file_find(s->st, name);
+	ret = __store_parent_find(s->st, name, &parent, &leaf);
+	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
 	if (slot >= 0 && (flags & O_CREAT) && (flags & O_EXCL))
 		slot = -EEXIST;
-	else if (slot == -ENOENT && (flags & O_CREAT))
-		slot = __store_file_create(s->st, name);
+	else if (slot >= 0 && s->st->file[slot].type == STORE_TYPE_DIR)
+		slot = -EISDIR;
+	else if (slot == -ENOENT && !ret && (flags & O_CREAT))
+		slot = __store_file_create(s->st, parent, leaf, STORE_TYPE_FILE);
 	mutex_unlock(&s->st->lock);
 	if (slot < 0) {
 		free(f);
+		if (ret)
+			return path_lookup_failed(ret);
 		if (slot == -ENOENT)
 			return detail_set(slot, "no file of that name (O_CREAT creates it)");
 		if (slot == -EEXIST)
-			return detail_set(slot, "a file of that name exists (O_CREAT|O_EXCL)");
+			return detail_set(slot, "a file or directory of that name exists "
+					  "(O_CREAT|O_EXCL)");
+		if (slot == -EISDIR)
+			return detail_set(slot, "that name is a directory");
 		if (slot == -ENOSPC)
-			return detail_set(slot, "the store's file table is full (%u files)",
-					  s->st->files_max);
+			return detail_set(slot, "the store's file table is full (%u files and "
+					  "directories)", s->st->files_max);
 		return slot;
 	}
 	f->inode = inode_get(s, slot);
@@ -153,20 +143,27 @@ int file_close(struct udax_file *f)
 
 int file_unlink(struct udax_store *s, const char *name)
 {
+	const char *leaf;
+	uint32_t parent;
 	int slot, ret;
 
 	if (!s)
 		return detail_set(-EINVAL, "the store handle is NULL");
-	ret = name_check(name);
+	ret = path_check(name);
 	if (ret)
 		return ret;
 	if (s->st->rdonly)
 		return detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)");
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
-	slot = __store_file_find(s->st, name);
-	if (slot < 0)
+	ret = __store_parent_find(s->st, name, &parent, &leaf);
+	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
+	if (ret)
+		ret = path_lookup_failed(ret);
+	else if (slot < 0)
 		ret = detail_set(slot, "no file of that name");
+	else if (s->st->file[slot].type == STORE_TYPE_DIR)
+		ret = detail_set(-EISDIR, "that name is a directory (udax_rmdir removes it)");
 	else if (s->inode[slot])
 		ret = detail_set(-EBUSY, "the file is open or mapped in this process");
 	else
@@ -177,35 +174,68 @@ int file_unlink(struct udax_store *s, const char *name)
 	return ret ? ret : checkpoint_failed(store_checkpoint(s->st));
 }
 
+/* Why renaming entry slot (in directory from) to the entry victim (or
+ * -ENOENT) of directory to is refused, in the kernel's order; 0 if it is
+ * not, 1 if there is nothing to do. Context: store.lock held. */
+static int rename_refused(struct store *st, int slot, uint32_t from, int victim, uint32_t to)
+{
+	bool dir = st->file[slot].type == STORE_TYPE_DIR;
+	bool victim_dir = victim >= 0 && st->file[victim].type == STORE_TYPE_DIR;
+
+	if (dir && __store_dir_contains(st, slot, to))
+		return detail_set(-EINVAL, "a directory cannot move into itself or its subtree");
+	if (victim_dir && __store_dir_contains(st, victim, from))
+		return detail_set(-ENOTEMPTY, "the new name is a directory that holds the old "
+				  "name");
+	if (slot == victim)
+		return 1;
+	if (dir && victim >= 0 && !victim_dir)
+		return detail_set(-ENOTDIR, "the old name is a directory, the new name a file");
+	if (!dir && victim_dir)
+		return detail_set(-EISDIR, "the new name is a directory, the old name a file");
+	if (victim_dir && !__store_dir_empty(st, victim))
+		return detail_set(-ENOTEMPTY, "the new name is a directory that is not empty");
+	return 0;
+}
+
 int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 {
+	const char *old_leaf, *new_leaf;
+	uint32_t from, to;
 	int slot, victim, ret = 0;
 
 	if (!s)
 		return detail_set(-EINVAL, "the store handle is NULL");
-	ret = name_check(oldname);
+	ret = path_check(oldname);
 	if (!ret)
-		ret = name_check(newname);
+		ret = path_check(newname);
 	if (ret)
 		return ret;
 	if (s->st->rdonly)
 		return detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)");
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
-	slot = __store_file_find(s->st, oldname);
-	victim = __store_file_find(s->st, newname);
-	if (slot < 0) {
-		ret = detail_set(slot, "no file of the old name");
-	} else if (slot == victim) {
-		ret = 1;	/* the same name: nothing to do */
-	} else if (victim >= 0 && s->inode[victim]) {
+	ret = __store_parent_find(s->st, oldname, &from, &old_leaf);
+	if (!ret)
+		ret = __store_parent_find(s->st, newname, &to, &new_leaf);
+	slot = ret ? ret : __store_child_find(s->st, from, old_leaf);
+	victim = ret ? ret : __store_child_find(s->st, to, new_leaf);
+	if (ret)
+		ret = path_lookup_failed(ret);
+	else if (slot < 0)
+		ret = detail_set(slot, "no file or directory of the old name");
+	else
+		ret = rename_refused(s->st, slot, from, victim, to);
+	if (!ret && victim >= 0 && s->inode[victim])
 		ret = detail_set(-EBUSY, "the file of the new name is open or mapped in this "
 				 "process");
-	} else {
-		/* An open handle names a slot, not a name: it follows. */
+	if (!ret) {
+		/* An open handle names a slot, not a name: it follows; so
+		 * does a directory's subtree, whose entries name its slot. */
 		if (victim >= 0)
 			__store_file_remove(s->st, victim);
-		strcpy(s->st->file[slot].name, newname);
+		s->st->file[slot].parent = to;
+		strcpy(s->st->file[slot].name, new_leaf);
 		__store_meta_changed(s->st);
 	}
 	mutex_unlock(&s->st->lock);

@@ -2,7 +2,8 @@
 /*
  * file_stat.c - layer api: a file's figures: udax_fstat() of an open file
  * (its size and this process's fault counters) and udax_stat() by name
- * (what the store's block map says: size, blocks, extents, 2 MiB extents).
+ * (what the store's block map says: size, blocks, extents, 2 MiB extents;
+ * of a directory, its type and zeros).
  *
  * May call: base, store, mm (the inode's counters).
  * Locks: udax_store.inodes_lock, held across udax_stat()'s walk so that
@@ -48,25 +49,30 @@ static void file_layout(struct store *st, int slot, struct udax_stat *out)
 int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st)
 {
 	struct udax_stat out = { .size = 0 };
-	const char *problem = name_problem(name);
 	struct inode *ino;
-	int slot;
+	const char *leaf;
+	uint32_t parent;
+	int slot, ret;
 
 	if (!s || !st)
 		return detail_set(-EINVAL, "%s is NULL", s ? "st" : "the store handle");
-	if (problem)
-		return detail_set(-EINVAL, "%s", problem);
+	if (path_check(name))
+		return -EINVAL;
 	mutex_lock(&s->inodes_lock);
 	mutex_lock(&s->st->lock);
-	slot = __store_file_find(s->st, name);
+	ret = __store_parent_find(s->st, name, &parent, &leaf);
+	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
 	if (slot >= 0) {
 		out.size = s->st->file[slot].size;
 		out.blocks = s->st->file[slot].blocks;
+		out.type = s->st->file[slot].type == STORE_TYPE_DIR ? UDAX_TYPE_DIR :
+									UDAX_TYPE_FILE;
 	}
 	mutex_unlock(&s->st->lock);
 	if (slot < 0) {
 		mutex_unlock(&s->inodes_lock);
-		return detail_set(slot, "no file of that name");
+		return ret ? path_lookup_failed(ret) :
+			     detail_set(slot, "no file or directory of that name");
 	}
 	ino = s->inode[slot];
 	if (ino) {	/* open here: its size may be ahead of the store's */

@@ -45,7 +45,11 @@ int store_path_check(const char *path, unsigned flags);
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out);
 int store_handle_close(struct udax_store *s);
 int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
-int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size);
+int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie, char *name,
+			 size_t size, unsigned *type);
+/* dir_handle.c */
+int dir_make(struct udax_store *s, const char *path, mode_t mode);
+int dir_remove(struct udax_store *s, const char *path);
 /* file_handle.c */
 int file_open(struct udax_store *s, const char *name, int flags, struct udax_file **out);
 int file_close(struct udax_file *f);
@@ -73,13 +77,19 @@ int mapping_sync(void *addr, size_t len, int flags);
  * returns err, so that a failure reads `return detail_set(-EINVAL, ...)`;
  * detail_fallback() gives a failed call (ret < 0) that set none the
  * call's name and the errno's text, and returns ret; detail_text() is the
- * text. name_problem() says which rule a file name breaks, or NULL.
- * text_escape() is udax_escape(). */
+ * text. path_check() returns 0 or -EINVAL with the rule a path breaks
+ * (store_path_problem()); path_lookup_failed()
+ * explains an -ENOENT or -ENOTDIR of a directory on the way
+ * (__store_parent_find()) and returns it; checkpoint_failed() explains
+ * the errors of a checkpoint and returns err. text_escape() is
+ * udax_escape(). */
 void detail_clear(void);
 int detail_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 long detail_fallback(const char *call, long ret);
 const char *detail_text(void);
-const char *name_problem(const char *name);
+int path_check(const char *path);
+int path_lookup_failed(int err);
+int checkpoint_failed(int err);
 ssize_t text_escape(const char *text, size_t len, char *buf, size_t size);
 
 /* inode_table.c: the inode of file slot slot of s, made on first use, with

@@ -124,10 +124,14 @@ int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)
 	return 0;
 }
 
-int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, size_t size)
+int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie, char *name,
+			 size_t size, unsigned *type)
 {
 	char found[STORE_NAME_MAX + 1] = "";
+	uint32_t parent = STORE_PARENT_ROOT;
+	unsigned found_type = 0;
 	uint64_t next;
+	int slot = 0;
 
 	if (!s || !cookie || !name)
 		return detail_set(-EINVAL, "%s is NULL",
@@ -135,15 +139,33 @@ int store_handle_readdir(struct udax_store *s, uint64_t *cookie, char *name, siz
 	if (size < UDAX_NAME_MAX + 1)
 		return detail_set(-EINVAL, "size %zu: the name buffer needs UDAX_NAME_MAX + 1 "
 				  "(256) bytes", size);
+	if (dir && *dir && path_check(dir))
+		return -EINVAL;
 	next = *cookie;
 	mutex_lock(&s->st->lock);
-	for (; next < s->st->files_max && !found[0]; next++)
-		if (s->st->file[next].in_use)
-			strcpy(found, s->st->file[next].name);
+	if (dir && *dir) {
+		slot = __store_file_find(s->st, dir);
+		if (slot >= 0 && s->st->file[slot].type != STORE_TYPE_DIR)
+			slot = -ENOTDIR;
+		parent = store_parent_of_slot(slot);
+	}
+	for (; slot >= 0 && next < s->st->files_max && !found[0]; next++) {
+		const struct store_file *f = &s->st->file[next];
+
+		if (f->in_use && f->parent == parent) {
+			strcpy(found, f->name);
+			found_type = f->type == STORE_TYPE_DIR ? UDAX_TYPE_DIR : UDAX_TYPE_FILE;
+		}
+	}
 	mutex_unlock(&s->st->lock);
+	if (slot < 0)
+		return detail_set(slot, slot == -ENOTDIR ? "the path names a file or passes "
+				  "through one, not a directory" : "no directory of that path");
 	*cookie = next;
 	if (!found[0])
 		return 0;
 	strcpy(name, found);
+	if (type)
+		*type = found_type;
 	return 1;
 }

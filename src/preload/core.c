@@ -3,14 +3,18 @@
  * core.c - layer preload: what every interposed call of libudax-preload.so
  * starts from: the real libc functions (and the redirections of the
  * library's own libc calls to them), the root and the classification of
- * paths, the store opened on first use (and closed), the state of a
- * fork() child, the nodes (files held by name, unlink and rename while
- * held), and the stat of a store file.
+ * paths (a path under the root names the entry of the store with the same
+ * relative path, a/b/c), the working directory inside the store, the
+ * store opened on first use (and closed), the
+ * state of a fork() child, the nodes (files held by path, unlink and
+ * rename while held; a renamed directory takes the held files under it
+ * along), and the stat of a store file or directory.
  *
  * May call: the public API of udax.h, libc.
  * Locks: store_lock (the lazy open; udax_store_open runs under it),
  * nodes_lock (the node list, names, refs; udax_rename/udax_unlink run under
- * it so that names and the store agree). Neither is held with another.
+ * it so that names and the store agree), cwd_lock (the working directory
+ * inside the store). None is held with another.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -24,8 +28,6 @@
 #include <unistd.h>
 
 #include "preload/shim.h"
-
-#define HIDDEN_PREFIX ".udax-unlinked."
 
 static struct shim_real real;
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
@@ -90,10 +92,7 @@ bool shim_is_child(void)
 	return atomic_load_explicit(&forked_child, memory_order_relaxed);
 }
 
-/* Normalize the absolute path in (at most PATH_MAX bytes) into out: no
- * "//", "." or ".." components, no trailing '/' ("/" stays).
- * Return: 0, or -ENAMETOOLONG. */
-static int path_normalize(const char *in, char *out)
+int shim_path_normalize(const char *in, char *out)
 {
 	size_t len = 0;
 
@@ -133,7 +132,7 @@ static void config_read(void)
 
 	if (!r || !*r)
 		r = "/udax";
-	if (r[0] != '/' || path_normalize(r, root) || !strcmp(root, "/")) {
+	if (r[0] != '/' || shim_path_normalize(r, root) || !strcmp(root, "/")) {
 		say("udax-preload: UDAX_ROOT=%s is not an absolute directory other than /: "
 		    "no path is a udax path", r);
 		root[0] = '\0';
@@ -141,7 +140,7 @@ static void config_read(void)
 	root_len = strlen(root);
 	if (!s || !*s)
 		s = "udax.store";
-	if (s[0] == '/' || !getcwd(store_path, sizeof(store_path) - strlen(s) - 2))
+	if (s[0] == '/' || !real.getcwd(store_path, sizeof(store_path) - strlen(s) - 2))
 		snprintf(store_path, sizeof(store_path), "%s", s);
 	else
 		snprintf(store_path + strlen(store_path), sizeof(store_path) - strlen(store_path),
@@ -161,6 +160,9 @@ static void real_resolve(void)
 	RESOLVE(copy_file_range); RESOLVE(splice); RESOLVE(mmap); RESOLVE(munmap);
 	RESOLVE(msync); RESOLVE(mremap); RESOLVE(madvise); RESOLVE(posix_madvise); RESOLVE(mprotect); RESOLVE(fopen);
 	RESOLVE(fdopen); RESOLVE(freopen); RESOLVE(mkdirat); RESOLVE(opendir);
+	RESOLVE(fdopendir); RESOLVE(readdir); RESOLVE(readdir64); RESOLVE(closedir);
+	RESOLVE(rewinddir); RESOLVE(telldir); RESOLVE(seekdir); RESOLVE(dirfd);
+	RESOLVE(chdir); RESOLVE(fchdir); RESOLVE(getcwd);
 	RESOLVE(close_range); RESOLVE(closefrom); RESOLVE(execve); RESOLVE(execveat);
 	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fstatvfs);
 	config_read();
@@ -191,61 +193,55 @@ void *shim_fail_ptr(int err)
 	return MAP_FAILED;
 }
 
-int shim_path_where(int dirfd, const char *path, char *name)
-{
-	char full[PATH_MAX], norm[PATH_MAX];
-	const char *rest;
-	size_t n;
+/* The working directory inside the store: chdir and fchdir (dir.c) set it,
+ * relative paths (fd.c) start from it. */
+static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
+static char cwd[SHIM_PATH_SIZE];
+static bool cwd_in_store;
 
-	shim_real();
-	if (!root_len || !path || !*path)
-		return SHIM_HOST;
-	if (path[0] != '/') {
-		/* Relative to a host directory, unless the working directory
-		 * lies under the root (possible when it exists on the host). */
-		if (dirfd != AT_FDCWD || !getcwd(full, sizeof(full)) ||
-		    strncmp(full, root, root_len) || (full[root_len] && full[root_len] != '/'))
-			return SHIM_HOST;
-		n = strlen(full);
-		if (n + 1 + strlen(path) >= sizeof(full))
-			return -ENAMETOOLONG;
-		full[n] = '/';
-		strcpy(full + n + 1, path);
-		path = full;
-	}
-	if (strlen(path) >= PATH_MAX || path_normalize(path, norm))
-		return SHIM_HOST;	/* the kernel's ENAMETOOLONG */
-	if (strncmp(norm, root, root_len) || (norm[root_len] && norm[root_len] != '/'))
-		return SHIM_HOST;
-	if (!norm[root_len])
-		return SHIM_ROOT;
-	rest = norm + root_len + 1;
-	n = strcspn(rest, "/");
-	if (n > UDAX_NAME_MAX)
-		return -ENAMETOOLONG;
-	memcpy(name, rest, n);
-	name[n] = '\0';
-	if (rest[n] == '/')
-		return SHIM_DEEP;
-	/* "root/f/" or "root/f/." asks for a directory f */
-	n = strlen(path);
-	if (path[n - 1] == '/' || (n >= 2 && path[n - 1] == '.' && path[n - 2] == '/'))
-		return SHIM_DEEP;
-	return SHIM_FILE;
+bool shim_cwd_get(char *path)
+{
+	bool in;
+
+	pthread_mutex_lock(&cwd_lock);
+	in = cwd_in_store;
+	if (in)
+		strcpy(path, cwd);
+	pthread_mutex_unlock(&cwd_lock);
+	return in;
 }
 
-int shim_path_nodir(int where, const char *name, int root_err)
+void shim_cwd_set(const char *path)
+{
+	pthread_mutex_lock(&cwd_lock);
+	cwd_in_store = path != NULL;
+	if (path)
+		strcpy(cwd, path);
+	pthread_mutex_unlock(&cwd_lock);
+}
+
+const char *shim_root(void)
+{
+	shim_real();
+	return root;
+}
+
+int shim_entry_type(int where, const char *name)
 {
 	struct udax_store *s;
 	struct udax_stat st;
 	int ret;
 
 	if (where == SHIM_ROOT)
-		return root_err;
+		return UDAX_TYPE_DIR;
 	ret = shim_store(&s);
+	if (!ret)
+		ret = udax_stat(s, name, &st);
 	if (ret)
 		return ret;
-	return udax_stat(s, name, &st) == 0 ? -ENOTDIR : -ENOENT;
+	if (where == SHIM_ENTRY_DIR && st.type != UDAX_TYPE_DIR)
+		return -ENOTDIR;
+	return (int)st.type;
 }
 
 int shim_child_check(void)
@@ -266,7 +262,7 @@ static void hidden_sweep(struct udax_store *s)
 	uint64_t cookie = 0;
 
 	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1)
-		if (!strncmp(name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)))
+		if (!strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)))
 			(void)udax_unlink(s, name);
 }
 
@@ -314,6 +310,8 @@ int shim_store(struct udax_store **s)
 
 uint64_t shim_ino(const char *name)
 {
+	if (!*name)
+		return 2;	/* the root, as a file system's */
 	return hash64(name, strlen(name), 0xcbf29ce484222325ull) | 1;
 }
 
@@ -328,7 +326,7 @@ void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t b
 	st->st_dev = shim_dev();
 	st->st_ino = shim_ino(name);
 	st->st_mode = S_IFREG | 0644;
-	st->st_nlink = strncmp(name, HIDDEN_PREFIX, strlen(HIDDEN_PREFIX)) ? 1 : 0;
+	st->st_nlink = strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)) ? 1 : 0;
 	st->st_uid = geteuid();
 	st->st_gid = getegid();
 	st->st_size = (off_t)size;
@@ -336,13 +334,21 @@ void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t b
 	st->st_blocks = (blkcnt_t)(blocks * 8);
 }
 
-void shim_stat_root(struct stat *st)
+void shim_stat_dir(struct stat *st, const char *path)
 {
+	char name[UDAX_NAME_MAX + 1];
+	struct udax_store *s;
+	uint64_t cookie = 0;
+	unsigned type;
+
 	memset(st, 0, sizeof(*st));
 	st->st_dev = shim_dev();
-	st->st_ino = 2;
+	st->st_ino = shim_ino(path);
 	st->st_mode = S_IFDIR | 0755;
-	st->st_nlink = 2;
+	st->st_nlink = 2;	/* and one per subdirectory, as the kernel counts */
+	if (shim_store(&s) == 0)
+		while (udax_readdir2(s, path, &cookie, name, sizeof(name), &type) == 1)
+			st->st_nlink += type == UDAX_TYPE_DIR;
 	st->st_uid = geteuid();
 	st->st_gid = getegid();
 	st->st_blksize = 4096;
@@ -411,7 +417,7 @@ static int node_hide(struct udax_store *s, struct shim_node *n)
 	char hidden[UDAX_NAME_MAX + 1];
 	int ret;
 
-	snprintf(hidden, sizeof(hidden), HIDDEN_PREFIX "%d.%llu", (int)getpid(),
+	snprintf(hidden, sizeof(hidden), SHIM_HIDDEN_PREFIX "%d.%llu", (int)getpid(),
 		 (unsigned long long)++hidden_seq);
 	ret = udax_rename(s, n->name, hidden);
 	if (ret)
@@ -433,23 +439,41 @@ int shim_node_unlink(struct udax_store *s, const char *name)
 	return ret;
 }
 
+/* After from was renamed to to: the held node of from, and those under
+ * from if it is a directory, take their new paths (under nodes_lock). */
+static void nodes_moved(const char *from, const char *to)
+{
+	size_t len = strlen(from);
+
+	for (struct shim_node *n = nodes; n; n = n->next) {
+		char moved[SHIM_PATH_SIZE];
+
+		if (strncmp(n->name, from, len) || (n->name[len] && n->name[len] != '/'))
+			continue;
+		if ((size_t)snprintf(moved, sizeof(moved), "%s%s", to, n->name + len) <
+		    sizeof(moved))
+			strcpy(n->name, moved);
+	}
+}
+
 int shim_node_rename(struct udax_store *s, const char *from, const char *to)
 {
-	struct shim_node *n, *victim;
+	struct shim_node *victim;
 	struct udax_stat st;
 	int ret;
 
 	pthread_mutex_lock(&nodes_lock);
 	ret = udax_stat(s, from, &st);
-	if (ret == 0 && strcmp(from, to)) {
+	if (ret)	/* fails, with the errno in the kernel's order */
+		ret = udax_rename(s, from, to);
+	else if (strcmp(from, to)) {
 		victim = node_find(to);
 		if (victim)
 			ret = node_hide(s, victim);
 		if (ret == 0)
 			ret = udax_rename(s, from, to);
-		n = ret == 0 ? node_find(from) : NULL;
-		if (n)
-			strcpy(n->name, to);
+		if (ret == 0)
+			nodes_moved(from, to);
 	}
 	pthread_mutex_unlock(&nodes_lock);
 	return ret;

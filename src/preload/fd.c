@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * fd.c - layer preload: udax descriptors. The descriptor table (kernel
- * descriptor -> shim_ofd), the ofds, open and its variants, close, dup,
+ * descriptor -> shim_ofd), the ofds (of files, and of store directories:
+ * a path, for *at calls, fdopendir, fchdir and fstat; every other call on
+ * them fails with EBADF), what a path names from a descriptor (or the
+ * working directory), open and its variants, close, dup,
  * and fcntl (flags, duplication; record locks are locks.c's).
  *
  * May call: the public API of udax.h, libc, core.c, locks.c.
@@ -11,6 +14,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,7 +76,7 @@ bool shim_fd_is_udax(int fd)
 	return slot && atomic_load_explicit(slot, memory_order_relaxed);
 }
 
-struct shim_ofd *shim_ofd_get(int fd)
+struct shim_ofd *shim_ofd_get_any(int fd)
 {
 	struct shim_ofd *ofd;
 	ofd_slot *slot;
@@ -87,13 +92,26 @@ struct shim_ofd *shim_ofd_get(int fd)
 	return ofd;
 }
 
+struct shim_ofd *shim_ofd_get(int fd)
+{
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
+
+	if (ofd && !ofd->file) {	/* a directory's */
+		shim_ofd_put(ofd);
+		return NULL;
+	}
+	return ofd;
+}
+
 int shim_ofd_put(struct shim_ofd *ofd)
 {
 	int ret = 0;
 
 	if (atomic_fetch_sub(&ofd->refs, 1) != 1)
 		return 0;
-	if (!shim_is_child()) {	/* a child's handles are its parent's */
+	if (!ofd->file) {
+		free(ofd->dir);
+	} else if (!shim_is_child()) {	/* a child's handles are its parent's */
 		shim_locks_ofd_gone(ofd);
 		ret = udax_close(ofd->file);
 		shim_node_put(ofd->node);
@@ -175,7 +193,7 @@ void shim_ofd_each(void (*fn)(struct shim_ofd *ofd))
 		for (unsigned i = 0; chunk && i < FD_CHUNK; i++) {
 			struct shim_ofd *ofd = atomic_load(&chunk[i]);
 
-			if (ofd)
+			if (ofd && ofd->file)
 				fn(ofd);
 		}
 	}
@@ -210,40 +228,156 @@ int shim_ofd_size(struct shim_ofd *ofd, uint64_t *size)
 	return ret;
 }
 
+/* The directory a relative path starts from: dirfd's (AT_FDCWD: the
+ * working directory, the store's or the kernel's), absolute, into base
+ * (PATH_MAX bytes). Return: 0, or 1 if it is a host descriptor's (the
+ * kernel resolves the path), or -errno. */
+static int path_base(int dirfd, char *base)
+{
+	char dir[SHIM_PATH_SIZE];
+	int ret;
+
+	if (dirfd == AT_FDCWD) {
+		if (shim_cwd_get(dir))
+			goto in_store;
+		return shim_real()->getcwd(base, PATH_MAX) ? 0 : -errno;
+	}
+	ret = shim_dir_path(dirfd, dir);
+	if (ret == -EBADF)
+		return 1;
+	if (ret)
+		return ret;
+in_store:
+	if ((size_t)snprintf(base, PATH_MAX, "%s%s%s", shim_root(), *dir ? "/" : "", dir) >=
+	    PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int shim_path_where(int dirfd, const char *path, char *name)
+{
+	char full[PATH_MAX], norm[PATH_MAX];
+	const char *root = shim_root(), *rest;
+	size_t n, root_len = strlen(root);
+	int ret;
+
+	if (!root_len || !path || !*path)
+		return SHIM_HOST;
+	if (path[0] != '/') {
+		ret = path_base(dirfd, full);
+		if (ret)
+			return ret > 0 ? SHIM_HOST : ret;
+		n = strlen(full);
+		if (n + 1 + strlen(path) >= sizeof(full))
+			return -ENAMETOOLONG;
+		full[n] = '/';
+		strcpy(full + n + 1, path);
+		path = full;
+	}
+	if (strlen(path) >= PATH_MAX || shim_path_normalize(path, norm))
+		return SHIM_HOST;	/* the kernel's ENAMETOOLONG */
+	if (strncmp(norm, root, root_len) || (norm[root_len] && norm[root_len] != '/'))
+		return SHIM_HOST;
+	if (!norm[root_len])
+		return SHIM_ROOT;
+	rest = norm + root_len + 1;
+	if (strlen(rest) > UDAX_PATH_MAX)
+		return -ENAMETOOLONG;
+	for (const char *c = rest; *c; c += n + (c[n] == '/'))
+		if ((n = strcspn(c, "/")) > UDAX_NAME_MAX)
+			return -ENAMETOOLONG;
+	strcpy(name, rest);
+	/* "root/d/" or "root/d/." asks for a directory d */
+	n = strlen(path);
+	if (path[n - 1] == '/' || (n >= 2 && path[n - 1] == '.' && path[n - 2] == '/'))
+		return SHIM_ENTRY_DIR;
+	return SHIM_ENTRY;
+}
+
+/* A new descriptor for an ofd: an O_PATH descriptor of /dev/null (a call
+ * the shim does not intercept fails with EBADF). Return: it, or -errno. */
+static int placeholder_open(int flags)
+{
+	int fd = shim_real()->open("/dev/null", O_PATH | (flags & O_CLOEXEC));
+
+	return fd < 0 ? -errno : fd;
+}
+
+int shim_dir_open(const char *path, int flags)
+{
+	struct shim_ofd *ofd = calloc(1, sizeof(*ofd));
+	int fd, ret;
+
+	if (!ofd || !(ofd->dir = strdup(path))) {
+		free(ofd);
+		return -ENOMEM;
+	}
+	atomic_init(&ofd->flags, O_RDONLY | O_DIRECTORY | KERNEL_O_LARGEFILE |
+				 (flags & (O_NONBLOCK | O_NOFOLLOW | O_NOATIME)));
+	atomic_init(&ofd->refs, 1);
+	pthread_mutex_init(&ofd->pos_lock, NULL);
+	fd = placeholder_open(flags);
+	ret = fd < 0 ? fd : shim_fd_install(fd, ofd);
+	shim_ofd_put(ofd);
+	if (ret && fd >= 0)
+		shim_real()->close(fd);
+	return ret ? ret : fd;
+}
+
+int shim_dir_path(int fd, char *path)
+{
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
+	int ret = 0;
+
+	if (!ofd)
+		return -EBADF;
+	if (ofd->file)
+		ret = -ENOTDIR;
+	else
+		strcpy(path, ofd->dir);
+	shim_ofd_put(ofd);
+	return ret;
+}
+
 /* open(2) of a path under the root. Return: the descriptor, or -errno. */
 static int udax_open_path(int where, const char *name, int flags)
 {
 	struct udax_store *s;
 	struct udax_file *file;
 	struct shim_ofd *ofd;
-	int acc = flags & O_ACCMODE, uflags, fd, ret;
+	int acc = flags & O_ACCMODE, uflags, fd, ret, type;
 
-	if ((flags & O_PATH) || (flags & __O_TMPFILE) == __O_TMPFILE)
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
 		return -EOPNOTSUPP;
-	if (where == SHIM_ROOT)	/* directories: a later slice */
-		return acc != O_RDONLY || (flags & O_CREAT) ? -EISDIR : -EOPNOTSUPP;
-	if (where == SHIM_DEEP)
-		return shim_path_nodir(where, name, -ENOENT);
-	if (acc == O_ACCMODE)
+	if (acc == O_ACCMODE && !(flags & O_PATH))
 		return -EINVAL;
 	ret = shim_store(&s);
 	if (ret)
 		return ret;
-	if (flags & O_DIRECTORY) {
-		struct udax_stat st;
-
-		return udax_stat(s, name, &st) == 0 ? -ENOTDIR : -ENOENT;
+	type = shim_entry_type(where, name);
+	/* A directory opens for reading only, or O_PATH (a dirfd, as mv's). */
+	if (type == UDAX_TYPE_DIR) {
+		if ((acc != O_RDONLY && !(flags & O_PATH)) || (flags & O_CREAT))
+			return -EISDIR;
+		return shim_dir_open(where == SHIM_ROOT ? "" : name, flags);
 	}
+	if (flags & O_PATH)	/* of a file: not yet */
+		return type < 0 ? type : -EOPNOTSUPP;
+	if (type == -ENOENT && where == SHIM_ENTRY_DIR && (flags & O_CREAT))
+		return -EISDIR;
+	if (type < 0 && (type != -ENOENT || !(flags & O_CREAT)))
+		return type;
+	if (flags & O_DIRECTORY)
+		return type < 0 ? -ENOENT : -ENOTDIR;
 	uflags = flags & (O_CREAT | O_EXCL | O_TRUNC);
 	uflags |= acc != O_RDONLY || uflags ? O_RDWR : O_RDONLY;
 	ret = udax_open(s, name, uflags, &file);
 	if (ret)
 		return ret;
-	fd = shim_real()->open("/dev/null", O_PATH | (flags & O_CLOEXEC));
+	fd = placeholder_open(flags);
 	if (fd < 0) {
-		ret = -errno;
 		udax_close(file);
-		return ret;
+		return fd;
 	}
 	ret = shim_ofd_new(file, name, flags, &ofd);
 	if (ret) {
@@ -262,7 +396,7 @@ static int udax_open_path(int where, const char *name, int flags)
 
 int shim_open_any(int dirfd, const char *path, int flags, mode_t mode)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int where = shim_path_where(dirfd, path, name);
 
 	if (where == SHIM_HOST)
@@ -422,7 +556,7 @@ static int dup_done(struct shim_ofd *ofd, int newfd)
 
 SHIM_EXPORT int dup(int fd)
 {
-	struct shim_ofd *ofd = shim_ofd_get(fd);
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 
 	if (!ofd)
 		return shim_real()->dup(fd);
@@ -442,7 +576,7 @@ void shim_fd_watch_std(void (*watch)(int fd, bool done))
 /* dup2 (flags -1) or dup3 of a udax descriptor, or onto one. */
 static int udax_dup3(int fd, int newfd, int flags)
 {
-	struct shim_ofd *ofd = shim_ofd_get(fd);
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 	bool std = newfd >= 0 && newfd <= 2 && std_watch;
 	int ret;
 
@@ -529,6 +663,8 @@ static int udax_fcntl(struct shim_ofd *ofd, int fd, int cmd, void *arg)
 	case F_OFD_SETLK:
 	case F_OFD_SETLKW:
 	case F_OFD_GETLK:
+		if (!ofd->file)	/* a directory's: no locks there yet */
+			return -EOPNOTSUPP;
 		ret = lock_base(ofd, arg, &base);
 		return ret ? ret : shim_lock_fcntl(ofd, cmd, arg, base);
 	default:	/* leases, notify, seals, owners: not for store files */
@@ -538,7 +674,7 @@ static int udax_fcntl(struct shim_ofd *ofd, int fd, int cmd, void *arg)
 
 static int fcntl_any(int fd, int cmd, void *arg)
 {
-	struct shim_ofd *ofd = shim_ofd_get(fd);
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 	int ret;
 
 	if (!ofd)

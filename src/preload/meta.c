@@ -2,8 +2,9 @@
 /*
  * meta.c - layer preload: what a store file does not have. Store files
  * have no modes, owners, times or extended attributes: chmod, chown,
- * utimensat and the xattr calls on a udax path or descriptor fail with
- * EOPNOTSUPP (never reaching the placeholder descriptor or a host path);
+ * utimensat with a time and the xattr calls on a udax path or descriptor
+ * fail with EOPNOTSUPP (never reaching the placeholder descriptor or a
+ * host path); utimensat asking for "now" only (touch) does nothing;
  * statfs reports the store's own figures.
  *
  * May call: the public API of udax.h, libc, core.c, fd.c.
@@ -38,7 +39,7 @@
 /* Whether path (from dirfd) is under the root. */
 static bool path_is_udax(int dirfd, const char *path)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 
 	return shim_path_where(dirfd, path, name) != SHIM_HOST;
 }
@@ -94,11 +95,32 @@ SHIM_EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
 	return fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW);
 }
 
+/* Whether times asks for no time but "now" (NULL, UTIME_NOW, UTIME_OMIT):
+ * store entries have no times, and touch(1) asks for that. */
+static bool times_now(const struct timespec *times)
+{
+	return !times || ((times[0].tv_nsec == UTIME_NOW || times[0].tv_nsec == UTIME_OMIT) &&
+			  (times[1].tv_nsec == UTIME_NOW || times[1].tv_nsec == UTIME_OMIT));
+}
+
+/* A time change on a udax path or descriptor: 0 if it asks for "now" only
+ * (on an entry that exists), else -EOPNOTSUPP. Return: as utimensat. */
+static int udax_times(int dirfd, const char *path, bool now, int flags)
+{
+	struct stat st;
+
+	if (!now)
+		return shim_fail(-EOPNOTSUPP);
+	if (!path)
+		return 0;
+	return fstatat(dirfd, path, &st, flags & AT_EMPTY_PATH);
+}
+
 SHIM_EXPORT int utimensat(int dirfd, const char *path, const struct timespec times[2],
 			  int flags)
 {
 	if (path_or_fd_is_udax(dirfd, path))
-		return shim_fail(-EOPNOTSUPP);
+		return udax_times(dirfd, path, times_now(times), flags);
 	return NEXT(int (*)(int, const char *, const struct timespec *, int), "utimensat")(
 		dirfd, path, times, flags);
 }
@@ -106,21 +128,21 @@ SHIM_EXPORT int utimensat(int dirfd, const char *path, const struct timespec tim
 SHIM_EXPORT int futimens(int fd, const struct timespec times[2])
 {
 	if (shim_fd_is_udax(fd))
-		return shim_fail(-EOPNOTSUPP);
+		return udax_times(fd, NULL, times_now(times), 0);
 	return NEXT(int (*)(int, const struct timespec *), "futimens")(fd, times);
 }
 
 SHIM_EXPORT int utimes(const char *path, const struct timeval times[2])
 {
 	if (path_is_udax(AT_FDCWD, path))
-		return shim_fail(-EOPNOTSUPP);
+		return udax_times(AT_FDCWD, path, !times, 0);
 	return NEXT(int (*)(const char *, const struct timeval *), "utimes")(path, times);
 }
 
 SHIM_EXPORT int utime(const char *path, const struct utimbuf *times)
 {
 	if (path_is_udax(AT_FDCWD, path))
-		return shim_fail(-EOPNOTSUPP);
+		return udax_times(AT_FDCWD, path, !times, 0);
 	return NEXT(int (*)(const char *, const struct utimbuf *), "utime")(path, times);
 }
 

@@ -59,7 +59,7 @@ static void *map_private(struct shim_ofd *ofd, size_t len, int prot, int flags, 
 static void *udax_map(struct shim_ofd *ofd, size_t len, int prot, int flags, off_t off)
 {
 	int type = flags & MAP_TYPE, acc = atomic_load(&ofd->flags) & O_ACCMODE, ret;
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	struct shim_node *node;
 	void *addr;
 

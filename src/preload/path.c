@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * path.c - layer preload: the calls on paths that name store files: stat
- * and its forms (stat, lstat, fstatat, statx), access, unlink, rename,
- * truncate; and the directory calls, which have no store directory to act
- * on yet (mkdir, rmdir, opendir: EOPNOTSUPP, ENOTDIR or ENOENT as the path
- * says).
+ * path.c - layer preload: the calls on paths that name store files and
+ * directories: stat and its forms (stat, lstat, fstatat, statx), access,
+ * unlink, rmdir, rename, truncate, mkdir; each answers what the kernel
+ * answers for the same tree (the errno of a missing or file component, a
+ * trailing '/' on a file, the root, which cannot be removed or renamed).
  *
  * May call: the public API of udax.h, libc, core.c, rw.c (fstat).
  * Locks: none of its own.
@@ -34,13 +34,15 @@ static int udax_stat_path(int where, const char *name, struct stat *st)
 	if (ret)
 		return ret;
 	if (where == SHIM_ROOT) {
-		shim_stat_root(st);
+		shim_stat_dir(st, "");
 		return 0;
 	}
-	if (where == SHIM_DEEP)
-		return shim_path_nodir(where, name, 0);
 	ret = udax_stat(s, name, &us);
-	if (!ret)
+	if (!ret && us.type == UDAX_TYPE_DIR)
+		shim_stat_dir(st, name);
+	else if (!ret && where == SHIM_ENTRY_DIR)
+		ret = -ENOTDIR;
+	else if (!ret)
 		shim_stat_fill(st, name, us.size, us.blocks);
 	return ret;
 }
@@ -48,7 +50,7 @@ static int udax_stat_path(int where, const char *name, struct stat *st)
 /* fstatat with every case: "" with AT_EMPTY_PATH is the descriptor. */
 static int stat_at(int dirfd, const char *path, struct stat *st, int flags)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int where, ret;
 
 	if ((flags & AT_EMPTY_PATH) && path && !*path && shim_fd_is_udax(dirfd))
@@ -97,9 +99,9 @@ static struct statx_timestamp stx_time(struct timespec t)
 
 SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	struct stat st;
-	int where = SHIM_FILE, ret;
+	int where = SHIM_ENTRY, ret;
 
 	if (!((flags & AT_EMPTY_PATH) && !*path && shim_fd_is_udax(dirfd))) {
 		where = shim_path_where(dirfd, path, name);
@@ -132,7 +134,7 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, str
 /* Store files are rw-r--r-- and the owner's: only X_OK is refused. */
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int where = shim_path_where(dirfd, path, name), ret;
 	struct stat st;
 
@@ -163,10 +165,9 @@ SHIM_EXPORT int eaccess(const char *path, int mode)
 
 SHIM_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int where = shim_path_where(dirfd, path, name), ret;
 	struct udax_store *s;
-	struct udax_stat st;
 
 	if (where == SHIM_HOST)
 		return shim_real()->unlinkat(dirfd, path, flags);
@@ -175,10 +176,11 @@ SHIM_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 	ret = shim_store(&s);
 	if (!ret && where == SHIM_ROOT)
 		ret = flags & AT_REMOVEDIR ? -EBUSY : -EISDIR;
-	else if (!ret && where == SHIM_DEEP)
-		ret = shim_path_nodir(where, name, 0);
 	else if (!ret && (flags & AT_REMOVEDIR))
-		ret = udax_stat(s, name, &st) ? -ENOENT : -ENOTDIR;
+		ret = udax_rmdir(s, name);
+	else if (!ret && where == SHIM_ENTRY_DIR)	/* "f/": a directory or nothing */
+		ret = shim_entry_type(where, name) == UDAX_TYPE_DIR ? -EISDIR :
+		      shim_entry_type(where, name);
 	else if (!ret)
 		ret = shim_node_unlink(s, name);
 	return ret ? shim_fail(ret) : 0;
@@ -194,10 +196,21 @@ SHIM_EXPORT int rmdir(const char *path)
 	return unlinkat(AT_FDCWD, path, AT_REMOVEDIR);
 }
 
+/* rename with a trailing '/' on either name: 0 if from is a directory,
+ * else -ENOTDIR (a file) or -ENOENT (nothing), as the kernel answers. */
+static int rename_dirs_only(const char *from)
+{
+	int type = shim_entry_type(SHIM_ENTRY, from);
+
+	if (type < 0)
+		return type;
+	return type == UDAX_TYPE_DIR ? 0 : -ENOTDIR;
+}
+
 SHIM_EXPORT int renameat2(int oldfd, const char *oldpath, int newfd, const char *newpath,
 			  unsigned flags)
 {
-	char from[UDAX_NAME_MAX + 1], to[UDAX_NAME_MAX + 1];
+	char from[SHIM_PATH_SIZE], to[SHIM_PATH_SIZE];
 	int a = shim_path_where(oldfd, oldpath, from), b = shim_path_where(newfd, newpath, to);
 	struct udax_store *s;
 	struct udax_stat st;
@@ -212,9 +225,10 @@ SHIM_EXPORT int renameat2(int oldfd, const char *oldpath, int newfd, const char 
 	ret = shim_store(&s);
 	if (!ret && (a == SHIM_ROOT || b == SHIM_ROOT))
 		ret = -EBUSY;
-	else if (!ret && (a == SHIM_DEEP || b == SHIM_DEEP))
-		ret = shim_path_nodir(a == SHIM_DEEP ? a : b, a == SHIM_DEEP ? from : to, 0);
-	else if (!ret && (flags & ~RENAME_NOREPLACE))
+	else if (!ret && (a == SHIM_ENTRY_DIR || b == SHIM_ENTRY_DIR))
+		/* "d/": only a directory may be renamed, or renamed to */
+		ret = rename_dirs_only(from);
+	if (!ret && (flags & ~RENAME_NOREPLACE))
 		ret = flags & RENAME_EXCHANGE ? -EOPNOTSUPP : -EINVAL;
 	else if (!ret && (flags & RENAME_NOREPLACE) && !udax_stat(s, to, &st))
 		ret = -EEXIST;
@@ -235,7 +249,7 @@ SHIM_EXPORT int rename(const char *oldpath, const char *newpath)
 
 SHIM_EXPORT int truncate(const char *path, off_t len)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int where = shim_path_where(AT_FDCWD, path, name), ret, err;
 	struct udax_store *s;
 	struct udax_file *f;
@@ -245,8 +259,9 @@ SHIM_EXPORT int truncate(const char *path, off_t len)
 	if (where < 0)
 		return shim_fail(where);
 	ret = shim_store(&s);
-	if (!ret && where != SHIM_FILE)
-		ret = where == SHIM_ROOT ? -EISDIR : shim_path_nodir(where, name, 0);
+	if (!ret && where != SHIM_ENTRY)
+		ret = shim_entry_type(where, name) == UDAX_TYPE_DIR ? -EISDIR :
+		      shim_entry_type(where, name);
 	else if (!ret && len < 0)
 		ret = -EINVAL;
 	else if (!ret)
@@ -266,36 +281,23 @@ SHIM_EXPORT int truncate64(const char *path, off64_t len)
 
 SHIM_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int where = shim_path_where(dirfd, path, name), ret;
-	struct stat st;
+	struct udax_store *s;
 
 	if (where == SHIM_HOST)
 		return shim_real()->mkdirat(dirfd, path, mode);
-	ret = udax_stat_path(where, name, &st);
-	if (!ret)
+	if (where < 0)
+		return shim_fail(where);
+	ret = shim_store(&s);
+	if (!ret && where == SHIM_ROOT)
 		ret = -EEXIST;
-	else if (ret == -ENOENT && where == SHIM_FILE)
-		ret = -EOPNOTSUPP;	/* directories: a later slice */
-	return shim_fail(ret);
+	else if (!ret)
+		ret = udax_mkdir(s, name, mode);
+	return ret ? shim_fail(ret) : 0;
 }
 
 SHIM_EXPORT int mkdir(const char *path, mode_t mode)
 {
 	return mkdirat(AT_FDCWD, path, mode);
-}
-
-SHIM_EXPORT DIR *opendir(const char *path)
-{
-	char name[UDAX_NAME_MAX + 1];
-	int where = shim_path_where(AT_FDCWD, path, name), ret;
-	struct stat st;
-
-	if (where == SHIM_HOST)
-		return shim_real()->opendir(path);
-	ret = udax_stat_path(where, name, &st);
-	if (!ret)	/* the root: listing it is a later slice */
-		ret = S_ISDIR(st.st_mode) ? -EOPNOTSUPP : -ENOTDIR;
-	errno = -ret;
-	return NULL;
 }

@@ -436,10 +436,15 @@ SHIM_EXPORT off64_t lseek64(int fd, off64_t off, int whence)
 /* fstat of a udax ofd. Return: 0 or -errno. */
 static int udax_fstat_ofd(struct shim_ofd *ofd, struct stat *st)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	struct udax_file_stat fs;
-	int ret = udax_fstat(ofd->file, &fs);
+	int ret;
 
+	if (!ofd->file) {
+		shim_stat_dir(st, ofd->dir);
+		return 0;
+	}
+	ret = udax_fstat(ofd->file, &fs);
 	if (ret)
 		return ret;
 	shim_node_name(ofd->node, name);
@@ -449,7 +454,7 @@ static int udax_fstat_ofd(struct shim_ofd *ofd, struct stat *st)
 
 SHIM_EXPORT int fstat(int fd, struct stat *st)
 {
-	struct shim_ofd *ofd = shim_ofd_get(fd);
+	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 	int ret;
 
 	if (!ofd)

@@ -5,9 +5,10 @@
  * public calls of udax.h and libc.
  *
  * Objects: a shim_node is one udax file this process holds (open or
- * mapped), by name; a shim_ofd is one open file description (the kernel's
- * struct file: a udax handle, the access mode and flags, the file
- * offset), shared by the descriptors dup'ed from it. Every udax descriptor
+ * mapped), by its path in the store; a shim_ofd is one open file
+ * description (the kernel's struct file: a udax handle, the access mode
+ * and flags, the file offset; or, for a directory of the store, its path),
+ * shared by the descriptors dup'ed from it. Every udax descriptor
  * is a real kernel descriptor (an O_PATH descriptor of /dev/null, so a
  * call the shim does not intercept fails with EBADF instead of acting on
  * something else) that the descriptor table maps to its shim_ofd.
@@ -16,7 +17,8 @@
  * write like the kernel's f_pos_lock), node.append_lock, then one of
  * fd_lock (the descriptor table, rwlock), maps_lock (the mappings),
  * nodes_lock (the nodes, their names and refs), store_lock (the lazy store
- * open). No shim lock is held while application memory is touched, except
+ * open), cwd_lock (the working directory inside the store), dirs_lock (the
+ * directory streams); none of these last is held with another. No shim lock is held while application memory is touched, except
  * the first two, which no page fault takes.
  */
 #ifndef UDAX_PRELOAD_SHIM_H
@@ -38,8 +40,14 @@
 /* Marks a function the shim interposes (exported from the library). */
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
+/* The names, in the store's root, of files unlinked while held open. */
+#define SHIM_HIDDEN_PREFIX ".udax-unlinked."
+
+/* Bytes of a path of the store, with its NUL. */
+#define SHIM_PATH_SIZE (UDAX_PATH_MAX + 1)
+
 struct shim_node {
-	char name[UDAX_NAME_MAX + 1];	/* current name in the store */
+	char name[SHIM_PATH_SIZE];	/* current path in the store */
 	unsigned refs;			/* ofds and mappings holding it */
 	bool unlinked;			/* unlinked while held: name is hidden */
 	pthread_mutex_t append_lock;	/* O_APPEND writes, one at a time */
@@ -47,7 +55,8 @@ struct shim_node {
 };
 
 struct shim_ofd {
-	struct udax_file *file;
+	struct udax_file *file;		/* NULL for a directory */
+	char *dir;			/* a directory's path ("": the root) */
 	struct shim_node *node;
 	_Atomic int flags;		/* as F_GETFL returns them */
 	_Atomic unsigned refs;		/* descriptors and calls in flight */
@@ -106,6 +115,17 @@ struct shim_real {
 	FILE *(*freopen)(const char *, const char *, FILE *);
 	int (*mkdirat)(int, const char *, mode_t);
 	DIR *(*opendir)(const char *);
+	DIR *(*fdopendir)(int);
+	struct dirent *(*readdir)(DIR *);
+	struct dirent64 *(*readdir64)(DIR *);
+	int (*closedir)(DIR *);
+	void (*rewinddir)(DIR *);
+	long (*telldir)(DIR *);
+	void (*seekdir)(DIR *, long);
+	int (*dirfd)(DIR *);
+	int (*chdir)(const char *);
+	int (*fchdir)(int);
+	char *(*getcwd)(char *, size_t);
 	int (*close_range)(unsigned, unsigned, int);
 	void (*closefrom)(int);
 	int (*execve)(const char *, char *const[], char *const[]);
@@ -127,19 +147,24 @@ void *shim_fail_ptr(int err);
 /* What a path names. */
 enum shim_where {
 	SHIM_HOST,	/* not under the root: the kernel's */
-	SHIM_FILE,	/* root/name: a file of the store (name in the result) */
-	SHIM_ROOT,	/* the root itself (a directory that cannot be opened yet) */
-	SHIM_DEEP,	/* root/a/b: under a directory of the store (none exist yet) */
+	SHIM_ENTRY,	/* root/a/b: an entry of the store (its path "a/b" in
+			   the result), which may or may not exist */
+	SHIM_ROOT,	/* the root itself, the store's root directory */
+	SHIM_ENTRY_DIR,	/* root/a/b/ (a trailing '/' or "/."): as SHIM_ENTRY,
+			   but only a directory answers to it */
 };
-/* Classify path relative to dirfd (AT_FDCWD or a descriptor). A name that
- * is too long gives -ENAMETOOLONG. Return: enum shim_where, or -errno;
- * name (UDAX_NAME_MAX + 1 bytes) gets the file's name for SHIM_FILE and
- * the first component for SHIM_DEEP. */
+/* Classify path relative to dirfd (AT_FDCWD: the working directory, the
+ * store's if chdir went into it; or a descriptor, a store directory's
+ * included). "." and ".." are resolved by name (the store has no links).
+ * Return: enum shim_where, or -ENAMETOOLONG (a component longer than
+ * UDAX_NAME_MAX, a path longer than UDAX_PATH_MAX); name
+ * (SHIM_PATH_SIZE bytes) gets the entry's path in the store. */
 int shim_path_where(int dirfd, const char *path, char *name);
-/* The answer of a path call on SHIM_ROOT or SHIM_DEEP that names no file:
- * -ENOTDIR if the first component is a store file, else -ENOENT (no
- * directories yet); for SHIM_ROOT, root_err. */
-int shim_path_nodir(int where, const char *name, int root_err);
+/* The type (UDAX_TYPE_*) of the entry name of a SHIM_ENTRY or
+ * SHIM_ENTRY_DIR path (where), UDAX_TYPE_DIR for SHIM_ROOT. Return: the
+ * type, or -errno: -ENOENT/-ENOTDIR as the kernel's lookup says (a file
+ * named with a trailing '/' is -ENOTDIR). */
+int shim_entry_type(int where, const char *name);
 
 /* The store, opened on first use. Return: 0 (*s set), or -errno: a forked
  * child of a process holding the store gets -EBUSY; a store that cannot
@@ -157,8 +182,11 @@ int shim_fd_next_library(unsigned from);
 /* The first udax descriptor >= from, or -1. */
 int shim_fd_next_udax(int from);
 /* The ofd behind fd, referenced (shim_ofd_put() it), or NULL if fd is not
- * a udax descriptor. Async-signal-safe when fd is not a udax descriptor. */
+ * the descriptor of a udax file (a store directory's gives NULL too).
+ * Async-signal-safe when fd is not a udax descriptor. */
 struct shim_ofd *shim_ofd_get(int fd);
+/* The same for any udax descriptor, a directory's included. */
+struct shim_ofd *shim_ofd_get_any(int fd);
 /* Drop a reference; the last closes the udax handle. Return: 0, or the
  * error of that close. */
 int shim_ofd_put(struct shim_ofd *ofd);
@@ -192,15 +220,35 @@ void shim_node_put(struct shim_node *node);
 int shim_node_unlink(struct udax_store *s, const char *name);
 /* rename(2) between store names; held nodes follow. Return: 0 or -errno. */
 int shim_node_rename(struct udax_store *s, const char *from, const char *to);
-/* The inode number the shim gives the store file called name. */
+/* The inode number the shim gives the store entry called name ("": the
+ * root). */
 uint64_t shim_ino(const char *name);
 /* The device number of the store's files. */
 uint64_t shim_dev(void);
 
 /* Fill st for a file of size and blocks (4 KiB) called name. */
 void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t blocks);
-/* Fill st for the root directory. */
-void shim_stat_root(struct stat *st);
+/* Fill st for the store directory called path ("": the root). */
+void shim_stat_dir(struct stat *st, const char *path);
+/* Make a descriptor of the store directory path ("": the root), flags as
+ * open's. Return: the descriptor, or -errno. */
+int shim_dir_open(const char *path, int flags);
+/* Copy the path of the store directory descriptor fd into path
+ * (SHIM_PATH_SIZE bytes). Return: 0, or -ENOTDIR if fd is a descriptor of
+ * a store file, -EBADF if it is none of the store's. */
+int shim_dir_path(int fd, char *path);
+/* The working directory inside the store (core.c), copied into path
+ * (SHIM_PATH_SIZE bytes, "" for the root). Return: whether there is one
+ * (chdir or fchdir went into the store). shim_cwd_set() makes it path,
+ * or with NULL the kernel's again. */
+bool shim_cwd_get(char *path);
+void shim_cwd_set(const char *path);
+/* Normalize the absolute path in (at most PATH_MAX bytes) into out: no
+ * "//", "." or ".." components, no trailing '/' ("/" stays).
+ * Return: 0, or -ENAMETOOLONG. */
+int shim_path_normalize(const char *in, char *out);
+/* The absolute path of the root ("/udax"). */
+const char *shim_root(void);
 
 /* open(2), openat(2): dirfd AT_FDCWD or a descriptor, mode with O_CREAT.
  * Return: the descriptor, or -1 with errno (the interposed calls'). */
@@ -275,7 +323,7 @@ void shim_map_sync_all(void);
 void shim_map_forget_all(void);
 /* Call fn on every open ofd (under fd_lock, read). */
 void shim_ofd_each(void (*fn)(struct shim_ofd *ofd));
-/* Copy the node's current name into name (UDAX_NAME_MAX + 1 bytes). */
+/* Copy the node's current name into name (SHIM_PATH_SIZE bytes). */
 void shim_node_name(struct shim_node *node, char *name);
 /* The fork() handlers of core, the descriptor table and the mappings,
  * called by process.c's: phase 0 before fork, 1 in the parent after it, 2

@@ -208,7 +208,7 @@ __attribute__((constructor)) static void stdio_load(void)
 
 static FILE *fopen_any(const char *path, const char *mode)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 	int flags, fd;
 
 	if (shim_path_where(AT_FDCWD, path, name) == SHIM_HOST)
@@ -257,7 +257,7 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 
 static FILE *freopen_any(const char *path, const char *mode, FILE *stream)
 {
-	char name[UDAX_NAME_MAX + 1];
+	char name[SHIM_PATH_SIZE];
 
 	if (!path || shim_path_where(AT_FDCWD, path, name) == SHIM_HOST)
 		return shim_real()->freopen(path, mode, stream);

@@ -36,7 +36,11 @@
 #define STORE_FILES_MAX 1024u
 #define STORE_MAX_BLOCKS (1ull << 32)	/* 32-bit block numbers: 16 TiB */
 #define STORE_FILE_MAX_BYTES (1ull << 46)	/* 64 TiB */
-#define STORE_VERSION 1u
+/* Version 2 stores have directories; a store whose table holds none is
+ * written as version 1, which is the same format with every entry a file
+ * of the root, so that a udax without directories still reads it. */
+#define STORE_VERSION 2u
+#define STORE_VERSION_FLAT 1u
 #define STORE_MAGIC "UDAXSTOR"
 /* Superblock flags. PREALLOC: the whole file was reserved on the host at
  * creation; freed blocks keep their host space (no punching). */
@@ -63,9 +67,28 @@ struct store_io_ops {
 
 extern const struct store_io_ops store_io_default;
 
-/* A file of the store as kept in memory. Protected by store.lock. */
+/* What an entry of the file table is. */
+enum store_type {
+	STORE_TYPE_FILE = 0,	/* a file: size, blocks, a block map */
+	STORE_TYPE_DIR = 1,	/* a directory: entries name it as parent */
+};
+
+/* The parent of the root's entries. Other parents are a directory's slot
+ * + 1 (store_parent_of_slot()). */
+#define STORE_PARENT_ROOT 0u
+
+static inline uint32_t store_parent_of_slot(int slot)
+{
+	return (uint32_t)slot + 1;
+}
+
+/* A file or directory of the store as kept in memory. Protected by
+ * store.lock. name is the last component of its path; parent says in
+ * which directory it is. */
 struct store_file {
 	bool in_use;
+	uint8_t type;		/* enum store_type */
+	uint32_t parent;	/* STORE_PARENT_ROOT or a directory's slot + 1 */
 	char name[STORE_NAME_MAX + 1];
 	uint64_t size;
 	uint64_t blocks;	/* allocated data blocks */
@@ -156,10 +179,57 @@ void store_unload(struct store *s);
  * repaired in why; -EUCLEAN/-EINVAL/-errno with the first problem in why. */
 int store_check_path(const char *path, unsigned flags, struct store_error *why);
 
-/* File table. Context: store.lock held. Return: slot or -errno. */
-int __store_file_find(struct store *s, const char *name);
-int __store_file_create(struct store *s, const char *name);
+/* store_load() flag (beside UDAX_STORE_RDONLY): load a store whose
+ * directory structure is damaged and reattach the entries cut off from the
+ * root under its lost+found directory (store_tree.c); for the repair. */
+#define STORE_LOAD_TREE_REPAIR 0x100
+#define STORE_LOST_FOUND "lost+found"
+
+/* The file table as a tree (store_tree.c). A path is components of 1..255
+ * bytes joined by single '/' (store_path_problem()). Context: store.lock
+ * held. */
+/* The directory path's last component lives in: *parent gets it and
+ * *leaf points at the last component in path. Return: 0, -ENOENT (a
+ * directory on the way does not exist) or -ENOTDIR (one is a file). */
+int __store_parent_find(struct store *s, const char *path, uint32_t *parent,
+			const char **leaf);
+/* Return: the slot of the entry name in directory parent, or -ENOENT. */
+int __store_child_find(struct store *s, uint32_t parent, const char *name);
+/* Return: the slot path names, or -ENOENT / -ENOTDIR as the kernel's
+ * lookup says. */
+int __store_file_find(struct store *s, const char *path);
+/* Add an entry called name of type to directory parent.
+ * Return: its slot, or -ENOSPC (the table is full). */
+int __store_file_create(struct store *s, uint32_t parent, const char *name,
+			enum store_type type);
+/* Remove an entry (a directory must be empty), freeing a file's blocks. */
 void __store_file_remove(struct store *s, int slot);
+/* Whether directory slot has no entries. */
+bool __store_dir_empty(struct store *s, int slot);
+/* Whether directory slot dir is parent or one of its ancestors. */
+bool __store_dir_contains(struct store *s, int dir, uint32_t parent);
+/* Reattach the entries cut off from the root (their parent missing, a
+ * file, or a cycle) to STORE_LOST_FOUND, named "#slot". Context: the store
+ * is loaded for the repair only. Return: the entries moved, or -errno. */
+int store_tree_repair(struct store *s);
+/* Which rule path breaks (components of 1..255 bytes joined by single
+ * '/', none "." or ".."), or NULL if it is a valid path. */
+const char *store_path_problem(const char *path);
+#define STORE_PATH_RULE "a path is components of 1..255 bytes joined by single '/', none " \
+	"of them '.' or '..'"
+#define STORE_PATH_MAX 4095	/* bytes in a path, without the NUL */
+
+/*
+ * The check of a table's tree, shared by the on-disk check and the
+ * repair: n entries, kind[i] 0 (free), 1 + enum store_type; parent[i] as
+ * struct store_file's. Every entry must reach the root through
+ * directories. The entries whose link to their parent must be cut for
+ * that (parent free, out of range or a file; one entry of each cycle) go
+ * to broken (up to n), with the first problem in why.
+ * Return: how many there are. Uses parent as scratch.
+ */
+uint32_t store_tree_breaks(uint32_t n, const uint8_t *kind, uint32_t *parent,
+			   uint32_t *broken, struct store_error *why);
 
 /* What store_get_block() does for a hole. */
 enum store_get {

@@ -43,6 +43,14 @@ static int check_fd(int fd, struct disk_store *ds, bool *usable, struct store_er
 				"blocks of file data lost%s%s) and rewrote both superblock slots",
 				(unsigned long long)ds->file_bytes, (unsigned long long)store_bytes,
 				(unsigned long long)lost, lost ? ": " : "", names);
+	} else if (ds->tree_broken) {
+		store_error_set(why, "directory structure is damaged: %u entr%s cut off from the "
+				"root (%s)", ds->tree_broken, ds->tree_broken > 1 ? "ies" : "y",
+				ds->tree_why.text);
+		store_error_set(repair, "reattached %u entr%s cut off from the root under "
+				STORE_LOST_FOUND " (named #record) and rewrote both superblock "
+				"slots", ds->tree_broken, ds->tree_broken > 1 ? "ies" : "y");
+		ret = -EUCLEAN;
 	} else {
 		*why = ds->note;
 		ret = ds->fell_back ? -EUCLEAN : 0;
@@ -78,11 +86,13 @@ static int store_repair(const char *path, int fd, const struct disk_store *ds,
 	close(fd);
 	if (ret)
 		return ret;
-	ret = store_load(path, 0, &s, why);
+	ret = store_load(path, STORE_LOAD_TREE_REPAIR, &s, why);
 	if (ret)
 		return ret;
 	given = store_give_back_free(s);
-	ret = store_checkpoint(s);
+	ret = store_tree_repair(s);
+	if (ret >= 0)
+		ret = store_checkpoint(s);
 	if (!ret)
 		ret = store_checkpoint(s);
 	store_unload(s);

@@ -6,7 +6,8 @@
  * and their overlaps, the file's length. Every count and offset read from
  * disk is range-checked before it is used, with arithmetic that cannot
  * wrap (checks of the form a > limit - b). Used by loading
- * (store_format.c) and by the check (store_check.c).
+ * (store_format.c) and by the check (store_check.c); the check that every
+ * entry reaches the root is shared with the repair (store_tree.c).
  *
  * May call: base. Locks: none: it works on images read from the backing
  * file.
@@ -82,9 +83,9 @@ static int super_check_seal(const struct disk_super *sb, struct store_error *why
 		store_error_set(why, "not a udax store (bad magic)");
 		return -EINVAL;
 	}
-	if (sb->version != STORE_VERSION) {
-		store_error_set(why, "unsupported store version %u (this udax reads %u)",
-				sb->version, STORE_VERSION);
+	if (sb->version != STORE_VERSION && sb->version != STORE_VERSION_FLAT) {
+		store_error_set(why, "unsupported store version %u (this udax reads %u and %u)",
+				sb->version, STORE_VERSION_FLAT, STORE_VERSION);
 		return -EINVAL;
 	}
 	if (super_crc(sb) != sb->super_crc) {
@@ -174,6 +175,16 @@ static int record_validate(const struct disk_super *sb, const uint8_t *area, uin
 		store_error_set(why, "file record %u has a bad name", i);
 		return -EUCLEAN;
 	}
+	if (df->type > STORE_TYPE_DIR || df->reserved ||
+	    (sb->version == STORE_VERSION_FLAT && (df->type || df->parent))) {
+		store_error_set(why, "file '%s': type %u%s is not one of version %u", df->name,
+				df->type, df->parent ? " in a directory" : "", sb->version);
+		return -EUCLEAN;
+	}
+	if (df->type == STORE_TYPE_DIR && (df->size || df->blocks || df->extent_count)) {
+		store_error_set(why, "directory '%s' has a size or blocks", df->name);
+		return -EUCLEAN;
+	}
 	if (df->size > STORE_FILE_MAX_BYTES) {
 		store_error_set(why, "file '%s': size %llu is past the maximum file size",
 				df->name, (unsigned long long)df->size);
@@ -216,7 +227,8 @@ static int record_validate(const struct disk_super *sb, const uint8_t *area, uin
 	return 0;
 }
 
-/* Return: 0, or -EUCLEAN if two in-use records have the same name. */
+/* Return: 0, or -EUCLEAN if two in-use records of a directory have the
+ * same name. */
 static int names_unique(const struct disk_super *sb, const uint8_t *area,
 			struct store_error *why)
 {
@@ -226,9 +238,10 @@ static int names_unique(const struct disk_super *sb, const uint8_t *area,
 		for (uint32_t j = 0; df->in_use && j < i; j++) {
 			const struct disk_file *other = area_record(area, j);
 
-			if (other->in_use && other->name_len == df->name_len &&
+			if (other->in_use && other->parent == df->parent &&
+			    other->name_len == df->name_len &&
 			    memcmp(other->name, df->name, df->name_len) == 0) {
-				store_error_set(why, "file '%s' is in the table twice "
+				store_error_set(why, "file '%s' is in its directory twice "
 						"(records %u and %u)", df->name, j, i);
 				return -EUCLEAN;
 			}
@@ -298,6 +311,94 @@ int disk_area_validate(const struct disk_super *sb, const uint8_t *area,
 		ret = blocks_owned_once(area, refs, sb->extents, why);
 	free(refs);
 	return ret;
+}
+
+uint32_t store_tree_breaks(uint32_t n, const uint8_t *kind, uint32_t *parent,
+			   uint32_t *broken, struct store_error *why)
+{
+	/* state: 0 unknown, 1 reaches the root, 2 on the walk of round r */
+	uint32_t *walk = calloc(n ? n : 1, sizeof(*walk));
+	uint8_t *state = calloc(n ? n : 1, 1);
+	uint32_t count = 0;
+
+	if (!walk || !state) {
+		free(walk);
+		free(state);
+		store_error_set(why, "no memory to check the directory structure");
+		return UINT32_MAX;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = 0, at = i;
+
+		if (!kind[i] || state[i] == 1)
+			continue;
+		/* Walk up until the root, an entry known to reach it, or a
+		 * break: the entry at the break is cut (it will hang from the
+		 * root's lost+found), and the whole walk then reaches the
+		 * root. */
+		for (;;) {
+			uint32_t p = parent[at];
+			const char *problem = NULL;
+
+			state[at] = 2;
+			walk[len++] = at;
+			if (p == STORE_PARENT_ROOT)
+				break;
+			if (p - 1 >= n)
+				problem = "names a parent past the table";
+			else if (!kind[p - 1])
+				problem = "names a parent that does not exist";
+			else if (kind[p - 1] != 1 + STORE_TYPE_DIR)
+				problem = "names a file as its parent";
+			else if (state[p - 1] == 1)
+				break;
+			else if (state[p - 1] == 2)
+				problem = "is in a cycle of directories";
+			if (problem) {
+				if (!count)
+					store_error_set(why, "entry %u %s", at, problem);
+				broken[count++] = at;
+				parent[at] = STORE_PARENT_ROOT;
+				break;
+			}
+			at = p - 1;
+		}
+		while (len)
+			state[walk[--len]] = 1;
+	}
+	free(walk);
+	free(state);
+	return count;
+}
+
+/* Whether every entry of the area reaches the root through directories:
+ * *broken gets how many are cut off, why the first one's problem.
+ * Return: 0 or -ENOMEM. */
+static int area_tree_check(const struct disk_super *sb, const uint8_t *area, uint32_t *broken,
+			   struct store_error *why)
+{
+	uint32_t n = sb->files_max, *parent = calloc(n, sizeof(*parent));
+	uint32_t *cut = calloc(n, sizeof(*cut));
+	uint8_t *kind = calloc(n, 1);
+
+	*broken = 0;
+	if (parent && cut && kind) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct disk_file *df = area_record(area, i);
+
+			kind[i] = df->in_use ? 1 + df->type : 0;
+			parent[i] = df->parent;
+		}
+		*broken = store_tree_breaks(n, kind, parent, cut, why);
+	}
+	free(parent);
+	free(cut);
+	free(kind);
+	if (!parent || !cut || !kind || *broken == UINT32_MAX) {
+		*broken = 0;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int read_full(int fd, void *buf, size_t len, uint64_t off)
@@ -411,6 +512,12 @@ int disk_read_store(int fd, struct disk_store *ds, struct store_error *why)
 	}
 	ds->sb = slot[used].sb;
 	ds->slot = (uint32_t)used;
+	ret = area_tree_check(&ds->sb, ds->area, &ds->tree_broken, &ds->tree_why);
+	if (ret) {
+		free(ds->area);
+		ds->area = NULL;
+		return ret;
+	}
 	ds->fell_back = used != newest;
 	if (ds->fell_back)
 		store_error_set(&ds->note, "newest superblock (slot %d, generation %llu) is "

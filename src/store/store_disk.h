@@ -36,7 +36,10 @@ struct disk_super {
 struct disk_file {
 	uint8_t in_use;
 	uint8_t name_len;
-	uint8_t reserved[6];
+	uint8_t type;		/* enum store_type; 0 in version 1 */
+	uint8_t reserved;
+	uint32_t parent;	/* STORE_PARENT_ROOT or a directory's record + 1;
+				   0 in version 1 */
 	uint64_t size;
 	uint64_t blocks;
 	uint64_t extent_first;	/* index into the area's extent array */
@@ -89,6 +92,9 @@ struct disk_store {
 	uint64_t file_bytes;	/* length of the backing file */
 	bool fell_back;		/* the newest superblock or its area is damaged:
 				   sb is the older slot's */
+	uint32_t tree_broken;	/* entries cut off from the root (area's
+				   directory structure damaged): tree_why */
+	struct store_error tree_why;
 	struct store_error note;	/* fell_back: what it means; else "" or a
 					   warning about the spare slot */
 };

@@ -84,7 +84,7 @@ int store_format(const char *path, uint64_t size_bytes, unsigned flags,
 int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max,
 		       unsigned flags, struct store_error *why)
 {
-	struct disk_super sb = { .version = STORE_VERSION,
+	struct disk_super sb = { .version = STORE_VERSION_FLAT,
 				 .block_size = STORE_BLOCK_SIZE,
 				 .files_max = files_max,
 				 .flags = flags & UDAX_STORE_PREALLOC ? STORE_FLAG_PREALLOC : 0 };
@@ -193,6 +193,8 @@ static int load_files(struct store *s, const struct disk_super *sb,
 		if (!df->in_use)
 			continue;
 		f->in_use = true;
+		f->type = df->type;
+		f->parent = df->parent;
 		memcpy(f->name, df->name, sizeof(f->name));
 		f->size = df->size;
 		f->blocks = df->blocks;
@@ -269,6 +271,14 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 	ret = disk_store_truncated(&ds, why);
 	if (ret)
 		goto err_free;
+	if (ds.tree_broken && !(flags & STORE_LOAD_TREE_REPAIR)) {
+		store_error_set(why, "directory structure is damaged: %u entr%s cut off from the "
+				"root (%s); udax fsck --repair reattaches them under "
+				STORE_LOST_FOUND, ds.tree_broken, ds.tree_broken > 1 ? "ies" : "y",
+				ds.tree_why.text);
+		ret = -EUCLEAN;
+		goto err_free;
+	}
 	s->super_slot = ds.slot;
 	s->store_blocks = sb.store_blocks;
 	s->data_start = sb.data_start;
@@ -425,6 +435,7 @@ struct snapshot {
 	uint64_t *freed;	/* pending frees this checkpoint commits */
 	uint64_t freed_count, freed_cap;
 	uint64_t meta_changes;	/* store.meta_changes at the snapshot */
+	bool tree;		/* a directory exists: version 2, else 1 */
 };
 
 /* Extent records a metadata area of the store has room for. */
@@ -447,6 +458,9 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 		if (!f->in_use)
 			continue;
 		df->in_use = 1;
+		df->type = f->type;
+		df->parent = f->parent;
+		snap->tree |= f->type != STORE_TYPE_FILE || f->parent != STORE_PARENT_ROOT;
 		df->name_len = (uint8_t)strlen(f->name);
 		memcpy(df->name, f->name, df->name_len);
 		df->size = f->size;
@@ -488,7 +502,8 @@ static int store_length_check(struct store *s)
 static int snapshot_commit(struct store *s, const struct snapshot *snap)
 {
 	uint64_t table_bytes = disk_table_bytes(s->files_max);
-	struct disk_super sb = { .version = STORE_VERSION, .block_size = STORE_BLOCK_SIZE };
+	struct disk_super sb = { .version = snap->tree ? STORE_VERSION : STORE_VERSION_FLAT,
+				 .block_size = STORE_BLOCK_SIZE };
 	uint32_t area = s->active_area ^ 1, slot = s->super_slot ^ 1;
 	int ret;
 
@@ -618,30 +633,4 @@ void store_unload(struct store *s)
 	free(s->group_free);
 	free(s->used);
 	free(s);
-}
-
-int __store_file_find(struct store *s, const char *name)
-{
-	for (uint32_t i = 0; i < s->files_max; i++)
-		if (s->file[i].in_use && strcmp(s->file[i].name, name) == 0)
-			return (int)i;
-	return -ENOENT;
-}
-
-int __store_file_create(struct store *s, const char *name)
-{
-	for (uint32_t i = 0; i < s->files_max; i++) {
-		struct store_file *f = &s->file[i];
-
-		if (f->in_use)
-			continue;
-		f->in_use = true;
-		strcpy(f->name, name);
-		f->size = 0;
-		f->blocks = 0;
-		s->files++;
-		__store_meta_changed(s);
-		return (int)i;
-	}
-	return -ENOSPC;
 }

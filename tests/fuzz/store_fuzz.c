@@ -19,7 +19,8 @@
  *
  * Without recomputed checksums almost nothing would get past the CRCs.
  * Then: udax_store_check(); with FUZZ_REPAIR the repair; udax_store_open();
- * udax_readdir(); each file opened, read with udax_pread() at both ends
+ * the tree walked with udax_readdir2(); each file opened, read with
+ * udax_pread() at both ends
  * and through a mapping of its first page; udax_close(); with FUZZ_WRITE,
  * each file written, punched, truncated and synced, a file created, one
  * removed (allocation and frees on whatever passed the checks); close.
@@ -96,7 +97,7 @@ static struct disk_super *slot(uint8_t *img, int i)
 
 static void template_files(void)
 {
-	static const char *const names[] = { "alpha", "beta", "gamma", "delta-empty" };
+	static const char *const names[] = { "alpha", "beta", "gamma", "dir/delta-empty" };
 	static uint8_t buf[3 * PG];
 	struct udax_store *s;
 	struct udax_file *f;
@@ -106,6 +107,9 @@ static void template_files(void)
 			die("open template");
 		for (int i = 0; round == 0 && i < 4; i++) {
 			memset(buf, 'a' + i, sizeof(buf));
+			/* records 0-2 the files, 3 "dir", 4 "dir/delta-empty" */
+			if (i == 3 && udax_mkdir(s, "dir", 0755))
+				die("make template directory");
 			if (udax_open(s, names[i], O_RDWR | O_CREAT, &f))
 				die("create template file");
 			/* alpha: 3 blocks; beta: a hole then 1 block; gamma: 2
@@ -243,17 +247,42 @@ static void file_change(struct udax_store *s, const char *name)
 		die("punch, truncate, fsync or close");
 }
 
+/* Call fn on every file of directory parent (NULL: the root) and of its
+ * subdirectories; the first file's path goes to first (if not NULL and
+ * still ""). Asserted: every listed entry stats as the type listed. */
+static void tree_each(struct udax_store *s, const char *parent,
+		      void (*fn)(struct udax_store *s, const char *path), char *first)
+{
+	char name[UDAX_NAME_MAX + 1], sub[UDAX_PATH_MAX + 1];
+	uint64_t cookie = 0;
+	unsigned type;
+
+	while (udax_readdir2(s, parent, &cookie, name, sizeof(name), &type) == 1) {
+		struct udax_stat st;
+
+		if (snprintf(sub, sizeof(sub), "%s%s%s", parent ? parent : "", parent ? "/" : "",
+			     name) >= (int)sizeof(sub))
+			continue;	/* deeper than a path can name */
+		if (udax_stat(s, sub, &st) || st.type != type)
+			die("a listed entry does not stat as listed");
+		if (type == UDAX_TYPE_DIR) {
+			tree_each(s, sub, fn, first);
+			continue;
+		}
+		fn(s, sub);
+		if (first && !*first)
+			strcpy(first, sub);
+	}
+}
+
 static void store_change(struct udax_store *s, const char *first)
 {
-	char name[UDAX_NAME_MAX + 1];
 	struct udax_file *f;
-	uint64_t cookie = 0;
 	ssize_t n;
 	int ret;
 
 	data_dirty = 1;
-	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1)
-		file_change(s, name);
+	tree_each(s, NULL, file_change, NULL);
 	ret = udax_open(s, "fuzz-new", O_RDWR | O_CREAT, &f);
 	if (ret == 0) {
 		n = udax_pwrite(f, template, 3 * PG, PG);
@@ -271,9 +300,8 @@ static void store_change(struct udax_store *s, const char *first)
 
 static void store_exercise(int change)
 {
-	char name[UDAX_NAME_MAX + 1], first[UDAX_NAME_MAX + 1] = "";
+	char first[UDAX_PATH_MAX + 1] = "";
 	struct udax_store *s;
-	uint64_t cookie = 0;
 	int clean = udax_store_check(path, 0) == 0;
 
 	if (udax_store_open(path, 0, &s)) {
@@ -281,11 +309,7 @@ static void store_exercise(int change)
 			die("a store that checks clean does not open");
 		return;
 	}
-	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1) {
-		file_exercise(s, name);
-		if (!*first)
-			strcpy(first, name);
-	}
+	tree_each(s, NULL, file_exercise, first);
 	if (change)
 		store_change(s, first);
 	if (udax_store_close(s))
@@ -471,6 +495,22 @@ static void blocks_mismatch(uint8_t *img)
 	record(img, 0)->blocks++;
 }
 
+static void tree_orphan(uint8_t *img)
+{
+	record(img, 4)->parent = 6;	/* record 5 is free */
+}
+
+static void tree_parent_file(uint8_t *img)
+{
+	record(img, 4)->parent = 1;	/* alpha */
+}
+
+static void tree_cycle(uint8_t *img)
+{
+	record(img, 4)->type = STORE_TYPE_DIR;	/* empty: a valid directory */
+	record(img, 3)->parent = 5;
+}
+
 static void nothing(uint8_t *img)
 {
 	(void)img;
@@ -505,6 +545,12 @@ static const struct seed seeds[] = {
 	{ "extents-unsorted", RESEAL, 0, extents_unsorted },
 	{ "name-with-slash", RESEAL, 0, name_slash },
 	{ "blocks-mismatch", RESEAL, 0, blocks_mismatch },
+	{ "tree-orphan", RESEAL, 0, tree_orphan },
+	{ "tree-orphan-repair", RESEAL | FUZZ_REPAIR, 0, tree_orphan },
+	{ "tree-parent-file", RESEAL | FUZZ_WRITE, 0, tree_parent_file },
+	{ "tree-parent-file-repair", RESEAL | FUZZ_REPAIR | FUZZ_WRITE, 0, tree_parent_file },
+	{ "tree-cycle", RESEAL, 0, tree_cycle },
+	{ "tree-cycle-repair", RESEAL | FUZZ_REPAIR | FUZZ_WRITE, 0, tree_cycle },
 };
 
 /* The input that lays img's regions over the template, with flags. */
