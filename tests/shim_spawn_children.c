@@ -5,11 +5,13 @@
  * popen(), posix_spawn(), vfork()+exec and fork()+exec all run and
  * report as without the shim, and afterwards the parent's mapping,
  * descriptor and file contents are intact (written through the mapping,
- * read back by read() after msync). Skips in sanitizer builds (the
+ * read back by read() after msync); a vfork() child's close_range and exec
+ * leave the parent's descriptors and store as they were. Skips in sanitizer builds (the
  * children's /bin/sh cannot load that build's preload library).
  * Exit 0 pass, 1 fail (with the seed), 77 skip.
  */
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <spawn.h>
 #include <sys/mman.h>
 
@@ -88,5 +90,34 @@ int main(int argc, char **argv)
 	check_intact("fork+exec", fd, map);
 
 	SHIM_CHECK(munmap(map, LEN) == 0 && close(fd) == 0, "munmap/close");
+
+	/* A vfork child runs in the parent's memory: its close_range (Python's
+	 * subprocess), exec and the exec's store handling must leave the
+	 * parent's descriptors and store alone, with a file open and with
+	 * none (dash runs a command so after closing its redirection). */
+	fd = open(shim_path(1, "v"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	SHIM_CHECK(fd >= 0 && write(fd, "before ", 7) == 7, "open v: %s", strerror(errno));
+	pid = vfork();
+	if (pid == 0) {
+		close_range(3, ~0u, 0);
+		execl("/bin/sh", "sh", "-c", "exit 7", (char *)NULL);
+		_exit(127);
+	}
+	SHIM_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		   WEXITSTATUS(status) == 7, "vfork status %#x", status);
+	SHIM_CHECK(write(fd, "after", 5) == 5, "write after vfork: %s", strerror(errno));
+	SHIM_CHECK(close(fd) == 0, "close v");
+	pid = vfork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", "exit 8", (char *)NULL);
+		_exit(127);
+	}
+	SHIM_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		   WEXITSTATUS(status) == 8, "vfork status %#x", status);
+	fd = open(shim_path(1, "v"), O_RDWR | O_APPEND);
+	SHIM_CHECK(fd >= 0 && write(fd, "!", 1) == 1, "open v after vfork: %s", strerror(errno));
+	SHIM_CHECK(pread(fd, line, sizeof(line), 0) == 13 && !memcmp(line, "before after!", 13),
+		   "v holds '%.13s'", line);
+	SHIM_CHECK(close(fd) == 0, "close v");
 	return 0;
 }

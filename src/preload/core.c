@@ -43,6 +43,10 @@ static uint64_t store_dev;
 static bool store_said;		/* the open failure was reported */
 static _Atomic bool forked_child;
 static _Atomic bool child_said;
+/* The process this memory is the memory of: a vfork() child (posix_spawn,
+ * system, Python's subprocess, dash) runs in its parent's memory until it
+ * execs, and must change none of the shim's state there. */
+static _Atomic pid_t memory_owner;
 
 static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shim_node *nodes;
@@ -80,6 +84,7 @@ void shim_core_fork(int phase)
 		pthread_mutex_unlock(&nodes_lock);
 		pthread_mutex_unlock(&store_lock);
 	} else {
+		atomic_store(&memory_owner, getpid());
 		pthread_mutex_init(&nodes_lock, NULL);
 		pthread_mutex_init(&store_lock, NULL);
 		if (store)	/* the library refuses its handles here */
@@ -87,9 +92,16 @@ void shim_core_fork(int phase)
 	}
 }
 
+bool shim_in_vfork_child(void)
+{
+	pid_t owner = atomic_load_explicit(&memory_owner, memory_order_relaxed);
+
+	return owner && getpid() != owner;
+}
+
 bool shim_is_child(void)
 {
-	return atomic_load_explicit(&forked_child, memory_order_relaxed);
+	return atomic_load_explicit(&forked_child, memory_order_relaxed) || shim_in_vfork_child();
 }
 
 int shim_path_normalize(const char *in, char *out)
@@ -178,6 +190,7 @@ const struct shim_real *shim_real(void)
  * in its fault handler) find the pointers set. */
 __attribute__((constructor)) static void shim_load(void)
 {
+	atomic_store(&memory_owner, getpid());
 	shim_real();
 }
 
@@ -246,7 +259,7 @@ int shim_entry_type(int where, const char *name)
 
 int shim_child_check(void)
 {
-	if (!atomic_load_explicit(&forked_child, memory_order_relaxed))
+	if (!shim_is_child())
 		return 0;
 	if (!atomic_exchange(&child_said, true))
 		say("udax-preload: pid %d: udax files under %s are its parent's (fork); a child "

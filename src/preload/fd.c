@@ -487,9 +487,9 @@ int shim_close_any(int fd)
 {
 	int ret;
 
-	if (shim_fd_is_library(fd))	/* not the program's: as if not open */
+	if (shim_fd_is_library(fd) && !shim_in_vfork_child())	/* not the program's */
 		return shim_fail(-EBADF);
-	if (!shim_fd_is_udax(fd))
+	if (!shim_fd_is_udax(fd) || shim_in_vfork_child())
 		return shim_real()->close(fd);
 	ret = shim_fd_forget(fd);
 	shim_real()->close(fd);
@@ -517,8 +517,8 @@ SHIM_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	int ret;
 
-	if (first > last)
-		return shim_real()->close_range(first, last, flags);	/* EINVAL */
+	if (first > last || shim_in_vfork_child())	/* EINVAL; the parent's tables */
+		return shim_real()->close_range(first, last, flags);
 	ret = close_range_around(first, last, flags);
 	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
 		shim_fd_forget_range(first, last);
@@ -529,6 +529,10 @@ SHIM_EXPORT void closefrom(int lowfd)
 {
 	if (lowfd < 0)
 		lowfd = 0;
+	if (shim_in_vfork_child()) {
+		shim_real()->closefrom(lowfd);
+		return;
+	}
 	if (close_range_around((unsigned)lowfd, ~0u, 0) == 0)
 		shim_fd_forget_range((unsigned)lowfd, ~0u);
 }
@@ -591,6 +595,8 @@ static int udax_dup3(int fd, int newfd, int flags)
 
 SHIM_EXPORT int dup2(int fd, int newfd)
 {
+	if (shim_in_vfork_child())
+		return shim_real()->dup2(fd, newfd);
 	if (shim_fd_is_library(newfd))	/* the library's, busy */
 		return shim_fail(-EBUSY);
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
@@ -600,6 +606,8 @@ SHIM_EXPORT int dup2(int fd, int newfd)
 
 SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 {
+	if (shim_in_vfork_child())
+		return shim_real()->dup3(fd, newfd, flags);
 	if (shim_fd_is_library(newfd))
 		return shim_fail(-EBUSY);
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
@@ -679,6 +687,10 @@ static int fcntl_any(int fd, int cmd, void *arg)
 
 	if (!ofd)
 		return shim_real()->fcntl(fd, cmd, arg);
+	if (shim_in_vfork_child()) {	/* the ofd stays the parent's */
+		shim_ofd_put(ofd);
+		return shim_real()->fcntl(fd, cmd, arg);
+	}
 	ret = shim_child_check();
 	if (!ret || cmd == F_GETFD || cmd == F_SETFD)
 		ret = udax_fcntl(ofd, fd, cmd, arg);

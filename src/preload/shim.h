@@ -331,8 +331,13 @@ void shim_node_name(struct shim_node *node, char *name);
 void shim_core_fork(int phase);
 void shim_fd_fork(int phase);
 void shim_map_fork(int phase);
-/* Whether the process is a fork() child of one holding the store. */
+/* Whether the process is a fork() child of one holding the store, or a
+ * vfork() child (in its parent's memory). */
 bool shim_is_child(void);
+/* Whether the process is a vfork() child running in its parent's memory:
+ * the descriptor calls then go straight to the kernel, changing nothing
+ * of the shim's (the parent's) tables. */
+bool shim_in_vfork_child(void);
 
 /* The libc functions the library's objects call, redirected here by
  * objcopy (libc_redirect.syms) so that udax's own calls never enter the
