@@ -5,8 +5,9 @@
 # reading through > >> < (the shim's stdin/stdout follow dup2 onto 0, 1,
 # 2), external commands exec'd by bash with < > >> 2> on store files
 # (descriptors handed over across exec, stdout a stream of the shim:
-# sort, tr, cut, awk, wc, ls 2>), and `exec 3<FILE` then `exec cat <&3`
-# (the offset carried across exec). Skips in sanitizer builds (see
+# sort, tr, cut, awk, wc, ls 2>), `exec 3<FILE` then `exec cat <&3`
+# (the offset carried across exec), and writes to every descriptor number
+# under `ulimit -n 20` (udax's own descriptors are not the program's). Skips in sanitizer builds (see
 # shim_coreutils). Exit 0 pass, 1 fail, 77 skip.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
@@ -37,6 +38,8 @@ steps=(
 	'ls /nonexistent-udax 2>$D/err'
 	'exec 3<$D/a; read -r skip <&3; exec cat <&3 >$D/rest'
 	'exec 4>>$D/rest; exec date -u +%Y >&4'
+	# few descriptors: udax's own sit at 10; writes to every number miss them
+	'ulimit -n 20; read -r x <$D/a; for fd in $(seq 3 19); do echo junk >&$fd; done 2>/dev/null; echo "$x"'
 )
 for d in "$root" "$dir/host"; do
 	for step in "${steps[@]}"; do
@@ -52,4 +55,5 @@ for f in a b sorted upper sum err rest; do
 		fail "$f differs: $(diff "$dir/host/$f" "$dir/$f.back" | head -5)"
 done
 expect_status 0 "$udax" fsck
+grep -q warning "$dir/out" && fail "fsck: $(cat "$dir/out")"
 echo "PASS shim_shell_redirects"

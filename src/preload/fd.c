@@ -562,6 +562,8 @@ SHIM_EXPORT int dup(int fd)
 {
 	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 
+	if (shim_fd_is_library(fd) && !shim_in_vfork_child())	/* not the program's */
+		return shim_fail(-EBADF);
 	if (!ofd)
 		return shim_real()->dup(fd);
 	return dup_done(ofd, shim_real()->dup(fd));
@@ -597,6 +599,8 @@ SHIM_EXPORT int dup2(int fd, int newfd)
 {
 	if (shim_in_vfork_child())
 		return shim_real()->dup2(fd, newfd);
+	if (shim_fd_is_library(fd))	/* not the program's */
+		return shim_fail(-EBADF);
 	if (shim_fd_is_library(newfd))	/* the library's, busy */
 		return shim_fail(-EBUSY);
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
@@ -608,6 +612,8 @@ SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 {
 	if (shim_in_vfork_child())
 		return shim_real()->dup3(fd, newfd, flags);
+	if (shim_fd_is_library(fd))
+		return shim_fail(-EBADF);
 	if (shim_fd_is_library(newfd))
 		return shim_fail(-EBUSY);
 	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
@@ -685,6 +691,8 @@ static int fcntl_any(int fd, int cmd, void *arg)
 	struct shim_ofd *ofd = shim_ofd_get_any(fd);
 	int ret;
 
+	if (shim_fd_is_library(fd) && !shim_in_vfork_child())	/* not the program's */
+		return shim_fail(-EBADF);
 	if (!ofd)
 		return shim_real()->fcntl(fd, cmd, arg);
 	if (shim_in_vfork_child()) {	/* the ofd stays the parent's */

@@ -209,6 +209,8 @@ ssize_t shim_read_any(int fd, const struct iovec *iov, int cnt, off_t pos, int r
 	struct shim_ofd *ofd = shim_ofd_get(fd);
 	ssize_t ret;
 
+	if (shim_fd_is_library(fd) && !shim_in_vfork_child())	/* not the program's */
+		return shim_fail(-EBADF);
 	if (!ofd) {
 		if (iov_in_maps(iov, cnt)) {
 			if (rwf)
@@ -236,6 +238,8 @@ ssize_t shim_write_any(int fd, const struct iovec *iov, int cnt, off_t pos, int 
 	struct shim_ofd *ofd = shim_ofd_get(fd);
 	ssize_t ret;
 
+	if (shim_fd_is_library(fd) && !shim_in_vfork_child())	/* not the program's */
+		return shim_fail(-EBADF);
 	if (!ofd) {
 		if (iov_in_maps(iov, cnt)) {
 			if (rwf)
@@ -293,7 +297,7 @@ SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t pos)
 
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	if (!shim_fd_is_udax(fd) && !iov_in_maps(iov, cnt))
+	if (!shim_fd_is_udax(fd) && !shim_fd_is_library(fd) && !iov_in_maps(iov, cnt))
 		return shim_real()->readv(fd, iov, cnt);
 	return shim_read_any(fd, iov, cnt, -1, 0);
 }
@@ -343,7 +347,7 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t pos)
 
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (!shim_fd_is_udax(fd) && !iov_in_maps(iov, cnt))
+	if (!shim_fd_is_udax(fd) && !shim_fd_is_library(fd) && !iov_in_maps(iov, cnt))
 		return shim_real()->writev(fd, iov, cnt);
 	return shim_write_any(fd, iov, cnt, -1, 0);
 }
