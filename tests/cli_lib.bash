@@ -11,7 +11,10 @@
 # and defines
 #   fail MESSAGE...              print "FAIL test_name: MESSAGE", exit 1;
 #   expect_status STATUS CMD...  run CMD, its output in $dir/out and
-#                                $dir/err; fail unless it exits STATUS.
+#                                $dir/err; fail unless it exits STATUS;
+#   skip_if_sanitized            exit 77 in a sanitizer build, whose preload
+#                                library needs the sanitizer runtime in the
+#                                program (programs not built here lack it).
 # Named .bash, not .sh: the Makefile makes every tests/*.sh a test.
 test_name=${0##*/}
 test_name=${test_name%.sh}
@@ -25,4 +28,11 @@ expect_status() { # STATUS COMMAND...
 	"$@" >"$dir/out" 2>"$dir/err"
 	local got=$?
 	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want: $(cat "$dir/err")"
+}
+skip_if_sanitized() {
+	local lib=${udax%/*}/libudax-preload.so
+	if nm -D "$lib" 2>/dev/null | grep -q '__[at]san_init'; then
+		echo "SKIP: a sanitizer build: $lib needs the sanitizer runtime in the program"
+		exit 77
+	fi
 }

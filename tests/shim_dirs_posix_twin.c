@@ -19,21 +19,6 @@
 
 #define STEPS 3000
 
-/* Run expr for side s = 0 (host) and 1 (udax): the same result and errno. */
-#define TWIN(expr)							\
-	({								\
-		long r_[2];						\
-		int e_[2];						\
-		for (int s = 0; s < 2; s++) {				\
-			errno = 0;					\
-			r_[s] = (long)(expr);				\
-			e_[s] = r_[s] < 0 ? errno : 0;			\
-		}							\
-		if (r_[0] != r_[1] || e_[0] != e_[1])			\
-			SHIM_FAIL("%s [%s, %s]: host %ld (%s), udax %ld (%s)", #expr, a, b, \
-				  r_[0], strerror(e_[0]), r_[1], strerror(e_[1])); \
-		r_[0];							\
-	})
 
 static char *paths[2][1024];
 static int npaths[2];
@@ -159,11 +144,14 @@ static int relative_call(int s, const char *dir, const char *name, int what, boo
 
 static void step(int n)
 {
+	static char twin_case[48];
 	char a[16], b[16];
 	int op = (int)(shim_rand() % 12), dfd[2] = { -1, -1 }, e[2], what;
 
 	random_path(a);
 	random_path(b);
+	snprintf(twin_case, sizeof(twin_case), "[%s, %s] ", a, b);
+	shim_twin_case = twin_case;
 	switch (op) {
 	case 0:
 	case 1:

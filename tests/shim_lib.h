@@ -57,6 +57,27 @@ static uint64_t shim_seed, shim_rng;
 		}							\
 	} while (0)
 
+/* What the TWIN failures below name besides the call (a test may point it
+ * at the case it runs; "" by default). */
+static const char *shim_twin_case __attribute__((unused)) = "";
+
+/* Run expr for side s = 0 (host) and 1 (udax): both must give the same
+ * result and, on failure, the same errno. Value: the host's result. */
+#define TWIN(expr)							\
+	({								\
+		long r_[2];						\
+		int e_[2];						\
+		for (int s = 0; s < 2; s++) {				\
+			errno = 0;					\
+			r_[s] = (long)(expr);				\
+			e_[s] = r_[s] < 0 ? errno : 0;			\
+		}							\
+		if (r_[0] != r_[1] || e_[0] != e_[1])			\
+			SHIM_FAIL("%s%s: host %ld (%s), udax %ld (%s)", shim_twin_case, \
+				  #expr, r_[0], strerror(e_[0]), r_[1], strerror(e_[1])); \
+		r_[0];							\
+	})
+
 /* xorshift64*. */
 static inline uint64_t shim_rand(void)
 {

@@ -26,22 +26,6 @@
 
 static char *buf[2], *data;
 
-/* Run expr for side s = 0 (host) and 1 (udax); both must give the same
- * result and, on failure, the same errno. */
-#define TWIN(expr)							\
-	({								\
-		long r_[2];						\
-		int e_[2];						\
-		for (int s = 0; s < 2; s++) {				\
-			errno = 0;					\
-			r_[s] = (long)(expr);				\
-			e_[s] = r_[s] < 0 ? errno : 0;			\
-		}							\
-		if (r_[0] != r_[1] || e_[0] != e_[1])			\
-			SHIM_FAIL("%s: host %ld (%s), udax %ld (%s)", #expr, r_[0], \
-				  strerror(e_[0]), r_[1], strerror(e_[1])); \
-		r_[0];							\
-	})
 
 /* As TWIN for calls returning a descriptor (numbers differ): into fd[]. */
 #define TWIN_FD(fd, expr)						\

@@ -13,11 +13,7 @@ set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
 . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
-lib=${udax%/*}/libudax-preload.so
-if nm -D "$lib" 2>/dev/null | grep -q '__[at]san_init'; then
-	echo "SKIP: a sanitizer build: $lib needs the sanitizer runtime in the program"
-	exit 77
-fi
+skip_if_sanitized
 export UDAX_STORE=$dir/store
 root=$dir/udax
 expect_status 0 "$udax" create "$UDAX_STORE" 64M

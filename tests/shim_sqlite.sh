@@ -15,11 +15,7 @@ set -u
 . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
 command -v sqlite3 >/dev/null || { echo "SKIP: no sqlite3 (apt-get install sqlite3)"; exit 77; }
-lib=${udax%/*}/libudax-preload.so
-if nm -D "$lib" 2>/dev/null | grep -q '__[at]san_init'; then
-	echo "SKIP: a sanitizer build: $lib needs the sanitizer runtime in the program"
-	exit 77
-fi
+skip_if_sanitized
 export UDAX_STORE=$dir/store
 root=$dir/udax
 rows=100000 batch=5000

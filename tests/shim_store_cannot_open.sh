@@ -9,11 +9,7 @@ set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
 . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
 
-lib=${udax%/*}/libudax-preload.so
-if nm -D "$lib" 2>/dev/null | grep -q '__[at]san_init'; then
-	echo "SKIP: a sanitizer build: $lib needs the sanitizer runtime in the program"
-	exit 77
-fi
+skip_if_sanitized
 root=$dir/udax
 # one bash process, three failing calls, then a host write
 script="test -e $root/a || echo miss-a; : < $root/b || echo miss-b; read -r l < $root/c; echo on > $dir/host"
