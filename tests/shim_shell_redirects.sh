@@ -5,10 +5,12 @@
 # reading through > >> < (the shim's stdin/stdout follow dup2 onto 0, 1,
 # 2), external commands exec'd by bash with < > >> 2> on store files
 # (descriptors handed over across exec, stdout a stream of the shim:
-# sort, tr, cut, awk, wc, ls 2>), `exec 3<FILE` then `exec cat <&3`
-# (the offset carried across exec), and writes to every descriptor number
-# under `ulimit -n 20` (udax's own descriptors are not the program's). Skips in sanitizer builds (see
-# shim_coreutils). Exit 0 pass, 1 fail, 77 skip.
+# sort, tr, cut, awk, wc, ls 2>), `exec 3<FILE` then `exec cat <&3` (the
+# offset carried across exec), /dev/stdout, /dev/fd/N and /proc/self/fd/N
+# of store files (the file, not the placeholder), and writes to every
+# descriptor number under `ulimit -n 20` (udax's own descriptors are not
+# the program's). Skips in sanitizer builds (see shim_coreutils).
+# Exit 0 pass, 1 fail, 77 skip.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
 . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
@@ -34,6 +36,10 @@ steps=(
 	'ls /nonexistent-udax 2>$D/err'
 	'exec 3<$D/a; read -r skip <&3; exec cat <&3 >$D/rest'
 	'exec 4>>$D/rest; exec date -u +%Y >&4'
+	# /dev/stdout, /dev/fd/N, /proc/self/fd/N of a store file: that file
+	"exec >\$D/devout; exec dd if=$dir/input of=/dev/stdout status=none"
+	'exec 3<$D/devout; exec tail -n 2 /dev/fd/3'
+	'exec 3<$D/a; exec cat /proc/self/fd/3'
 	# few descriptors: udax's own sit at 10; writes to every number miss them
 	'ulimit -n 20; read -r x <$D/a; for fd in $(seq 3 19); do echo junk >&$fd; done 2>/dev/null; echo "$x"'
 )
@@ -45,7 +51,7 @@ for d in "$root" "$dir/host"; do
 done
 cmp -s "$dir/out.udax" "$dir/out.host" ||
 	fail "the output differs: $(diff "$dir/out.host" "$dir/out.udax" | head -5)"
-for f in a b sorted upper sum err rest; do
+for f in a b sorted upper sum err rest devout; do
 	"$udax" get "$f" "$dir/$f.back" || fail "get $f"
 	cmp -s "$dir/host/$f" "$dir/$f.back" ||
 		fail "$f differs: $(diff "$dir/host/$f" "$dir/$f.back" | head -5)"

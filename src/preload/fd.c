@@ -394,11 +394,55 @@ static int udax_open_path(int where, const char *name, int flags)
 	return fd;
 }
 
+/* The descriptor that path names as the kernel's /dev/stdin, /dev/stdout,
+ * /dev/stderr, /dev/fd/N and /proc/self/fd/N do, or -1. */
+static int fd_path_target(const char *path)
+{
+	static const char *const std[3] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
+	const char *digits = NULL;
+	char *end;
+	long n;
+
+	for (int fd = 0; fd < 3; fd++)
+		if (!strcmp(path, std[fd]))
+			return fd;
+	if (!strncmp(path, "/dev/fd/", 8))
+		digits = path + 8;
+	else if (!strncmp(path, "/proc/self/fd/", 14))
+		digits = path + 14;
+	if (!digits || *digits < '0' || *digits > '9')
+		return -1;
+	n = strtol(digits, &end, 10);
+	return *end || n > INT32_MAX ? -1 : (int)n;
+}
+
+/* open of /dev/stdout and its kin naming udax descriptor fd: a new open
+ * of its file (the kernel's would reopen the placeholder, /dev/null).
+ * Return: the new descriptor, or -errno. */
+static int udax_reopen(int fd, int flags)
+{
+	struct shim_ofd *ofd = shim_ofd_get(fd);
+	char name[SHIM_PATH_SIZE];
+	bool gone;
+
+	if (!ofd)
+		return -ENXIO;	/* a directory's: as /dev/fd/N of one for writing */
+	snprintf(name, sizeof(name), "%s", ofd->node->name);
+	gone = ofd->node->unlinked;
+	shim_ofd_put(ofd);
+	return gone ? -ENOENT : udax_open_path(SHIM_ENTRY, name, flags);
+}
+
 int shim_open_any(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char name[SHIM_PATH_SIZE];
-	int where = shim_path_where(dirfd, path, name);
+	int where, target = path ? fd_path_target(path) : -1;
 
+	if (target >= 0 && shim_fd_is_udax(target) && !shim_in_vfork_child()) {
+		where = udax_reopen(target, flags);
+		return where < 0 ? shim_fail(where) : where;
+	}
+	where = shim_path_where(dirfd, path, name);
 	if (where == SHIM_HOST)
 		return shim_real()->openat(dirfd, path, flags, mode);
 	if (where >= 0)
