@@ -101,7 +101,7 @@ bool shim_in_vfork_child(void)
 
 bool shim_is_child(void)
 {
-	return atomic_load_explicit(&forked_child, memory_order_relaxed) || shim_in_vfork_child();
+	return atomic_load_explicit(&forked_child, memory_order_relaxed);
 }
 
 int shim_path_normalize(const char *in, char *out)
@@ -292,7 +292,7 @@ static uint64_t hash64(const void *p, size_t n, uint64_t h)
 int shim_store(struct udax_store **s)
 {
 	struct stat host;
-	int ret = shim_child_check();
+	int ret = shim_in_vfork_child() ? -EBUSY : shim_child_check();
 
 	if (ret)
 		return ret;

@@ -112,7 +112,7 @@ char **shim_exec_env(char *const envp[])
 	size_t n = 0, kept = 0, n_seen = 0;
 	char **out;
 
-	if (shim_is_child() || shim_fd_next_udax(0) < 0)
+	if (shim_is_child() || shim_fd_next_udax(0) < 0 || shim_in_vfork_child())
 		return NULL;
 	if (text_add(&t, HANDOVER "=", strlen(HANDOVER) + 1))
 		return NULL;

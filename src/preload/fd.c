@@ -639,30 +639,29 @@ static int udax_dup3(int fd, int newfd, int flags)
 	return ret;
 }
 
-SHIM_EXPORT int dup2(int fd, int newfd)
+/* dup2 (flags -1) or dup3 as the program asked for it. */
+static int dup_any(int fd, int newfd, int flags)
 {
-	if (shim_in_vfork_child())
-		return shim_real()->dup2(fd, newfd);
+	bool udax = shim_fd_is_udax(fd) || shim_fd_is_udax(newfd);
+
+	if ((!udax && !shim_fd_is_library(fd) && !shim_fd_is_library(newfd)) ||
+	    shim_in_vfork_child() || (udax && fd == newfd))
+		return flags < 0 ? shim_real()->dup2(fd, newfd) : shim_real()->dup3(fd, newfd, flags);
 	if (shim_fd_is_library(fd))	/* not the program's */
 		return shim_fail(-EBADF);
 	if (shim_fd_is_library(newfd))	/* the library's, busy */
 		return shim_fail(-EBUSY);
-	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
-		return shim_real()->dup2(fd, newfd);
-	return udax_dup3(fd, newfd, -1);
+	return udax_dup3(fd, newfd, flags);
+}
+
+SHIM_EXPORT int dup2(int fd, int newfd)
+{
+	return dup_any(fd, newfd, -1);
 }
 
 SHIM_EXPORT int dup3(int fd, int newfd, int flags)
 {
-	if (shim_in_vfork_child())
-		return shim_real()->dup3(fd, newfd, flags);
-	if (shim_fd_is_library(fd))
-		return shim_fail(-EBADF);
-	if (shim_fd_is_library(newfd))
-		return shim_fail(-EBUSY);
-	if (fd == newfd || (!shim_fd_is_udax(fd) && !shim_fd_is_udax(newfd)))
-		return shim_real()->dup3(fd, newfd, flags);
-	return udax_dup3(fd, newfd, flags);
+	return dup_any(fd, newfd, flags);
 }
 
 /* The offset a lock's l_whence names for ofd, into *base. Return: 0 or

@@ -57,7 +57,7 @@ static void ofd_sync(struct shim_ofd *ofd)
 
 void shim_sync_all(void)
 {
-	if (shim_is_child() || shim_store_close() != -EBUSY)
+	if (shim_is_child() || shim_in_vfork_child() || shim_store_close() != -EBUSY)
 		return;
 	shim_map_sync_all();
 	shim_ofd_each(ofd_sync);

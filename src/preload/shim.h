@@ -331,12 +331,14 @@ void shim_node_name(struct shim_node *node, char *name);
 void shim_core_fork(int phase);
 void shim_fd_fork(int phase);
 void shim_map_fork(int phase);
-/* Whether the process is a fork() child of one holding the store, or a
- * vfork() child (in its parent's memory). */
+/* Whether the process is a fork() child of one holding the store. */
 bool shim_is_child(void);
 /* Whether the process is a vfork() child running in its parent's memory:
  * the descriptor calls then go straight to the kernel, changing nothing
- * of the shim's (the parent's) tables. */
+ * of the shim's (the parent's) tables, exec neither syncs nor hands over,
+ * and a udax path gets EBUSY (shim_store()). It asks the kernel for the
+ * pid: not for every read and write (a vfork child does none on a udax
+ * descriptor it could not open), only where the tables would change. */
 bool shim_in_vfork_child(void);
 
 /* The libc functions the library's objects call, redirected here by
