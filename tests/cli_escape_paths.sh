@@ -6,7 +6,8 @@
 # the store into or over itself, open errors (the library's detail text,
 # which holds the path), EFBIG from create (on ext4),
 # demo's temporary paths, and a store NAME so by the progress line of get.
-# Exit 0 pass, 1 fail; the progress part is left out without script(1).
+# Exit 0 pass, 1 fail; the progress part is left out where script(1)
+# cannot make a terminal.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
 . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
@@ -55,8 +56,8 @@ grep -qF "temporary store $esc_store.d/udax-demo-" "$dir/out" || fail "demo: $(c
 grep -qF "its directory $esc_store.d/udax-demo-" "$dir/out" || fail "demo: $(cat -v "$dir/out")"
 no_raw demo "$dir/out" 40
 
-if ! command -v script >/dev/null; then
-	echo "PASS cli_escape_paths (no script(1): progress not checked)"
+if ! have_terminal; then
+	echo "PASS cli_escape_paths (script(1) cannot make a terminal here: progress not checked)"
 	exit 0
 fi
 # The progress line of a get whose NAME holds the controls, on a terminal

@@ -14,7 +14,12 @@
 #                                $dir/err; fail unless it exits STATUS;
 #   skip_if_sanitized            exit 77 in a sanitizer build, whose preload
 #                                library needs the sanitizer runtime in the
-#                                program (programs not built here lack it).
+#                                program (programs not built here lack it);
+#   have_terminal                true when script(1) can give a command a
+#                                terminal (a machine without /dev/pts or
+#                                /dev/ptmx cannot: script then exits at
+#                                once, and a reader waiting on a FIFO for
+#                                the command would wait forever).
 # Named .bash, not .sh: the Makefile makes every tests/*.sh a test.
 test_name=${0##*/}
 test_name=${test_name%.sh}
@@ -35,4 +40,8 @@ skip_if_sanitized() {
 		echo "SKIP: a sanitizer build: $lib needs the sanitizer runtime in the program"
 		exit 77
 	fi
+}
+have_terminal() {
+	command -v script >/dev/null &&
+		timeout 20 script -qec true /dev/null </dev/null >/dev/null 2>&1
 }

@@ -24,7 +24,7 @@ grep -q "standard output is the store file itself" "$dir/err" || fail "get - >>s
 "$udax" put - dir <"$dir" 2>"$dir/err" && fail "put - from a directory"
 grep -q "standard input: Is a directory" "$dir/err" || fail "put - <dir: $(cat "$dir/err")"
 
-command -v script >/dev/null || { echo "SKIP: no script(1) for the progress line"; exit 77; }
+have_terminal || { echo "SKIP: script(1) cannot make a terminal here, for the progress line"; exit 77; }
 head -c $((80 << 20)) /dev/zero >"$dir/big"
 "$udax" put -q "$dir/big" big || fail "put big"
 mkfifo "$dir/fifo"

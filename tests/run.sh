@@ -2,7 +2,11 @@
 # Run udax's test programs: tests/run.sh BUILD_DIR [TEST...]
 # Each program exits 0 (pass), 77 (skip) or anything else (fail). The last
 # line is "N passed, N failed, N skipped". Exit status 1 if any failed.
+# A program still running after UDAX_TEST_TIMEOUT seconds (default 900:
+# the slowest test takes about a minute under ASan) is killed, with its
+# process group, and fails: one hang must not stall the whole suite.
 set -u
+limit=${UDAX_TEST_TIMEOUT:-900}
 build=${1:?usage: tests/run.sh BUILD_DIR [TEST...]}
 shift
 if (($#)); then
@@ -15,8 +19,9 @@ passed=0 failed=0 skipped=0 failures=()
 for t in "${tests[@]}"; do
 	name=$(basename "$t")
 	start=$EPOCHREALTIME
-	out=$("$t" 2>&1)
+	out=$(timeout -k 10 "$limit" "$t" 2>&1)
 	rc=$?
+	((rc == 124 || rc == 137)) && out+=$'\n'"killed: still running after $limit s"
 	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	case $rc in
 	0) passed=$((passed + 1)); printf 'ok   %-34s %6ss\n' "$name" "$secs" ;;
