@@ -27,7 +27,9 @@
 # warm-up, then RUNS (default 5) timed rounds. Prints min/median/max of
 # both sides and ratio = udax median / kernel median (above 1: udax is
 # faster), with the min-max of the ratios of the runs paired by round; then
-# what `udax stat` says of each store file (extents, whole 2 MiB extents).
+# what `udax stat` says of each store file (extents, whole 2 MiB extents),
+# and the udax counters of each workload's last timed run (udax run
+# --stats: every process of the run, summed).
 # Output in build/bench (or $OUT): shim.md (the table, also printed),
 # shim.csv, shim-raw.txt (every run), shim-log.txt (the programs' stderr,
 # udax stat). Needs sqlite3, fio and liblmdb-dev (rows whose program is
@@ -79,7 +81,8 @@ path() { if [ "$1" = udax ]; then echo "$root/$2"; else echo "$host/$2"; fi; }
 on() {
 	local side=$1; shift
 	if [ "$side" = udax ]; then
-		timeout "$timeout_s" "$udax" run --store "$store" --root "$root" -- "$@" 2>>"$log"
+		timeout "$timeout_s" "$udax" run --store "$store" --root "$root" \
+			--stats="$dir/stats.txt" -- "$@" 2>>"$log"
 	else
 		timeout "$timeout_s" "$@" 2>>"$log"
 	fi
@@ -156,7 +159,16 @@ for ((r = 0; r <= runs; r++)); do
 		for side in udax kernel; do
 			printf '\r%-70s' "round $r/$runs$([ $r = 0 ] && echo ' (warm-up)'): $work $side ($((SECONDS - start))s)" >&2
 			echo "== $work $side run $r" >>"$log"
+			: >"$dir/stats.txt"
 			v=$(measure "$work" "$side" "$r") || v=""
+			if [ "$side" = udax ] && [ "$r" = "$runs" ]; then
+				cat "$dir/stats.txt" >>"$log"
+				# the 11 counters of each line, summed over the processes
+				sed 's/^.*): //; s/[^0-9]\+/ /g' "$dir/stats.txt" | awk -v w="$work" '
+					{ for (i = 1; i <= NF; i++) c[i] += $i }
+					END { printf "%s", w; for (i = 1; i <= 11; i++) printf " %d", c[i]; print "" }' \
+					>>"$dir/counters.txt"
+			fi
 			if [ -z "$v" ]; then
 				echo "$work $side run $r: failed" >>"$log"
 				failed=$((failed + 1))
@@ -209,6 +221,13 @@ units="sqlite-insert rows/s|sqlite-point queries/s|lmdb-read gets/s|fio-mmap-ran
 				K[1], med(K, ck), K[ck], med(U, cu) / med(K, ck), R[1], R[cr], cu > "/dev/stderr"
 		}
 	}' "$raw" 2>"$dir/csv"
+	echo
+	echo "udax counters of the last timed run (udax run --stats, all its processes):"
+	echo
+	echo "| workload | read faults (holes) | write faults | 2 MiB / 4 KiB fallback | pages mapped ahead | blocks allocated | pages written back |"
+	echo "|---|---|---|---|---|---|---|"
+	awk '{ printf "| %s | %d (%d) | %d | %d / %d | %d | %d | %d |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' \
+		"$dir/counters.txt" 2>/dev/null
 	echo
 	sed 's/^/    /' "$dir/stat.txt"
 	for n in "${notes[@]}"; do echo "note: $n"; done

@@ -240,6 +240,13 @@ UDAX_API int udax_fsync(struct udax_file *f);
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 
+/* Fill st with this process's counters of store s: the fault, allocation
+ * and writeback counters summed over every file it has opened or mapped
+ * since udax_store_open() (files closed since included); size, blocks,
+ * dirty_pages and mappings summed over the files open or mapped now.
+ * For a run's totals (udax run --stats). */
+UDAX_API int udax_store_counters(struct udax_store *s, struct udax_file_stat *st);
+
 /* Fill st with the persistent figures of the file or directory called
  * name, without opening it (for listings); st->type says which.
  * -ENOENT if there is none. */

@@ -65,7 +65,7 @@ static const char usage_text[] =
 	"                           'WORKLOAD udax VALUE UNIT' per figure; workloads:\n"
 	"                           seq-read seq-write rand-write alloc-write\n"
 	"                           sparse-read fault-4k threads index (default all)\n"
-	"  run [--store STORE] [--root DIR] [--create SIZE] -- PROGRAM [ARGS...]\n"
+	"  run [--store STORE] [--root DIR] [--create SIZE] [--stats[=FILE]] -- PROGRAM [ARGS...]\n"
 	"                           run an unmodified program with the preload shim:\n"
 	"                           paths under DIR (default /udax) are files of the\n"
 	"                           store, mappings included (udax run --help)\n"

@@ -24,12 +24,16 @@
 #define PRELOAD_NAME "libudax-preload.so"
 
 static const char run_help[] =
-	"Usage: udax run [--store STORE] [--root DIR] [--create SIZE] -- PROGRAM [ARGS...]\n"
+	"Usage: udax run [--store STORE] [--root DIR] [--create SIZE] [--stats[=FILE]]\n"
+	"                -- PROGRAM [ARGS...]\n"
 	"Run PROGRAM with " PRELOAD_NAME ": paths under DIR (default /udax) name the\n"
 	"files of STORE (default $UDAX_STORE, else ./udax.store), mappings included;\n"
 	"every other path is the kernel's. --create SIZE (suffix K, M, G, T) creates\n"
 	"STORE first when it does not exist. PROGRAM and its children get LD_PRELOAD,\n"
 	"UDAX_STORE and UDAX_ROOT; setting them by hand works alike.\n"
+	"--stats: each process that used the store prints, when it exits or execs, one\n"
+	"line of its fault, allocation and writeback counters on stderr, or appends\n"
+	"it to the host file FILE (UDAX_STATS=FILE, or - for stderr).\n"
 	"Directories under DIR are the store's (mkdir, rmdir, opendir/readdir,\n"
 	"rename of a directory with its subtree, chdir into one: relative paths then\n"
 	"start there). This version: one process uses the store at a time (a fork()\n"
@@ -86,21 +90,23 @@ int cmd_run(const char *store, int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "create", required_argument, NULL, 'c' },
+		{ "stats", optional_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *root = getenv("UDAX_ROOT"), *create = NULL;
+	const char *root = getenv("UDAX_ROOT"), *create = NULL, *stats = NULL;
 	char path[PATH_MAX];
 	uint64_t size = 0;
 	struct stat st;
 	int opt, ret;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+:s:r:c:h", longs, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:s:r:c:th", longs, NULL)) != -1) {
 		switch (opt) {
 		case 's': store = optarg; break;
 		case 'r': root = optarg; break;
 		case 'c': create = optarg; break;
+		case 't': stats = optarg ? optarg : "-"; break;
 		case 'h': fputs(run_help, stdout); return 0;
 		default: return cli_option_error(opt, argv, longs);
 		}
@@ -128,7 +134,8 @@ int cmd_run(const char *store, int argc, char **argv)
 			return fail_detail(store, ret);
 	}
 	if (setenv("UDAX_STORE", store, 1) ||
-	    (root && *root && setenv("UDAX_ROOT", root, 1)) || (ret = preload_set()))
+	    (root && *root && setenv("UDAX_ROOT", root, 1)) ||
+	    (stats && setenv("UDAX_STATS", stats, 1)) || (ret = preload_set()))
 		return fail("the environment", errno ? -errno : -ENOMEM);
 	execvp(argv[optind], argv + optind);
 	ret = errno;

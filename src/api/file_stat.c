@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * file_stat.c - layer api: a file's figures: udax_fstat() of an open file
- * (its size and this process's fault counters) and udax_stat() by name
+ * (its size and this process's fault counters), udax_store_counters() (those
+ * counters summed over the store's files) and udax_stat() by name
  * (what the store's block map says: size, blocks, extents, 2 MiB extents;
  * of a directory, its type and zeros).
  *
@@ -9,7 +10,8 @@
  * Locks: udax_store.inodes_lock, held across udax_stat()'s walk so that
  * the slot keeps its file (unlink and rename take it first); store.lock,
  * taken per run of the walk (store_map_run()), so that faults of the file
- * wait at most one run's lookups; inode.maps_lock to count mappings.
+ * wait at most one run's lookups; inode.maps_lock to count mappings;
+ * udax_store.closed_counters under inodes_lock.
  */
 #include <errno.h>
 
@@ -85,38 +87,74 @@ int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st)
 	return 0;
 }
 
+/* Add the counters of ino to out (the fields udax_fstat() and
+ * udax_store_counters() share; atomics, no lock). */
+static void inode_counters_add(struct inode *ino, struct udax_file_stat *out)
+{
+#define ADD(field, counter) out->field += atomic_load_explicit(&(counter), memory_order_relaxed)
+	ADD(faults_read, ino->faults_read);
+	ADD(faults_write, ino->faults_write);
+	ADD(faults_hole, ino->faults_hole);
+	ADD(faults_pmd, ino->faults_pmd);
+	ADD(faults_pmd_fallback, ino->faults_pmd_fallback);
+	ADD(pages_mapped_ahead, ino->pages_mapped_ahead);
+	ADD(map_evictions, ino->map_evictions);
+	ADD(faults_sigbus, ino->faults_sigbus);
+	ADD(lock_waits, ino->pi.lock_waits);
+	ADD(blocks_allocated, ino->blocks_allocated);
+	ADD(writeback_pages, ino->writeback_pages);
+#undef ADD
+}
+
+/* Add what only an open file has (size, blocks, dirty pages, mappings).
+ * Context: takes store.lock, then inode.maps_lock. */
+static void inode_state_add(struct inode *ino, struct udax_file_stat *out)
+{
+	struct store *s = ino->st;
+
+	out->size += atomic_load_explicit(&ino->size, memory_order_acquire);
+	mutex_lock(&s->lock);
+	out->blocks += s->file[ino->slot].blocks;
+	mutex_unlock(&s->lock);
+	out->dirty_pages += atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
+	mutex_lock(&ino->maps_lock);
+	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
+		out->mappings++;
+	mutex_unlock(&ino->maps_lock);
+}
+
+void inode_counters_retire(struct inode *ino)
+{
+	inode_counters_add(ino, &ino->handle->closed_counters);
+}
+
 int file_fstat(struct udax_file *f, struct udax_file_stat *st)
 {
 	struct udax_file_stat out = { .size = 0 };
-	struct inode *ino;
-	struct store *s;
 
 	if (!f || !st)
 		return detail_set(-EINVAL, "%s is NULL", f ? "st" : "the file handle");
-	ino = f->inode;
-	s = ino->st;
-	out.size = atomic_load_explicit(&ino->size, memory_order_acquire);
-	mutex_lock(&s->lock);
-	out.blocks = s->file[ino->slot].blocks;
-	mutex_unlock(&s->lock);
-	out.faults_read = atomic_load_explicit(&ino->faults_read, memory_order_relaxed);
-	out.faults_write = atomic_load_explicit(&ino->faults_write, memory_order_relaxed);
-	out.faults_hole = atomic_load_explicit(&ino->faults_hole, memory_order_relaxed);
-	out.faults_pmd = atomic_load_explicit(&ino->faults_pmd, memory_order_relaxed);
-	out.faults_pmd_fallback =
-		atomic_load_explicit(&ino->faults_pmd_fallback, memory_order_relaxed);
-	out.pages_mapped_ahead =
-		atomic_load_explicit(&ino->pages_mapped_ahead, memory_order_relaxed);
-	out.map_evictions = atomic_load_explicit(&ino->map_evictions, memory_order_relaxed);
-	out.faults_sigbus = atomic_load_explicit(&ino->faults_sigbus, memory_order_relaxed);
-	out.lock_waits = atomic_load_explicit(&ino->pi.lock_waits, memory_order_relaxed);
-	out.blocks_allocated = atomic_load_explicit(&ino->blocks_allocated, memory_order_relaxed);
-	out.dirty_pages = atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
-	out.writeback_pages = atomic_load_explicit(&ino->writeback_pages, memory_order_relaxed);
-	mutex_lock(&ino->maps_lock);
-	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
-		out.mappings++;
-	mutex_unlock(&ino->maps_lock);
+	inode_state_add(f->inode, &out);
+	inode_counters_add(f->inode, &out);
+	*st = out;	/* st may be a udax mapping: written with no lock held */
+	return 0;
+}
+
+int file_stat_store(struct udax_store *s, struct udax_file_stat *st)
+{
+	struct udax_file_stat out;
+
+	if (!s || !st)
+		return detail_set(-EINVAL, "%s is NULL", s ? "st" : "the store handle");
+	mutex_lock(&s->inodes_lock);
+	out = s->closed_counters;
+	for (uint32_t slot = 0; slot < s->st->files_max; slot++) {
+		if (s->inode[slot]) {
+			inode_state_add(s->inode[slot], &out);
+			inode_counters_add(s->inode[slot], &out);
+		}
+	}
+	mutex_unlock(&s->inodes_lock);
 	*st = out;	/* st may be a udax mapping: written with no lock held */
 	return 0;
 }

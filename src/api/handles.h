@@ -29,6 +29,7 @@ struct udax_store {
 	struct mutex inodes_lock;
 	struct inode **inode;		/* by file slot, NULL when not open */
 	pid_t owner;			/* the process that opened it */
+	struct udax_file_stat closed_counters;	/* of inodes gone; inodes_lock */
 };
 
 struct udax_file {
@@ -64,6 +65,10 @@ int file_fsync(struct udax_file *f);
 /* file_stat.c */
 int file_fstat(struct udax_file *f, struct udax_file_stat *st);
 int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st);
+int file_stat_store(struct udax_store *s, struct udax_file_stat *st);
+/* Add ino's counters to its store's closed_counters, as it goes.
+ * Context: the caller holds udax_store.inodes_lock. */
+void inode_counters_retire(struct inode *ino);
 /* file_seek.c */
 int64_t file_seek_data(struct udax_file *f, uint64_t off, int whence);
 /* mapping_handle.c */

@@ -48,8 +48,10 @@ void inode_put(struct inode *ino)
 
 	mutex_lock(&s->inodes_lock);
 	last = --ino->refs == 0;
-	if (last)
+	if (last) {
 		s->inode[ino->slot] = NULL;
+		inode_counters_retire(ino);
+	}
 	mutex_unlock(&s->inodes_lock);
 	if (last) {
 		page_index_destroy(&ino->pi);

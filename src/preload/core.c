@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -48,9 +49,16 @@ static _Atomic bool child_said;
  * execs, and must change none of the shim's state there. */
 static _Atomic pid_t memory_owner;
 
+/* udax run --stats on stderr: a descriptor of the stderr the program had
+ * when it first used the store, kept as the library's own (programs such
+ * as coreutils close their stderr before the report at exit). */
+static int stats_fd = -1;
+
 static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shim_node *nodes;
 static uint64_t hidden_seq;
+
+static int library_fd_mark(int fd, bool held);
 
 #define RESOLVE(field) (real.field = (__typeof__(real.field))dlsym(RTLD_NEXT, #field))
 
@@ -289,6 +297,22 @@ static uint64_t hash64(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
+/* With UDAX_STATS for stderr, keep stats_fd (at the library's descriptor
+ * numbers: half the soft RLIMIT_NOFILE, at most 1024).
+ * Context: store_lock held. */
+static void stats_keep(void)
+{
+	const char *to = getenv("UDAX_STATS");
+	struct rlimit lim;
+	int floor = 1024;
+
+	if (!to || (*to && strcmp(to, "-")) || stats_fd >= 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur / 2 < (rlim_t)floor)
+		floor = (int)(lim.rlim_cur / 2);
+	stats_fd = library_fd_mark(real.fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, floor), true);
+}
+
 int shim_store(struct udax_store **s)
 {
 	struct stat host;
@@ -308,6 +332,7 @@ int shim_store(struct udax_store **s)
 			    udax_strerror_detail());
 		}
 		if (!ret) {
+			stats_keep();
 			hidden_sweep(store);
 			if (real.fstatat(AT_FDCWD, store_path, &host, 0) == 0)
 				store_dev = hash64(&host.st_ino, sizeof(host.st_ino),
@@ -490,6 +515,47 @@ int shim_node_rename(struct udax_store *s, const char *from, const char *to)
 	}
 	pthread_mutex_unlock(&nodes_lock);
 	return ret;
+}
+
+void shim_store_report(void)
+{
+	const char *to = getenv("UDAX_STATS");
+	struct udax_file_stat c;
+	char line[512];
+	int n, fd;
+
+	pthread_mutex_lock(&store_lock);
+	n = to && store ? udax_store_counters(store, &c) : -1;
+	pthread_mutex_unlock(&store_lock);
+	if (n)
+		return;
+	n = snprintf(line, sizeof(line),
+		     "udax run: pid %d (%s): %llu read faults (%llu of holes), %llu write faults; "
+		     "%llu served 2 MiB, %llu fell back to 4 KiB; %llu pages mapped ahead; "
+		     "%llu blocks allocated; %llu pages written back; %llu lock waits; "
+		     "%llu SIGBUS; %llu evictions",
+		     (int)getpid(), program_invocation_short_name,
+		     (unsigned long long)c.faults_read, (unsigned long long)c.faults_hole,
+		     (unsigned long long)c.faults_write, (unsigned long long)c.faults_pmd,
+		     (unsigned long long)c.faults_pmd_fallback,
+		     (unsigned long long)c.pages_mapped_ahead,
+		     (unsigned long long)c.blocks_allocated, (unsigned long long)c.writeback_pages,
+		     (unsigned long long)c.lock_waits, (unsigned long long)c.faults_sigbus,
+		     (unsigned long long)c.map_evictions);
+	if (n <= 0 || (size_t)n >= sizeof(line) - 1)
+		return;
+	line[n++] = '\n';
+	if (!*to || strcmp(to, "-") == 0) {
+		(void)!real.write(stats_fd >= 0 ? stats_fd : STDERR_FILENO, line, (size_t)n);
+		return;
+	}
+	fd = real.open(to, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		say("udax run: UDAX_STATS=%s: %s", to, strerror(errno));
+		return;
+	}
+	(void)!real.write(fd, line, (size_t)n);	/* one write: O_APPEND keeps lines whole */
+	real.close(fd);
 }
 
 int shim_store_close(void)

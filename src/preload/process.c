@@ -57,10 +57,12 @@ static void ofd_sync(struct shim_ofd *ofd)
 
 void shim_sync_all(void)
 {
-	if (shim_is_child() || shim_in_vfork_child() || shim_store_close() != -EBUSY)
+	if (shim_is_child() || shim_in_vfork_child())
 		return;
-	shim_map_sync_all();
+	shim_map_sync_all();	/* nothing to do when nothing is open */
 	shim_ofd_each(ofd_sync);
+	shim_store_report();	/* after the syncs: their writeback counts */
+	(void)shim_store_close();	/* -EBUSY while files stay open */
 }
 
 /* Runs after the program's destructors and atexit handlers (the preload

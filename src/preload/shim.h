@@ -292,9 +292,13 @@ void shim_locks_ofd_gone(const struct shim_ofd *ofd);
 
 /* Whether [buf, buf+len) overlaps a udax mapping of the shim. */
 bool shim_map_overlaps(const void *buf, size_t len);
-/* Before exit or exec: close the store if nothing is open, else sync
- * every mapping and open file (process.c). */
+/* Before exit or exec: sync every mapping and open file, report the
+ * counters (UDAX_STATS), close the store if nothing is open (process.c). */
 void shim_sync_all(void);
+/* With UDAX_STATS set (udax run --stats) and the store open: one line of
+ * this process's counters (udax_store_counters()) on stderr (UDAX_STATS
+ * empty or "-") or appended to the host file UDAX_STATS. */
+void shim_store_report(void);
 /* Close the store (it opens again on the next use). Return: 0, -EBUSY
  * (files open or mapped: the store stays open), or the close's error. */
 int shim_store_close(void);
