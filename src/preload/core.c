@@ -185,6 +185,7 @@ static void real_resolve(void)
 	RESOLVE(chdir); RESOLVE(fchdir); RESOLVE(getcwd);
 	RESOLVE(close_range); RESOLVE(closefrom); RESOLVE(execve); RESOLVE(execveat);
 	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fstatvfs);
+	RESOLVE(sendto); RESOLVE(recvfrom); RESOLVE(sendmsg); RESOLVE(recvmsg);
 	config_read();
 }
 
