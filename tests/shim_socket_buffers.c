@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 	errno = 0;
 	SHIM_CHECK(send(fd, small, sizeof(small), 0) == -1 && errno == ENOTSOCK,
 		   "send on a udax descriptor: %s", strerror(errno));
+	free(want);
+	free(got);
 	printf("PASS shim_socket_buffers\n");
 	return 0;
 }
