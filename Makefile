@@ -223,9 +223,17 @@ demo: $(BUILD)/udax
 bench: $(BUILD)/libudax.a
 	bench/run.sh
 
+# bench/xproc_shootdown.c: what a page's shootdown in N processes costs by
+# each mechanism a cross-process udax could use, beside the kernel's msync
+# (docs/DESIGN.md, Several processes); not a test.
+bench-xproc:
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror bench/xproc_shootdown.c -o $(BUILD)/bench/xproc_shootdown
+	$(BUILD)/bench/xproc_shootdown 7 2000
+
 clean:
 	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
 .PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
-	fuzz-cov install uninstall demo bench clean FORCE
+	fuzz-cov install uninstall demo bench bench-xproc clean FORCE
 FORCE:
