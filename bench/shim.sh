@@ -164,7 +164,8 @@ for ((r = 0; r <= runs; r++)); do
 			if [ "$side" = udax ] && [ "$r" = "$runs" ]; then
 				cat "$dir/stats.txt" >>"$log"
 				# the 11 counters of each line, summed over the processes
-				sed 's/^.*): //; s/[^0-9]\+/ /g' "$dir/stats.txt" | awk -v w="$work" '
+				sed 's/^.*): //; s/2 MiB//; s/4 KiB//; s/[^0-9]\+/ /g' "$dir/stats.txt" |
+					awk -v w="$work" '
 					{ for (i = 1; i <= NF; i++) c[i] += $i }
 					END { printf "%s", w; for (i = 1; i <= 11; i++) printf " %d", c[i]; print "" }' \
 					>>"$dir/counters.txt"

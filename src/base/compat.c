@@ -80,29 +80,17 @@ static int fd_aside(int fd)
 int compat_open_backing(const char *path, int flags, mode_t mode)
 {
 	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, mode);
-	int high, null_fd;
+	int high;
 
 	if (fd < 0)
 		return -errno;
 	if (fd > STDERR_FILENO)
 		return fd_aside(fd);
+	/* Never on 0, 1 or 2 (a closed stderr made messages land in the
+	 * superblock): above, and the slot closed again as the program left
+	 * it, so that its next open gets it, as without udax. */
 	high = fd_copy_aside(fd);
-	if (high < 0) {
-		high = -errno;
-		close(fd);
-		return high;
-	}
-	/* fd is still open, so /dev/null lands elsewhere; dup2 puts it in
-	 * fd's slot (without O_CLOEXEC, like a standard stream). Without
-	 * /dev/null the slot is closed again, as it was. O_NONBLOCK stays:
-	 * it changes nothing for a regular file or a block device. */
-	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null_fd >= 0) {
-		dup2(null_fd, fd);
-		close(null_fd);
-	} else {
-		close(fd);
-	}
+	close(fd);
 	return high;
 }
 

@@ -294,6 +294,17 @@ int shim_path_where(int dirfd, const char *path, char *name)
 	return SHIM_ENTRY;
 }
 
+/* Told before and after a dup2 or dup3 that involves a udax descriptor
+ * changes descriptor 0, 1 or 2, and after an open made a udax one of them
+ * (the program closed it first) (stdio.c keeps the standard streams on
+ * them: registered at load, as stdio.c lies above this file). */
+static void (*std_watch)(int fd, bool done);
+
+void shim_fd_watch_std(void (*watch)(int fd, bool done))
+{
+	std_watch = watch;
+}
+
 /* A new descriptor for an ofd: an O_PATH descriptor of /dev/null (a call
  * the shim does not intercept fails with EBADF). Return: it, or -errno. */
 static int placeholder_open(int flags)
@@ -391,6 +402,8 @@ static int udax_open_path(int where, const char *name, int flags)
 		shim_real()->close(fd);
 		return ret;
 	}
+	if (fd <= STDERR_FILENO && std_watch)	/* close(1); open(...): stdout follows */
+		std_watch(fd, true);
 	return fd;
 }
 
@@ -611,16 +624,6 @@ SHIM_EXPORT int dup(int fd)
 	if (!ofd)
 		return shim_real()->dup(fd);
 	return dup_done(ofd, shim_real()->dup(fd));
-}
-
-/* Told before and after a dup2 or dup3 that involves a udax descriptor
- * changes descriptor 0, 1 or 2 (stdio.c keeps the standard streams on
- * them: registered at load, as stdio.c lies above this file). */
-static void (*std_watch)(int fd, bool done);
-
-void shim_fd_watch_std(void (*watch)(int fd, bool done))
-{
-	std_watch = watch;
 }
 
 /* dup2 (flags -1) or dup3 of a udax descriptor, or onto one. */
