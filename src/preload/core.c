@@ -278,13 +278,34 @@ int shim_child_check(void)
 
 /* Remove the hidden files a process that died while holding unlinked
  * files left behind. The store is this process's alone now. */
+/* Whether text starts with a decimal number ending at stop. Return: the
+ * character after the digits, or NULL. */
+static const char *digits_then(const char *text, char stop)
+{
+	const char *p = text;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p > text && *p == stop ? p : NULL;
+}
+
+bool shim_name_is_hidden(const char *name)
+{
+	const char *p;
+
+	if (strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)))
+		return false;
+	p = digits_then(name + strlen(SHIM_HIDDEN_PREFIX), '.');
+	return p && digits_then(p + 1, '\0');
+}
+
 static void hidden_sweep(struct udax_store *s)
 {
 	char name[UDAX_NAME_MAX + 1];
 	uint64_t cookie = 0;
 
 	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1)
-		if (!strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)))
+		if (shim_name_is_hidden(name))
 			(void)udax_unlink(s, name);
 }
 
@@ -365,7 +386,7 @@ void shim_stat_fill(struct stat *st, const char *name, uint64_t size, uint64_t b
 	st->st_dev = shim_dev();
 	st->st_ino = shim_ino(name);
 	st->st_mode = S_IFREG | 0644;
-	st->st_nlink = strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)) ? 1 : 0;
+	st->st_nlink = shim_name_is_hidden(name) ? 0 : 1;
 	st->st_uid = geteuid();
 	st->st_gid = getegid();
 	st->st_size = (off_t)size;

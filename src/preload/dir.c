@@ -146,7 +146,7 @@ static struct dirent64 *stream_next(struct shim_dir *sd)
 	do {
 		if (!ret)
 			ret = udax_readdir2(s, sd->path, &sd->cookie, name, sizeof(name), &type);
-	} while (ret == 1 && !*sd->path && !strncmp(name, SHIM_HIDDEN_PREFIX, strlen(SHIM_HIDDEN_PREFIX)));
+	} while (ret == 1 && !*sd->path && shim_name_is_hidden(name));
 	if (ret == 0 || ret == -ENOENT)		/* the end, or removed meanwhile */
 		return NULL;
 	if (ret < 0) {

@@ -41,7 +41,9 @@
 /* Marks a function the shim interposes (exported from the library). */
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
-/* The names, in the store's root, of files unlinked while held open. */
+/* The names, in the store's root, of files unlinked while held open:
+ * the prefix, then the process's pid and a sequence number, as
+ * ".udax-unlinked.PID.N" (shim_name_is_hidden()). */
 #define SHIM_HIDDEN_PREFIX ".udax-unlinked."
 
 /* Bytes of a path of the store, with its NUL. */
@@ -182,6 +184,10 @@ void shim_fd_watch_std(void (*watch)(int fd, bool done));
 /* Whether fd is one the library holds (its store, userfaultfd, memfd):
  * the program's close and dup2 never reach it. */
 bool shim_fd_is_library(int fd);
+/* Whether name (of the store's root) is exactly a hidden name,
+ * SHIM_HIDDEN_PREFIX "PID.N": other names that start alike are the
+ * program's, listed and kept. */
+bool shim_name_is_hidden(const char *name);
 /* The first library descriptor >= from, or -1. */
 int shim_fd_next_library(unsigned from);
 /* The first udax descriptor >= from, or -1. */
