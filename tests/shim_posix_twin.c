@@ -267,6 +267,14 @@ static void open_flags(void)
 	TWIN(read(g[s], c, 2));
 	TWIN(memcmp(c, "45", 2));
 	TWIN(close(g[s]));
+	/* fcntl commands the kernel refuses for a regular file, and one it
+	 * does not know, with the kernel's errno */
+	TWIN(fcntl(fd[s], 12345));
+	TWIN(fcntl(fd[s], F_GET_SEALS));
+	TWIN(fcntl(fd[s], F_ADD_SEALS, F_SEAL_SEAL));
+	TWIN(fcntl(fd[s], F_GETPIPE_SZ));
+	TWIN(fcntl(fd[s], F_SETPIPE_SZ, 65536));
+	TWIN(fcntl(fd[s], F_NOTIFY, DN_MODIFY));
 	TWIN(close(fd[s]));
 	same_contents("o", "open flags");
 	same_contents("o2", "open flags");

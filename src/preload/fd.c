@@ -727,8 +727,29 @@ static int udax_fcntl(struct shim_ofd *ofd, int fd, int cmd, void *arg)
 			return -EOPNOTSUPP;
 		ret = lock_base(ofd, arg, &base);
 		return ret ? ret : shim_lock_fcntl(ofd, cmd, arg, base);
-	default:	/* leases, notify, seals, owners: not for store files */
+	case F_ADD_SEALS:	/* the kernel's answers for a regular file */
+	case F_GET_SEALS:
+		return -EINVAL;
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		return -EBADF;
+	case F_NOTIFY:
+		return ofd->file ? -ENOTDIR : -EOPNOTSUPP;
+	case F_SETOWN:	/* owners, signals, leases, hints: not for store files */
+	case F_GETOWN:
+	case F_SETOWN_EX:
+	case F_GETOWN_EX:
+	case F_SETSIG:
+	case F_GETSIG:
+	case F_SETLEASE:
+	case F_GETLEASE:
+	case F_GET_RW_HINT:
+	case F_SET_RW_HINT:
+	case F_GET_FILE_RW_HINT:
+	case F_SET_FILE_RW_HINT:
 		return -EOPNOTSUPP;
+	default:	/* a command the kernel does not know */
+		return -EINVAL;
 	}
 }
 
