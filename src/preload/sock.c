@@ -44,39 +44,40 @@ static bool msg_in_maps(const struct msghdr *msg)
 	return false;
 }
 
-/* The bytes of msg's vector; SIZE_MAX when they overflow. */
-static size_t msg_len(const struct msghdr *msg)
+/* one: msg with its vector replaced by one buffer of the vector's size
+ * (iov, malloc'ed). Return: 0, or -errno (the vector's size overflows). */
+static int msg_one_buffer(const struct msghdr *msg, struct msghdr *one, struct iovec *iov)
 {
 	size_t len = 0;
 
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
 		if (msg->msg_iov[i].iov_len > SIZE_MAX - len)
-			return SIZE_MAX;
+			return -EINVAL;
 		len += msg->msg_iov[i].iov_len;
 	}
-	return len;
+	iov->iov_base = malloc(len ? len : 1);
+	if (!iov->iov_base)
+		return -ENOMEM;
+	iov->iov_len = len;
+	*one = *msg;
+	one->msg_iov = iov;
+	one->msg_iovlen = 1;
+	return 0;
 }
 
 SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			   const struct sockaddr *to, socklen_t tolen)
 {
-	char *copy;
-	ssize_t ret;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov,
+			      .msg_iovlen = 1 };
 	int err;
 
 	if ((err = sock_fd_check(fd)))
 		return shim_fail(err);
 	if (!len || !shim_map_overlaps(buf, len))
 		return shim_real()->sendto(fd, buf, len, flags, to, tolen);
-	copy = malloc(len);
-	if (!copy)
-		return shim_fail(-ENOMEM);
-	memcpy(copy, buf, len);
-	ret = shim_real()->sendto(fd, copy, len, flags, to, tolen);
-	err = errno;
-	free(copy);
-	errno = err;
-	return ret;
+	return sendmsg(fd, &msg, flags);
 }
 
 SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -87,7 +88,9 @@ SHIM_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 			     socklen_t *fromlen)
 {
-	char *copy;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_name = from, .msg_namelen = from && fromlen ? *fromlen : 0,
+			      .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t ret;
 	int err;
 
@@ -95,15 +98,9 @@ SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct so
 		return shim_fail(err);
 	if (!len || !shim_map_overlaps(buf, len))
 		return shim_real()->recvfrom(fd, buf, len, flags, from, fromlen);
-	copy = malloc(len);
-	if (!copy)
-		return shim_fail(-ENOMEM);
-	ret = shim_real()->recvfrom(fd, copy, len, flags, from, fromlen);
-	err = errno;
-	if (ret > 0)	/* MSG_TRUNC may report more than was received */
-		memcpy(buf, copy, (size_t)ret < len ? (size_t)ret : len);
-	free(copy);
-	errno = err;
+	ret = recvmsg(fd, &msg, flags);
+	if (ret >= 0 && from && fromlen)
+		*fromlen = msg.msg_namelen;
 	return ret;
 }
 
@@ -116,7 +113,7 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct msghdr one;
 	struct iovec iov;
-	size_t len, at = 0;
+	size_t at = 0;
 	ssize_t ret;
 	int err;
 
@@ -124,20 +121,12 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		return shim_fail(err);
 	if (!msg || !msg_in_maps(msg))
 		return shim_real()->sendmsg(fd, msg, flags);
-	len = msg_len(msg);
-	if (len == SIZE_MAX)
-		return shim_fail(-EINVAL);
-	iov.iov_base = malloc(len ? len : 1);
-	if (!iov.iov_base)
-		return shim_fail(-ENOMEM);
-	iov.iov_len = len;
-	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+	if ((err = msg_one_buffer(msg, &one, &iov)))
+		return shim_fail(err);
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {	/* gather */
 		memcpy((char *)iov.iov_base + at, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
 		at += msg->msg_iov[i].iov_len;
 	}
-	one = *msg;
-	one.msg_iov = &iov;
-	one.msg_iovlen = 1;
 	ret = shim_real()->sendmsg(fd, &one, flags);
 	err = errno;
 	free(iov.iov_base);
@@ -149,7 +138,7 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct msghdr one;
 	struct iovec iov;
-	size_t len, left;
+	size_t left;
 	ssize_t ret;
 	int err;
 
@@ -157,20 +146,12 @@ SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		return shim_fail(err);
 	if (!msg || !msg_in_maps(msg))
 		return shim_real()->recvmsg(fd, msg, flags);
-	len = msg_len(msg);
-	if (len == SIZE_MAX)
-		return shim_fail(-EINVAL);
-	iov.iov_base = malloc(len ? len : 1);
-	if (!iov.iov_base)
-		return shim_fail(-ENOMEM);
-	iov.iov_len = len;
-	one = *msg;
-	one.msg_iov = &iov;
-	one.msg_iovlen = 1;
+	if ((err = msg_one_buffer(msg, &one, &iov)))
+		return shim_fail(err);
 	ret = shim_real()->recvmsg(fd, &one, flags);
 	err = errno;
 	if (ret >= 0) {	/* scatter; the kernel's answers go back to msg */
-		left = (size_t)ret < len ? (size_t)ret : len;
+		left = (size_t)ret < iov.iov_len ? (size_t)ret : iov.iov_len;
 		for (size_t i = 0, at = 0; i < msg->msg_iovlen && left; i++) {
 			size_t k = msg->msg_iov[i].iov_len < left ? msg->msg_iov[i].iov_len : left;
 
