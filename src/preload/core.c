@@ -186,6 +186,7 @@ static void real_resolve(void)
 	RESOLVE(close_range); RESOLVE(closefrom); RESOLVE(execve); RESOLVE(execveat);
 	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fstatvfs);
 	RESOLVE(sendto); RESOLVE(recvfrom); RESOLVE(sendmsg); RESOLVE(recvmsg);
+	RESOLVE(fwrite); RESOLVE(fread); RESOLVE(fwrite_unlocked); RESOLVE(fread_unlocked);
 	config_read();
 }
 

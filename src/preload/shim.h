@@ -141,6 +141,10 @@ struct shim_real {
 	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	size_t (*fwrite)(const void *, size_t, size_t, FILE *);
+	size_t (*fread)(void *, size_t, size_t, FILE *);
+	size_t (*fwrite_unlocked)(const void *, size_t, size_t, FILE *);
+	size_t (*fread_unlocked)(void *, size_t, size_t, FILE *);
 };
 
 /* Return: the real functions, resolved on first use. */

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shim_stdio_mapped_buffers: under `udax run`, fwrite and fread (and the
+ * _unlocked forms) between a host stream and a buffer in a udax mapping
+ * whose pages were never touched move every byte: glibc does large
+ * transfers with its internal read and write, straight from the caller's
+ * buffer, and the kernel cannot fault a udax page in (fwrite of a mapped
+ * file to a host stdout wrote nothing before). Also a count that ends
+ * short (the end of the host file) gives fread's whole items, as glibc.
+ * Exit 0 pass, 1 fail.
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "shim_lib.h"
+
+#define LEN (3u << 20)
+
+/* A fresh mapping of store file name (filled with want, else zeros). */
+static char *fresh_map(const char *name, const char *want, int prot)
+{
+	int fd = open(shim_path(1, name), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char *m;
+
+	SHIM_CHECK(fd >= 0, "open %s: %s", name, strerror(errno));
+	if (want)
+		SHIM_CHECK(write(fd, want, LEN) == LEN, "write: %s", strerror(errno));
+	else
+		SHIM_CHECK(ftruncate(fd, LEN) == 0, "ftruncate: %s", strerror(errno));
+	m = mmap(NULL, LEN, prot, MAP_SHARED, fd, 0);
+	SHIM_CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
+	close(fd);
+	return m;
+}
+
+int main(int argc, char **argv)
+{
+	char *want, *back, *src, *dst;
+	FILE *f;
+	size_t n;
+
+	shim_start(argc, argv, 60);
+	want = malloc(LEN);
+	back = malloc(LEN);
+	SHIM_CHECK(want && back, "malloc");
+	for (size_t i = 0; i < LEN; i++)
+		want[i] = (char)shim_rand();
+
+	/* fwrite from an untouched read-only mapping to a host file */
+	src = fresh_map("src", want, PROT_READ);
+	f = fopen(shim_path(0, "out"), "w");
+	SHIM_CHECK(f, "fopen host: %s", strerror(errno));
+	n = fwrite(src, 4096, LEN / 4096, f);
+	SHIM_CHECK(n == LEN / 4096, "fwrite of a mapping: %zu of %u items: %s", n, LEN / 4096,
+		   strerror(errno));
+	n = fwrite_unlocked(src + 100, 1, 5000, f);	/* a second copy of a part */
+	SHIM_CHECK(n == 5000, "fwrite_unlocked: %zu", n);
+	SHIM_CHECK(fclose(f) == 0, "fclose: %s", strerror(errno));
+	f = fopen(shim_path(0, "out"), "r");
+	SHIM_CHECK(f && fread(back, 1, LEN, f) == LEN && !memcmp(back, want, LEN),
+		   "the host file differs from the mapping");
+
+	/* fread from the host file into an untouched writable mapping */
+	dst = fresh_map("dst", NULL, PROT_READ | PROT_WRITE);
+	rewind(f);
+	n = fread(dst, 1024, LEN / 1024, f);
+	SHIM_CHECK(n == LEN / 1024 && !memcmp(dst, want, LEN), "fread into a mapping: %zu items",
+		   n);
+	/* 5000 bytes are left: fread_unlocked of 3 items of 2048 gives 2 */
+	n = fread_unlocked(dst + 8192, 2048, 3, f);
+	SHIM_CHECK(n == 2 && !memcmp(dst + 8192, want + 100, 4096),
+		   "fread_unlocked at the end: %zu whole items (want 2)", n);
+	SHIM_CHECK(fclose(f) == 0, "fclose");
+	munmap(src, LEN);
+	munmap(dst, LEN);
+	free(want);
+	free(back);
+	printf("PASS shim_stdio_mapped_buffers\n");
+	return 0;
+}
