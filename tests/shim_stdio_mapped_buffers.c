@@ -7,6 +7,8 @@
  * buffer, and the kernel cannot fault a udax page in (fwrite of a mapped
  * file to a host stdout wrote nothing before). Also a count that ends
  * short (the end of the host file) gives fread's whole items, as glibc.
+ * fputs and puts of a long mapped string work too (their strlen faults
+ * the string in first).
  * Exit 0 pass, 1 fail.
  */
 #include <fcntl.h>
@@ -71,10 +73,36 @@ int main(int argc, char **argv)
 	SHIM_CHECK(n == 2 && !memcmp(dst + 8192, want + 100, 4096),
 		   "fread_unlocked at the end: %zu whole items (want 2)", n);
 	SHIM_CHECK(fclose(f) == 0, "fclose");
+
+	/* fputs, fputs_unlocked and puts of a long string in a mapping (the
+	 * store file ends with its NUL) */
+	for (size_t i = 0; i < LEN - 1; i++)
+		want[i] = (char)('a' + i % 26);
+	want[LEN - 1] = '\0';
+	munmap(src, LEN);
+	src = fresh_map("text", want, PROT_READ);
+	f = fopen(shim_path(0, "text"), "w");
+	SHIM_CHECK(f && fputs(src, f) >= 0 && fputs_unlocked(src + LEN - 11, f) >= 0 &&
+		   fclose(f) == 0, "fputs of a mapped string: %s", strerror(errno));
+	SHIM_CHECK(freopen(shim_path(0, "puts"), "w", stdout), "freopen: %s", strerror(errno));
+	SHIM_CHECK(puts(src) >= 0 && fflush(stdout) == 0, "puts: %s",
+		   strerror(errno));
+	f = fopen(shim_path(0, "text"), "r");
+	SHIM_CHECK(f, "fopen: %s", strerror(errno));
+	n = fread(back, 1, LEN, f);	/* LEN - 1 bytes, then 10 */
+	SHIM_CHECK(n == LEN && !memcmp(back, want, LEN - 1) && back[LEN - 1] == want[LEN - 11],
+		   "fputs: the host file differs (%zu bytes)", n);
+	n = fread(back, 1, LEN, f);
+	SHIM_CHECK(n == 9 && !memcmp(back, want + LEN - 10, 9), "fputs_unlocked: %zu bytes", n);
+	fclose(f);
+	f = fopen(shim_path(0, "puts"), "r");
+	SHIM_CHECK(f && fread(back, 1, LEN, f) == LEN && !memcmp(back, want, LEN - 1) &&
+		   back[LEN - 1] == '\n', "puts: the host file differs");
+	fclose(f);
 	munmap(src, LEN);
 	munmap(dst, LEN);
 	free(want);
 	free(back);
-	printf("PASS shim_stdio_mapped_buffers\n");
+	fprintf(stderr, "PASS shim_stdio_mapped_buffers\n");
 	return 0;
 }

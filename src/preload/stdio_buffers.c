@@ -8,7 +8,8 @@
  * host stdout wrote nothing). So such a buffer goes through a buffer of
  * the shim, a chunk at a time, copied in user space; other buffers go
  * straight to glibc. Streams on store files (stdio.c) need none of this
- * but take it alike.
+ * but take it alike. fputs and puts need none: their strlen() touches,
+ * and so faults in, every page of the string before glibc writes it.
  *
  * May call: shim.h (the mappings), libc.
  * Locks: none of its own (the stream's is glibc's, taken per chunk).
