@@ -5,8 +5,12 @@
 # commands each their own), or to stderr even when the program closed its
 # own stderr first (coreutils do); the figures are the process's: blocks
 # a dd allocated, a mapping program's write faults, 2 MiB faults, pages
-# written back and read faults, summed over files it closed. Without
-# --stats nothing is printed. Skips in sanitizer builds (see
+# written back and read faults, summed over files it closed; each line
+# counts since the process's previous one (a failed exec); stderr a store
+# file gets it; a pipe without reader does not change the exit status; a
+# FIFO without reader is not waited for; a relative FILE is from where
+# udax run started; the program's name is escaped. Without --stats
+# nothing is printed. Skips in sanitizer builds (see
 # shim_coreutils). Exit 0 pass, 1 fail, 77 skip.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
@@ -83,4 +87,39 @@ expect_status 0 run --stats -- cat "$root/a"
 grep -q "^udax run: pid [0-9]* (cat): 0 read faults" "$dir/err" || fail "--stats on stderr: $(cat "$dir/err")"
 expect_status 0 run -- cat "$root/a"
 [ ! -s "$dir/err" ] || fail "no --stats printed: $(cat "$dir/err")"
+# stderr a store file (handed over across exec): the line lands in it
+expect_status 0 run --stats -- bash -c "exec 2>$root/err; exec cat $root/a"
+expect_status 0 "$udax" -s "$store" cat err
+grep -q "^udax run: pid [0-9]* (cat): " "$dir/out" || fail "stderr in the store: $(cat "$dir/out")"
+# a failed exec, then the exit: the lines count each block once
+: >"$dir/stats"
+expect_status 0 run --stats="$dir/stats" -- bash -c \
+	"shopt -s execfail; echo x >$root/once; exec $dir/none; echo y >>$root/once"
+[ "$(wc -l <"$dir/stats")" = 2 ] || fail "failed exec: not two lines: $(cat "$dir/stats")"
+[ "$(grep -o '[0-9]* blocks allocated' "$dir/stats" | awk '{ s += $1 } END { print s }')" = 1 ] ||
+	fail "failed exec: the block counted twice: $(cat "$dir/stats")"
+# stderr a pipe nobody reads: the line's SIGPIPE must not change the status
+mkfifo "$dir/pipe"
+exec 5<>"$dir/pipe" 6>"$dir/pipe"
+exec 5<&-
+run --stats -- cat "$root/a" >/dev/null 2>&6
+status=$?
+exec 6>&-
+[ "$status" = 0 ] || fail "stderr a pipe without a reader: exit $status"
+# a FIFO without a reader as FILE: no wait, a message, the program's status
+mkfifo "$dir/fifo"
+expect_status 0 timeout 60 "$udax" run --store "$store" --root "$root" --stats="$dir/fifo" -- \
+	bash -c "echo x >$root/b"
+grep -q "UDAX_STATS=.*fifo: No such device or address" "$dir/err" || fail "FIFO: $(cat "$dir/err")"
+# a relative FILE names the directory udax run started in
+mkdir "$dir/sub"
+(cd "$dir" && "$udax" run --store "$store" --root "$root" --stats=rel -- \
+	bash -c "cd sub && exec cat $root/a" >/dev/null) || fail "relative FILE"
+grep -q "(cat): " "$dir/rel" || fail "relative FILE: not in the starting directory"
+# the program's name escaped: one line
+cp "$(command -v cat)" "$dir/ca"$'\n'"t"
+: >"$dir/stats"
+expect_status 0 run --stats="$dir/stats" -- "$dir/ca"$'\n'"t" "$root/a"
+[ "$(wc -l <"$dir/stats")" = 1 ] && grep -qF '(ca\nt): ' "$dir/stats" ||
+	fail "name with a newline: $(cat -v "$dir/stats")"
 echo "shim_run_stats: one line per process, to a file or stderr, with its counters"

@@ -84,6 +84,23 @@ static int preload_set(void)
 	return ret;
 }
 
+/* Make *file absolute (from the working directory) in buf (PATH_MAX
+ * bytes), pointing *file there. Return: 0, or the exit status after a
+ * message. */
+static int path_absolute(const char **file, char *buf)
+{
+	if ((*file)[0] == '/')
+		return 0;
+	if (!getcwd(buf, PATH_MAX))
+		return fail("the working directory", -errno);
+	if (strlen(buf) + 1 + strlen(*file) >= PATH_MAX)
+		return fail(*file, -ENAMETOOLONG);
+	strcat(buf, "/");
+	strcat(buf, *file);
+	*file = buf;
+	return 0;
+}
+
 int cmd_run(const char *store, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -95,7 +112,7 @@ int cmd_run(const char *store, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *root = getenv("UDAX_ROOT"), *create = NULL, *stats = NULL;
-	char path[PATH_MAX];
+	char path[PATH_MAX], stats_path[PATH_MAX];
 	uint64_t size = 0;
 	struct stat st;
 	int opt, ret;
@@ -119,15 +136,11 @@ int cmd_run(const char *store, int argc, char **argv)
 		return usage_error("--root needs an absolute directory");
 	if (create && size_parse(create, &size))
 		return usage_error("--create needs a size: a number with K, M, G or T");
-	if (store[0] != '/') {
-		if (!getcwd(path, sizeof(path)))
-			return fail("the working directory", -errno);
-		if (strlen(path) + 1 + strlen(store) >= sizeof(path))
-			return fail(store, -ENAMETOOLONG);
-		strcat(path, "/");
-		strcat(path, store);
-		store = path;
-	}
+	ret = path_absolute(&store, path);
+	if (!ret && stats && *stats && strcmp(stats, "-"))
+		ret = path_absolute(&stats, stats_path);	/* the program may chdir */
+	if (ret)
+		return ret;
 	if (create && stat(store, &st) != 0 && errno == ENOENT) {
 		ret = udax_store_create(store, size, 0);
 		if (ret)

@@ -49,16 +49,11 @@ static _Atomic bool child_said;
  * execs, and must change none of the shim's state there. */
 static _Atomic pid_t memory_owner;
 
-/* udax run --stats on stderr: a descriptor of the stderr the program had
- * when it first used the store, kept as the library's own (programs such
- * as coreutils close their stderr before the report at exit). */
-static int stats_fd = -1;
-
 static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shim_node *nodes;
 static uint64_t hidden_seq;
 
-static int library_fd_mark(int fd, bool held);
+static void library_fds_drop(void);
 
 #define RESOLVE(field) (real.field = (__typeof__(real.field))dlsym(RTLD_NEXT, #field))
 
@@ -95,8 +90,10 @@ void shim_core_fork(int phase)
 		atomic_store(&memory_owner, getpid());
 		pthread_mutex_init(&nodes_lock, NULL);
 		pthread_mutex_init(&store_lock, NULL);
-		if (store)	/* the library refuses its handles here */
+		if (store) {	/* the library refuses its handles here */
 			atomic_store(&forked_child, true);
+			library_fds_drop();
+		}
 	}
 }
 
@@ -320,22 +317,6 @@ static uint64_t hash64(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
-/* With UDAX_STATS for stderr, keep stats_fd (at the library's descriptor
- * numbers: half the soft RLIMIT_NOFILE, at most 1024).
- * Context: store_lock held. */
-static void stats_keep(void)
-{
-	const char *to = getenv("UDAX_STATS");
-	struct rlimit lim;
-	int floor = 1024;
-
-	if (!to || (*to && strcmp(to, "-")) || stats_fd >= 0)
-		return;
-	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur / 2 < (rlim_t)floor)
-		floor = (int)(lim.rlim_cur / 2);
-	stats_fd = library_fd_mark(real.fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, floor), true);
-}
-
 int shim_store(struct udax_store **s)
 {
 	struct stat host;
@@ -355,7 +336,7 @@ int shim_store(struct udax_store **s)
 			    udax_strerror_detail());
 		}
 		if (!ret) {
-			stats_keep();
+			shim_stats_keep();
 			hidden_sweep(store);
 			if (real.fstatat(AT_FDCWD, store_path, &host, 0) == 0)
 				store_dev = hash64(&host.st_ino, sizeof(host.st_ino),
@@ -540,45 +521,14 @@ int shim_node_rename(struct udax_store *s, const char *from, const char *to)
 	return ret;
 }
 
-void shim_store_report(void)
+int shim_store_counters(struct udax_file_stat *c)
 {
-	const char *to = getenv("UDAX_STATS");
-	struct udax_file_stat c;
-	char line[512];
-	int n, fd;
+	int ret;
 
 	pthread_mutex_lock(&store_lock);
-	n = to && store ? udax_store_counters(store, &c) : -1;
+	ret = store ? udax_store_counters(store, c) : -ENOENT;
 	pthread_mutex_unlock(&store_lock);
-	if (n)
-		return;
-	n = snprintf(line, sizeof(line),
-		     "udax run: pid %d (%s): %llu read faults (%llu of holes), %llu write faults; "
-		     "%llu served 2 MiB, %llu fell back to 4 KiB; %llu pages mapped ahead; "
-		     "%llu blocks allocated; %llu pages written back; %llu lock waits; "
-		     "%llu SIGBUS; %llu evictions",
-		     (int)getpid(), program_invocation_short_name,
-		     (unsigned long long)c.faults_read, (unsigned long long)c.faults_hole,
-		     (unsigned long long)c.faults_write, (unsigned long long)c.faults_pmd,
-		     (unsigned long long)c.faults_pmd_fallback,
-		     (unsigned long long)c.pages_mapped_ahead,
-		     (unsigned long long)c.blocks_allocated, (unsigned long long)c.writeback_pages,
-		     (unsigned long long)c.lock_waits, (unsigned long long)c.faults_sigbus,
-		     (unsigned long long)c.map_evictions);
-	if (n <= 0 || (size_t)n >= sizeof(line) - 1)
-		return;
-	line[n++] = '\n';
-	if (!*to || strcmp(to, "-") == 0) {
-		(void)!real.write(stats_fd >= 0 ? stats_fd : STDERR_FILENO, line, (size_t)n);
-		return;
-	}
-	fd = real.open(to, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		say("udax run: UDAX_STATS=%s: %s", to, strerror(errno));
-		return;
-	}
-	(void)!real.write(fd, line, (size_t)n);	/* one write: O_APPEND keeps lines whole */
-	real.close(fd);
+	return ret;
 }
 
 int shim_store_close(void)
@@ -587,8 +537,10 @@ int shim_store_close(void)
 
 	pthread_mutex_lock(&store_lock);
 	ret = store ? udax_store_close(store) : 0;
-	if (ret != -EBUSY)
+	if (ret != -EBUSY) {
 		store = NULL;
+		shim_stats_reset();
+	}
 	pthread_mutex_unlock(&store_lock);
 	return ret;
 }
@@ -599,7 +551,7 @@ int shim_store_close(void)
 #define LIBRARY_FDS 65536
 static _Atomic uint64_t library_fds[LIBRARY_FDS / 64];
 
-static int library_fd_mark(int fd, bool held)
+int shim_fd_mark_library(int fd, bool held)
 {
 	if (fd >= 0 && fd < LIBRARY_FDS) {
 		uint64_t bit = 1ull << (fd % 64);
@@ -610,6 +562,26 @@ static int library_fd_mark(int fd, bool held)
 			atomic_fetch_and(&library_fds[fd / 64], ~bit);
 	}
 	return fd;
+}
+
+/* In a fork() child of a process holding the store: close the copies of
+ * the library's descriptors (the store, its userfaultfd, the kept
+ * stderr). The child may not use them, and the program cannot close them:
+ * a daemon forked off would hold the store's lock until it exits, and
+ * pipes open for as long. */
+static void library_fds_drop(void)
+{
+	for (int word = 0; word < LIBRARY_FDS / 64; word++) {
+		uint64_t bits = atomic_exchange(&library_fds[word], 0);
+
+		while (bits) {
+			int bit = __builtin_ctzll(bits);
+
+			real.close(word * 64 + bit);
+			bits &= bits - 1;
+		}
+	}
+	shim_stats_forget();
 }
 
 bool shim_fd_is_library(int fd)
@@ -641,12 +613,12 @@ int shim_libc_open(const char *path, int flags, ...)
 	if ((flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE)
 		mode = va_arg(ap, mode_t);
 	va_end(ap);
-	return library_fd_mark(real.open(path, flags, mode), true);
+	return shim_fd_mark_library(real.open(path, flags, mode), true);
 }
 
 int shim_libc_close(int fd)
 {
-	library_fd_mark(fd, false);
+	shim_fd_mark_library(fd, false);
 	return real.close(fd);
 }
 
@@ -719,7 +691,7 @@ int shim_libc_fcntl(int fd, int cmd, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-		return library_fd_mark(real.fcntl(fd, cmd, arg), true);
+		return shim_fd_mark_library(real.fcntl(fd, cmd, arg), true);
 	return real.fcntl(fd, cmd, arg);
 }
 

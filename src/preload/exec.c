@@ -226,4 +226,5 @@ __attribute__((constructor)) static void exec_load(void)
 	}
 	unsetenv(HANDOVER);
 	shim_std_streams();
+	shim_stats_keep();	/* stderr may be one of them now */
 }

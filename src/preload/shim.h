@@ -188,6 +188,8 @@ void shim_fd_watch_std(void (*watch)(int fd, bool done));
 /* Whether fd is one the library holds (its store, userfaultfd, memfd):
  * the program's close and dup2 never reach it. */
 bool shim_fd_is_library(int fd);
+/* Mark fd as the library's (held) or no longer. Return: fd. */
+int shim_fd_mark_library(int fd, bool held);
 /* Whether name (of the store's root) is exactly a hidden name,
  * SHIM_HIDDEN_PREFIX "PID.N": other names that start alike are the
  * program's, listed and kept. */
@@ -310,10 +312,20 @@ bool shim_map_overlaps(const void *buf, size_t len);
 /* Before exit or exec: sync every mapping and open file, report the
  * counters (UDAX_STATS), close the store if nothing is open (process.c). */
 void shim_sync_all(void);
-/* With UDAX_STATS set (udax run --stats) and the store open: one line of
- * this process's counters (udax_store_counters()) on stderr (UDAX_STATS
- * empty or "-") or appended to the host file UDAX_STATS. */
+/* The store's counters in this process (udax_store_counters()).
+ * Return: 0, -ENOENT when the store is not open, or its error. */
+int shim_store_counters(struct udax_file_stat *c);
+/* stats.c (udax run --stats, UDAX_STATS): shim_store_report() writes one
+ * line of this process's counters since its last line (on stderr, for
+ * UDAX_STATS empty or "-", or appended to the host file UDAX_STATS);
+ * shim_stats_keep() keeps a copy of stderr at the store's open (store_lock
+ * held) and after exec's handover; shim_stats_reset() starts the counting anew as the store closes;
+ * shim_stats_forget() drops the copy's number in a fork child (closed
+ * with the library's descriptors). */
 void shim_store_report(void);
+void shim_stats_keep(void);
+void shim_stats_reset(void);
+void shim_stats_forget(void);
 /* Close the store (it opens again on the next use). Return: 0, -EBUSY
  * (files open or mapped: the store stays open), or the close's error. */
 int shim_store_close(void);
