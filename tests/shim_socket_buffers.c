@@ -5,12 +5,20 @@
  * never touched (the kernel cannot fault them in: EFAULT before) move the
  * bytes exactly: a stream and a datagram socket pair, a vector mixing a
  * mapping and host memory, MSG_PEEK, and the kernel's own answers (a
- * truncated datagram's MSG_TRUNC, ENOTSOCK on a udax descriptor).
+ * truncated datagram's MSG_TRUNC, ENOTSOCK on a udax descriptor). Calls
+ * the kernel would refuse are refused with nothing taken from the socket
+ * (a receive into a read-only mapping or past the end of the file, a bad
+ * pointer beside a udax part: EFAULT, where the shim's copy crashed); a
+ * length far past the mapping takes what is queued; a sender's address
+ * and an SCM_RIGHTS descriptor received into a mapping arrive; a udax
+ * descriptor is not passed (EOPNOTSUPP).
  * Exit 0 pass, 1 fail.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "shim_lib.h"
@@ -129,12 +137,120 @@ int main(int argc, char **argv)
 	SHIM_CHECK(n == 64 && !memcmp(dst + 300, want, 10),
 		   "recv MSG_TRUNC: %zd (want the datagram's 64), first 10 bytes kept", n);
 
+	/* refused as the kernel refuses them, with nothing taken from the
+	 * socket: a receive into a read-only mapping, or past the end of the
+	 * file; a bad pointer beside a udax part */
+	{
+		int ro = open(shim_path(1, "src"), O_RDONLY), tiny;
+		char *r = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, 0), *past;
+		struct iovec bad[2] = { { src, 10 }, { (void *)4096, 10 } };
+		struct msghdr m = { .msg_iov = bad, .msg_iovlen = 2 };
+
+		SHIM_CHECK(r != MAP_FAILED, "mmap read-only: %s", strerror(errno));
+		SHIM_CHECK(send(sv[0], "hello, twenty bytes", 20, 0) == 20, "send: %s",
+			   strerror(errno));	/* more than the udax part of bad[] */
+		errno = 0;
+		SHIM_CHECK(recv(sv[1], r, 100, MSG_DONTWAIT) == -1 && errno == EFAULT,
+			   "recv into a read-only mapping: %s (want EFAULT)", strerror(errno));
+		tiny = open(shim_path(1, "tiny"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+		SHIM_CHECK(tiny >= 0 && ftruncate(tiny, 4096) == 0, "tiny: %s", strerror(errno));
+		past = mmap(NULL, 16384, PROT_READ | PROT_WRITE, MAP_SHARED, tiny, 0);
+		SHIM_CHECK(past != MAP_FAILED, "mmap past the end: %s", strerror(errno));
+		errno = 0;
+		SHIM_CHECK(recv(sv[1], past + 8192, 100, MSG_DONTWAIT) == -1 && errno == EFAULT,
+			   "recv past the end of the file: %s (want EFAULT)", strerror(errno));
+		errno = 0;
+		SHIM_CHECK(sendmsg(sv[1], &m, MSG_DONTWAIT) == -1 && errno == EFAULT,
+			   "sendmsg with a bad part: %s (want EFAULT)", strerror(errno));
+		bad[0].iov_base = dst;
+		errno = 0;
+		SHIM_CHECK(recvmsg(sv[1], &m, MSG_DONTWAIT) == -1 && errno == EFAULT,
+			   "recvmsg with a bad part: %s (want EFAULT)", strerror(errno));
+		SHIM_CHECK(recv(sv[1], small, sizeof(small), MSG_WAITALL) == sizeof(small) &&
+			   !memcmp(small, "hello, twenty bytes", sizeof(small)) &&
+			   recv(sv[1], small, sizeof(small), 0) == 20 - (ssize_t)sizeof(small),
+			   "the refused calls took bytes");
+		/* a length far past the mapping: what is queued comes */
+		SHIM_CHECK(send(sv[0], want, 3000, 0) == 3000, "send: %s", strerror(errno));
+		n = recv(sv[1], past, (size_t)1 << 40, MSG_DONTWAIT);
+		SHIM_CHECK(n == 3000 && !memcmp(past, want, 3000), "recv of 2^40 bytes: %zd: %s", n,
+			   strerror(errno));
+		munmap(past, 16384);
+		munmap(r, 4096);
+		close(tiny);
+		close(ro);
+	}
+
+	/* the address and control buffers in a mapping: a sender's name, and
+	 * a descriptor passed with SCM_RIGHTS */
+	{
+		struct sockaddr_un a = { .sun_family = AF_UNIX }, b = a, *got_name;
+		socklen_t alen = offsetof(struct sockaddr_un, sun_path) + 12, glen;
+		char *ctl_map = dst + 600000 % LEN, ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+		struct iovec one = { small, 1 };
+		struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1, .msg_control = ctl,
+				    .msg_controllen = sizeof(ctl) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		int u1 = socket(AF_UNIX, SOCK_DGRAM, 0), u2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+		int pfd[2], passed;
+
+		snprintf(a.sun_path + 1, 11, "udaxA%05u", (unsigned)(shim_seed % 100000));
+		snprintf(b.sun_path + 1, 11, "udaxB%05u", (unsigned)(shim_seed % 100000));
+		SHIM_CHECK(u1 >= 0 && u2 >= 0 && bind(u1, (void *)&a, alen) == 0 &&
+			   bind(u2, (void *)&b, alen) == 0, "bind: %s", strerror(errno));
+		SHIM_CHECK(sendto(u1, "x", 1, 0, (void *)&b, alen) == 1, "sendto: %s",
+			   strerror(errno));
+		got_name = (struct sockaddr_un *)(dst + 123456);
+		glen = sizeof(*got_name);
+		SHIM_CHECK(recvfrom(u2, small, 1, MSG_DONTWAIT, (void *)got_name, &glen) == 1,
+			   "recvfrom with the address in a mapping: %s", strerror(errno));
+		SHIM_CHECK(glen == alen && !memcmp(got_name->sun_path, a.sun_path, 11),
+			   "the sender's address did not arrive");
+		SHIM_CHECK(pipe(pfd) == 0, "pipe");
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pfd[1], sizeof(int));
+		SHIM_CHECK(sendmsg(sv[0], &m, 0) == 1, "sendmsg SCM_RIGHTS: %s", strerror(errno));
+		m.msg_control = ctl_map;
+		m.msg_controllen = sizeof(ctl);
+		SHIM_CHECK(recvmsg(sv[1], &m, 0) == 1, "recvmsg: %s", strerror(errno));
+		c = CMSG_FIRSTHDR(&m);
+		SHIM_CHECK(c && !(m.msg_flags & MSG_CTRUNC) && c->cmsg_type == SCM_RIGHTS,
+			   "the control message in a mapping was lost (flags 0x%x)", m.msg_flags);
+		memcpy(&passed, CMSG_DATA(c), sizeof(int));
+		SHIM_CHECK(write(passed, "y", 1) == 1 && read(pfd[0], small, 1) == 1 &&
+			   small[0] == 'y', "the descriptor passed does not work");
+		/* a udax descriptor cannot be passed */
+		fd = open(shim_path(1, "src"), O_RDONLY);
+		m.msg_control = ctl;
+		c = CMSG_FIRSTHDR(&m);
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		errno = 0;
+		SHIM_CHECK(sendmsg(sv[0], &m, 0) == -1 && errno == EOPNOTSUPP,
+			   "SCM_RIGHTS of a udax descriptor: %s (want EOPNOTSUPP)", strerror(errno));
+		close(fd);
+		close(passed);
+		close(pfd[0]);
+		close(pfd[1]);
+		close(u1);
+		close(u2);
+	}
+
 	/* a udax descriptor is not a socket */
 	fd = open(shim_path(1, "src"), O_RDONLY);
 	SHIM_CHECK(fd >= 0, "open: %s", strerror(errno));
 	errno = 0;
 	SHIM_CHECK(send(fd, small, sizeof(small), 0) == -1 && errno == ENOTSOCK,
 		   "send on a udax descriptor: %s", strerror(errno));
+	{
+		int v;
+		socklen_t vl = sizeof(v);
+
+		errno = 0;
+		SHIM_CHECK(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vl) == -1 && errno == ENOTSOCK,
+			   "getsockopt on a udax descriptor: %s", strerror(errno));
+	}
 	free(want);
 	free(got);
 	printf("PASS shim_socket_buffers\n");

@@ -183,6 +183,9 @@ static void real_resolve(void)
 	RESOLVE(close_range); RESOLVE(closefrom); RESOLVE(execve); RESOLVE(execveat);
 	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fstatvfs);
 	RESOLVE(sendto); RESOLVE(recvfrom); RESOLVE(sendmsg); RESOLVE(recvmsg);
+	RESOLVE(shutdown); RESOLVE(getsockopt); RESOLVE(setsockopt); RESOLVE(getsockname);
+	RESOLVE(getpeername); RESOLVE(connect); RESOLVE(bind); RESOLVE(listen); RESOLVE(accept);
+	RESOLVE(accept4);
 	RESOLVE(fwrite); RESOLVE(fread); RESOLVE(fwrite_unlocked); RESOLVE(fread_unlocked);
 	config_read();
 }
@@ -403,6 +406,22 @@ static struct shim_node *node_find(const char *name)
 		if (!strcmp(n->name, name))
 			return n;
 	return NULL;
+}
+
+int shim_node_size(struct shim_node *node, uint64_t *size)
+{
+	struct udax_store *s;
+	struct udax_stat st;
+	int ret = shim_store(&s);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&nodes_lock);
+	ret = udax_stat(s, node->name, &st);
+	pthread_mutex_unlock(&nodes_lock);
+	if (ret == 0)
+		*size = st.size;
+	return ret;
 }
 
 void shim_node_name(struct shim_node *node, char *name)

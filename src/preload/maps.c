@@ -64,7 +64,42 @@ bool shim_map_overlaps(const void *buf, size_t len)
 	return hit;
 }
 
-int shim_map_add(char *addr, size_t len, int prot, struct shim_node *node)
+size_t shim_map_piece(const char *p, size_t len, struct shim_map *map)
+{
+	size_t piece = len;
+
+	map->addr = NULL;
+	pthread_mutex_lock(&maps_lock);
+	for (size_t i = 0; i < maps_used; i++) {
+		const char *start = maps[i].addr, *end = start + maps[i].len;
+
+		if (p >= start && p < end) {
+			*map = maps[i];
+			piece = (size_t)(end - p) < len ? (size_t)(end - p) : len;
+			break;
+		}
+		if (start > p && (size_t)(start - p) < piece)
+			piece = (size_t)(start - p);	/* the host part ends there */
+	}
+	pthread_mutex_unlock(&maps_lock);
+	return piece;
+}
+
+ssize_t shim_map_room(const struct shim_map *map, const char *p, size_t len, bool write)
+{
+	uint64_t size, at = map->off + (uint64_t)(p - map->addr), end;
+
+	if (write && !(map->prot & PROT_WRITE))
+		return -EFAULT;
+	if (shim_node_size(map->node, &size))
+		return -EFAULT;
+	end = (size + 4095) / 4096 * 4096;	/* the page holding EOF is readable */
+	if (at >= end)
+		return 0;
+	return end - at < len ? (ssize_t)(end - at) : (ssize_t)len;
+}
+
+int shim_map_add(char *addr, size_t len, int prot, uint64_t off, struct shim_node *node)
 {
 	pthread_mutex_lock(&maps_lock);
 	if (maps_used == maps_size) {
@@ -78,7 +113,7 @@ int shim_map_add(char *addr, size_t len, int prot, struct shim_node *node)
 		maps = bigger;
 		maps_size = size;
 	}
-	maps[maps_used++] = (struct shim_map){ addr, len, prot, node };
+	maps[maps_used++] = (struct shim_map){ addr, len, prot, off, node };
 	atomic_store(&maps_count, maps_used);
 	pthread_mutex_unlock(&maps_lock);
 	return 0;

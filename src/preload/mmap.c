@@ -87,7 +87,7 @@ static void *udax_map(struct shim_ofd *ofd, size_t len, int prot, int flags, off
 			 type == MAP_SHARED_VALIDATE && (flags & MAP_SYNC) ? UDAX_MAP_SYNC : 0,
 			 &addr);
 	if (!ret) {
-		ret = shim_map_add(addr, page_round(len), prot, node);
+		ret = shim_map_add(addr, page_round(len), prot, (uint64_t)off, node);
 		if (ret)
 			udax_munmap(addr, len);
 	}

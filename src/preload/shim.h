@@ -141,6 +141,16 @@ struct shim_real {
 	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*shutdown)(int, int);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*listen)(int, int);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	size_t (*fwrite)(const void *, size_t, size_t, FILE *);
 	size_t (*fread)(void *, size_t, size_t, FILE *);
 	size_t (*fwrite_unlocked)(const void *, size_t, size_t, FILE *);
@@ -335,12 +345,23 @@ struct shim_map {
 	char *addr;
 	size_t len;		/* whole pages */
 	int prot;
+	uint64_t off;		/* file offset of addr */
 	struct shim_node *node;
 };
 /* Whether the shim has a udax mapping (no lock). */
 bool shim_map_any(void);
 /* Record a mapping. Return: 0 or -ENOMEM. */
-int shim_map_add(char *addr, size_t len, int prot, struct shim_node *node);
+int shim_map_add(char *addr, size_t len, int prot, uint64_t off, struct shim_node *node);
+/* The first piece of [p, p+len) (len > 0): the part inside one udax mapping,
+ * *map then a copy of it; or the part before the next one, map->addr then
+ * NULL. Return: the piece's length. */
+size_t shim_map_piece(const char *p, size_t len, struct shim_map *map);
+/* How much of [p, p+len) inside mapping map a program's access (write or
+ * read) would find served: the bytes before the end of the file's last
+ * page (past it a fault raises SIGBUS; a system call gets EFAULT).
+ * Return: those bytes (0 if none), or -EFAULT for a write to a read-only
+ * mapping. */
+ssize_t shim_map_room(const struct shim_map *map, const char *p, size_t len, bool write);
 /* Remove from the table the mappings inside [addr, addr+len), returned in
  * *gone (free() it; n of them, by address). Return: 0, -EOPNOTSUPP if a
  * mapping lies partly inside (nothing removed), -ENOMEM. */
@@ -355,6 +376,8 @@ void shim_map_forget_all(void);
 /* Call fn on every open ofd (under fd_lock, read). */
 void shim_ofd_each(void (*fn)(struct shim_ofd *ofd));
 /* Copy the node's current name into name (SHIM_PATH_SIZE bytes). */
+/* The size of node's file, from the store. Return: 0 or -errno. */
+int shim_node_size(struct shim_node *node, uint64_t *size);
 void shim_node_name(struct shim_node *node, char *name);
 /* The fork() handlers of core, the descriptor table and the mappings,
  * called by process.c's: phase 0 before fork, 1 in the parent after it, 2

@@ -1,15 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
  * sock.c - layer preload: send, sendto, sendmsg, recv, recvfrom and
- * recvmsg with a buffer in a udax mapping. The kernel cannot fault a udax
- * page in for a syscall (userfaultfd's SIGBUS mode serves user accesses
- * only: the call would fail with EFAULT), so the data goes through a
- * buffer of the shim, copied in user space, whole (a datagram must go in
- * one call). Other buffers go straight to the kernel. udax descriptors are
- * not sockets: ENOTSOCK, as the kernel answers for a regular file.
+ * recvmsg with a buffer (data, address or control) in a udax mapping. The
+ * kernel cannot fault a udax page in for a syscall (userfaultfd's SIGBUS
+ * mode serves user accesses only: EFAULT), so such a part goes through a
+ * buffer of the shim, copied in user space; the other parts of the vector
+ * go to the kernel as they are, so that it refuses a bad pointer with
+ * EFAULT as it would (a copy by the shim would crash on it). Before the
+ * call, each udax part is checked as the kernel would check it (a receive
+ * into a read-only mapping, or a vector whose first part lies past the end
+ * of its file: EFAULT; a vector that reaches the end of a file ends there,
+ * as the kernel's copy would stop there), so nothing is taken from the
+ * socket that could not be stored. One call
+ * moves at most SOCK_UDAX_MAX bytes of a vector holding udax parts (a
+ * short count, which stream sockets allow; no datagram is that large).
+ * A udax descriptor passed with SCM_RIGHTS is refused (EOPNOTSUPP: the
+ * receiver would get the placeholder). udax descriptors are not sockets:
+ * ENOTSOCK for these calls and the other socket calls.
  *
- * May call: shim.h (the mappings), libc.
- * Locks: none (shim_map_overlaps takes maps_lock for its lookup).
+ * May call: shim.h (the mappings, the descriptor table), libc.
+ * Locks: none of its own (shim_map_piece takes maps_lock per piece).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +28,8 @@
 #include <string.h>
 
 #include "preload/shim.h"
+
+#define SOCK_UDAX_MAX ((size_t)64 << 20)
 
 /* A udax descriptor is no socket (its placeholder would answer EBADF);
  * the library's own descriptors are not the program's.
@@ -31,11 +43,35 @@ static int sock_fd_check(int fd)
 	return shim_fd_is_udax(fd) ? -ENOTSOCK : 0;
 }
 
-/* Whether a part of msg's vector lies in a udax mapping (a vector longer
- * than IOV_MAX goes to the kernel, which refuses it). */
+/* A message as the kernel gets it: the vector split at the edges of udax
+ * mappings, each udax part replaced by a part of bounce; the address and
+ * control replaced by buffers of the shim where they lie in a mapping. */
+struct sock_plan {
+	struct msghdr msg;
+	struct iovec *iov;	/* msg.msg_iovlen of them */
+	char **udax;		/* per iov: the udax part it stands for, or NULL */
+	char *bounce;		/* the udax parts' bytes */
+	void *name, *control;	/* the shim's buffers, or NULL */
+};
+
+static void plan_free(struct sock_plan *p)
+{
+	free(p->iov);
+	free(p->udax);
+	free(p->bounce);
+	free(p->name);
+	free(p->control);
+}
+
+/* Whether the message has a part in a udax mapping. */
 static bool msg_in_maps(const struct msghdr *msg)
 {
-	if (!msg->msg_iov || msg->msg_iovlen > IOV_MAX)
+	if ((msg->msg_name && msg->msg_namelen &&
+	     shim_map_overlaps(msg->msg_name, msg->msg_namelen)) ||
+	    (msg->msg_control && msg->msg_controllen &&
+	     shim_map_overlaps(msg->msg_control, msg->msg_controllen)))
+		return true;
+	if (!msg->msg_iov || msg->msg_iovlen > IOV_MAX)	/* the kernel refuses it */
 		return false;
 	for (size_t i = 0; i < msg->msg_iovlen; i++)
 		if (msg->msg_iov[i].iov_len &&
@@ -44,38 +80,191 @@ static bool msg_in_maps(const struct msghdr *msg)
 	return false;
 }
 
-/* one: msg with its vector replaced by one buffer of the vector's size
- * (iov, malloc'ed). Return: 0, or -errno (the vector's size overflows). */
-static int msg_one_buffer(const struct msghdr *msg, struct msghdr *one, struct iovec *iov)
+/* A copy of [p, p+len) (the address or control of msg) when it lies in a
+ * udax mapping, into *copy. Return: the buffer the kernel gets. */
+static void *side_buffer(void *p, size_t len, bool in, void **copy)
 {
-	size_t len = 0;
+	if (!p || !len || !shim_map_overlaps(p, len))
+		return p;
+	*copy = malloc(len);
+	if (*copy && in)
+		memcpy(*copy, p, len);
+	return *copy;
+}
 
-	for (size_t i = 0; i < msg->msg_iovlen; i++) {
-		if (msg->msg_iov[i].iov_len > SIZE_MAX - len)
-			return -EINVAL;
-		len += msg->msg_iov[i].iov_len;
+/* Split msg's vector into p (receive: the udax parts will be written).
+ * Return: 0, or -errno with nothing taken from the socket. */
+static int plan_vector(struct sock_plan *p, const struct msghdr *msg, bool receive)
+{
+	size_t n = 0, cap = 16, total = 0, udax_bytes = 0;
+	bool stop = false;	/* a udax part reached the end of its file */
+
+	p->iov = malloc(cap * sizeof(*p->iov));
+	p->udax = malloc(cap * sizeof(*p->udax));
+	for (size_t i = 0; i < msg->msg_iovlen && total < SOCK_UDAX_MAX && !stop; i++) {
+		char *at = msg->msg_iov[i].iov_base;
+		size_t left = msg->msg_iov[i].iov_len;
+
+		if (left > SOCK_UDAX_MAX - total)
+			left = SOCK_UDAX_MAX - total;
+		total += left;
+		while (left) {
+			struct shim_map map;
+			size_t piece = shim_map_piece(at, left, &map);
+
+			if (!p->iov || !p->udax)
+				return -ENOMEM;
+			if (n == IOV_MAX)
+				return -EMSGSIZE;
+			if (n == cap) {
+				cap *= 2;
+				p->iov = realloc(p->iov, cap * sizeof(*p->iov));
+				p->udax = realloc(p->udax, cap * sizeof(*p->udax));
+				if (!p->iov || !p->udax)
+					return -ENOMEM;
+			}
+			if (map.addr) {	/* as far as the kernel would get */
+				ssize_t room = shim_map_room(&map, at, piece, receive);
+
+				if (room < 0 || (room == 0 && n == 0))
+					return room < 0 ? (int)room : -EFAULT;
+				if ((size_t)room < piece) {
+					piece = (size_t)room;
+					stop = true;
+				}
+				udax_bytes += piece;
+			}
+			if (!piece)
+				break;
+			p->iov[n] = (struct iovec){ .iov_base = at, .iov_len = piece };
+			p->udax[n++] = map.addr ? at : NULL;
+			at += piece;
+			left = stop ? 0 : left - piece;
+		}
 	}
-	iov->iov_base = malloc(len ? len : 1);
-	if (!iov->iov_base)
+	p->bounce = malloc(udax_bytes ? udax_bytes : 1);
+	if (!p->bounce || (!n && (!p->iov || !p->udax)))
 		return -ENOMEM;
-	iov->iov_len = len;
-	*one = *msg;
-	one->msg_iov = iov;
-	one->msg_iovlen = 1;
+	for (size_t i = 0, at = 0; i < n; i++) {	/* udax parts: slices of bounce */
+		if (!p->udax[i])
+			continue;
+		p->iov[i].iov_base = p->bounce + at;
+		if (!receive)
+			memcpy(p->bounce + at, p->udax[i], p->iov[i].iov_len);
+		at += p->iov[i].iov_len;
+	}
+	p->msg.msg_iov = p->iov;
+	p->msg.msg_iovlen = n;
 	return 0;
+}
+
+/* Whether control (a sendmsg's) passes a udax descriptor. */
+static bool passes_udax_fd(struct msghdr *msg)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (shim_fd_is_udax(fd))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Make p for msg. Return: 0, or -errno with nothing taken or sent. */
+static int plan_make(struct sock_plan *p, const struct msghdr *msg, bool receive)
+{
+	memset(p, 0, sizeof(*p));
+	p->msg = *msg;
+	p->msg.msg_name = side_buffer(msg->msg_name, msg->msg_namelen, !receive, &p->name);
+	p->msg.msg_control = side_buffer(msg->msg_control, msg->msg_controllen, !receive,
+					 &p->control);
+	if ((msg->msg_name && !p->msg.msg_name) || (msg->msg_control && !p->msg.msg_control))
+		return -ENOMEM;
+	return plan_vector(p, msg, receive);
+}
+
+/* After a receive of got bytes: the udax parts, address and control to
+ * the program's buffers, and what the kernel said of them into msg. */
+static void plan_scatter(struct sock_plan *p, struct msghdr *msg, size_t got)
+{
+	for (size_t i = 0; i < p->msg.msg_iovlen && got; i++) {
+		size_t k = p->iov[i].iov_len < got ? p->iov[i].iov_len : got;
+
+		if (p->udax[i])
+			memcpy(p->udax[i], p->iov[i].iov_base, k);
+		got -= k;
+	}
+	if (p->name)
+		memcpy(msg->msg_name, p->name,
+		       p->msg.msg_namelen < msg->msg_namelen ? p->msg.msg_namelen : msg->msg_namelen);
+	if (p->control)
+		memcpy(msg->msg_control, p->control, p->msg.msg_controllen);
+	msg->msg_namelen = p->msg.msg_namelen;
+	msg->msg_controllen = p->msg.msg_controllen;
+	msg->msg_flags = p->msg.msg_flags;
+}
+
+SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct sock_plan p;
+	ssize_t ret;
+	int err = sock_fd_check(fd);
+
+	if (err)
+		return shim_fail(err);
+	if (msg && msg->msg_control && msg->msg_controllen >= sizeof(struct cmsghdr) &&
+	    passes_udax_fd((struct msghdr *)msg))
+		return shim_fail(-EOPNOTSUPP);
+	if (!msg || !msg_in_maps(msg))
+		return shim_real()->sendmsg(fd, msg, flags);
+	err = plan_make(&p, msg, false);
+	ret = err ? shim_fail(err) : shim_real()->sendmsg(fd, &p.msg, flags);
+	err = errno;
+	plan_free(&p);
+	errno = err;
+	return ret;
+}
+
+SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct sock_plan p;
+	ssize_t ret;
+	int err = sock_fd_check(fd);
+
+	if (err)
+		return shim_fail(err);
+	if (!msg || !msg_in_maps(msg))
+		return shim_real()->recvmsg(fd, msg, flags);
+	err = plan_make(&p, msg, true);
+	ret = err ? shim_fail(err) : shim_real()->recvmsg(fd, &p.msg, flags);
+	err = errno;
+	if (ret >= 0)
+		plan_scatter(&p, msg, (size_t)ret);
+	plan_free(&p);
+	errno = err;
+	return ret;
 }
 
 SHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			   const struct sockaddr *to, socklen_t tolen)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov,
-			      .msg_iovlen = 1 };
-	int err;
+	struct msghdr msg = { .msg_name = (void *)to, .msg_namelen = to ? tolen : 0,
+			      .msg_iov = &iov, .msg_iovlen = 1 };
+	int err = sock_fd_check(fd);
 
-	if ((err = sock_fd_check(fd)))
+	if (err)
 		return shim_fail(err);
-	if (!len || !shim_map_overlaps(buf, len))
+	if (!shim_map_any() || !msg_in_maps(&msg))
 		return shim_real()->sendto(fd, buf, len, flags, to, tolen);
 	return sendmsg(fd, &msg, flags);
 }
@@ -89,15 +278,20 @@ SHIM_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct so
 			     socklen_t *fromlen)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = { .msg_name = from, .msg_namelen = from && fromlen ? *fromlen : 0,
-			      .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	socklen_t room;
 	ssize_t ret;
-	int err;
+	int err = sock_fd_check(fd);
 
-	if ((err = sock_fd_check(fd)))
+	if (err)
 		return shim_fail(err);
-	if (!len || !shim_map_overlaps(buf, len))
+	if (!shim_map_any() || (!msg_in_maps(&msg) &&
+				!(from && fromlen && (shim_map_overlaps(fromlen, sizeof(*fromlen)) ||
+						      shim_map_overlaps(from, *fromlen)))))
 		return shim_real()->recvfrom(fd, buf, len, flags, from, fromlen);
+	room = from && fromlen ? *fromlen : 0;	/* a user read: a mapping serves it */
+	msg.msg_name = room ? from : NULL;
+	msg.msg_namelen = room;
 	ret = recvmsg(fd, &msg, flags);
 	if (ret >= 0 && from && fromlen)
 		*fromlen = msg.msg_namelen;
@@ -109,61 +303,62 @@ SHIM_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 	return recvfrom(fd, buf, len, flags, NULL, NULL);
 }
 
-SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-	struct msghdr one;
-	struct iovec iov;
-	size_t at = 0;
-	ssize_t ret;
-	int err;
+/* The other socket calls: ENOTSOCK on a udax descriptor, as on a file. */
+#define NOT_A_SOCKET(call, ...)						\
+	do {								\
+		int err_ = sock_fd_check(fd);				\
+									\
+		if (err_)						\
+			return shim_fail(err_);				\
+		return shim_real()->call(__VA_ARGS__);			\
+	} while (0)
 
-	if ((err = sock_fd_check(fd)))
-		return shim_fail(err);
-	if (!msg || !msg_in_maps(msg))
-		return shim_real()->sendmsg(fd, msg, flags);
-	if ((err = msg_one_buffer(msg, &one, &iov)))
-		return shim_fail(err);
-	for (size_t i = 0; i < msg->msg_iovlen; i++) {	/* gather */
-		memcpy((char *)iov.iov_base + at, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
-		at += msg->msg_iov[i].iov_len;
-	}
-	ret = shim_real()->sendmsg(fd, &one, flags);
-	err = errno;
-	free(iov.iov_base);
-	errno = err;
-	return ret;
+SHIM_EXPORT int shutdown(int fd, int how)
+{
+	NOT_A_SOCKET(shutdown, fd, how);
 }
 
-SHIM_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+SHIM_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	struct msghdr one;
-	struct iovec iov;
-	size_t left;
-	ssize_t ret;
-	int err;
+	NOT_A_SOCKET(getsockopt, fd, level, name, val, len);
+}
 
-	if ((err = sock_fd_check(fd)))
-		return shim_fail(err);
-	if (!msg || !msg_in_maps(msg))
-		return shim_real()->recvmsg(fd, msg, flags);
-	if ((err = msg_one_buffer(msg, &one, &iov)))
-		return shim_fail(err);
-	ret = shim_real()->recvmsg(fd, &one, flags);
-	err = errno;
-	if (ret >= 0) {	/* scatter; the kernel's answers go back to msg */
-		left = (size_t)ret < iov.iov_len ? (size_t)ret : iov.iov_len;
-		for (size_t i = 0, at = 0; i < msg->msg_iovlen && left; i++) {
-			size_t k = msg->msg_iov[i].iov_len < left ? msg->msg_iov[i].iov_len : left;
+SHIM_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	NOT_A_SOCKET(setsockopt, fd, level, name, val, len);
+}
 
-			memcpy(msg->msg_iov[i].iov_base, (char *)iov.iov_base + at, k);
-			at += k;
-			left -= k;
-		}
-		msg->msg_namelen = one.msg_namelen;
-		msg->msg_controllen = one.msg_controllen;
-		msg->msg_flags = one.msg_flags;
-	}
-	free(iov.iov_base);
-	errno = err;
-	return ret;
+SHIM_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	NOT_A_SOCKET(getsockname, fd, addr, len);
+}
+
+SHIM_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	NOT_A_SOCKET(getpeername, fd, addr, len);
+}
+
+SHIM_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	NOT_A_SOCKET(connect, fd, addr, len);
+}
+
+SHIM_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	NOT_A_SOCKET(bind, fd, addr, len);
+}
+
+SHIM_EXPORT int listen(int fd, int backlog)
+{
+	NOT_A_SOCKET(listen, fd, backlog);
+}
+
+SHIM_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	NOT_A_SOCKET(accept, fd, addr, len);
+}
+
+SHIM_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	NOT_A_SOCKET(accept4, fd, addr, len, flags);
 }
