@@ -11,13 +11,15 @@
  * pointer beside a udax part: EFAULT, where the shim's copy crashed); a
  * length far past the mapping takes what is queued; a sender's address
  * and an SCM_RIGHTS descriptor received into a mapping arrive; a udax
- * descriptor is not passed (EOPNOTSUPP).
+ * descriptor is not passed (EOPNOTSUPP). read, readv and writev on a pipe
+ * refuse as the kernel does too.
  * Exit 0 pass, 1 fail.
  */
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -175,6 +177,28 @@ int main(int argc, char **argv)
 		n = recv(sv[1], past, (size_t)1 << 40, MSG_DONTWAIT);
 		SHIM_CHECK(n == 3000 && !memcmp(past, want, 3000), "recv of 2^40 bytes: %zd: %s", n,
 			   strerror(errno));
+		/* the same through read, readv and writev on a pipe */
+		{
+			int pp[2];
+			struct iovec two[2] = { { dst, 10 }, { (void *)4096, 10 } };
+
+			SHIM_CHECK(pipe(pp) == 0 && write(pp[1], "hello, twenty bytes", 20) == 20,
+				   "pipe: %s", strerror(errno));
+			errno = 0;
+			SHIM_CHECK(read(pp[0], r, 100) == -1 && errno == EFAULT,
+				   "read into a read-only mapping: %s (want EFAULT)", strerror(errno));
+			errno = 0;
+			SHIM_CHECK(readv(pp[0], two, 2) == -1 && errno == EFAULT,
+				   "readv with a bad part: %s (want EFAULT)", strerror(errno));
+			errno = 0;
+			SHIM_CHECK(writev(pp[1], two, 2) == -1 && errno == EFAULT,
+				   "writev with a bad part: %s (want EFAULT)", strerror(errno));
+			SHIM_CHECK(read(pp[0], small, sizeof(small)) == sizeof(small) &&
+				   !memcmp(small, "hello, twenty bytes", sizeof(small)),
+				   "the refused calls took bytes from the pipe");
+			close(pp[0]);
+			close(pp[1]);
+		}
 		munmap(past, 16384);
 		munmap(r, 4096);
 		close(tiny);

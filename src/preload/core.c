@@ -55,6 +55,15 @@ static uint64_t hidden_seq;
 
 static void library_fds_drop(void);
 
+/* Told of the store's open and close, and of a fork child dropping the
+ * library's descriptors (stats.c, which lies above this file). */
+static struct shim_store_watch store_watch;
+
+void shim_store_watch(const struct shim_store_watch *watch)
+{
+	store_watch = *watch;
+}
+
 #define RESOLVE(field) (real.field = (__typeof__(real.field))dlsym(RTLD_NEXT, #field))
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -339,7 +348,8 @@ int shim_store(struct udax_store **s)
 			    udax_strerror_detail());
 		}
 		if (!ret) {
-			shim_stats_keep();
+			if (store_watch.opened)
+				store_watch.opened();
 			hidden_sweep(store);
 			if (real.fstatat(AT_FDCWD, store_path, &host, 0) == 0)
 				store_dev = hash64(&host.st_ino, sizeof(host.st_ino),
@@ -558,7 +568,8 @@ int shim_store_close(void)
 	ret = store ? udax_store_close(store) : 0;
 	if (ret != -EBUSY) {
 		store = NULL;
-		shim_stats_reset();
+		if (store_watch.closed)
+			store_watch.closed();
 	}
 	pthread_mutex_unlock(&store_lock);
 	return ret;
@@ -600,7 +611,8 @@ static void library_fds_drop(void)
 			bits &= bits - 1;
 		}
 	}
-	shim_stats_forget();
+	if (store_watch.forked)
+		store_watch.forked();
 }
 
 bool shim_fd_is_library(int fd)

@@ -18,13 +18,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "preload/shim.h"
 
 #define MAX_RW ((size_t)0x7ffff000)	/* the kernel's MAX_RW_COUNT */
 #define BOUNCE_MAX ((size_t)1 << 20)
-#define BOUNCE_ALIGN 4096
 
 /* Return: the bytes of iov (at most MAX_RW), or -EINVAL for a bad vector. */
 static ssize_t iov_total(const struct iovec *iov, int cnt)
@@ -128,71 +128,63 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 }
 
 /* A host descriptor's read into (or write from) a vector of which a part
- * lies in a udax mapping: through a bounce buffer, chunk by chunk. A read
- * goes on after a full chunk only for a regular file or block device (a
- * pipe or socket would block). The buffer is page-aligned, so an O_DIRECT
- * descriptor takes what it would take from the caller's (aligned) pages.
+ * lies in a udax mapping: its udax parts through a buffer of the shim
+ * (bounce.c, which checks them as the kernel would), BOUNCE_MAX bytes of
+ * the vector at a time. A read goes on after a full chunk only for a
+ * regular file or block device (a pipe or socket would block).
  * Return: bytes, or -errno. */
 static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, bool write)
 {
 	const struct shim_real *r = shim_real();
-	ssize_t total = iov_total(iov, cnt), done = 0, n;
-	size_t chunk = (size_t)total < BOUNCE_MAX ? (size_t)total : BOUNCE_MAX;
-	int i = 0;
-	size_t in = 0;	/* bytes of iov[i] already moved */
+	ssize_t total = iov_total(iov, cnt), done = 0, n = 0;
+	struct iovec *rest;	/* what is left of the vector */
+	size_t first = 0;	/* its first part with bytes left */
 	bool more = write;
-	char *buf;
 
 	if (total <= 0)
 		return total;
-	/* page-aligned: the host descriptor may be O_DIRECT (mdb_copy's is) */
-	if (posix_memalign((void **)&buf, BOUNCE_ALIGN, chunk))
+	rest = malloc((size_t)cnt * sizeof(*rest));
+	if (!rest)
 		return -ENOMEM;
+	memcpy(rest, iov, (size_t)cnt * sizeof(*rest));
 	if (!write) {
 		struct stat st;
 
 		more = r->fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
 	}
 	while (done < total) {
-		size_t want = (size_t)(total - done) < chunk ? (size_t)(total - done) : chunk;
-		size_t got = 0;
+		size_t want = (size_t)(total - done) < BOUNCE_MAX ? (size_t)(total - done) : BOUNCE_MAX;
+		struct shim_bounce b;
+		int ret = shim_bounce_plan(&b, rest + first, (size_t)cnt - first, want, !write);
 
-		if (write) {	/* gather the next chunk */
-			for (int j = i; got < want; j++) {
-				size_t k = iov[j].iov_len - (j == i ? in : 0);
-
-				k = k < want - got ? k : want - got;
-				memcpy(buf + got, (char *)iov[j].iov_base + (j == i ? in : 0), k);
-				got += k;
-			}
-			n = pos < 0 ? r->write(fd, buf, want) : r->pwrite(fd, buf, want, pos + done);
-		} else {
-			n = pos < 0 ? r->read(fd, buf, want) : r->pread(fd, buf, want, pos + done);
-		}
-		if (n <= 0) {
-			if (n < 0 && !done)
-				done = -errno;
+		if (ret) {
+			n = ret;
 			break;
 		}
-		for (got = 0; got < (size_t)n; ) {	/* advance (and scatter) */
-			size_t k = iov[i].iov_len - in;
-
-			k = k < (size_t)n - got ? k : (size_t)n - got;
-			if (!write)
-				memcpy((char *)iov[i].iov_base + in, buf + got, k);
-			got += k;
-			in += k;
-			if (in == iov[i].iov_len) {
-				i++;
-				in = 0;
-			}
-		}
+		n = write ? r->pwritev2(fd, b.iov, (int)b.cnt, pos < 0 ? -1 : pos + done, 0) :
+			    r->preadv2(fd, b.iov, (int)b.cnt, pos < 0 ? -1 : pos + done, 0);
+		if (n < 0)
+			n = -errno;
+		else if (!write)
+			shim_bounce_scatter(&b, (size_t)n);
+		shim_bounce_free(&b);
+		if (n <= 0)
+			break;
 		done += n;
+		for (size_t k = (size_t)n; k && first < (size_t)cnt; ) {	/* advance */
+			size_t step = rest[first].iov_len < k ? rest[first].iov_len : k;
+
+			rest[first].iov_base = (char *)rest[first].iov_base + step;
+			rest[first].iov_len -= step;
+			k -= step;
+			if (!rest[first].iov_len)
+				first++;
+		}
 		if ((size_t)n < want || !more)
 			break;
 	}
-	free(buf);
-	return done;
+	free(rest);
+	return done ? done : n;
 }
 
 /* Whether a part of iov lies in a udax mapping. */

@@ -325,20 +325,48 @@ void shim_sync_all(void);
 /* The store's counters in this process (udax_store_counters()).
  * Return: 0, -ENOENT when the store is not open, or its error. */
 int shim_store_counters(struct udax_file_stat *c);
+/* What core.c tells of the store (each may be NULL): opened (store_lock
+ * held), closed (store_lock held), forked (in a fork child, once its copies
+ * of the library's descriptors are closed). Registered at load. */
+struct shim_store_watch {
+	void (*opened)(void);
+	void (*closed)(void);
+	void (*forked)(void);
+};
+void shim_store_watch(const struct shim_store_watch *watch);
 /* stats.c (udax run --stats, UDAX_STATS): shim_store_report() writes one
  * line of this process's counters since its last line (on stderr, for
  * UDAX_STATS empty or "-", or appended to the host file UDAX_STATS);
- * shim_stats_keep() keeps a copy of stderr at the store's open (store_lock
- * held) and after exec's handover; shim_stats_reset() starts the counting anew as the store closes;
- * shim_stats_forget() drops the copy's number in a fork child (closed
- * with the library's descriptors). */
+ * shim_stats_keep() keeps a copy of stderr (at the store's open, through
+ * the watch, and after exec's handover, which may have made stderr a
+ * store file). */
 void shim_store_report(void);
 void shim_stats_keep(void);
-void shim_stats_reset(void);
-void shim_stats_forget(void);
 /* Close the store (it opens again on the next use). Return: 0, -EBUSY
  * (files open or mapped: the store stays open), or the close's error. */
 int shim_store_close(void);
+
+/* bounce.c: a vector for a system call on a host descriptor, its parts in
+ * udax mappings replaced by parts of buf (udax[i]: the udax part iov[i]
+ * stands for, or NULL). shim_bounce_plan() makes it from iov (cnt parts,
+ * at most max bytes; read: the kernel writes the parts) and copies the
+ * udax parts in for a write; Return: 0, or -errno (-EFAULT where the
+ * kernel would refuse the udax parts) with nothing to free.
+ * shim_bounce_scatter() copies the first got bytes' udax parts out after
+ * a read; shim_bounce_free() frees it. */
+struct shim_bounce {
+	struct iovec *iov;
+	char **udax;
+	size_t cnt;
+	char *buf;
+};
+int shim_bounce_plan(struct shim_bounce *b, const struct iovec *iov, size_t cnt, size_t max,
+		     bool read);
+void shim_bounce_scatter(struct shim_bounce *b, size_t got);
+void shim_bounce_free(struct shim_bounce *b);
+/* Whether every udax part of [p, p+len) can be read, or written (read:
+ * a read from the kernel lands there), in whole. Return: 0 or -EFAULT. */
+int shim_bounce_check(const void *p, size_t len, bool read);
 
 /* A udax mapping of the shim (maps.c). */
 struct shim_map {

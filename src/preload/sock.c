@@ -4,14 +4,9 @@
  * recvmsg with a buffer (data, address or control) in a udax mapping. The
  * kernel cannot fault a udax page in for a syscall (userfaultfd's SIGBUS
  * mode serves user accesses only: EFAULT), so such a part goes through a
- * buffer of the shim, copied in user space; the other parts of the vector
- * go to the kernel as they are, so that it refuses a bad pointer with
- * EFAULT as it would (a copy by the shim would crash on it). Before the
- * call, each udax part is checked as the kernel would check it (a receive
- * into a read-only mapping, or a vector whose first part lies past the end
- * of its file: EFAULT; a vector that reaches the end of a file ends there,
- * as the kernel's copy would stop there), so nothing is taken from the
- * socket that could not be stored. One call
+ * buffer of the shim (bounce.c: checked first as the kernel would check
+ * it, so that nothing is taken from the socket that could not be stored;
+ * the other parts go to the kernel as they are). One call
  * moves at most SOCK_UDAX_MAX bytes of a vector holding udax parts (a
  * short count, which stream sockets allow; no datagram is that large).
  * A udax descriptor passed with SCM_RIGHTS is refused (EOPNOTSUPP: the
@@ -43,22 +38,18 @@ static int sock_fd_check(int fd)
 	return shim_fd_is_udax(fd) ? -ENOTSOCK : 0;
 }
 
-/* A message as the kernel gets it: the vector split at the edges of udax
- * mappings, each udax part replaced by a part of bounce; the address and
- * control replaced by buffers of the shim where they lie in a mapping. */
+/* A message as the kernel gets it: its vector planned by bounce.c, the
+ * address and control replaced by buffers of the shim where they lie in a
+ * mapping. */
 struct sock_plan {
 	struct msghdr msg;
-	struct iovec *iov;	/* msg.msg_iovlen of them */
-	char **udax;		/* per iov: the udax part it stands for, or NULL */
-	char *bounce;		/* the udax parts' bytes */
+	struct shim_bounce vec;
 	void *name, *control;	/* the shim's buffers, or NULL */
 };
 
 static void plan_free(struct sock_plan *p)
 {
-	free(p->iov);
-	free(p->udax);
-	free(p->bounce);
+	shim_bounce_free(&p->vec);
 	free(p->name);
 	free(p->control);
 }
@@ -92,72 +83,6 @@ static void *side_buffer(void *p, size_t len, bool in, void **copy)
 	return *copy;
 }
 
-/* Split msg's vector into p (receive: the udax parts will be written).
- * Return: 0, or -errno with nothing taken from the socket. */
-static int plan_vector(struct sock_plan *p, const struct msghdr *msg, bool receive)
-{
-	size_t n = 0, cap = 16, total = 0, udax_bytes = 0;
-	bool stop = false;	/* a udax part reached the end of its file */
-
-	p->iov = malloc(cap * sizeof(*p->iov));
-	p->udax = malloc(cap * sizeof(*p->udax));
-	for (size_t i = 0; i < msg->msg_iovlen && total < SOCK_UDAX_MAX && !stop; i++) {
-		char *at = msg->msg_iov[i].iov_base;
-		size_t left = msg->msg_iov[i].iov_len;
-
-		if (left > SOCK_UDAX_MAX - total)
-			left = SOCK_UDAX_MAX - total;
-		total += left;
-		while (left) {
-			struct shim_map map;
-			size_t piece = shim_map_piece(at, left, &map);
-
-			if (!p->iov || !p->udax)
-				return -ENOMEM;
-			if (n == IOV_MAX)
-				return -EMSGSIZE;
-			if (n == cap) {
-				cap *= 2;
-				p->iov = realloc(p->iov, cap * sizeof(*p->iov));
-				p->udax = realloc(p->udax, cap * sizeof(*p->udax));
-				if (!p->iov || !p->udax)
-					return -ENOMEM;
-			}
-			if (map.addr) {	/* as far as the kernel would get */
-				ssize_t room = shim_map_room(&map, at, piece, receive);
-
-				if (room < 0 || (room == 0 && n == 0))
-					return room < 0 ? (int)room : -EFAULT;
-				if ((size_t)room < piece) {
-					piece = (size_t)room;
-					stop = true;
-				}
-				udax_bytes += piece;
-			}
-			if (!piece)
-				break;
-			p->iov[n] = (struct iovec){ .iov_base = at, .iov_len = piece };
-			p->udax[n++] = map.addr ? at : NULL;
-			at += piece;
-			left = stop ? 0 : left - piece;
-		}
-	}
-	p->bounce = malloc(udax_bytes ? udax_bytes : 1);
-	if (!p->bounce || (!n && (!p->iov || !p->udax)))
-		return -ENOMEM;
-	for (size_t i = 0, at = 0; i < n; i++) {	/* udax parts: slices of bounce */
-		if (!p->udax[i])
-			continue;
-		p->iov[i].iov_base = p->bounce + at;
-		if (!receive)
-			memcpy(p->bounce + at, p->udax[i], p->iov[i].iov_len);
-		at += p->iov[i].iov_len;
-	}
-	p->msg.msg_iov = p->iov;
-	p->msg.msg_iovlen = n;
-	return 0;
-}
-
 /* Whether control (a sendmsg's) passes a udax descriptor. */
 static bool passes_udax_fd(struct msghdr *msg)
 {
@@ -182,6 +107,8 @@ static bool passes_udax_fd(struct msghdr *msg)
 /* Make p for msg. Return: 0, or -errno with nothing taken or sent. */
 static int plan_make(struct sock_plan *p, const struct msghdr *msg, bool receive)
 {
+	int ret;
+
 	memset(p, 0, sizeof(*p));
 	p->msg = *msg;
 	p->msg.msg_name = side_buffer(msg->msg_name, msg->msg_namelen, !receive, &p->name);
@@ -189,20 +116,17 @@ static int plan_make(struct sock_plan *p, const struct msghdr *msg, bool receive
 					 &p->control);
 	if ((msg->msg_name && !p->msg.msg_name) || (msg->msg_control && !p->msg.msg_control))
 		return -ENOMEM;
-	return plan_vector(p, msg, receive);
+	ret = shim_bounce_plan(&p->vec, msg->msg_iov, msg->msg_iovlen, SOCK_UDAX_MAX, receive);
+	p->msg.msg_iov = p->vec.iov;
+	p->msg.msg_iovlen = p->vec.cnt;
+	return ret;
 }
 
 /* After a receive of got bytes: the udax parts, address and control to
  * the program's buffers, and what the kernel said of them into msg. */
 static void plan_scatter(struct sock_plan *p, struct msghdr *msg, size_t got)
 {
-	for (size_t i = 0; i < p->msg.msg_iovlen && got; i++) {
-		size_t k = p->iov[i].iov_len < got ? p->iov[i].iov_len : got;
-
-		if (p->udax[i])
-			memcpy(p->udax[i], p->iov[i].iov_base, k);
-		got -= k;
-	}
+	shim_bounce_scatter(&p->vec, got);
 	if (p->name)
 		memcpy(msg->msg_name, p->name,
 		       p->msg.msg_namelen < msg->msg_namelen ? p->msg.msg_namelen : msg->msg_namelen);

@@ -62,15 +62,28 @@ void shim_stats_keep(void)
 								   floor), true);
 }
 
-void shim_stats_reset(void)
+/* The store closed: counting starts anew with its next open. */
+static void stats_reset(void)
 {
 	memset(&reported, 0, sizeof(reported));
 }
 
-void shim_stats_forget(void)
+/* A fork child: the copy was closed with the library's descriptors. */
+static void stats_forget(void)
 {
-	if (!stats_fd_udax)	/* closed with the library's descriptors */
+	if (!stats_fd_udax)
 		stats_fd = -1;
+}
+
+__attribute__((constructor)) static void stats_load(void)
+{
+	static const struct shim_store_watch watch = {
+		.opened = shim_stats_keep,
+		.closed = stats_reset,
+		.forked = stats_forget,
+	};
+
+	shim_store_watch(&watch);
 }
 
 /* now - reported, field by field, into now; reported = the old now. */

@@ -7,7 +7,9 @@
  * udax page in for a syscall (EFAULT: fwrite of an unfaulted mapping to a
  * host stdout wrote nothing). So such a buffer goes through a buffer of
  * the shim, a chunk at a time, copied in user space; other buffers go
- * straight to glibc. Streams on store files (stdio.c) need none of this
+ * straight to glibc. A buffer the kernel would refuse (a read into a
+ * read-only mapping, pages past the end of the file) gets EFAULT, nothing
+ * moved. Streams on store files (stdio.c) need none of this
  * but take it alike. fputs and puts need none: their strlen() touches,
  * and so faults in, every page of the string before glibc writes it.
  *
@@ -37,6 +39,11 @@ static size_t bounced(void *ptr, size_t size, size_t n, FILE *f, stdio_io io, bo
 {
 	size_t total = size * n, done = 0;
 	char *buf;
+
+	if (shim_bounce_check(ptr, total, !write)) {	/* as the kernel would refuse */
+		errno = EFAULT;
+		return 0;
+	}
 
 	buf = malloc(total < CHUNK ? total : CHUNK);
 	if (!buf) {
