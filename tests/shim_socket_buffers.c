@@ -74,6 +74,24 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < LEN; i++)
 		want[i] = (char)shim_rand();
 
+	/* before any udax mapping: a bad vector is the kernel's EFAULT (the
+	 * shim read it and crashed) */
+	{
+		int pp[2];
+		struct iovec *volatile bad_iov = (struct iovec *)8;	/* hidden from gcc */
+		struct msghdr *volatile bad_msg = (struct msghdr *)8;
+
+		SHIM_CHECK(pipe(pp) == 0, "pipe");
+		errno = 0;
+		SHIM_CHECK(readv(pp[0], bad_iov, 1) == -1 && errno == EFAULT,
+			   "readv of a bad vector: %s (want EFAULT)", strerror(errno));
+		errno = 0;
+		SHIM_CHECK(sendmsg(pp[1], bad_msg, 0) == -1,
+			   "sendmsg of a bad message did not fail");
+		close(pp[0]);
+		close(pp[1]);
+	}
+
 	/* stream: send from an untouched mapping; a child reads it */
 	SHIM_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair: %s", strerror(errno));
 	src = fresh_map("src", want);

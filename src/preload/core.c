@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -418,6 +419,8 @@ static struct shim_node *node_find(const char *name)
 	return NULL;
 }
 
+static const int sync_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+
 int shim_node_size(struct shim_node *node, uint64_t *size)
 {
 	struct udax_store *s;
@@ -426,9 +429,18 @@ int shim_node_size(struct shim_node *node, uint64_t *size)
 
 	if (ret)
 		return ret;
+	sigset_t all, was;
+
+	/* a signal handler may reach here too (a write of a mapped buffer):
+	 * it must not find nodes_lock held by the thread it interrupted */
+	sigfillset(&all);
+	for (int sig = 0; sig < (int)(sizeof(sync_signals) / sizeof(sync_signals[0])); sig++)
+		sigdelset(&all, sync_signals[sig]);	/* those of a fault stay open */
+	pthread_sigmask(SIG_BLOCK, &all, &was);
 	pthread_mutex_lock(&nodes_lock);
 	ret = udax_stat(s, node->name, &st);
 	pthread_mutex_unlock(&nodes_lock);
+	pthread_sigmask(SIG_SETMASK, &was, NULL);
 	if (ret == 0)
 		*size = st.size;
 	return ret;
@@ -548,6 +560,11 @@ int shim_node_rename(struct udax_store *s, const char *from, const char *to)
 	}
 	pthread_mutex_unlock(&nodes_lock);
 	return ret;
+}
+
+bool shim_store_opened(void)
+{
+	return __atomic_load_n(&store, __ATOMIC_RELAXED) != NULL;
 }
 
 int shim_store_counters(struct udax_file_stat *c)

@@ -129,17 +129,20 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 
 /* A host descriptor's read into (or write from) a vector of which a part
  * lies in a udax mapping: its udax parts through a buffer of the shim
- * (bounce.c, which checks them as the kernel would), BOUNCE_MAX bytes of
- * the vector at a time. A read goes on after a full chunk only for a
- * regular file or block device (a pipe or socket would block).
+ * (bounce.c, which checks them as the kernel would), with the RWF flags
+ * asked. A regular file or block device goes BOUNCE_MAX bytes of the
+ * vector at a time, to the end; anything else (a pipe, a socket: a
+ * datagram must go whole, and a read must not block for more) in one call.
  * Return: bytes, or -errno. */
-static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, bool write)
+static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, int rwf,
+			   bool write)
 {
 	const struct shim_real *r = shim_real();
 	ssize_t total = iov_total(iov, cnt), done = 0, n = 0;
 	struct iovec *rest;	/* what is left of the vector */
 	size_t first = 0;	/* its first part with bytes left */
-	bool more = write;
+	size_t chunk = MAX_RW;	/* a pipe, socket or device: one call, as asked */
+	struct stat st;
 
 	if (total <= 0)
 		return total;
@@ -147,13 +150,10 @@ static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, 
 	if (!rest)
 		return -ENOMEM;
 	memcpy(rest, iov, (size_t)cnt * sizeof(*rest));
-	if (!write) {
-		struct stat st;
-
-		more = r->fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
-	}
+	if (r->fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		chunk = BOUNCE_MAX;	/* a file: chunk by chunk, to the end */
 	while (done < total) {
-		size_t want = (size_t)(total - done) < BOUNCE_MAX ? (size_t)(total - done) : BOUNCE_MAX;
+		size_t want = (size_t)(total - done) < chunk ? (size_t)(total - done) : chunk;
 		struct shim_bounce b;
 		int ret = shim_bounce_plan(&b, rest + first, (size_t)cnt - first, want, !write);
 
@@ -161,8 +161,8 @@ static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, 
 			n = ret;
 			break;
 		}
-		n = write ? r->pwritev2(fd, b.iov, (int)b.cnt, pos < 0 ? -1 : pos + done, 0) :
-			    r->preadv2(fd, b.iov, (int)b.cnt, pos < 0 ? -1 : pos + done, 0);
+		n = write ? r->pwritev2(fd, b.iov, (int)b.cnt, pos < 0 ? -1 : pos + done, rwf) :
+			    r->preadv2(fd, b.iov, (int)b.cnt, pos < 0 ? -1 : pos + done, rwf);
 		if (n < 0)
 			n = -errno;
 		else if (!write)
@@ -180,7 +180,7 @@ static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, 
 			if (!rest[first].iov_len)
 				first++;
 		}
-		if ((size_t)n < want || !more)
+		if ((size_t)n < want)
 			break;
 	}
 	free(rest);
@@ -190,6 +190,8 @@ static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, 
 /* Whether a part of iov lies in a udax mapping. */
 static bool iov_in_maps(const struct iovec *iov, int cnt)
 {
+	if (!shim_map_any())	/* never read the vector then: a bad one is the kernel's EFAULT */
+		return false;
 	for (int i = 0; i >= 0 && i < cnt && i < IOV_MAX; i++)
 		if (iov[i].iov_len && shim_map_overlaps(iov[i].iov_base, iov[i].iov_len))
 			return true;
@@ -205,9 +207,7 @@ ssize_t shim_read_any(int fd, const struct iovec *iov, int cnt, off_t pos, int r
 		return shim_fail(-EBADF);
 	if (!ofd) {
 		if (iov_in_maps(iov, cnt)) {
-			if (rwf)
-				return shim_fail(-EOPNOTSUPP);
-			ret = host_bounce(fd, iov, cnt, pos, false);
+			ret = host_bounce(fd, iov, cnt, pos, rwf, false);
 			return ret < 0 ? shim_fail((int)ret) : ret;
 		}
 		if (rwf || cnt != 1)
@@ -234,9 +234,7 @@ ssize_t shim_write_any(int fd, const struct iovec *iov, int cnt, off_t pos, int 
 		return shim_fail(-EBADF);
 	if (!ofd) {
 		if (iov_in_maps(iov, cnt)) {
-			if (rwf)
-				return shim_fail(-EOPNOTSUPP);
-			ret = host_bounce(fd, iov, cnt, pos, true);
+			ret = host_bounce(fd, iov, cnt, pos, rwf, true);
 			return ret < 0 ? shim_fail((int)ret) : ret;
 		}
 		if (rwf || cnt != 1)

@@ -325,6 +325,9 @@ void shim_sync_all(void);
 /* The store's counters in this process (udax_store_counters()).
  * Return: 0, -ENOENT when the store is not open, or its error. */
 int shim_store_counters(struct udax_file_stat *c);
+/* Whether this process has the store open (no lock: a hint for the calls
+ * that look at a program's arguments only when udax is in use). */
+bool shim_store_opened(void);
 /* What core.c tells of the store (each may be NULL): opened (store_lock
  * held), closed (store_lock held), forked (in a fork child, once its copies
  * of the library's descriptors are closed). Registered at load. */

@@ -57,6 +57,8 @@ static void plan_free(struct sock_plan *p)
 /* Whether the message has a part in a udax mapping. */
 static bool msg_in_maps(const struct msghdr *msg)
 {
+	if (!shim_map_any())	/* never read the message then: the kernel checks it */
+		return false;
 	if ((msg->msg_name && msg->msg_namelen &&
 	     shim_map_overlaps(msg->msg_name, msg->msg_namelen)) ||
 	    (msg->msg_control && msg->msg_controllen &&
@@ -145,6 +147,8 @@ SHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 	if (err)
 		return shim_fail(err);
+	if (!shim_store_opened())	/* never read the message then: the kernel checks it */
+		return shim_real()->sendmsg(fd, msg, flags);
 	if (msg && msg->msg_control && msg->msg_controllen >= sizeof(struct cmsghdr) &&
 	    passes_udax_fd((struct msghdr *)msg))
 		return shim_fail(-EOPNOTSUPP);
