@@ -91,6 +91,8 @@ ssize_t shim_map_room(const struct shim_map *map, const char *p, size_t len, boo
 
 	if (write && !(map->prot & PROT_WRITE))
 		return -EFAULT;
+	if (at + len <= (map->size_mapped + 4095) / 4096 * 4096)
+		return (ssize_t)len;	/* there when mapped (the common case) */
 	if (shim_node_size(map->node, &size))
 		return -EFAULT;
 	end = (size + 4095) / 4096 * 4096;	/* the page holding EOF is readable */
@@ -99,7 +101,8 @@ ssize_t shim_map_room(const struct shim_map *map, const char *p, size_t len, boo
 	return end - at < len ? (ssize_t)(end - at) : (ssize_t)len;
 }
 
-int shim_map_add(char *addr, size_t len, int prot, uint64_t off, struct shim_node *node)
+int shim_map_add(char *addr, size_t len, int prot, uint64_t off, uint64_t file_size,
+		 struct shim_node *node)
 {
 	pthread_mutex_lock(&maps_lock);
 	if (maps_used == maps_size) {
@@ -113,7 +116,7 @@ int shim_map_add(char *addr, size_t len, int prot, uint64_t off, struct shim_nod
 		maps = bigger;
 		maps_size = size;
 	}
-	maps[maps_used++] = (struct shim_map){ addr, len, prot, off, node };
+	maps[maps_used++] = (struct shim_map){ addr, len, prot, off, file_size, node };
 	atomic_store(&maps_count, maps_used);
 	pthread_mutex_unlock(&maps_lock);
 	return 0;

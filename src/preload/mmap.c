@@ -87,7 +87,10 @@ static void *udax_map(struct shim_ofd *ofd, size_t len, int prot, int flags, off
 			 type == MAP_SHARED_VALIDATE && (flags & MAP_SYNC) ? UDAX_MAP_SYNC : 0,
 			 &addr);
 	if (!ret) {
-		ret = shim_map_add(addr, page_round(len), prot, (uint64_t)off, node);
+		struct udax_file_stat st = { .size = 0 };	/* 0: always ask the store */
+
+		(void)udax_fstat(ofd->file, &st);
+		ret = shim_map_add(addr, page_round(len), prot, (uint64_t)off, st.size, node);
 		if (ret)
 			udax_munmap(addr, len);
 	}

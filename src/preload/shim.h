@@ -377,19 +377,25 @@ struct shim_map {
 	size_t len;		/* whole pages */
 	int prot;
 	uint64_t off;		/* file offset of addr */
+	uint64_t size_mapped;	/* the file's size when it was mapped: bytes
+				   below it need no look-up (shim_map_room) */
 	struct shim_node *node;
 };
 /* Whether the shim has a udax mapping (no lock). */
 bool shim_map_any(void);
 /* Record a mapping. Return: 0 or -ENOMEM. */
-int shim_map_add(char *addr, size_t len, int prot, uint64_t off, struct shim_node *node);
+int shim_map_add(char *addr, size_t len, int prot, uint64_t off, uint64_t size,
+		 struct shim_node *node);
 /* The first piece of [p, p+len) (len > 0): the part inside one udax mapping,
  * *map then a copy of it; or the part before the next one, map->addr then
  * NULL. Return: the piece's length. */
 size_t shim_map_piece(const char *p, size_t len, struct shim_map *map);
 /* How much of [p, p+len) inside mapping map a program's access (write or
  * read) would find served: the bytes before the end of the file's last
- * page (past it a fault raises SIGBUS; a system call gets EFAULT).
+ * page (past it a fault raises SIGBUS; a system call gets EFAULT). Bytes
+ * below the size the file had when mapped are taken as there without
+ * asking the store (a truncate since then is not seen: the copy then
+ * raises SIGBUS, as a program's own access would).
  * Return: those bytes (0 if none), or -EFAULT for a write to a read-only
  * mapping. */
 ssize_t shim_map_room(const struct shim_map *map, const char *p, size_t len, bool write);
