@@ -27,6 +27,16 @@
 
 #define BOUNCE_ALIGN 4096
 
+bool shim_bounce_needed(const struct iovec *iov, size_t cnt)
+{
+	if (!shim_map_any())	/* never read the vector then: a bad one is the kernel's EFAULT */
+		return false;
+	for (size_t i = 0; i < cnt; i++)
+		if (iov[i].iov_len && shim_map_overlaps(iov[i].iov_base, iov[i].iov_len))
+			return true;
+	return false;
+}
+
 void shim_bounce_free(struct shim_bounce *b)
 {
 	free(b->iov);

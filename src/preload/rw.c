@@ -187,15 +187,11 @@ static ssize_t host_bounce(int fd, const struct iovec *iov, int cnt, off_t pos, 
 	return done ? done : n;
 }
 
-/* Whether a part of iov lies in a udax mapping. */
-static bool iov_in_maps(const struct iovec *iov, int cnt)
+/* Whether a host descriptor's transfer of iov needs the bounce (a vector
+ * the kernel refuses goes to it as it is). */
+static bool iov_bounced(const struct iovec *iov, int cnt)
 {
-	if (!shim_map_any())	/* never read the vector then: a bad one is the kernel's EFAULT */
-		return false;
-	for (int i = 0; i >= 0 && i < cnt && i < IOV_MAX; i++)
-		if (iov[i].iov_len && shim_map_overlaps(iov[i].iov_base, iov[i].iov_len))
-			return true;
-	return false;
+	return cnt >= 0 && cnt <= IOV_MAX && shim_bounce_needed(iov, (size_t)cnt);
 }
 
 ssize_t shim_read_any(int fd, const struct iovec *iov, int cnt, off_t pos, int rwf)
@@ -206,7 +202,7 @@ ssize_t shim_read_any(int fd, const struct iovec *iov, int cnt, off_t pos, int r
 	if (shim_fd_is_library(fd) && !shim_in_vfork_child())	/* not the program's */
 		return shim_fail(-EBADF);
 	if (!ofd) {
-		if (iov_in_maps(iov, cnt)) {
+		if (iov_bounced(iov, cnt)) {
 			ret = host_bounce(fd, iov, cnt, pos, rwf, false);
 			return ret < 0 ? shim_fail((int)ret) : ret;
 		}
@@ -233,7 +229,7 @@ ssize_t shim_write_any(int fd, const struct iovec *iov, int cnt, off_t pos, int 
 	if (shim_fd_is_library(fd) && !shim_in_vfork_child())	/* not the program's */
 		return shim_fail(-EBADF);
 	if (!ofd) {
-		if (iov_in_maps(iov, cnt)) {
+		if (iov_bounced(iov, cnt)) {
 			ret = host_bounce(fd, iov, cnt, pos, rwf, true);
 			return ret < 0 ? shim_fail((int)ret) : ret;
 		}
@@ -287,7 +283,7 @@ SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t pos)
 
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	if (!shim_fd_is_udax(fd) && !shim_fd_is_library(fd) && !iov_in_maps(iov, cnt))
+	if (!shim_fd_is_udax(fd) && !shim_fd_is_library(fd) && !iov_bounced(iov, cnt))
 		return shim_real()->readv(fd, iov, cnt);
 	return shim_read_any(fd, iov, cnt, -1, 0);
 }
@@ -337,7 +333,7 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t pos)
 
 SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (!shim_fd_is_udax(fd) && !shim_fd_is_library(fd) && !iov_in_maps(iov, cnt))
+	if (!shim_fd_is_udax(fd) && !shim_fd_is_library(fd) && !iov_bounced(iov, cnt))
 		return shim_real()->writev(fd, iov, cnt);
 	return shim_write_any(fd, iov, cnt, -1, 0);
 }

@@ -363,6 +363,9 @@ struct shim_bounce {
 	size_t cnt;
 	char *buf;
 };
+/* Whether a part of iov (cnt parts, at most IOV_MAX) lies in a udax
+ * mapping; false without reading iov when there is no udax mapping. */
+bool shim_bounce_needed(const struct iovec *iov, size_t cnt);
 int shim_bounce_plan(struct shim_bounce *b, const struct iovec *iov, size_t cnt, size_t max,
 		     bool read);
 void shim_bounce_scatter(struct shim_bounce *b, size_t got);

@@ -64,13 +64,8 @@ static bool msg_in_maps(const struct msghdr *msg)
 	    (msg->msg_control && msg->msg_controllen &&
 	     shim_map_overlaps(msg->msg_control, msg->msg_controllen)))
 		return true;
-	if (!msg->msg_iov || msg->msg_iovlen > IOV_MAX)	/* the kernel refuses it */
-		return false;
-	for (size_t i = 0; i < msg->msg_iovlen; i++)
-		if (msg->msg_iov[i].iov_len &&
-		    shim_map_overlaps(msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len))
-			return true;
-	return false;
+	return msg->msg_iov && msg->msg_iovlen <= IOV_MAX &&	/* else the kernel refuses it */
+	       shim_bounce_needed(msg->msg_iov, msg->msg_iovlen);
 }
 
 /* A copy of [p, p+len) (the address or control of msg) when it lies in a
