@@ -14,11 +14,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,6 +98,25 @@ static inline const char *shim_path(int side, const char *name)
 
 	snprintf(p, PATH_MAX, "%s/%s/%s", shim_dir, side ? "udax" : "host", name);
 	return p;
+}
+
+/* A fresh MAP_SHARED mapping (prot) of store file name, len bytes, filled
+ * with fill (else zeros): no page of it touched by this process. */
+static inline char *shim_fresh_map(const char *name, const char *fill, size_t len, int prot)
+{
+	int fd = open(shim_path(1, name), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char *m;
+
+	SHIM_CHECK(fd >= 0, "open %s: %s", name, strerror(errno));
+	if (fill)
+		SHIM_CHECK(write(fd, fill, len) == (ssize_t)len, "write %s: %s", name,
+			   strerror(errno));
+	else
+		SHIM_CHECK(ftruncate(fd, (off_t)len) == 0, "ftruncate %s: %s", name, strerror(errno));
+	m = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	SHIM_CHECK(m != MAP_FAILED, "mmap %s: %s", name, strerror(errno));
+	close(fd);
+	return m;
 }
 
 /* Run argv, waiting for it. Return: its exit status, or 128 + signal. */

@@ -27,24 +27,6 @@
 
 #define LEN (256u << 10)
 
-/* A fresh MAP_SHARED mapping of store file NAME of LEN bytes: no page of
- * it touched by this process. */
-static char *fresh_map(const char *name, const char *fill)
-{
-	int fd = open(shim_path(1, name), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	char *m;
-
-	SHIM_CHECK(fd >= 0, "open %s: %s", name, strerror(errno));
-	if (fill)
-		SHIM_CHECK(write(fd, fill, LEN) == LEN, "write %s: %s", name, strerror(errno));
-	else
-		SHIM_CHECK(ftruncate(fd, LEN) == 0, "ftruncate: %s", strerror(errno));
-	m = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	SHIM_CHECK(m != MAP_FAILED, "mmap %s: %s", name, strerror(errno));
-	close(fd);
-	return m;
-}
-
 /* Read exactly len bytes of stream socket fd into buf (host memory). */
 static void recv_all(int fd, char *buf, size_t len)
 {
@@ -94,7 +76,7 @@ int main(int argc, char **argv)
 
 	/* stream: send from an untouched mapping; a child reads it */
 	SHIM_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair: %s", strerror(errno));
-	src = fresh_map("src", want);
+	src = shim_fresh_map("src", want, LEN, PROT_READ | PROT_WRITE);
 	pid = fork();
 	SHIM_CHECK(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {	/* echo LEN bytes back, from host memory */
@@ -106,7 +88,7 @@ int main(int argc, char **argv)
 	n = send(sv[0], src, LEN, 0);
 	SHIM_CHECK(n == LEN, "send from a udax mapping: %zd: %s", n, strerror(errno));
 	/* receive the echo into an untouched writable mapping */
-	dst = fresh_map("dst", NULL);
+	dst = shim_fresh_map("dst", NULL, LEN, PROT_READ | PROT_WRITE);
 	for (size_t done = 0; done < LEN; ) {
 		n = recv(sv[0], dst + done, LEN - done, 0);
 		SHIM_CHECK(n > 0, "recv into a udax mapping: %zd: %s", n, strerror(errno));
@@ -123,7 +105,7 @@ int main(int argc, char **argv)
 	/* sendmsg: a vector of a mapping and host memory; recvmsg into the
 	 * other way round; MSG_PEEK first */
 	SHIM_CHECK(munmap(dst, LEN) == 0, "munmap");
-	dst = fresh_map("dst2", NULL);
+	dst = shim_fresh_map("dst2", NULL, LEN, PROT_READ | PROT_WRITE);
 	iov[0] = (struct iovec){ .iov_base = want, .iov_len = 1000 };
 	iov[1] = (struct iovec){ .iov_base = src + 5000, .iov_len = 70000 };
 	n = sendmsg(sv[0], &msg, 0);

@@ -18,23 +18,6 @@
 
 #define LEN (3u << 20)
 
-/* A fresh mapping of store file name (filled with want, else zeros). */
-static char *fresh_map(const char *name, const char *want, int prot)
-{
-	int fd = open(shim_path(1, name), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	char *m;
-
-	SHIM_CHECK(fd >= 0, "open %s: %s", name, strerror(errno));
-	if (want)
-		SHIM_CHECK(write(fd, want, LEN) == LEN, "write: %s", strerror(errno));
-	else
-		SHIM_CHECK(ftruncate(fd, LEN) == 0, "ftruncate: %s", strerror(errno));
-	m = mmap(NULL, LEN, prot, MAP_SHARED, fd, 0);
-	SHIM_CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
-	close(fd);
-	return m;
-}
-
 int main(int argc, char **argv)
 {
 	char *want, *back, *src, *dst;
@@ -49,7 +32,7 @@ int main(int argc, char **argv)
 		want[i] = (char)shim_rand();
 
 	/* fwrite from an untouched read-only mapping to a host file */
-	src = fresh_map("src", want, PROT_READ);
+	src = shim_fresh_map("src", want, LEN, PROT_READ);
 	f = fopen(shim_path(0, "out"), "w");
 	SHIM_CHECK(f, "fopen host: %s", strerror(errno));
 	n = fwrite(src, 4096, LEN / 4096, f);
@@ -63,7 +46,7 @@ int main(int argc, char **argv)
 		   "the host file differs from the mapping");
 
 	/* fread from the host file into an untouched writable mapping */
-	dst = fresh_map("dst", NULL, PROT_READ | PROT_WRITE);
+	dst = shim_fresh_map("dst", NULL, LEN, PROT_READ | PROT_WRITE);
 	rewind(f);
 	n = fread(dst, 1024, LEN / 1024, f);
 	SHIM_CHECK(n == LEN / 1024 && !memcmp(dst, want, LEN), "fread into a mapping: %zu items",
@@ -80,7 +63,7 @@ int main(int argc, char **argv)
 		want[i] = (char)('a' + i % 26);
 	want[LEN - 1] = '\0';
 	munmap(src, LEN);
-	src = fresh_map("text", want, PROT_READ);
+	src = shim_fresh_map("text", want, LEN, PROT_READ);
 	f = fopen(shim_path(0, "text"), "w");
 	SHIM_CHECK(f && fputs(src, f) >= 0 && fputs_unlocked(src + LEN - 11, f) >= 0 &&
 		   fclose(f) == 0, "fputs of a mapped string: %s", strerror(errno));
