@@ -74,7 +74,7 @@ uptime_cs() {
 	read -r up _ </proc/uptime
 	echo $((10#${up/./}))
 }
-script -qfec "$(printf '%q ' "$udax" get "$weird" "$dir/fifo")" "$dir/tty" >/dev/null &
+start_on_terminal "$dir/tty" "$udax" get "$weird" "$dir/fifo"
 pid=$!
 {
 	head -c $((8 << 20)) >/dev/null

@@ -20,6 +20,19 @@
 #                                /dev/ptmx cannot: script then exits at
 #                                once, and a reader waiting on a FIFO for
 #                                the command would wait forever).
+#   start_on_terminal TRANSCRIPT COMMAND...
+#                                runs COMMAND in the background (its job
+#                                is $!) with a terminal as its stdio
+#                                (script), the terminal's output kept in
+#                                TRANSCRIPT. The words reach script's
+#                                shell quoted by bash and read by bash
+#                                (script runs $SHELL, which may be unset,
+#                                hence /bin/sh, dash on Debian, which
+#                                cannot read $'...'). When the job ends
+#                                it opens $dir/fifo, if there is one,
+#                                once: a reader still waiting to open it
+#                                (the command failed first) then reads
+#                                end of file instead of waiting forever.
 # Named .bash, not .sh: the Makefile makes every tests/*.sh a test.
 test_name=${0##*/}
 test_name=${test_name%.sh}
@@ -44,4 +57,14 @@ skip_if_sanitized() {
 have_terminal() {
 	command -v script >/dev/null &&
 		timeout 20 script -qec true /dev/null </dev/null >/dev/null 2>&1
+}
+start_on_terminal() { # TRANSCRIPT COMMAND...
+	local transcript=$1
+	shift
+	{
+		SHELL=$BASH script -qfec "$(printf '%q ' "$@")" "$transcript" >/dev/null
+		local status=$?
+		[ -p "$dir/fifo" ] && exec 3<>"$dir/fifo"
+		exit $status
+	} &
 }

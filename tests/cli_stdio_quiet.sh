@@ -43,7 +43,7 @@ uptime_cs() {
 # second chunk's write ends after that: without -q a progress line shows
 # (waited for, the third chunk held, at most 20 s), with -q none may.
 held_get() { # OPTION...
-	script -qfec "$udax get $* big $dir/fifo" "$dir/tty" >/dev/null &
+	start_on_terminal "$dir/tty" "$udax" get "$@" big "$dir/fifo"
 	local pid=$! start i
 	{
 		head -c $((8 << 20)) >/dev/null
