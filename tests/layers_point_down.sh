@@ -14,12 +14,13 @@ command -v nm >/dev/null && command -v tsort >/dev/null || { echo "SKIP: no nm o
 # What each layer may use besides itself, lowest first.
 declare -A may_use=(
 	[base]=""
+	[xproc]="base"
 	[index]="base"
 	[store]="base"
-	[mm]="base index store"
-	[fault]="base index store mm"
-	[delivery]="base index store mm fault"
-	[api]="base index store mm fault delivery"
+	[mm]="base xproc index store"
+	[fault]="base xproc index store mm"
+	[delivery]="base xproc index store mm fault"
+	[api]="base xproc index store mm fault delivery"
 	[preload]="api"
 )
 errors=()

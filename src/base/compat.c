@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/compat.h"
@@ -34,6 +35,20 @@ void futex_wait(_Atomic uint32_t *word, uint32_t expected)
 void futex_wake(_Atomic uint32_t *word, int count)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
+int futex_wait_shared(_Atomic uint32_t *word, uint32_t expected, unsigned ms)
+{
+	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	if (syscall(SYS_futex, word, FUTEX_WAIT, expected, &t, NULL, 0) == 0 || errno == EAGAIN)
+		return 0;
+	return -errno;
+}
+
+void futex_wake_shared(_Atomic uint32_t *word, int count)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
 }
 
 /* The lowest number the library's long-lived descriptors take: half the

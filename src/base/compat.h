@@ -16,6 +16,11 @@
 
 void futex_wait(_Atomic uint32_t *word, uint32_t expected);
 void futex_wake(_Atomic uint32_t *word, int count);
+/* Futexes in memory that other processes map (MAP_SHARED): the waiter
+ * gives up after `ms` milliseconds (0 when woken or the word differs,
+ * -ETIMEDOUT, -EINTR). */
+int futex_wait_shared(_Atomic uint32_t *word, uint32_t expected, unsigned ms);
+void futex_wake_shared(_Atomic uint32_t *word, int count);
 
 static inline void cpu_relax(void)
 {

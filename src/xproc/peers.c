@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/*
+ * peers.c - the life of the region's members, told by the OFD locks on
+ * their slot bytes (region_layout.h), and the lock calls region.c uses.
+ *
+ * Holds no lock of its own; F_OFD_GETLK only tests. Never sleeps.
+ *
+ * Layer: xproc. May call: base.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+
+#include "xproc/region_layout.h"
+
+int xproc_byte_lock(int fd, int cmd, short type, off_t byte)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+
+	return fcntl(fd, cmd, &fl) == 0 ? 0 : -errno;
+}
+
+unsigned xproc_self(const struct xproc_region *r)
+{
+	return r->self;
+}
+
+bool xproc_peer_alive(const struct xproc_region *r, unsigned slot)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = XPROC_LOCK_SLOT0 + slot, .l_len = 1 };
+
+	if (slot == r->self)
+		return true;
+	if (slot >= XPROC_PEERS_MAX)
+		return false;
+	/* An error says nothing: count the holder alive (waiting longer is
+	 * safe, recovering a live member's work is not). */
+	if (fcntl(r->fd, F_OFD_GETLK, &fl) != 0)
+		return true;
+	return fl.l_type != F_UNLCK;
+}
+
+uint64_t xproc_peers(const struct xproc_region *r)
+{
+	uint64_t peers = 0;
+
+	for (unsigned s = 0; s < XPROC_PEERS_MAX; s++) {
+		/* pid 0: never claimed, or left (a dead member's stays). */
+		if (s == r->self ||
+		    !atomic_load_explicit(&r->shared->peer[s].pid, memory_order_relaxed))
+			continue;
+		if (xproc_peer_alive(r, s))
+			peers |= 1ull << s;
+	}
+	return peers;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region_layout.h - the bytes of a shared region and the local handle on
+ * it; private to src/xproc/.
+ *
+ * Layout (every member maps the whole region MAP_SHARED):
+ *   header        magic, layout version, geometry, the store's identity;
+ *   peers[64]     per process slot: doorbell (the agent's futex word),
+ *                 incarnation (bumped by each process that claims the
+ *                 slot), pid (for messages only; 0 = left);
+ *   cells[R][P]   requests from the member in slot R to the one in slot
+ *                 P: written by R only (under R's post_lock), applied and
+ *                 acknowledged by P's agent only.
+ * A cell is a sequence lock in one direction: R writes the request fields,
+ * then seq (release); P reads seq (acquire), the fields, then seq again
+ * and applies the request only if seq did not move, then stores ack = seq
+ * (release) and wakes R. A request is pending while seq != ack. R posts a
+ * new request in a cell only once the previous one is acknowledged (or
+ * its target is dead), so the fields change under a reader only when R's
+ * slot was taken over after R died mid-post, which the reread catches.
+ *
+ * Lock bytes of the region file (OFD locks, never data):
+ *   XPROC_LOCK_SETUP    write-locked while a process joins or leaves;
+ *   XPROC_LOCK_PRESENT  read-locked by every member, so whoever gets a
+ *                       write lock on it under SETUP is alone;
+ *   XPROC_LOCK_SLOT0+S  write-locked by slot S's member while it lives.
+ */
+#ifndef UDAX_XPROC_REGION_LAYOUT_H
+#define UDAX_XPROC_REGION_LAYOUT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/lock.h"
+#include "xproc/xproc.h"
+
+#define XPROC_MAGIC "UDAXXPR1"
+#define XPROC_LAYOUT 1
+
+#define XPROC_LOCK_SETUP 0
+#define XPROC_LOCK_PRESENT 1
+#define XPROC_LOCK_SLOT0 64
+
+struct xproc_header {
+	char magic[8];
+	uint32_t layout;
+	uint32_t peers_max;
+	uint64_t store_dev;
+	uint64_t store_ino;
+	uint64_t bytes;
+	char pad[4096 - 40];
+};
+
+struct xproc_peer {
+	_Atomic uint32_t doorbell;
+	_Atomic uint32_t incarnation;
+	_Atomic int32_t pid;
+	uint32_t pad[13];
+};
+
+struct xproc_cell {
+	_Atomic uint32_t seq;
+	_Atomic uint32_t ack;
+	_Atomic uint32_t op;
+	_Atomic uint32_t file;
+	_Atomic uint64_t first;
+	_Atomic uint64_t count;
+	uint32_t pad[8];
+};
+
+struct xproc_shared {
+	struct xproc_header header;
+	struct xproc_peer peer[XPROC_PEERS_MAX];
+	struct xproc_cell cell[XPROC_PEERS_MAX][XPROC_PEERS_MAX];
+};
+
+/* One process's membership. Fields are set by xproc_join and read-only
+ * after, but `stopping` (set by xproc_leave for the agent) and `forked`
+ * (set in a fork child). post_lock serializes this process's shootdowns:
+ * the cells of its slot have one writer. */
+struct xproc_region {
+	struct xproc_shared *shared;
+	int fd;
+	unsigned self;
+	char path[128];
+	xproc_apply_fn apply;
+	void *ctx;
+	pthread_t agent;
+	_Atomic bool stopping;
+	bool forked;
+	struct mutex post_lock;
+	struct xproc_region *next_joined;	/* the fork handler's list */
+};
+
+/* peers.c: lock, unlock or wait for (cmd F_OFD_SETLK(W)) one byte of the
+ * region file; 0 or -errno. */
+int xproc_byte_lock(int fd, int cmd, short type, off_t byte);
+
+/* shootdown.c: the agent thread of a member that just claimed its slot. */
+int xproc_agent_start(struct xproc_region *r);
+void xproc_agent_stop(struct xproc_region *r);
+
+#endif

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xproc.h - the processes that share one store (issue 14, stage 1): a
+ * shared region per store, a table of the processes in it with death
+ * detection, and shootdowns (a request every named process carries out in
+ * its own address space, by its agent thread, and acknowledges).
+ *
+ * The region is a tmpfs file (UDAX_REGION_DIR, default /dev/shm) named
+ * after the store file's identity (device and inode), with the store
+ * file's permission bits: whoever may open the store for writing may open
+ * it, and two paths to one store meet in one region. Its bytes are
+ * volatile: the first process to arrive (none other present) initializes
+ * them, the last to leave removes the file.
+ *
+ * Process death is seen through open-file-description (OFD) locks on the
+ * region file, which the kernel drops when the process dies: each member
+ * holds a write lock on its slot's byte for as long as it is a member, so
+ * "slot S is alive" is "someone else holds byte S" (F_OFD_GETLK), with no
+ * pid, /proc or pidfd involved, and a recycled pid is never mistaken for
+ * the dead process. A fork child inherits no region mapping (which would
+ * hold the description, MADV_DONTFORK) and closes its copies of the region
+ * descriptors (a pthread_atfork handler, installed at the first join): a
+ * child never keeps its dead parent alive, and is no member until it
+ * joins itself.
+ *
+ * Layer: xproc. May call: base.
+ */
+#ifndef UDAX_XPROC_H
+#define UDAX_XPROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define XPROC_PEERS_MAX 64
+/* A requester waiting for an acknowledgement checks the peer's life this
+ * often: the bound on what a dead peer can delay anyone. */
+#define XPROC_LIVENESS_MS 100
+
+enum xproc_op {
+	XPROC_ZAP = 1,		/* unmap the range (truncate, punch, unlink) */
+	XPROC_WRPROTECT = 2,	/* write-protect the range (writeback) */
+};
+
+/* What a shootdown asks: an operation on pages [first, first + count) of
+ * one file (the store's file number). Read from shared memory: the agent's
+ * callback must treat every field as untrusted. */
+struct xproc_request {
+	uint32_t op;
+	uint32_t file;
+	uint64_t first;
+	uint64_t count;
+};
+
+/* Carries out one request in this process's mappings; runs on the agent
+ * thread, with every signal blocked, and must not wait for anything a
+ * requester may hold (an entry lock): it takes only this process's own
+ * leaf locks. */
+typedef void (*xproc_apply_fn)(void *ctx, const struct xproc_request *req);
+
+struct xproc_region;
+
+/*
+ * xproc_join - become a member of the region of the store open on
+ * store_fd: open or create the region file, initialize it if no member is
+ * present, claim a free process slot and start the agent thread.
+ * Context: no udax lock held; may sleep (waits for a joiner or leaver of
+ * the same region to finish).
+ * Return: 0 and *out, or -EACCES (the region file belongs to another user,
+ * is more open than the store, or is no plain file: reason in why), -EBUSY
+ * (XPROC_PEERS_MAX members already), -EUCLEAN (members are present and the
+ * region is not a udax region of this store), or another -errno.
+ */
+int xproc_join(int store_fd, xproc_apply_fn apply, void *ctx, struct xproc_region **out,
+	       char *why, size_t why_len);
+
+/* xproc_leave - stop the agent, give up the slot; the last member removes
+ * the region file. Context: no shootdown of this process in progress. */
+void xproc_leave(struct xproc_region *r);
+
+/* This process's slot number. */
+unsigned xproc_self(const struct xproc_region *r);
+
+/* xproc_peer_alive - whether slot holds a live member (this process's own
+ * slot counts as alive). */
+bool xproc_peer_alive(const struct xproc_region *r, unsigned slot);
+
+/* The slots of every live member but this process. */
+uint64_t xproc_peers(const struct xproc_region *r);
+
+/*
+ * xproc_shootdown - have every member in `peers` (a slot mask; this
+ * process's own bit is ignored) carry out `req`, and wait until each has
+ * acknowledged it or is dead (checked every XPROC_LIVENESS_MS): a dead
+ * member's mappings died with it. This process's own mappings are the
+ * caller's business, as before.
+ * Context: may sleep; a thread of this process posts at a time (a local
+ * lock); callable with entry locks held, since agents never take them.
+ * Return: 0 (every peer applied it or is gone).
+ */
+int xproc_shootdown(struct xproc_region *r, uint64_t peers, const struct xproc_request *req);
+
+#endif
