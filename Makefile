@@ -225,11 +225,12 @@ bench: $(BUILD)/libudax.a
 	bench/run.sh
 
 # bench/xproc_shootdown.c: what a page's shootdown in N processes costs by
-# each mechanism a cross-process udax could use, beside the kernel's msync
-# (docs/DESIGN.md, Several processes); not a test.
-bench-xproc:
+# each mechanism a cross-process udax could use and by udax's own (src/xproc),
+# beside the kernel's msync (docs/DESIGN.md, Several processes); not a test.
+bench-xproc: $(BUILD)/libudax.a
 	@mkdir -p $(BUILD)/bench
-	$(CC) -std=c11 -O2 -Wall -Wextra -Werror bench/xproc_shootdown.c -o $(BUILD)/bench/xproc_shootdown
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc bench/xproc_shootdown.c $(BUILD)/libudax.a \
+		-o $(BUILD)/bench/xproc_shootdown $(LDLIBS)
 	$(BUILD)/bench/xproc_shootdown 7 2000
 
 clean:

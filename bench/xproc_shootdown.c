@@ -12,6 +12,11 @@
  *           handler zaps and acknowledges through the futex word;
  *   socket  the requester writes a byte on a socket pair to each process,
  *           whose thread zaps and answers a byte (a daemon's protocol);
+ *   udax    udax's own (src/xproc, the futex agent made real): every
+ *           process joins the shared region of the file; the requester's
+ *           xproc_shootdown() posts to each agent thread and waits for
+ *           the acknowledgements; the callback zaps the page and maps it
+ *           again (the others zap, acknowledge, then map again);
  *   msync   the kernel: the requester dirties the page and msyncs it.
  * A zap is what udax does: mmap(MAP_FIXED, PROT_NONE) over the page; the
  * process then maps the file page again, after acknowledging.
@@ -19,7 +24,6 @@
  * min/median/max microseconds per shootdown for N = 1, 2, 4, 8, the
  * mechanisms interleaved run by run. The file lives in $TMPDIR (/var/tmp).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -37,16 +41,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xproc/xproc.h"
+
 #define MAX_PROCS 8
 #define PAGE 4096
 
-enum mech { FUTEX, SIGNAL, SOCKET, MSYNC, MECHS };
-static const char *const mech_name[MECHS] = { "futex agent", "signal", "socket", "kernel msync" };
+enum mech { FUTEX, SIGNAL, SOCKET, UDAX, MSYNC, MECHS };
+static const char *const mech_name[MECHS] = { "futex agent", "signal", "socket", "udax xproc",
+					      "kernel msync" };
 
 struct slot {
 	_Atomic uint32_t req;	/* futex word: request number */
 	_Atomic uint32_t ack;	/* futex word: last request done */
-	char pad[56];
+	unsigned peer_slot;	/* its udax xproc slot */
+	char pad[52];
 };
 
 static struct slot *slots;	/* shared */
@@ -67,6 +75,28 @@ static void zap_and_ack(uint32_t req)
 	futex(&slots[my_slot].ack, FUTEX_WAKE, 1);
 	if (mmap(page, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, file_fd, 0) == MAP_FAILED)
 		abort();
+}
+
+/* The udax agent's callback: the zap, and the page mapped again. */
+static void xproc_zap(void *ctx, const struct xproc_request *req)
+{
+	(void)ctx;
+	(void)req;
+	if (mmap(page, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED ||
+	    mmap(page, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, file_fd, 0) == MAP_FAILED)
+		abort();
+}
+
+static struct xproc_region *xproc_join_or_exit(xproc_apply_fn apply)
+{
+	struct xproc_region *r;
+	char why[256];
+
+	if (xproc_join(file_fd, apply, NULL, &r, why, sizeof(why))) {
+		fprintf(stderr, "xproc_join: %s\n", why);
+		_exit(4);
+	}
+	return r;
 }
 
 static void on_signal(int sig)
@@ -97,6 +127,11 @@ static void agent(enum mech mech, int sock)
 	if (page == MAP_FAILED)
 		_exit(2);
 	page[0]++;	/* mapped and dirty, as a writer's page */
+	if (mech == UDAX) {
+		struct xproc_region *r = xproc_join_or_exit(xproc_zap);
+
+		slots[my_slot].peer_slot = xproc_self(r);
+	}
 	atomic_store(&slots[my_slot].ack, UINT32_MAX);	/* ready */
 	futex(&slots[my_slot].ack, FUTEX_WAKE, 1);
 	for (;;) {
@@ -122,6 +157,7 @@ static void agent(enum mech mech, int sock)
 			if (write(sock, &byte, 1) != 1)
 				_exit(3);
 			break;
+		case UDAX:	/* the agent thread works; this one waits */
 		case MSYNC:	/* keeps its mapping; waits to be told to stop */
 			while (atomic_load(&slots[my_slot].req) != UINT32_MAX)
 				futex(&slots[my_slot].req, FUTEX_WAIT, 0);
@@ -145,7 +181,10 @@ static double run(enum mech mech, int n, int iters)
 {
 	pid_t pid[MAX_PROCS];
 	int sock[MAX_PROCS][2];
+	struct xproc_region *region = NULL;
+	struct xproc_request req = { .op = XPROC_ZAP, .count = 1 };
 	char *mine = NULL, byte = 'z';
+	uint64_t peers = 0;
 	double t0, t1;
 
 	for (int i = 0; i < n; i++) {
@@ -164,6 +203,11 @@ static double run(enum mech mech, int n, int iters)
 		}
 		close(sock[i][1]);
 		wait_ack(i, UINT32_MAX);
+	}
+	if (mech == UDAX) {
+		region = xproc_join_or_exit(xproc_zap);
+		for (int i = 0; i < n; i++)
+			peers |= 1ull << slots[i].peer_slot;
 	}
 	if (mech == MSYNC) {
 		mine = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, file_fd, 0);
@@ -197,6 +241,10 @@ static double run(enum mech mech, int n, int iters)
 				if (read(sock[i][0], &byte, 1) != 1)
 					abort();
 			break;
+		case UDAX:
+			req.first = it;
+			xproc_shootdown(region, peers, &req);
+			break;
 		case MSYNC:
 			mine[0]++;
 			if (msync(mine, PAGE, MS_SYNC))
@@ -219,6 +267,8 @@ static double run(enum mech mech, int n, int iters)
 	}
 	if (mine)
 		munmap(mine, PAGE);
+	if (region)
+		xproc_leave(region);
 	return (t1 - t0) / iters;
 }
 
@@ -258,8 +308,13 @@ int main(int argc, char **argv)
 				r[k][m][x] = run((enum mech)m, ns[k], iters);
 	printf("shootdown of one page in N processes, µs (min / median / max of %d runs of %d)\n",
 	       runs, iters);
-	printf("| N | %s | %s | %s | %s |\n|---|---|---|---|---|\n", mech_name[0], mech_name[1],
-	       mech_name[2], mech_name[3]);
+	printf("| N |");
+	for (int m = 0; m < MECHS; m++)
+		printf(" %s |", mech_name[m]);
+	printf("\n|---|");
+	for (int m = 0; m < MECHS; m++)
+		printf("---|");
+	printf("\n");
 	for (int k = 0; k < 4; k++) {
 		printf("| %d |", ns[k]);
 		for (int m = 0; m < MECHS; m++) {
