@@ -15,12 +15,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/compat.h"
@@ -164,15 +166,28 @@ static bool region_file_current(int fd, const char *path)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* Zeroed, but for the header and the slots' incarnations, which start
+ * from the clock: a lock word naming a member of an earlier life of the
+ * region (every member killed, the file left) must not match the new
+ * member in that slot, or the lock would never be taken over. */
 static int region_init(int fd, uint64_t dev, uint64_t ino)
 {
 	struct xproc_header h = { .layout = XPROC_LAYOUT, .peers_max = XPROC_PEERS_MAX,
 				  .store_dev = dev, .store_ino = ino,
 				  .bytes = sizeof(struct xproc_shared) };
+	struct xproc_peer peer[XPROC_PEERS_MAX];
+	struct timespec now;
 
 	memcpy(h.magic, XPROC_MAGIC, sizeof(h.magic));
+	memset(peer, 0, sizeof(peer));
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned s = 0; s < XPROC_PEERS_MAX; s++)
+		peer[s].incarnation = (uint32_t)now.tv_nsec ^ (uint32_t)now.tv_sec << 10 ^ s << 20;
 	if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)sizeof(struct xproc_shared)) != 0)
 		return -errno;
+	if (pwrite(fd, peer, sizeof(peer), offsetof(struct xproc_shared, peer)) !=
+	    (ssize_t)sizeof(peer))
+		return -EIO;
 	return pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EIO;
 }
 

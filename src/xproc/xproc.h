@@ -100,4 +100,32 @@ uint64_t xproc_peers(const struct xproc_region *r);
  */
 int xproc_shootdown(struct xproc_region *r, uint64_t peers, const struct xproc_request *req);
 
+/*
+ * A lock in memory several members map, that knows its holder: the word
+ * is 0 when free, else the holder's slot + 1 (bits 0-6), the low 24 bits
+ * of the holder's incarnation of that slot (bits 7-30) and "someone waits"
+ * (bit 31). A waiter sleeps XPROC_LIVENESS_MS at most at a time, then
+ * checks the holder: if that member is dead (or its slot has a new
+ * member), the waiter takes the lock over and is told so, to repair what
+ * the lock protects before using it. Like a robust mutex, with the death
+ * seen by the region's slot locks, so it needs no robust list and covers
+ * a holder killed at any instant.
+ */
+struct xproc_lock {
+	_Atomic uint32_t word;
+};
+
+#define XPROC_LOCK_INIT { 0 }
+
+enum xproc_lock_taken {
+	XPROC_LOCK_TAKEN = 0,		/* from a live holder, or free */
+	XPROC_LOCK_RECOVERED = 1,	/* from a dead holder: repair first */
+};
+
+/* xproc_lock - take l as this member. Context: may sleep; not recursive.
+ * Return: enum xproc_lock_taken. */
+int xproc_lock(const struct xproc_region *r, struct xproc_lock *l);
+/* xproc_unlock - release l, waking a waiter. Context: l held by this member. */
+void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);
+
 #endif
