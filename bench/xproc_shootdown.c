@@ -59,6 +59,7 @@ struct slot {
 
 static struct slot *slots;	/* shared */
 static int file_fd;
+static char file_path[4096];
 static char *page;		/* this process's mapping of the file page */
 static int my_slot;
 
@@ -92,7 +93,7 @@ static struct xproc_region *xproc_join_or_exit(xproc_apply_fn apply)
 	struct xproc_region *r;
 	char why[256];
 
-	if (xproc_join(file_fd, apply, NULL, &r, why, sizeof(why))) {
+	if (xproc_join(file_fd, file_path, apply, NULL, &r, why, sizeof(why))) {
 		fprintf(stderr, "xproc_join: %s\n", why);
 		_exit(4);
 	}
@@ -284,16 +285,14 @@ int main(int argc, char **argv)
 	int runs = argc > 1 ? atoi(argv[1]) : 5, iters = argc > 2 ? atoi(argv[2]) : 2000;
 	static const int ns[] = { 1, 2, 4, 8 };
 	double r[4][MECHS][64];
-	char path[4096];
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 
 	if (runs < 1 || runs > 64 || iters < 1)
 		return fprintf(stderr, "usage: xproc_shootdown [RUNS (1-64) [ITERS]]\n"), 2;
-	snprintf(path, sizeof(path), "%s/xproc-shootdown-XXXXXX", dir);
-	file_fd = mkstemp(path);
+	snprintf(file_path, sizeof(file_path), "%s/xproc-shootdown-XXXXXX", dir);
+	file_fd = mkstemp(file_path);
 	if (file_fd < 0 || ftruncate(file_fd, PAGE))
-		return perror(path), 1;
-	unlink(path);
+		return perror(file_path), 1;
 	signal(SIGPIPE, SIG_IGN);	/* agents of the other mechanisms are gone */
 	slots = mmap(NULL, sizeof(struct slot) * MAX_PROCS, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -323,5 +322,6 @@ int main(int argc, char **argv)
 		}
 		printf("\n");
 	}
+	unlink(file_path);
 	return 0;
 }

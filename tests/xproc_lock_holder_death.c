@@ -52,7 +52,7 @@ static struct xproc_region *join_or_die(void)
 	char why[256] = "";
 	int fd = open(store, O_RDWR);
 
-	CHECK(fd >= 0 && xproc_join(fd, noop_apply, NULL, &r, why, sizeof(why)) == 0, "%s", why);
+	CHECK(fd >= 0 && xproc_join(fd, store, noop_apply, NULL, &r, why, sizeof(why)) == 0, "%s", why);
 	return r;
 }
 

@@ -70,7 +70,7 @@ static struct xproc_region *join_or_die(xproc_apply_fn apply)
 	int fd = open(store, O_RDWR), ret;
 
 	CHECK(fd >= 0);
-	ret = xproc_join(fd, apply, NULL, &r, why, sizeof(why));
+	ret = xproc_join(fd, store, apply, NULL, &r, why, sizeof(why));
 	CHECK(ret == 0, "join: %d %s", ret, why);
 	return r;
 }
@@ -153,7 +153,7 @@ int main(void)
 	}
 	close(done[0]);
 	CHECK(read(ready[0], &c, 1) == 1, "the witness did not join");
-	CHECK(xproc_join(fd, ignore_apply, NULL, &r, why, sizeof(why)) == 0, "%s", why);
+	CHECK(xproc_join(fd, store, ignore_apply, NULL, &r, why, sizeof(why)) == 0, "%s", why);
 	witness_bit = 1ull << atomic_load(&sh->witness_slot);
 
 	for (unsigned v = 0; v < VICTIMS; v++) {

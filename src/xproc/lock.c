@@ -51,7 +51,11 @@ static bool owner_dead(const struct xproc_region *r, uint32_t word)
 
 int xproc_lock(const struct xproc_region *r, struct xproc_lock *l)
 {
-	uint32_t me = owner_word(r), word = 0;
+	uint32_t me, word = 0;
+
+	if (r->forked)
+		return -EBADF;
+	me = owner_word(r);
 
 	/* Acquire pairs with the release exchange in xproc_unlock(). */
 	if (atomic_compare_exchange_strong_explicit(&l->word, &word, me, memory_order_acquire,
@@ -73,7 +77,7 @@ int xproc_lock(const struct xproc_region *r, struct xproc_lock *l)
 							     memory_order_relaxed))
 			continue;
 		word |= LOCK_WAITERS;
-		if (futex_wait_shared(&l->word, word, XPROC_LIVENESS_MS) == -ETIMEDOUT &&
+		if (futex_wait_shared(&l->word, word, XPROC_LIVENESS_MS) != 0 &&
 		    owner_dead(r, word) &&
 		    atomic_compare_exchange_strong_explicit(&l->word, &word, me | LOCK_WAITERS,
 							    memory_order_acquire,
@@ -84,7 +88,8 @@ int xproc_lock(const struct xproc_region *r, struct xproc_lock *l)
 
 void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l)
 {
-	(void)r;
+	if (r->forked)
+		return;
 	/* Release pairs with the acquire compare-and-swaps of xproc_lock(). */
 	if (atomic_exchange_explicit(&l->word, 0, memory_order_release) & LOCK_WAITERS)
 		futex_wake_shared(&l->word, 1);

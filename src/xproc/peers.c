@@ -17,7 +17,13 @@ int xproc_byte_lock(int fd, int cmd, short type, off_t byte)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
 
-	return fcntl(fd, cmd, &fl) == 0 ? 0 : -errno;
+	/* A wait a signal handler interrupted is waited again: a leave
+	 * going on without SETUP could remove a file a joiner is setting up. */
+	while (fcntl(fd, cmd, &fl) != 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
 }
 
 unsigned xproc_self(const struct xproc_region *r)
@@ -30,10 +36,10 @@ bool xproc_peer_alive(const struct xproc_region *r, unsigned slot)
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
 			    .l_start = XPROC_LOCK_SLOT0 + slot, .l_len = 1 };
 
+	if (r->forked || slot >= XPROC_PEERS_MAX)
+		return false;
 	if (slot == r->self)
 		return true;
-	if (slot >= XPROC_PEERS_MAX)
-		return false;
 	/* An error says nothing: count the holder alive (waiting longer is
 	 * safe, recovering a live member's work is not). */
 	if (fcntl(r->fd, F_OFD_GETLK, &fl) != 0)
@@ -45,6 +51,8 @@ uint64_t xproc_peers(const struct xproc_region *r)
 {
 	uint64_t peers = 0;
 
+	if (r->forked)
+		return 0;
 	for (unsigned s = 0; s < XPROC_PEERS_MAX; s++) {
 		/* pid 0: never claimed, or left (a dead member's stays). */
 		if (s == r->self ||

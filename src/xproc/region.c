@@ -1,87 +1,34 @@
 // SPDX-License-Identifier: MIT
 /*
- * region.c - joining and leaving a store's shared region: the region file,
- * its initialization by the first member, process slots and their life.
+ * region.c - joining and leaving a store's shared region: being present,
+ * initializing it when alone, process slots.
  *
  * Locks: the region file's SETUP byte (an OFD write lock, held only inside
  * xproc_join and xproc_leave) serializes joins and leaves of one region
  * across processes, so "nobody present" (the PRESENT byte free for
  * writing) cannot change while a joiner initializes or a leaver removes
- * the file. joined_lock (a process-local mutex) protects the list of this
- * process's regions that the fork handler walks; it is a leaf.
+ * the file. The descriptors and the mapping are made and dropped in
+ * region_file.c, under its fork lock.
  * May sleep: xproc_join and xproc_leave wait for other joiners/leavers.
  *
- * Layer: xproc. May call: base, peers.c, shootdown.c.
+ * Layer: xproc. May call: base, peers.c, region_file.c, shootdown.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/compat.h"
 #include "xproc/region_layout.h"
 
-static pthread_mutex_t joined_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct xproc_region *joined;
-static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
-
-static void fork_prepare(void)
-{
-	pthread_mutex_lock(&joined_lock);
-}
-
-static void fork_parent(void)
-{
-	pthread_mutex_unlock(&joined_lock);
-}
-
-/* The child is no member: its copies of the region descriptors go (the
- * parent's slot locks live on in the parent's copies; the mappings were
- * never inherited, MADV_DONTFORK), its handles are forgotten (the library
- * refuses a child's inherited handles). */
-static void fork_child(void)
-{
-	for (struct xproc_region *r = joined; r; r = r->next_joined) {
-		close(r->fd);
-		r->fd = -1;
-		r->forked = true;
-	}
-	joined = NULL;
-	pthread_mutex_unlock(&joined_lock);
-}
-
-static void fork_handler_install(void)
-{
-	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
-}
-
-static void joined_add(struct xproc_region *r)
-{
-	pthread_once(&fork_handler_once, fork_handler_install);
-	pthread_mutex_lock(&joined_lock);
-	r->next_joined = joined;
-	joined = r;
-	pthread_mutex_unlock(&joined_lock);
-}
-
-static void joined_remove(struct xproc_region *r)
-{
-	pthread_mutex_lock(&joined_lock);
-	for (struct xproc_region **p = &joined; *p; p = &(*p)->next_joined) {
-		if (*p == r) {
-			*p = r->next_joined;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&joined_lock);
-}
+/* Join and leave retry this often when the region file comes or goes
+ * under them (each time another process made progress). */
+#define JOIN_TRIES 100
 
 /* The store's identity: a block device by its device number (two nodes of
  * one device meet), a file by device and inode (two paths meet). */
@@ -89,142 +36,6 @@ static void store_identity(const struct stat *st, uint64_t *dev, uint64_t *ino)
 {
 	*dev = S_ISBLK(st->st_mode) ? 0 : (uint64_t)st->st_dev;
 	*ino = S_ISBLK(st->st_mode) ? (uint64_t)st->st_rdev : (uint64_t)st->st_ino;
-}
-
-/* Whether an existing region file may be trusted: a plain file with one
- * name, owned by this user or by the store's owner, and no more open than
- * the store (a file another user made, or anyone may write, could be fed
- * to us to read requests from or to keep us out). */
-static int region_file_check(int fd, const struct stat *store, char *why, size_t why_len)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) != 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		snprintf(why, why_len, "shared region is not a plain file");
-		return -EACCES;
-	}
-	if (st.st_uid != geteuid() && st.st_uid != store->st_uid) {
-		snprintf(why, why_len, "shared region belongs to user %u, neither this user nor "
-			 "the store's owner", (unsigned)st.st_uid);
-		return -EACCES;
-	}
-	if (st.st_mode & 0777 & ~(store->st_mode & 0666)) {
-		snprintf(why, why_len, "shared region's permissions %03o are wider than the "
-			 "store's %03o", (unsigned)(st.st_mode & 0777),
-			 (unsigned)(store->st_mode & 0777));
-		return -EACCES;
-	}
-	return 0;
-}
-
-/* Open the region file, making it with the store's permission bits (and
- * group, where this user may give it) when there is none. */
-static int region_file_open(const char *path, const struct stat *store, char *why,
-			    size_t why_len)
-{
-	mode_t mode = store->st_mode & 0666;
-	int fd, ret;
-
-	fd = compat_open_backing(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-	if (fd >= 0) {
-		/* The umask may have narrowed it; a group the user is no
-		 * member of stays the user's (then only the owner joins). */
-		if (fchmod(fd, mode) != 0)
-			ret = -errno;
-		else
-			ret = 0;
-		if (!ret && store->st_gid != getegid())
-			(void)fchown(fd, (uid_t)-1, store->st_gid);
-	} else if (fd == -EEXIST) {
-		fd = compat_open_backing(path, O_RDWR | O_NOFOLLOW, 0);
-		if (fd < 0) {
-			snprintf(why, why_len, "cannot open shared region %s: %s", path,
-				 strerror(-fd));
-			return fd == -ELOOP ? -EACCES : fd;
-		}
-		ret = region_file_check(fd, store, why, why_len);
-	} else {
-		snprintf(why, why_len, "cannot create shared region %s: %s", path, strerror(-fd));
-		return fd;
-	}
-	if (ret) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-/* Whether fd is still the file at path (a leaver may have removed it
- * between our open and our SETUP lock: then open again). */
-static bool region_file_current(int fd, const char *path)
-{
-	struct stat a, b;
-
-	return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(path, &b) == 0 &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/* Zeroed, but for the header and the slots' incarnations, which start
- * from the clock: a lock word naming a member of an earlier life of the
- * region (every member killed, the file left) must not match the new
- * member in that slot, or the lock would never be taken over. */
-static int region_init(int fd, uint64_t dev, uint64_t ino)
-{
-	struct xproc_header h = { .layout = XPROC_LAYOUT, .peers_max = XPROC_PEERS_MAX,
-				  .store_dev = dev, .store_ino = ino,
-				  .bytes = sizeof(struct xproc_shared) };
-	struct xproc_peer peer[XPROC_PEERS_MAX];
-	struct timespec now;
-
-	memcpy(h.magic, XPROC_MAGIC, sizeof(h.magic));
-	memset(peer, 0, sizeof(peer));
-	clock_gettime(CLOCK_REALTIME, &now);
-	for (unsigned s = 0; s < XPROC_PEERS_MAX; s++)
-		peer[s].incarnation = (uint32_t)now.tv_nsec ^ (uint32_t)now.tv_sec << 10 ^ s << 20;
-	if (ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)sizeof(struct xproc_shared)) != 0)
-		return -errno;
-	if (pwrite(fd, peer, sizeof(peer), offsetof(struct xproc_shared, peer)) !=
-	    (ssize_t)sizeof(peer))
-		return -EIO;
-	return pwrite(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EIO;
-}
-
-static int region_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
-		      size_t why_len)
-{
-	const struct xproc_header *h;
-	struct stat st;
-	void *p;
-
-	if (fstat(r->fd, &st) != 0)
-		return -errno;
-	if ((uint64_t)st.st_size < sizeof(struct xproc_shared)) {
-		snprintf(why, why_len, "shared region %s is truncated", r->path);
-		return -EUCLEAN;
-	}
-	p = mmap(NULL, sizeof(struct xproc_shared), PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	/* A mapping holds the open file description, and with it the slot
-	 * lock: a fork child must not inherit it, or it would keep a dead
-	 * parent alive (closing its descriptor copy is not enough). */
-	if (madvise(p, sizeof(struct xproc_shared), MADV_DONTFORK) != 0) {
-		munmap(p, sizeof(struct xproc_shared));
-		return -errno;
-	}
-	h = p;
-	if (memcmp(h->magic, XPROC_MAGIC, sizeof(h->magic)) || h->layout != XPROC_LAYOUT ||
-	    h->peers_max != XPROC_PEERS_MAX || h->bytes != sizeof(struct xproc_shared) ||
-	    h->store_dev != dev || h->store_ino != ino) {
-		snprintf(why, why_len, "shared region %s is not this store's (or of another udax "
-			 "version) and is in use", r->path);
-		munmap(p, sizeof(struct xproc_shared));
-		return -EUCLEAN;
-	}
-	r->shared = p;
-	return 0;
 }
 
 /* Take the first slot nobody holds (a dead member's is free again). */
@@ -244,55 +55,97 @@ static int slot_claim(struct xproc_region *r, char *why, size_t why_len)
 	return -EBUSY;
 }
 
+/* Hold the store's member byte for reading; alone in the region, first
+ * check that no member of another region holds it. */
+static int store_member_take(struct xproc_region *r, bool alone, char *why, size_t why_len)
+{
+	if ((alone && xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_WRLCK, XPROC_STORE_MEMBER)) ||
+	    xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_RDLCK, XPROC_STORE_MEMBER)) {
+		snprintf(why, why_len, "the store is in use by processes outside the shared "
+			 "region %s (it was removed while they ran): they must close the store "
+			 "first", r->path);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* Under SETUP: be present, initializing the region if alone. */
 static int region_enter(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
 			size_t why_len)
 {
-	int ret;
+	bool alone = xproc_byte_lock(r->fd, F_OFD_SETLK, F_WRLCK, XPROC_LOCK_PRESENT) == 0;
+	int ret = store_member_take(r, alone, why, why_len);
 
-	if (xproc_byte_lock(r->fd, F_OFD_SETLK, F_WRLCK, XPROC_LOCK_PRESENT) == 0) {
-		ret = region_init(r->fd, dev, ino);
+	if (!ret && alone) {
+		ret = xproc_file_init(r, dev, ino, why, why_len);
 		if (!ret)
 			ret = xproc_byte_lock(r->fd, F_OFD_SETLK, F_RDLCK, XPROC_LOCK_PRESENT);
-	} else {
-		ret = xproc_byte_lock(r->fd, F_OFD_SETLKW, F_RDLCK, XPROC_LOCK_PRESENT);
+	} else if (!ret) {
+		/* Only a joiner or leaver under SETUP write-locks it. */
+		ret = xproc_byte_lock(r->fd, F_OFD_SETLK, F_RDLCK, XPROC_LOCK_PRESENT);
 	}
 	if (!ret)
-		ret = region_map(r, dev, ino, why, why_len);
+		ret = xproc_file_map(r, dev, ino, why, why_len);
 	if (!ret)
 		ret = slot_claim(r, why, why_len);
-	if (ret && r->shared) {
-		munmap(r->shared, sizeof(struct xproc_shared));
-		r->shared = NULL;
-	}
 	return ret;
 }
 
-/* Whether nobody else is present; then the region file goes (it is ours). */
+/* Under SETUP, no longer present: if nobody else is, the region file goes
+ * (it is ours to remove). */
 static void region_remove_if_last(struct xproc_region *r)
 {
 	(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_PRESENT);
 	if (xproc_byte_lock(r->fd, F_OFD_SETLK, F_WRLCK, XPROC_LOCK_PRESENT) == 0 &&
-	    region_file_current(r->fd, r->path))
+	    xproc_file_current(r))
 		unlink(r->path);
 }
 
-int xproc_join(int store_fd, xproc_apply_fn apply, void *ctx, struct xproc_region **out,
-	       char *why, size_t why_len)
+/* Open the files and take SETUP on a region file still in place. */
+static int region_setup_lock(struct xproc_region *r, const char *store_path,
+			     const struct stat *st, char *why, size_t why_len)
+{
+	for (int tries = 0; tries < JOIN_TRIES; tries++) {
+		int ret = xproc_files_open(r, store_path, st, why, why_len);
+
+		if (ret == -EAGAIN)
+			continue;
+		if (ret)
+			return ret;
+		ret = xproc_byte_lock(r->fd, F_OFD_SETLKW, F_WRLCK, XPROC_LOCK_SETUP);
+		if (ret) {
+			xproc_files_close(r);
+			return ret;
+		}
+		if (xproc_file_current(r))
+			return 0;
+		xproc_files_close(r);	/* removed by a leaver meanwhile */
+	}
+	snprintf(why, why_len, "shared region %s kept coming and going", r->path);
+	return -EAGAIN;
+}
+
+int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void *ctx,
+	       struct xproc_region **out, char *why, size_t why_len)
 {
 	const char *dir = secure_getenv("UDAX_REGION_DIR");
 	struct xproc_region *r;
 	uint64_t dev, ino;
 	struct stat st;
-	int ret, tries;
+	int ret;
 
 	if (fstat(store_fd, &st) != 0)
 		return -errno;
+	if (dir && *dir && *dir != '/') {
+		snprintf(why, why_len, "UDAX_REGION_DIR must be an absolute path");
+		return -EINVAL;
+	}
 	store_identity(&st, &dev, &ino);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->post_lock);
+	r->fd = r->member_fd = -1;
 	r->apply = apply;
 	r->ctx = ctx;
 	if (snprintf(r->path, sizeof(r->path), "%s/udax-%llx-%llx.region",
@@ -302,41 +155,25 @@ int xproc_join(int store_fd, xproc_apply_fn apply, void *ctx, struct xproc_regio
 		ret = -ENAMETOOLONG;
 		goto err_free;
 	}
-	for (tries = 0;; tries++) {
-		r->fd = region_file_open(r->path, &st, why, why_len);
-		if (r->fd < 0) {
-			ret = r->fd;
-			goto err_free;
-		}
-		ret = xproc_byte_lock(r->fd, F_OFD_SETLKW, F_WRLCK, XPROC_LOCK_SETUP);
-		if (ret)
-			goto err_close;
-		if (region_file_current(r->fd, r->path))
-			break;
-		close(r->fd);	/* removed by a leaver meanwhile: again */
-		if (tries == 100) {
-			ret = -EAGAIN;
-			goto err_free;
-		}
-	}
+	ret = region_setup_lock(r, store_path, &st, why, why_len);
+	if (ret)
+		goto err_free;
 	ret = region_enter(r, dev, ino, why, why_len);
 	if (!ret)
 		ret = xproc_agent_start(r);
 	if (ret) {
-		if (r->shared) {
-			(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_SLOT0 + r->self);
-			munmap(r->shared, sizeof(struct xproc_shared));
-		}
+		if (r->shared)
+			(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK,
+					      XPROC_LOCK_SLOT0 + r->self);
+		(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
 		region_remove_if_last(r);
-		goto err_close;
+		xproc_files_close(r);	/* drops SETUP with the description */
+		goto err_free;
 	}
 	(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_SETUP);
-	joined_add(r);
 	*out = r;
 	return 0;
 
-err_close:
-	close(r->fd);
 err_free:
 	free(r);
 	return ret;
@@ -348,13 +185,14 @@ void xproc_leave(struct xproc_region *r)
 		free(r);
 		return;
 	}
-	joined_remove(r);
 	xproc_agent_stop(r);
 	(void)xproc_byte_lock(r->fd, F_OFD_SETLKW, F_WRLCK, XPROC_LOCK_SETUP);
 	atomic_store_explicit(&r->shared->peer[r->self].pid, 0, memory_order_relaxed);
 	(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_SLOT0 + r->self);
-	munmap(r->shared, sizeof(struct xproc_shared));
+	/* Before the file may go: a joiner that makes the next one must
+	 * find no member byte held by a member of this one. */
+	(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
 	region_remove_if_last(r);
-	close(r->fd);	/* drops SETUP and PRESENT with the description */
+	xproc_files_close(r);	/* drops SETUP and PRESENT */
 	free(r);
 }

@@ -24,6 +24,14 @@
  *   XPROC_LOCK_PRESENT  read-locked by every member, so whoever gets a
  *                       write lock on it under SETUP is alone;
  *   XPROC_LOCK_SLOT0+S  write-locked by slot S's member while it lives.
+ * And one of the store file, far past its end (a description of its own,
+ * member_fd):
+ *   XPROC_STORE_MEMBER  read-locked by every member of any region of the
+ *                       store: a joiner alone in its region that cannot
+ *                       write-lock it meets members of another region
+ *                       (theirs was removed under them: /dev/shm cleaned,
+ *                       RemoveIPC) and refuses rather than split the store
+ *                       in two.
  */
 #ifndef UDAX_XPROC_REGION_LAYOUT_H
 #define UDAX_XPROC_REGION_LAYOUT_H
@@ -31,6 +39,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "base/lock.h"
@@ -42,6 +51,7 @@
 #define XPROC_LOCK_SETUP 0
 #define XPROC_LOCK_PRESENT 1
 #define XPROC_LOCK_SLOT0 64
+#define XPROC_STORE_MEMBER (1ll << 62)
 
 struct xproc_header {
 	char magic[8];
@@ -82,7 +92,8 @@ struct xproc_shared {
  * the cells of its slot have one writer. */
 struct xproc_region {
 	struct xproc_shared *shared;
-	int fd;
+	int fd;			/* the region file */
+	int member_fd;		/* the store file, for XPROC_STORE_MEMBER */
 	unsigned self;
 	char path[128];
 	xproc_apply_fn apply;
@@ -91,8 +102,24 @@ struct xproc_region {
 	_Atomic bool stopping;
 	bool forked;
 	struct mutex post_lock;
-	struct xproc_region *next_joined;	/* the fork handler's list */
+	struct xproc_region *next_forkable;	/* the fork handler's list */
 };
+
+/* region_file.c (fork-safe: see there). xproc_files_open opens the store
+ * again by store_path (checked against `store`) and the region file at
+ * r->path (-EAGAIN: it came or went meanwhile, open again);
+ * xproc_files_close unmaps and closes both. */
+int xproc_files_open(struct xproc_region *r, const char *store_path, const struct stat *store,
+		     char *why, size_t why_len);
+void xproc_files_close(struct xproc_region *r);
+/* Whether r->fd is still the file at r->path. */
+bool xproc_file_current(const struct xproc_region *r);
+/* Context: SETUP and PRESENT write-locked (alone). */
+int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
+		    size_t why_len);
+/* Map the region and check it is this store's (-EUCLEAN if not). */
+int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
+		   size_t why_len);
 
 /* peers.c: lock, unlock or wait for (cmd F_OFD_SETLK(W)) one byte of the
  * region file; 0 or -errno. */

@@ -128,7 +128,9 @@ static void wait_acked(const struct xproc_region *r, unsigned to, struct xproc_c
 
 		if (ack == seq)
 			return;
-		if (futex_wait_shared(&c->ack, ack, XPROC_LIVENESS_MS) == -ETIMEDOUT &&
+		/* Timed out or interrupted: a signal every few ms must not
+		 * keep the check from ever running. */
+		if (futex_wait_shared(&c->ack, ack, XPROC_LIVENESS_MS) != 0 &&
 		    peer_gone(r, to, incarnation))
 			return;
 	}
@@ -160,6 +162,8 @@ int xproc_shootdown(struct xproc_region *r, uint64_t peers, const struct xproc_r
 {
 	uint32_t seq[XPROC_PEERS_MAX], incarnation[XPROC_PEERS_MAX];
 
+	if (r->forked)
+		return -EBADF;
 	peers &= ~(1ull << r->self);
 	mutex_lock(&r->post_lock);
 	for (unsigned to = 0; to < XPROC_PEERS_MAX; to++) {

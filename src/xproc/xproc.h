@@ -62,20 +62,27 @@ struct xproc_region;
 
 /*
  * xproc_join - become a member of the region of the store open on
- * store_fd: open or create the region file, initialize it if no member is
- * present, claim a free process slot and start the agent thread.
+ * store_fd (and found at store_path, opened again for a lock of the
+ * member's own): open or create the region file, initialize it if no
+ * member is present, claim a free process slot, start the agent thread.
  * Context: no udax lock held; may sleep (waits for a joiner or leaver of
  * the same region to finish).
- * Return: 0 and *out, or -EACCES (the region file belongs to another user,
- * is more open than the store, or is no plain file: reason in why), -EBUSY
- * (XPROC_PEERS_MAX members already), -EUCLEAN (members are present and the
- * region is not a udax region of this store), or another -errno.
+ * Return: 0 and *out, or, with the reason in why: -EACCES (the region file
+ * was made by someone who may not write the store, is more open than the
+ * store, or is no plain file), -EBUSY (XPROC_PEERS_MAX members already, or
+ * members of another region of this store: theirs was removed under
+ * them), -EUCLEAN (members are present and the region is not a udax
+ * region of this store, or is truncated), -ENOSPC (no room for it in the
+ * region directory), -ESTALE (store_path names another file now), -EINVAL
+ * (UDAX_REGION_DIR is not absolute), or another -errno.
  */
-int xproc_join(int store_fd, xproc_apply_fn apply, void *ctx, struct xproc_region **out,
-	       char *why, size_t why_len);
+int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void *ctx,
+	       struct xproc_region **out, char *why, size_t why_len);
 
 /* xproc_leave - stop the agent, give up the slot; the last member removes
- * the region file. Context: no shootdown of this process in progress. */
+ * the region file. Context: no shootdown of this process in progress.
+ * In a fork child (of the member) it only frees the handle; every other
+ * call there fails: -EBADF, no peers, nobody alive. */
 void xproc_leave(struct xproc_region *r);
 
 /* This process's slot number. */
@@ -123,7 +130,7 @@ enum xproc_lock_taken {
 };
 
 /* xproc_lock - take l as this member. Context: may sleep; not recursive.
- * Return: enum xproc_lock_taken. */
+ * Return: enum xproc_lock_taken, or -EBADF in a fork child. */
 int xproc_lock(const struct xproc_region *r, struct xproc_lock *l);
 /* xproc_unlock - release l, waking a waiter. Context: l held by this member. */
 void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: MIT
+/*
+ * region_file.c - the files behind a membership: the region file (its
+ * name, who may be trusted to have made it, its initialization and
+ * mapping) and a second open description of the store file, whose lock
+ * byte says "a member of some region has this store open".
+ *
+ * Fork safety: a fork child must never hold a description of either file,
+ * or it would keep its dead parent's locks (slot, SETUP, member) alive.
+ * So every descriptor and the mapping are made and dropped under
+ * fork_lock, with the membership on the list the fork handler walks: the
+ * child closes each listed descriptor before it runs any code of its own,
+ * and never inherits the mapping (MADV_DONTFORK).
+ *
+ * Locks: fork_lock (process-local mutex; pthread_atfork's prepare takes
+ * it, so no fork happens while it is held) protects `forkable` and each
+ * listed membership's descriptors. A leaf: nothing that may wait runs
+ * under it (open, fstat, mmap of tmpfs and of the store path only).
+ *
+ * Layer: xproc. May call: base.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/compat.h"
+#include "xproc/region_layout.h"
+
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xproc_region *forkable;
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&fork_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&fork_lock);
+}
+
+/* The child is no member: its copies of the descriptors go (the parent's
+ * locks live on in the parent's), its memberships are marked forked (the
+ * calls on them then fail; the library refuses a child's handles). */
+static void fork_child(void)
+{
+	for (struct xproc_region *r = forkable; r; r = r->next_forkable) {
+		if (r->fd >= 0)
+			close(r->fd);
+		if (r->member_fd >= 0)
+			close(r->member_fd);
+		r->fd = r->member_fd = -1;
+		r->shared = NULL;
+		r->forked = true;
+	}
+	forkable = NULL;
+	pthread_mutex_unlock(&fork_lock);
+}
+
+static void fork_handler_install(void)
+{
+	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Whether an existing region file may be trusted: a plain file with one
+ * name, made by someone who may write the store (its owner, this user,
+ * root, or, for a group-writable store, a member of its group: the file
+ * has the store's group), and no more open than the store. A file made by
+ * anyone else could feed us requests. -EAGAIN: removed meanwhile. */
+static int region_file_check(int fd, const struct stat *store, char *why, size_t why_len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (S_ISREG(st.st_mode) && st.st_nlink == 0)
+		return -EAGAIN;
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		snprintf(why, why_len, "shared region is not a plain file");
+		return -EACCES;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != store->st_uid && st.st_uid != 0 &&
+	    !((store->st_mode & S_IWGRP) && st.st_gid == store->st_gid)) {
+		snprintf(why, why_len, "shared region belongs to user %u, who may not write "
+			 "the store", (unsigned)st.st_uid);
+		return -EACCES;
+	}
+	if (st.st_mode & 0777 & ~(store->st_mode & 0666)) {
+		snprintf(why, why_len, "shared region's permissions %03o are wider than the "
+			 "store's %03o", (unsigned)(st.st_mode & 0777),
+			 (unsigned)(store->st_mode & 0777));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Open the region file, making it with the store's permission bits, group
+ * (where this user may give it) and, for root, owner. -EAGAIN: it came or
+ * went meanwhile. */
+static int region_file_open(const char *path, const struct stat *store, char *why,
+			    size_t why_len)
+{
+	mode_t mode = store->st_mode & 0666;
+	int fd, ret = 0;
+
+	fd = compat_open_backing(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+	if (fd >= 0) {
+		if (fchmod(fd, mode) != 0)	/* the umask narrowed it */
+			ret = -errno;
+		else if (geteuid() == 0)
+			(void)fchown(fd, store->st_uid, store->st_gid);
+		else if (store->st_gid != getegid())
+			(void)fchown(fd, (uid_t)-1, store->st_gid);
+	} else if (fd == -EEXIST) {
+		fd = compat_open_backing(path, O_RDWR | O_NOFOLLOW, 0);
+		if (fd == -ENOENT)
+			return -EAGAIN;
+		if (fd < 0) {
+			snprintf(why, why_len, "cannot open shared region %s: %s", path,
+				 strerror(-fd));
+			return fd == -ELOOP ? -EACCES : fd;
+		}
+		ret = region_file_check(fd, store, why, why_len);
+	} else {
+		snprintf(why, why_len, "cannot create shared region %s: %s", path, strerror(-fd));
+		return fd;
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* A description of the store file of its own (not the caller's, which a
+ * fork child inherits and the store's mappings hold), for the member
+ * lock. */
+static int store_member_open(const char *store_path, const struct stat *store, char *why,
+			     size_t why_len)
+{
+	struct stat st;
+	int fd = compat_open_backing(store_path, O_RDWR, 0);
+
+	if (fd < 0) {
+		snprintf(why, why_len, "cannot open the store again for the shared region: %s",
+			 strerror(-fd));
+		return fd;
+	}
+	if (fstat(fd, &st) != 0 || st.st_dev != store->st_dev || st.st_ino != store->st_ino) {
+		close(fd);
+		snprintf(why, why_len, "the store's path names another file now");
+		return -ESTALE;
+	}
+	return fd;
+}
+
+int xproc_files_open(struct xproc_region *r, const char *store_path, const struct stat *store,
+		     char *why, size_t why_len)
+{
+	int ret = 0;
+
+	pthread_once(&fork_handler_once, fork_handler_install);
+	pthread_mutex_lock(&fork_lock);
+	r->member_fd = store_member_open(store_path, store, why, why_len);
+	if (r->member_fd < 0) {
+		ret = r->member_fd;
+		goto out_unlock;
+	}
+	r->fd = region_file_open(r->path, store, why, why_len);
+	if (r->fd < 0) {
+		ret = r->fd;
+		close(r->member_fd);
+		r->member_fd = -1;
+		goto out_unlock;
+	}
+	r->next_forkable = forkable;
+	forkable = r;
+out_unlock:
+	pthread_mutex_unlock(&fork_lock);
+	return ret;
+}
+
+void xproc_files_close(struct xproc_region *r)
+{
+	pthread_mutex_lock(&fork_lock);
+	for (struct xproc_region **p = &forkable; *p; p = &(*p)->next_forkable) {
+		if (*p == r) {
+			*p = r->next_forkable;
+			break;
+		}
+	}
+	if (r->shared)
+		munmap(r->shared, sizeof(struct xproc_shared));
+	close(r->fd);
+	close(r->member_fd);
+	r->shared = NULL;
+	r->fd = r->member_fd = -1;
+	pthread_mutex_unlock(&fork_lock);
+}
+
+bool xproc_file_current(const struct xproc_region *r)
+{
+	struct stat a, b;
+
+	return fstat(r->fd, &a) == 0 && a.st_nlink > 0 && stat(r->path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Zeroed, but for the header and the slots' incarnations, which start
+ * from the clock: a lock word naming a member of an earlier life of the
+ * region (every member killed, the file left) must not match the new
+ * member in that slot, or the lock would never be taken over. The memory
+ * is taken now (tmpfs): a full file system fails the join with -ENOSPC,
+ * not a member later with SIGBUS. */
+int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
+		    size_t why_len)
+{
+	struct xproc_header h = { .layout = XPROC_LAYOUT, .peers_max = XPROC_PEERS_MAX,
+				  .store_dev = dev, .store_ino = ino,
+				  .bytes = sizeof(struct xproc_shared) };
+	struct xproc_peer peer[XPROC_PEERS_MAX];
+	struct timespec now;
+	int ret;
+
+	memcpy(h.magic, XPROC_MAGIC, sizeof(h.magic));
+	memset(peer, 0, sizeof(peer));
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (unsigned s = 0; s < XPROC_PEERS_MAX; s++)
+		peer[s].incarnation = (uint32_t)now.tv_nsec ^ (uint32_t)now.tv_sec << 10 ^ s << 20;
+	if (ftruncate(r->fd, 0) != 0)
+		return -errno;
+	ret = -posix_fallocate(r->fd, 0, (off_t)sizeof(struct xproc_shared));
+	if (ret) {
+		snprintf(why, why_len, "no room for the shared region %s: %s", r->path,
+			 strerror(-ret));
+		return ret;
+	}
+	if (pwrite(r->fd, peer, sizeof(peer), offsetof(struct xproc_shared, peer)) !=
+	    (ssize_t)sizeof(peer))
+		return -EIO;
+	return pwrite(r->fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EIO;
+}
+
+int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
+		   size_t why_len)
+{
+	const struct xproc_header *h;
+	struct stat st;
+	void *p;
+	int ret = 0;
+
+	if (fstat(r->fd, &st) != 0)
+		return -errno;
+	if ((uint64_t)st.st_size < sizeof(struct xproc_shared)) {
+		snprintf(why, why_len, "shared region %s is truncated", r->path);
+		return -EUCLEAN;
+	}
+	/* A mapping holds the file's description, and with it the locks:
+	 * made with MADV_DONTFORK under fork_lock, so no child has it. */
+	pthread_mutex_lock(&fork_lock);
+	p = mmap(NULL, sizeof(struct xproc_shared), PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+	} else if (madvise(p, sizeof(struct xproc_shared), MADV_DONTFORK) != 0) {
+		ret = -errno;
+		munmap(p, sizeof(struct xproc_shared));
+	}
+	pthread_mutex_unlock(&fork_lock);
+	if (ret)
+		return ret;
+	h = p;
+	if (memcmp(h->magic, XPROC_MAGIC, sizeof(h->magic)) || h->layout != XPROC_LAYOUT ||
+	    h->peers_max != XPROC_PEERS_MAX || h->bytes != sizeof(struct xproc_shared) ||
+	    h->store_dev != dev || h->store_ino != ino) {
+		snprintf(why, why_len, "shared region %s is not this store's (or of another udax "
+			 "version) and is in use", r->path);
+		munmap(p, sizeof(struct xproc_shared));
+		return -EUCLEAN;
+	}
+	r->shared = p;
+	return 0;
+}
