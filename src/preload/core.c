@@ -191,7 +191,8 @@ static void real_resolve(void)
 	RESOLVE(rewinddir); RESOLVE(telldir); RESOLVE(seekdir); RESOLVE(dirfd);
 	RESOLVE(chdir); RESOLVE(fchdir); RESOLVE(getcwd);
 	RESOLVE(close_range); RESOLVE(closefrom); RESOLVE(execve); RESOLVE(execveat);
-	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fstatvfs);
+	RESOLVE(fexecve); RESOLVE(execvpe); RESOLVE(unlink); RESOLVE(fchmod); RESOLVE(fchown);
+	RESOLVE(fstatvfs);
 	RESOLVE(sendto); RESOLVE(recvfrom); RESOLVE(sendmsg); RESOLVE(recvmsg);
 	RESOLVE(shutdown); RESOLVE(getsockopt); RESOLVE(setsockopt); RESOLVE(getsockname);
 	RESOLVE(getpeername); RESOLVE(connect); RESOLVE(bind); RESOLVE(listen); RESOLVE(accept);
@@ -723,6 +724,21 @@ int shim_libc_fdatasync(int fd)
 int shim_libc_unlink(const char *path)
 {
 	return real.unlink(path);
+}
+
+int shim_libc_fchmod(int fd, mode_t mode)
+{
+	return real.fchmod(fd, mode);
+}
+
+int shim_libc_fchown(int fd, uid_t uid, gid_t gid)
+{
+	return real.fchown(fd, uid, gid);
+}
+
+int shim_libc_posix_fallocate(int fd, off_t off, off_t len)
+{
+	return real.posix_fallocate(fd, off, len);
 }
 
 int shim_libc_dup2(int from, int to)

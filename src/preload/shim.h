@@ -136,6 +136,8 @@ struct shim_real {
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*unlink)(const char *);
+	int (*fchmod)(int, mode_t);
+	int (*fchown)(int, uid_t, gid_t);
 	int (*fstatvfs)(int, struct statvfs *);
 	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
@@ -451,6 +453,9 @@ int shim_libc_ftruncate(int fd, off_t len);
 int shim_libc_fsync(int fd);
 int shim_libc_fdatasync(int fd);
 int shim_libc_unlink(const char *path);
+int shim_libc_fchmod(int fd, mode_t mode);
+int shim_libc_fchown(int fd, uid_t uid, gid_t gid);
+int shim_libc_posix_fallocate(int fd, off_t off, off_t len);
 int shim_libc_dup2(int from, int to);
 int shim_libc_fcntl(int fd, int cmd, ...);
 int shim_libc_ioctl(int fd, unsigned long req, ...);

@@ -209,9 +209,15 @@ void xproc_files_close(struct xproc_region *r)
 bool xproc_file_current(const struct xproc_region *r)
 {
 	struct stat a, b;
+	int at = open(r->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	bool same;
 
-	return fstat(r->fd, &a) == 0 && a.st_nlink > 0 && stat(r->path, &b) == 0 &&
+	if (at < 0)
+		return false;
+	same = fstat(r->fd, &a) == 0 && a.st_nlink > 0 && fstat(at, &b) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	close(at);
+	return same;
 }
 
 /* Zeroed, but for the header and the slots' incarnations, which start
