@@ -7,7 +7,8 @@
  * checkpoint, and the store file keeps its bytes and mtime. A user who
  * may only read the store file (mode 0444; the test drops to nobody when
  * run as root) gets -EACCES from a normal open, with a reason naming the
- * flag, and can open it read-only. Read-only openers share a store; a
+ * flag, and can open it read-only; one who may not read it (mode 0600)
+ * is refused every open and the check. Read-only openers share a store; a
  * writer and readers exclude each other (-EBUSY); the store check runs
  * beside readers.
  */
@@ -49,6 +50,23 @@ static void check_contents(struct udax_store *s)
 	CHECK_EQ(udax_msync(map, BIG, MS_SYNC), 0);
 	CHECK_EQ(udax_munmap(map, BIG), 0);
 	CHECK_EQ(udax_close(f), 0);
+}
+
+/* As a user who may not even read the store file (mode 0600): every open
+ * and the check are refused. Return: exit status. */
+static int open_as_stranger(const char *path)
+{
+	struct udax_store *s;
+
+	if (geteuid() == 0 && (setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
+		return TEST_SKIP;
+	CHECK(access(path, R_OK) != 0, "the stranger may read the store");
+	CHECK_EQ(udax_store_open(path, 0, &s), -EACCES);
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &s), -EACCES);
+	CHECK(strstr(udax_strerror_detail(), "Permission denied"), "reason: %s",
+	      udax_strerror_detail());
+	CHECK_EQ(udax_store_check(path, 0), -EACCES);
+	return 0;
 }
 
 /* As a user who may only read the store file. Return: exit status. */
@@ -135,6 +153,16 @@ int main(void)
 	      "reader child: status %#x", status);
 	if (WEXITSTATUS(status) == TEST_SKIP)
 		printf("no unprivileged user to read as (setuid failed): that part skipped\n");
+	check_unchanged(path, bytes, mtime);
+	/* Another user, a 0600 store: refused. */
+	CHECK(chmod(path, 0600) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(open_as_stranger(path));
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == TEST_SKIP),
+	      "stranger child: status %#x", status);
 	check_unchanged(path, bytes, mtime);
 	CHECK(chmod(path, 0644) == 0);
 
