@@ -21,8 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_util.h"
-#include "xproc/xproc.h"
+#include "xproc_test.h"
 
 #define WORKERS 3
 #define KILLS 200
@@ -39,22 +38,7 @@ struct shared {
 
 static struct shared *sh;
 static const char *store;
-
-static void noop_apply(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
-
-static struct xproc_region *join_or_die(void)
-{
-	struct xproc_region *r;
-	char why[256] = "";
-	int fd = open(store, O_RDWR);
-
-	CHECK(fd >= 0 && xproc_join(fd, store, noop_apply, NULL, &r, why, sizeof(why)) == 0, "%s", why);
-	return r;
-}
+static int store_fd;
 
 static void spin(uint64_t *rng, unsigned max)
 {
@@ -64,7 +48,7 @@ static void spin(uint64_t *rng, unsigned max)
 
 static void worker(uint64_t seed, bool die_inside)
 {
-	struct xproc_region *r = join_or_die();
+	struct xproc_region *r = xproc_test_join(store_fd, store, xproc_test_noop, NULL);
 	uint64_t rng = seed;
 
 	for (;;) {
@@ -122,16 +106,12 @@ int main(void)
 {
 	pid_t pid[WORKERS];
 	uint64_t rng;
-	int fd, status;
+	int status;
 
 	test_init("xproc_lock_holder_death", 240);
 	rng = test_seed;
-	store = test_path("store");
-	setenv("UDAX_REGION_DIR", test_path(""), 1);
-	fd = open(store, O_RDWR | O_CREAT, 0600);
-	CHECK(fd >= 0);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(sh != MAP_FAILED);
+	store_fd = xproc_test_store(&store);
+	sh = xproc_test_shared(sizeof(*sh));
 
 	/* A holder dies inside the section before anyone else runs. */
 	pid[0] = start_worker(test_rand(&rng), true);

@@ -23,8 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_util.h"
-#include "xproc/xproc.h"
+#include "xproc_test.h"
 
 #define VICTIMS 200
 #define PARENT_FILE 1
@@ -41,6 +40,8 @@ struct shared {
 
 static struct shared *sh;
 static const char *store;
+static uint64_t victim_no;	/* in a victim: its number */
+static int store_fd;
 
 static void witness_apply(void *ctx, const struct xproc_request *req)
 {
@@ -49,30 +50,20 @@ static void witness_apply(void *ctx, const struct xproc_request *req)
 		atomic_fetch_add(&sh->witness_applied, 1);
 }
 
+/* Dies inside the parent's request to this victim (its number in first);
+ * a request left in its slot's cells by an earlier victim (the slot's
+ * new member applies those too, harmlessly) is ignored. */
 static void dying_apply(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
-	(void)req;
+	if (req->file != PARENT_FILE || req->first != victim_no)
+		return;
 	atomic_fetch_add(&sh->apply_enters, 1);
 	kill(getpid(), SIGKILL);
 }
-
-static void ignore_apply(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
-
 static struct xproc_region *join_or_die(xproc_apply_fn apply)
 {
-	struct xproc_region *r;
-	char why[256] = "";
-	int fd = open(store, O_RDWR), ret;
-
-	CHECK(fd >= 0);
-	ret = xproc_join(fd, store, apply, NULL, &r, why, sizeof(why));
-	CHECK(ret == 0, "join: %d %s", ret, why);
-	return r;
+	return xproc_test_join(store_fd, store, apply, NULL);
 }
 
 /* The witness: a member that lives through all the deaths. */
@@ -90,7 +81,7 @@ static void witness_main(int ready, int done)
 
 static void victim_main(enum death how, int ready, int hold)
 {
-	struct xproc_region *r = join_or_die(how == IN_APPLY ? dying_apply : ignore_apply);
+	struct xproc_region *r = join_or_die(how == IN_APPLY ? dying_apply : xproc_test_noop);
 	struct xproc_request req = { .op = XPROC_ZAP, .file = VICTIM_FILE, .count = 1 };
 	char c;
 
@@ -128,22 +119,18 @@ static double now(void)
 
 int main(void)
 {
-	int ready[2], done[2], hold[2], vready[2], fd, status;
+	int ready[2], done[2], hold[2], vready[2], status;
 	uint64_t rng, posted = 0, witness_bit;
 	unsigned count[DEATHS] = { 0 };
 	struct xproc_region *r;
 	double slowest = 0, slowest_dying = 0;
 	pid_t witness;
-	char why[256] = "", c;
+	char c;
 
 	test_init("xproc_peer_death_bounded", 240);
 	rng = test_seed;
-	store = test_path("store");
-	setenv("UDAX_REGION_DIR", test_path(""), 1);
-	fd = open(store, O_RDWR | O_CREAT, 0600);
-	CHECK(fd >= 0);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(sh != MAP_FAILED);
+	store_fd = xproc_test_store(&store);
+	sh = xproc_test_shared(sizeof(*sh));
 	CHECK(pipe(ready) == 0 && pipe(done) == 0 && pipe(hold) == 0);
 	witness = fork();
 	CHECK(witness >= 0);
@@ -153,7 +140,7 @@ int main(void)
 	}
 	close(done[0]);
 	CHECK(read(ready[0], &c, 1) == 1, "the witness did not join");
-	CHECK(xproc_join(fd, store, ignore_apply, NULL, &r, why, sizeof(why)) == 0, "%s", why);
+	r = join_or_die(xproc_test_noop);
 	witness_bit = 1ull << atomic_load(&sh->witness_slot);
 
 	for (unsigned v = 0; v < VICTIMS; v++) {
@@ -176,6 +163,7 @@ int main(void)
 			close(hold[1]);
 			close(vready[0]);
 			close(ready[0]);
+			victim_no = v;
 			victim_main(how, vready[1], hold[0]);
 		}
 		close(vready[1]);

@@ -22,14 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_util.h"
-#include "xproc/xproc.h"
-
-static void noop_apply(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
+#include "xproc_test.h"
 
 static const char *region_of(int store_fd)
 {
@@ -45,7 +38,7 @@ static const char *region_of(int store_fd)
 static int join_path(int fd, const char *path, struct xproc_region **r, char *why)
 {
 	*why = 0;
-	return xproc_join(fd, path, noop_apply, NULL, r, why, 256);
+	return xproc_join(fd, path, xproc_test_noop, NULL, r, why, 256);
 }
 
 static int join(int fd, struct xproc_region **r, char *why)

@@ -16,8 +16,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "test_util.h"
-#include "xproc/xproc.h"
+#include "xproc_test.h"
 
 #define CHILDREN 4
 #define SERIAL 20000

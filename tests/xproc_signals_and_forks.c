@@ -26,8 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_util.h"
-#include "xproc/xproc.h"
+#include "xproc_test.h"
 
 struct shared {
 	_Atomic uint32_t alarms;
@@ -37,12 +36,6 @@ struct shared {
 static struct shared *sh;
 static const char *store;
 static int store_fd;
-
-static void noop_apply(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
 
 static void dying_apply(void *ctx, const struct xproc_request *req)
 {
@@ -78,12 +71,7 @@ static void alarm_stop(void)
 
 static struct xproc_region *join_or_die(xproc_apply_fn apply)
 {
-	struct xproc_region *r;
-	char why[256] = "";
-	int ret = xproc_join(store_fd, store, apply, NULL, &r, why, sizeof(why));
-
-	CHECK(ret == 0, "join: %d %s", ret, why);
-	return r;
+	return xproc_test_join(store_fd, store, apply, NULL);
 }
 
 static void wait_for(_Atomic uint32_t *word, uint32_t at_least)
@@ -98,7 +86,7 @@ static void wait_for(_Atomic uint32_t *word, uint32_t at_least)
 static void signals_during_shootdown(void)
 {
 	struct xproc_request req = { .op = XPROC_ZAP, .count = 1 };
-	struct xproc_region *r = join_or_die(noop_apply);
+	struct xproc_region *r = join_or_die(xproc_test_noop);
 	uint32_t before;
 	int status, ready[2];
 	pid_t victim;
@@ -152,14 +140,14 @@ static void joiner_forking(void)
 
 	CHECK(pthread_create(&t, NULL, forker, NULL) == 0);
 	for (;;) {
-		xproc_leave(join_or_die(noop_apply));
+		xproc_leave(join_or_die(xproc_test_noop));
 		atomic_fetch_add(&sh->started, 1);
 	}
 }
 
 static void forks_during_join_and_leave(uint64_t *rng)
 {
-	struct xproc_region *observer = join_or_die(noop_apply);
+	struct xproc_region *observer = join_or_die(xproc_test_noop);
 	const struct timespec ms = { 0, 1000000 };
 
 	for (int round = 0; round < 20; round++) {
@@ -189,7 +177,7 @@ static void forks_during_join_and_leave(uint64_t *rng)
 			      "round %d: the killed process's forked children keep it a member", round);
 			nanosleep(&ms, NULL);
 		}
-		xproc_leave(join_or_die(noop_apply));	/* SETUP is free */
+		xproc_leave(join_or_die(xproc_test_noop));	/* SETUP is free */
 		close(hold[1]);		/* the round's children end */
 		close(hold[0]);
 		while (waitpid(-1, &status, WNOHANG) > 0)
@@ -215,7 +203,7 @@ static void interrupted_leave(void)
 	leaver = fork();
 	CHECK(leaver >= 0);
 	if (leaver == 0) {
-		struct xproc_region *r = join_or_die(noop_apply);
+		struct xproc_region *r = join_or_die(xproc_test_noop);
 
 		CHECK(write(ready[1], "j", 1) == 1);
 		CHECK(read(go[0], &c, 1) == 1);	/* SETUP is taken */
@@ -251,7 +239,7 @@ static void interrupted_leave(void)
 
 static void forked_handle(void)
 {
-	struct xproc_region *r = join_or_die(noop_apply);
+	struct xproc_region *r = join_or_die(xproc_test_noop);
 	struct xproc_request req = { .op = XPROC_ZAP, .count = 1 };
 	struct xproc_lock l = XPROC_LOCK_INIT;
 	int status;
@@ -276,12 +264,8 @@ int main(void)
 
 	test_init("xproc_signals_and_forks", 240);
 	rng = test_seed;
-	store = test_path("store");
-	setenv("UDAX_REGION_DIR", test_path(""), 1);
-	store_fd = open(store, O_RDWR | O_CREAT, 0600);
-	CHECK(store_fd >= 0);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(sh != MAP_FAILED);
+	store_fd = xproc_test_store(&store);
+	sh = xproc_test_shared(sizeof(*sh));
 	signals_during_shootdown();
 	forks_during_join_and_leave(&rng);
 	interrupted_leave();

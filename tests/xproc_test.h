@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * xproc_test.h - what the tests of src/xproc share: a store file (any
+ * file: a region is named after its identity) whose region lives in the
+ * test's own directory, memory shared with forked children, a callback
+ * that does nothing, and a join that fails the test with the reason.
+ */
+#ifndef UDAX_XPROC_TEST_H
+#define UDAX_XPROC_TEST_H
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "test_util.h"
+#include "xproc/xproc.h"
+
+/* The store file "store" in the test's directory, open for writing; its
+ * path in *path. Regions go to the test's directory too. */
+static inline int xproc_test_store(const char **path)
+{
+	int fd;
+
+	*path = test_path("store");
+	setenv("UDAX_REGION_DIR", test_path(""), 1);
+	fd = open(*path, O_RDWR | O_CREAT, 0600);
+	CHECK(fd >= 0);
+	return fd;
+}
+
+/* Zeroed memory this process's fork children share. */
+static inline void *xproc_test_shared(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(p != MAP_FAILED);
+	return p;
+}
+
+static inline void xproc_test_noop(void *ctx, const struct xproc_request *req)
+{
+	(void)ctx;
+	(void)req;
+}
+
+static inline struct xproc_region *xproc_test_join(int fd, const char *path,
+						   xproc_apply_fn apply, void *ctx)
+{
+	struct xproc_region *r;
+	char why[256] = "";
+	int ret = xproc_join(fd, path, apply, ctx, &r, why, sizeof(why));
+
+	CHECK(ret == 0, "join: %d %s", ret, why);
+	return r;
+}
+
+#endif
