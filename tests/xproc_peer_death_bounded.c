@@ -13,8 +13,11 @@
  * the liveness period), the
  * witness has applied every parent request exactly once, dead slots are
  * free for the next victim (200 victims, 64 slots) and joining still works.
+ * Then 20 members stuck inside one shootdown are killed at once: it
+ * returns within a second (one liveness period, not one per member).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -117,6 +120,79 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+#define TOGETHER 20
+
+/* Blocks inside the request until killed. */
+static void stuck_apply(void *ctx, const struct xproc_request *req)
+{
+	(void)ctx;
+	(void)req;
+	atomic_fetch_add(&sh->apply_enters, 1);
+	for (;;)
+		pause();
+}
+
+struct poster {
+	struct xproc_region *r;
+	uint64_t peers;
+	double ended;
+};
+
+static void *post_to_stuck(void *arg)
+{
+	struct poster *p = arg;
+	struct xproc_request req = { .op = XPROC_ZAP, .file = PARENT_FILE, .count = 1 };
+
+	xproc_shootdown(p->r, p->peers, &req);
+	p->ended = now();
+	return NULL;
+}
+
+/* TOGETHER members stuck inside one shootdown, killed at once: the
+ * shootdown returns about one liveness period later, not one per member.
+ * Return: how long it took after the kills. */
+static double die_together(struct xproc_region *r)
+{
+	struct poster p = { .r = r };
+	pid_t pid[TOGETHER];
+	int ready[2], status;
+	pthread_t t;
+	double killed;
+	char slot;
+
+	CHECK(pipe(ready) == 0);
+	atomic_store(&sh->apply_enters, 0);
+	for (int i = 0; i < TOGETHER; i++) {
+		pid[i] = fork();
+		CHECK(pid[i] >= 0);
+		if (pid[i] == 0) {
+			struct xproc_region *m = join_or_die(stuck_apply);
+
+			slot = (char)xproc_self(m);
+			CHECK(write(ready[1], &slot, 1) == 1);
+			for (;;)
+				pause();
+		}
+		CHECK(read(ready[0], &slot, 1) == 1);
+		p.peers |= 1ull << slot;
+	}
+	CHECK(pthread_create(&t, NULL, post_to_stuck, &p) == 0);
+	while (atomic_load(&sh->apply_enters) < TOGETHER) {
+		const struct timespec ms = { 0, 1000000 };
+
+		nanosleep(&ms, NULL);
+	}
+	killed = now();
+	for (int i = 0; i < TOGETHER; i++)
+		kill(pid[i], SIGKILL);
+	for (int i = 0; i < TOGETHER; i++)
+		CHECK(waitpid(pid[i], &status, 0) == pid[i]);
+	pthread_join(t, NULL);
+	close(ready[0]);
+	close(ready[1]);
+	return p.ended - killed;
+}
+
 int main(void)
 {
 	int ready[2], done[2], hold[2], vready[2], status;
@@ -128,6 +204,8 @@ int main(void)
 	char c;
 
 	test_init("xproc_peer_death_bounded", 240);
+	if (XPROC_TEST_SANITIZED)
+		test_skip("members fork members: left to the plain build (xproc_test.h)");
 	rng = test_seed;
 	store_fd = xproc_test_store(&store);
 	sh = xproc_test_shared(sizeof(*sh));
@@ -227,7 +305,13 @@ int main(void)
 	      WEXITSTATUS(status) == 0, "the witness failed");
 	while (wait(&status) > 0 || errno == EINTR)
 		;
+	double together = die_together(r);
+
 	xproc_leave(r);
+	printf("%d members dying together inside one shootdown held it %.3f s\n", TOGETHER,
+	       together);
+	CHECK(together < 1.0, "members dying together held a shootdown %.3f s (one liveness "
+	      "period each?)", together);
 	printf("deaths: idle %u, in apply %u, mid-join %u, mid-post %u, after fork %u; slowest "
 	       "shootdown to a member dying in it %.3f s, after a death %.3f s\n", count[IDLE],
 	       count[IN_APPLY], count[MID_JOIN], count[MID_POST], count[AFTER_FORK],

@@ -15,6 +15,22 @@
 #include "test_util.h"
 #include "xproc/xproc.h"
 
+/* A sanitizer build: there a child forked from a process with threads (a
+ * member has its agent) must not start threads itself: the sanitizer's
+ * allocator may be left locked by the fork (clang 14's ASan hangs in the
+ * child's pthread_create; glibc's malloc is reset for the child). Tests
+ * whose children do that leave those parts to the plain build. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define XPROC_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define XPROC_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef XPROC_TEST_SANITIZED
+#define XPROC_TEST_SANITIZED 0
+#endif
+
 /* The store file "store" in the test's directory, open for writing; its
  * path in *path. Regions go to the test's directory too. */
 static inline int xproc_test_store(const char **path)

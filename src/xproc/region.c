@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/compat.h"
@@ -55,15 +56,32 @@ static int slot_claim(struct xproc_region *r, char *why, size_t why_len)
 	return -EBUSY;
 }
 
+/* Whether the member byte can be write-locked (nobody holds it), asked
+ * again for up to XPROC_LIVENESS_MS: a member that just died released its
+ * region file's locks, but the kernel closes its descriptors one by one,
+ * and the store's may still be open for a moment. */
+static bool store_member_free(struct xproc_region *r)
+{
+	const struct timespec pause = { 0, XPROC_LIVENESS_MS * 1000000L / 20 };
+
+	for (int tries = 0; tries < 20; tries++) {
+		if (xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_WRLCK, XPROC_STORE_MEMBER) == 0)
+			return true;
+		nanosleep(&pause, NULL);
+	}
+	return false;
+}
+
 /* Hold the store's member byte for reading; alone in the region, first
  * check that no member of another region holds it. */
 static int store_member_take(struct xproc_region *r, bool alone, char *why, size_t why_len)
 {
-	if ((alone && xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_WRLCK, XPROC_STORE_MEMBER)) ||
+	if ((alone && !store_member_free(r)) ||
 	    xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_RDLCK, XPROC_STORE_MEMBER)) {
 		snprintf(why, why_len, "the store is in use by processes outside the shared "
-			 "region %s (it was removed while they ran): they must close the store "
-			 "first", r->path);
+			 "region %s (its file was removed under them, they use another "
+			 "UDAX_REGION_DIR, or a program holds a lock on the whole store file): "
+			 "they must close the store first", r->path);
 		return -EBUSY;
 	}
 	return 0;

@@ -93,7 +93,10 @@ static int region_file_check(int fd, const struct stat *store, char *why, size_t
 			 "the store", (unsigned)st.st_uid);
 		return -EACCES;
 	}
-	if (st.st_mode & 0777 & ~(store->st_mode & 0666)) {
+	/* Wider than the store's (narrowed since the file was made, and its
+	 * last member killed): its owner narrows it; anyone else refuses. */
+	if ((st.st_mode & 0777 & ~(store->st_mode & 0666)) &&
+	    (st.st_uid != geteuid() || fchmod(fd, store->st_mode & 0666) != 0)) {
 		snprintf(why, why_len, "shared region's permissions %03o are wider than the "
 			 "store's %03o", (unsigned)(st.st_mode & 0777),
 			 (unsigned)(store->st_mode & 0777));

@@ -16,8 +16,11 @@
  * and applies the request only if seq did not move, then stores ack = seq
  * (release) and wakes R. A request is pending while seq != ack. R posts a
  * new request in a cell only once the previous one is acknowledged (or
- * its target is dead), so the fields change under a reader only when R's
- * slot was taken over after R died mid-post, which the reread catches.
+ * its target is gone), so the fields change under a reader only after R
+ * died mid-post and its slot's new member posts to the target's new
+ * member: the reread catches most of it, and what it cannot (the new
+ * fields over the old request's seq) gives an extra zap or write-protect
+ * of an unrelated range, harmless: the fields are untrusted anyway.
  *
  * Lock bytes of the region file (OFD locks, never data):
  *   XPROC_LOCK_SETUP    write-locked while a process joins or leaves;
@@ -36,6 +39,7 @@
 #ifndef UDAX_XPROC_REGION_LAYOUT_H
 #define UDAX_XPROC_REGION_LAYOUT_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -95,7 +99,7 @@ struct xproc_region {
 	int fd;			/* the region file */
 	int member_fd;		/* the store file, for XPROC_STORE_MEMBER */
 	unsigned self;
-	char path[128];
+	char path[PATH_MAX];
 	xproc_apply_fn apply;
 	void *ctx;
 	pthread_t agent;

@@ -136,6 +136,33 @@ static void wait_acked(const struct xproc_region *r, unsigned to, struct xproc_c
 	}
 }
 
+/* Context: post_lock held. Returns when every target in `pending` has
+ * acknowledged seq[target] or is gone. Each timeout or interruption
+ * checks every target still pending, so targets dying together cost one
+ * liveness period, not one each. */
+static void wait_all_acked(const struct xproc_region *r, uint64_t pending, const uint32_t *seq,
+			   const uint32_t *incarnation)
+{
+	while (pending) {
+		unsigned to = (unsigned)__builtin_ctzll(pending);
+		struct xproc_cell *c = &r->shared->cell[r->self][to];
+		uint32_t ack = atomic_load_explicit(&c->ack, memory_order_acquire);
+
+		if (ack == seq[to]) {
+			pending &= pending - 1;
+			continue;
+		}
+		if (futex_wait_shared(&c->ack, ack, XPROC_LIVENESS_MS) == 0)
+			continue;
+		for (uint64_t left = pending; left; left &= left - 1) {
+			unsigned t = (unsigned)__builtin_ctzll(left);
+
+			if (peer_gone(r, t, incarnation[t]))
+				pending &= ~(1ull << t);
+		}
+	}
+}
+
 /* Context: post_lock held. Returns the request's seq. */
 static uint32_t post(struct xproc_region *r, unsigned to, const struct xproc_request *req)
 {
@@ -182,11 +209,7 @@ int xproc_shootdown(struct xproc_region *r, uint64_t peers, const struct xproc_r
 		incarnation[to] = atomic_load_explicit(&r->shared->peer[to].incarnation,
 						       memory_order_acquire);
 	}
-	for (unsigned to = 0; to < XPROC_PEERS_MAX; to++) {
-		if (peers >> to & 1)
-			wait_acked(r, to, &r->shared->cell[r->self][to], seq[to],
-				   incarnation[to]);
-	}
+	wait_all_acked(r, peers, seq, incarnation);
 	mutex_unlock(&r->post_lock);
 	return 0;
 }
