@@ -122,11 +122,15 @@ static double now(void)
 
 #define TOGETHER 20
 
-/* Blocks inside the request until killed. */
+#define TOGETHER_MARK UINT64_MAX	/* the request's first */
+
+/* Blocks inside die_together's request until killed (a request an earlier
+ * victim left in the slot's cells is applied at once). */
 static void stuck_apply(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
-	(void)req;
+	if (req->first != TOGETHER_MARK)
+		return;
 	atomic_fetch_add(&sh->apply_enters, 1);
 	for (;;)
 		pause();
@@ -141,7 +145,8 @@ struct poster {
 static void *post_to_stuck(void *arg)
 {
 	struct poster *p = arg;
-	struct xproc_request req = { .op = XPROC_ZAP, .file = PARENT_FILE, .count = 1 };
+	struct xproc_request req = { .op = XPROC_ZAP, .file = PARENT_FILE,
+				     .first = TOGETHER_MARK, .count = 1 };
 
 	xproc_shootdown(p->r, p->peers, &req);
 	p->ended = now();
