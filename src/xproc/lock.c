@@ -37,16 +37,11 @@ static uint32_t owner_word(const struct xproc_region *r)
 static bool owner_dead(const struct xproc_region *r, uint32_t word)
 {
 	unsigned slot = (word & LOCK_SLOT_MASK) - 1;
-	uint32_t incarnation;
 
 	if (slot >= XPROC_PEERS_MAX)	/* a damaged word: nobody holds it */
 		return true;
-	incarnation = atomic_load_explicit(&r->shared->peer[slot].incarnation,
-					   memory_order_acquire);
-	if ((incarnation << LOCK_SLOT_BITS & LOCK_INCARNATION_MASK) !=
-	    (word & LOCK_INCARNATION_MASK & ~LOCK_SLOT_MASK))
-		return true;
-	return slot != r->self && !xproc_peer_alive(r, slot);
+	return xproc_member_gone(r, slot, (word & LOCK_INCARNATION_MASK) >> LOCK_SLOT_BITS,
+				 LOCK_INCARNATION_MASK >> LOCK_SLOT_BITS);
 }
 
 int xproc_lock(const struct xproc_region *r, struct xproc_lock *l)

@@ -47,6 +47,15 @@ bool xproc_peer_alive(const struct xproc_region *r, unsigned slot)
 	return fl.l_type != F_UNLCK;
 }
 
+bool xproc_member_gone(const struct xproc_region *r, unsigned slot, uint32_t incarnation,
+		       uint32_t mask)
+{
+	uint32_t now = atomic_load_explicit(&r->shared->peer[slot].incarnation,
+					    memory_order_acquire);
+
+	return (now & mask) != (incarnation & mask) || !xproc_peer_alive(r, slot);
+}
+
 uint64_t xproc_peers(const struct xproc_region *r)
 {
 	uint64_t peers = 0;
@@ -54,7 +63,8 @@ uint64_t xproc_peers(const struct xproc_region *r)
 	if (r->forked)
 		return 0;
 	for (unsigned s = 0; s < XPROC_PEERS_MAX; s++) {
-		/* pid 0: never claimed, or left (a dead member's stays). */
+		/* pid 0: never claimed, or left (a dead member's stays):
+		 * spares the test of slots nobody is in. */
 		if (s == r->self ||
 		    !atomic_load_explicit(&r->shared->peer[s].pid, memory_order_relaxed))
 			continue;

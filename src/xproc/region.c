@@ -119,6 +119,22 @@ static void region_remove_if_last(struct xproc_region *r)
 		unlink(r->path);
 }
 
+/* Under SETUP: give up the slot (if one was claimed) and the member byte,
+ * remove the region file if nobody else is present, and close (which
+ * drops SETUP and PRESENT with the descriptions). The member byte goes
+ * before the file may: a joiner that makes the next region must find no
+ * member byte held by a member of this one. */
+static void region_exit(struct xproc_region *r)
+{
+	if (r->self < XPROC_PEERS_MAX) {
+		atomic_store_explicit(&r->shared->peer[r->self].pid, 0, memory_order_relaxed);
+		(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_SLOT0 + r->self);
+	}
+	(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
+	region_remove_if_last(r);
+	xproc_files_close(r);
+}
+
 /* Open the files and take SETUP on a region file still in place. */
 static int region_setup_lock(struct xproc_region *r, const char *store_path,
 			     const struct stat *st, char *why, size_t why_len)
@@ -164,6 +180,7 @@ int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void 
 		return -ENOMEM;
 	mutex_init(&r->post_lock);
 	r->fd = r->member_fd = -1;
+	r->self = XPROC_PEERS_MAX;	/* no slot yet */
 	r->apply = apply;
 	r->ctx = ctx;
 	if (snprintf(r->path, sizeof(r->path), "%s/udax-%llx-%llx.region",
@@ -180,12 +197,7 @@ int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void 
 	if (!ret)
 		ret = xproc_agent_start(r);
 	if (ret) {
-		if (r->shared)
-			(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK,
-					      XPROC_LOCK_SLOT0 + r->self);
-		(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
-		region_remove_if_last(r);
-		xproc_files_close(r);	/* drops SETUP with the description */
+		region_exit(r);
 		goto err_free;
 	}
 	(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_SETUP);
@@ -205,12 +217,6 @@ void xproc_leave(struct xproc_region *r)
 	}
 	xproc_agent_stop(r);
 	(void)xproc_byte_lock(r->fd, F_OFD_SETLKW, F_WRLCK, XPROC_LOCK_SETUP);
-	atomic_store_explicit(&r->shared->peer[r->self].pid, 0, memory_order_relaxed);
-	(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_SLOT0 + r->self);
-	/* Before the file may go: a joiner that makes the next one must
-	 * find no member byte held by a member of this one. */
-	(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
-	region_remove_if_last(r);
-	xproc_files_close(r);	/* drops SETUP and PRESENT */
+	region_exit(r);
 	free(r);
 }

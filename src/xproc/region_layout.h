@@ -7,20 +7,21 @@
  *   header        magic, layout version, geometry, the store's identity;
  *   peers[64]     per process slot: doorbell (the agent's futex word),
  *                 incarnation (bumped by each process that claims the
- *                 slot), pid (for messages only; 0 = left);
+ *                 slot), pid (0: never claimed or left; a hint
+ *                 that spares xproc_peers the test of empty slots);
  *   cells[R][P]   requests from the member in slot R to the one in slot
  *                 P: written by R only (under R's post_lock), applied and
  *                 acknowledged by P's agent only.
  * A cell is a sequence lock in one direction: R writes the request fields,
  * then seq (release); P reads seq (acquire), the fields, then seq again
  * and applies the request only if seq did not move, then stores ack = seq
- * (release) and wakes R. A request is pending while seq != ack. R posts a
- * new request in a cell only once the previous one is acknowledged (or
- * its target is gone), so the fields change under a reader only after R
- * died mid-post and its slot's new member posts to the target's new
- * member: the reread catches most of it, and what it cannot (the new
- * fields over the old request's seq) gives an extra zap or write-protect
- * of an unrelated range, harmless: the fields are untrusted anyway.
+ * (release) and wakes R. A request is pending while seq != ack. R waits
+ * for each of its requests, so a request still pending when R posts is a
+ * dead predecessor's in R's slot, which nobody waits for: R overwrites it.
+ * Only then can the fields change under a reader: the reread catches most
+ * of it, and what it cannot (the new fields read under the old seq) gives
+ * one extra zap or write-protect of some range before the new request is
+ * applied, harmless: the fields are untrusted anyway.
  *
  * Lock bytes of the region file (OFD locks, never data):
  *   XPROC_LOCK_SETUP    write-locked while a process joins or leaves;
@@ -128,6 +129,11 @@ int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why
 /* peers.c: lock, unlock or wait for (cmd F_OFD_SETLK(W)) one byte of the
  * region file; 0 or -errno. */
 int xproc_byte_lock(int fd, int cmd, short type, off_t byte);
+/* peers.c: whether the member that held `slot` as `incarnation` (the bits
+ * in mask: a lock word keeps 24) is gone: the slot has a new member, or
+ * nobody alive holds it. */
+bool xproc_member_gone(const struct xproc_region *r, unsigned slot, uint32_t incarnation,
+		       uint32_t mask);
 
 /* shootdown.c: the agent thread of a member that just claimed its slot. */
 int xproc_agent_start(struct xproc_region *r);

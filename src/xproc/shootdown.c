@@ -53,8 +53,8 @@ static void agent_serve_cell(struct xproc_region *r, struct xproc_cell *c)
 		if (atomic_load_explicit(&c->seq, memory_order_relaxed) != seq)
 			continue;
 		r->apply(r->ctx, &req);
-		/* Pairs with the acquire load of ack in wait_acked(): the
-		 * requester sees the mappings changed. */
+		/* Pairs with the acquire load of ack in wait_all_acked():
+		 * the requester sees the mappings changed. */
 		atomic_store_explicit(&c->ack, seq, memory_order_release);
 		futex_wake_shared(&c->ack, 1);
 		return;
@@ -109,33 +109,6 @@ void xproc_agent_stop(struct xproc_region *r)
 	pthread_join(r->agent, NULL);
 }
 
-/* Whether the member that was in slot `to` (as `incarnation`) is gone. */
-static bool peer_gone(const struct xproc_region *r, unsigned to, uint32_t incarnation)
-{
-	const struct xproc_peer *peer = &r->shared->peer[to];
-
-	return atomic_load_explicit(&peer->incarnation, memory_order_acquire) != incarnation ||
-	       !xproc_peer_alive(r, to);
-}
-
-/* Context: post_lock held. Returns when cell's ack reached seq or the
- * member then in slot `to` is gone. */
-static void wait_acked(const struct xproc_region *r, unsigned to, struct xproc_cell *c,
-		       uint32_t seq, uint32_t incarnation)
-{
-	for (;;) {
-		uint32_t ack = atomic_load_explicit(&c->ack, memory_order_acquire);
-
-		if (ack == seq)
-			return;
-		/* Timed out or interrupted: a signal every few ms must not
-		 * keep the check from ever running. */
-		if (futex_wait_shared(&c->ack, ack, XPROC_LIVENESS_MS) != 0 &&
-		    peer_gone(r, to, incarnation))
-			return;
-	}
-}
-
 /* Context: post_lock held. Returns when every target in `pending` has
  * acknowledged seq[target] or is gone. Each timeout or interruption
  * checks every target still pending, so targets dying together cost one
@@ -157,7 +130,7 @@ static void wait_all_acked(const struct xproc_region *r, uint64_t pending, const
 		for (uint64_t left = pending; left; left &= left - 1) {
 			unsigned t = (unsigned)__builtin_ctzll(left);
 
-			if (peer_gone(r, t, incarnation[t]))
+			if (xproc_member_gone(r, t, incarnation[t], UINT32_MAX))
 				pending &= ~(1ull << t);
 		}
 	}
@@ -170,10 +143,9 @@ static uint32_t post(struct xproc_region *r, unsigned to, const struct xproc_req
 	struct xproc_peer *peer = &r->shared->peer[to];
 	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed);
 
-	/* Only after a predecessor in this slot died mid-shootdown. */
-	if (atomic_load_explicit(&c->ack, memory_order_acquire) != seq)
-		wait_acked(r, to, c, seq,
-			   atomic_load_explicit(&peer->incarnation, memory_order_acquire));
+	/* A request still pending here is a dead predecessor's in this slot
+	 * (this process waits for its own): nobody waits for it, and whoever
+	 * recovers that member's work shoots down again. It is overwritten. */
 	atomic_store_explicit(&c->op, req->op, memory_order_relaxed);
 	atomic_store_explicit(&c->file, req->file, memory_order_relaxed);
 	atomic_store_explicit(&c->first, req->first, memory_order_relaxed);
