@@ -53,13 +53,11 @@ static void check_contents(struct udax_store *s)
 }
 
 /* As a user who may not even read the store file (mode 0600): every open
- * and the check are refused. Return: exit status. */
+ * and the check are refused. */
 static int open_as_stranger(const char *path)
 {
 	struct udax_store *s;
 
-	if (geteuid() == 0 && (setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
-		return TEST_SKIP;
 	CHECK(access(path, R_OK) != 0, "the stranger may read the store");
 	CHECK_EQ(udax_store_open(path, 0, &s), -EACCES);
 	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &s), -EACCES);
@@ -69,13 +67,11 @@ static int open_as_stranger(const char *path)
 	return 0;
 }
 
-/* As a user who may only read the store file. Return: exit status. */
+/* As a user who may only read the store file. */
 static int read_as_reader(const char *path)
 {
 	struct udax_store *s;
 
-	if (geteuid() == 0 && (setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
-		return TEST_SKIP;
 	CHECK(access(path, W_OK) != 0, "the reader may write the store");
 	CHECK_EQ(udax_store_open(path, 0, &s), -EACCES);
 	CHECK(strstr(udax_strerror_detail(), "UDAX_STORE_RDONLY"), "reason: %s",
@@ -84,6 +80,26 @@ static int read_as_reader(const char *path)
 	check_contents(s);
 	CHECK_EQ(udax_store_close(s), 0);
 	return 0;
+}
+
+/* Run fn(path) in a child as nobody (when root; as this user otherwise,
+ * who must then lack the permission already); setuid failing skips it. */
+static void as_other_user(const char *what, int (*fn)(const char *), const char *path)
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
+			_exit(TEST_SKIP);
+		_exit(fn(path));
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == TEST_SKIP),
+	      "%s child: status %#x", what, status);
+	if (WEXITSTATUS(status) == TEST_SKIP)
+		printf("no unprivileged user to be (setuid failed): the %s part skipped\n", what);
 }
 
 static uint8_t *store_bytes(const char *path, struct timespec *mtime)
@@ -121,8 +137,6 @@ int main(void)
 	uint8_t *bytes;
 	uint64_t rng;
 	void *map;
-	int status;
-	pid_t pid;
 
 	test_init("read_only_store_writes_nothing", 60);
 	path = test_path("store");
@@ -144,25 +158,11 @@ int main(void)
 	 * store: the child sets up its own fault delivery. */
 	snprintf(dir, sizeof(dir), "%s", path);
 	CHECK(chmod(dirname(dir), 0711) == 0 && chmod(path, 0444) == 0);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0)
-		_exit(read_as_reader(path));
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == TEST_SKIP),
-	      "reader child: status %#x", status);
-	if (WEXITSTATUS(status) == TEST_SKIP)
-		printf("no unprivileged user to read as (setuid failed): that part skipped\n");
+	as_other_user("reader", read_as_reader, path);
 	check_unchanged(path, bytes, mtime);
 	/* Another user, a 0600 store: refused. */
 	CHECK(chmod(path, 0600) == 0);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0)
-		_exit(open_as_stranger(path));
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == TEST_SKIP),
-	      "stranger child: status %#x", status);
+	as_other_user("stranger", open_as_stranger, path);
 	check_unchanged(path, bytes, mtime);
 	CHECK(chmod(path, 0644) == 0);
 
