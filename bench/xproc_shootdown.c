@@ -22,7 +22,8 @@
  * process then maps the file page again, after acknowledging.
  * Usage: xproc_shootdown [RUNS [ITERS]] (default 5 runs of 2000). Prints
  * min/median/max microseconds per shootdown for N = 1, 2, 4, 8, the
- * mechanisms interleaved run by run. The file lives in $TMPDIR (/var/tmp).
+ * mechanisms interleaved run by run, and what udax's liveness test of a
+ * member costs. The file lives in $TMPDIR (/var/tmp).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -273,6 +274,18 @@ static double run(enum mech mech, int n, int iters)
 	return (t1 - t0) / iters;
 }
 
+/* One liveness test (F_OFD_GETLK on a slot byte: what a requester pays
+ * per target when it posts, and at each timeout), µs. */
+static double liveness_cost(struct xproc_region *r, int iters)
+{
+	unsigned other = (xproc_self(r) + 1) % XPROC_PEERS_MAX;
+	double t0 = now_us();
+
+	for (int i = 0; i < iters; i++)
+		(void)xproc_peer_alive(r, other);
+	return (now_us() - t0) / iters;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -322,6 +335,15 @@ int main(int argc, char **argv)
 		}
 		printf("\n");
 	}
+	struct xproc_region *region = xproc_join_or_exit(xproc_zap);
+	double alive[64];
+
+	for (int x = 0; x < runs; x++)
+		alive[x] = liveness_cost(region, iters * 50);
+	xproc_leave(region);
+	qsort(alive, (size_t)runs, sizeof(double), cmp);
+	printf("udax liveness test of a member (F_OFD_GETLK), µs: %.2f / %.2f / %.2f\n", alive[0],
+	       alive[runs / 2], alive[runs - 1]);
 	unlink(file_path);
 	return 0;
 }
