@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * radix.c - 64-way radix tree of uint64_t values, and its node pool.
+ * radix.c - 64-way radix tree of uint64_t values, and the process's node
+ * pool (radix_process_space).
  *
  * Locks: pool_lock protects the pool's free list and chunk cursor. It is a
- * leaf lock, taken only by radix_preload_fill/drain and radix_release, which
- * callers run outside their own tree lock. Tree operations take no lock.
- * Nodes come from mmap'ed chunks, never malloc, because the fault path fills
- * preloads inside a signal handler that may have interrupted malloc.
+ * leaf lock, taken only by the pool's take and give, which run outside the
+ * tree owner's lock (radix_preload_fill/drain, radix_release). Tree
+ * operations take no lock. Nodes come from mmap'ed chunks, never malloc,
+ * because the fault path fills preloads inside a signal handler that may
+ * have interrupted malloc. Nodes are reached from refs through their
+ * space's base (radix_node_at()), so a tree reads the same wherever the
+ * space is mapped.
  *
  * Layer: base. May call: lock.h.
  */
@@ -31,7 +35,7 @@ static struct radix_node *pool_get_locked(void)
 	struct radix_node *node = pool_free;
 
 	if (node) {
-		pool_free = node->parent;
+		pool_free = (struct radix_node *)node->parent;
 		return node;
 	}
 	if (pool_chunk_left < sizeof(*node)) {
@@ -49,58 +53,86 @@ static struct radix_node *pool_get_locked(void)
 	return node;
 }
 
-int radix_preload_fill(struct radix_preload *pl, unsigned count)
+static void pool_put_locked(struct radix_node *node)
 {
-	int ret = 0;
+	node->parent = (radix_ref)pool_free;
+	pool_free = node;
+}
+
+static void pool_give(const struct radix_space *sp, unsigned n, const radix_ref *refs)
+{
+	(void)sp;
+	mutex_lock(&pool_lock);
+	for (unsigned i = 0; i < n; i++)
+		pool_put_locked((struct radix_node *)refs[i]);
+	mutex_unlock(&pool_lock);
+	atomic_fetch_sub_explicit(&pool_in_use, n, memory_order_relaxed);
+}
+
+static int pool_take(const struct radix_space *sp, unsigned n, radix_ref *refs)
+{
+	unsigned got;
+
+	(void)sp;
+	mutex_lock(&pool_lock);
+	for (got = 0; got < n; got++) {
+		struct radix_node *node = pool_get_locked();
+
+		if (!node)
+			break;
+		refs[got] = (radix_ref)node;
+	}
+	mutex_unlock(&pool_lock);
+	atomic_fetch_add_explicit(&pool_in_use, got, memory_order_relaxed);
+	if (got == n)
+		return 0;
+	pool_give(sp, got, refs);
+	return -ENOMEM;
+}
+
+const struct radix_space radix_process_space = {
+	.base = NULL,
+	.take = pool_take,
+	.give = pool_give,
+};
+
+int radix_preload_fill(const struct radix_space *sp, struct radix_preload *pl, unsigned count)
+{
+	int ret;
 
 	if (count > RADIX_PRELOAD_MAX)
 		count = RADIX_PRELOAD_MAX;
-	if (pl->count < count && compat_inject(INJECT_NODE))
+	if (pl->count >= count)
+		return 0;
+	if (compat_inject(INJECT_NODE))
 		return -ENOMEM;
-	mutex_lock(&pool_lock);
-	while (pl->count < count) {
-		struct radix_node *node = pool_get_locked();
-
-		if (!node) {
-			ret = -ENOMEM;
-			break;
-		}
-		pl->nodes[pl->count++] = node;
-		atomic_fetch_add_explicit(&pool_in_use, 1, memory_order_relaxed);
-	}
-	mutex_unlock(&pool_lock);
+	ret = sp->take(sp, count - pl->count, pl->nodes + pl->count);
+	if (ret == 0)
+		pl->count = count;
 	return ret;
 }
 
-static void pool_put_locked(struct radix_node *node)
-{
-	node->parent = pool_free;
-	pool_free = node;
-	atomic_fetch_sub_explicit(&pool_in_use, 1, memory_order_relaxed);
-}
-
-void radix_preload_drain(struct radix_preload *pl)
+void radix_preload_drain(const struct radix_space *sp, struct radix_preload *pl)
 {
 	if (!pl->count)
 		return;
-	mutex_lock(&pool_lock);
-	while (pl->count)
-		pool_put_locked(pl->nodes[--pl->count]);
-	mutex_unlock(&pool_lock);
+	sp->give(sp, pl->count, pl->nodes);
+	pl->count = 0;
 }
 
-void radix_release(struct radix_freed *fr)
+void radix_release(const struct radix_space *sp, struct radix_freed *fr)
 {
-	if (!fr->list)
-		return;
-	mutex_lock(&pool_lock);
-	while (fr->list) {
-		struct radix_node *node = fr->list;
+	radix_ref batch[RADIX_PRELOAD_MAX];
+	unsigned n = 0;
 
-		fr->list = node->parent;
-		pool_put_locked(node);
+	while (fr->list) {
+		batch[n++] = fr->list;
+		fr->list = radix_node_at(sp, fr->list)->parent;
+		if (n == RADIX_PRELOAD_MAX || !fr->list) {
+			sp->give(sp, n, batch);
+			n = 0;
+		}
 	}
-	mutex_unlock(&pool_lock);
 }
 
 uint64_t radix_nodes_in_use(void)
@@ -125,93 +157,106 @@ static unsigned height_for(uint64_t index)
 	return height;
 }
 
-uint64_t *radix_lookup_slot(struct radix_tree *t, uint64_t index)
+uint64_t *radix_lookup_slot(const struct radix_space *sp, struct radix_tree *t, uint64_t index)
 {
-	struct radix_node *node = t->root;
+	radix_ref ref = t->root;
 	unsigned height = t->height;
+	struct radix_node *node;
 
-	if (!node || height_for(index) > height)
+	if (!ref || height_for(index) > height)
 		return NULL;
-	while (height > 1) {
-		node = node->child[slot_of(index, height)];
-		if (!node)
+	for (;;) {
+		node = radix_node_at(sp, ref);
+		if (height == 1)
+			break;
+		ref = node->child[slot_of(index, height)];
+		if (!ref)
 			return NULL;
 		height--;
 	}
 	return &node->value[slot_of(index, 1)];
 }
 
-unsigned radix_nodes_needed(const struct radix_tree *t, uint64_t index)
+unsigned radix_nodes_needed(const struct radix_space *sp, const struct radix_tree *t,
+			    uint64_t index)
 {
 	unsigned need = height_for(index);
-	const struct radix_node *node = t->root;
+	radix_ref ref = t->root;
 	unsigned height = t->height;
 
-	if (!node)
+	if (!ref)
 		return need;
 	/* New roots above the old one, then a whole path under the top slot
 	 * of index, which is not slot 0 since index did not fit. */
 	if (need > height)
 		return (need - height) + (need - 1);
 	while (height > 1) {
-		node = node->child[slot_of(index, height)];
-		if (!node)
+		ref = radix_node_at(sp, ref)->child[slot_of(index, height)];
+		if (!ref)
 			return height - 1;
 		height--;
 	}
 	return 0;
 }
 
-static struct radix_node *preload_take(struct radix_preload *pl, unsigned height)
+static radix_ref preload_take(const struct radix_space *sp, struct radix_preload *pl,
+			      unsigned height)
 {
-	struct radix_node *node = pl->nodes[--pl->count];
+	radix_ref ref = pl->nodes[--pl->count];
+	struct radix_node *node = radix_node_at(sp, ref);
 
 	memset(node, 0, sizeof(*node));
 	node->height = (uint8_t)height;
-	return node;
+	return ref;
 }
 
-uint64_t *radix_insert_slot(struct radix_tree *t, uint64_t index,
+uint64_t *radix_insert_slot(const struct radix_space *sp, struct radix_tree *t, uint64_t index,
 			    struct radix_preload *pl)
 {
 	unsigned need = height_for(index);
-	struct radix_node *node;
 	unsigned height;
+	radix_ref ref;
 
-	if (pl->count < radix_nodes_needed(t, index))
+	if (pl->count < radix_nodes_needed(sp, t, index))
 		return NULL;
 	if (!t->root) {
-		t->root = preload_take(pl, need);
+		t->root = preload_take(sp, pl, need);
 		t->height = need;
 	}
 	while (t->height < need) {
-		struct radix_node *root = preload_take(pl, t->height + 1);
+		radix_ref top = preload_take(sp, pl, t->height + 1);
+		struct radix_node *root = radix_node_at(sp, top);
+		struct radix_node *old = radix_node_at(sp, t->root);
 
 		root->child[0] = t->root;
 		root->count = 1;
 		for (int tag = 0; tag < RADIX_TAGS; tag++)
-			if (t->root->tags[tag])
+			if (old->tags[tag])
 				root->tags[tag] = 1;
-		t->root->parent = root;
-		t->root->offset = 0;
-		t->root = root;
+		old->parent = top;
+		old->offset = 0;
+		t->root = top;
 		t->height++;
 	}
-	node = t->root;
+	ref = t->root;
 	for (height = t->height; height > 1; height--) {
+		struct radix_node *node = radix_node_at(sp, ref);
 		unsigned off = slot_of(index, height);
-		struct radix_node *child = node->child[off];
+		radix_ref child = node->child[off];
 
 		if (!child) {
-			child = preload_take(pl, height - 1);
-			child->parent = node;
-			child->offset = (uint16_t)off;
+			struct radix_node *made;
+
+			child = preload_take(sp, pl, height - 1);
+			made = radix_node_at(sp, child);
+			made->parent = ref;
+			made->offset = (uint16_t)off;
 			node->child[off] = child;
 			node->count++;
 		}
-		node = child;
+		ref = child;
 	}
-	return &node->value[slot_of(index, 1)];
+	return &radix_node_at(sp, ref)->value[slot_of(index, 1)];
 }
 
 void radix_slot_store(struct radix_tree *t, uint64_t index, uint64_t *slot,
@@ -229,24 +274,31 @@ void radix_slot_store(struct radix_tree *t, uint64_t index, uint64_t *slot,
 }
 
 /* The leaf holding index, or NULL. */
-static struct radix_node *leaf_of(struct radix_tree *t, uint64_t index)
+static struct radix_node *leaf_of(const struct radix_space *sp, struct radix_tree *t,
+				  uint64_t index)
 {
-	uint64_t *slot = radix_lookup_slot(t, index);
+	uint64_t *slot = radix_lookup_slot(sp, t, index);
 
 	return slot ? (struct radix_node *)((char *)(slot - slot_of(index, 1)) -
 					    offsetof(struct radix_node, value))
 		    : NULL;
 }
 
-bool radix_tag_set(struct radix_tree *t, uint64_t index, enum radix_tag tag)
+static struct radix_node *parent_of(const struct radix_space *sp, const struct radix_node *node)
 {
-	struct radix_node *node = leaf_of(t, index);
+	return node->parent ? radix_node_at(sp, node->parent) : NULL;
+}
+
+bool radix_tag_set(const struct radix_space *sp, struct radix_tree *t, uint64_t index,
+		   enum radix_tag tag)
+{
+	struct radix_node *node = leaf_of(sp, t, index);
 	unsigned off = slot_of(index, 1);
 
 	if (!node || !node->value[off] || (node->tags[tag] & ((uint64_t)1 << off)))
 		return false;
 	/* Mark the path up to the first node already marked. */
-	for (; node; off = node->offset, node = node->parent) {
+	for (; node; off = node->offset, node = parent_of(sp, node)) {
 		bool had = node->tags[tag] != 0;
 
 		node->tags[tag] |= (uint64_t)1 << off;
@@ -256,15 +308,16 @@ bool radix_tag_set(struct radix_tree *t, uint64_t index, enum radix_tag tag)
 	return true;
 }
 
-bool radix_tag_clear(struct radix_tree *t, uint64_t index, enum radix_tag tag)
+bool radix_tag_clear(const struct radix_space *sp, struct radix_tree *t, uint64_t index,
+		     enum radix_tag tag)
 {
-	struct radix_node *node = leaf_of(t, index);
+	struct radix_node *node = leaf_of(sp, t, index);
 	unsigned off = slot_of(index, 1);
 
 	if (!node || !(node->tags[tag] & ((uint64_t)1 << off)))
 		return false;
 	/* Unmark the path up while nodes are left with no mark. */
-	for (; node; off = node->offset, node = node->parent) {
+	for (; node; off = node->offset, node = parent_of(sp, node)) {
 		node->tags[tag] &= ~((uint64_t)1 << off);
 		if (node->tags[tag])
 			break;
@@ -272,45 +325,53 @@ bool radix_tag_clear(struct radix_tree *t, uint64_t index, enum radix_tag tag)
 	return true;
 }
 
-bool radix_tag_get(struct radix_tree *t, uint64_t index, enum radix_tag tag)
+bool radix_tag_get(const struct radix_space *sp, struct radix_tree *t, uint64_t index,
+		   enum radix_tag tag)
 {
-	struct radix_node *node = leaf_of(t, index);
+	struct radix_node *node = leaf_of(sp, t, index);
 
 	return node && (node->tags[tag] & ((uint64_t)1 << slot_of(index, 1)));
 }
 
-void radix_delete(struct radix_tree *t, uint64_t index, struct radix_freed *fr)
+void radix_delete(const struct radix_space *sp, struct radix_tree *t, uint64_t index,
+		  struct radix_freed *fr)
 {
-	uint64_t *slot = radix_lookup_slot(t, index);
+	uint64_t *slot = radix_lookup_slot(sp, t, index);
 	struct radix_node *node;
+	radix_ref ref;
 
 	if (!slot || !*slot)
 		return;
 	for (int tag = 0; tag < RADIX_TAGS; tag++)
-		radix_tag_clear(t, index, (enum radix_tag)tag);
+		radix_tag_clear(sp, t, index, (enum radix_tag)tag);
 	*slot = 0;
 	node = (struct radix_node *)((char *)(slot - slot_of(index, 1)) -
 				     offsetof(struct radix_node, value));
+	ref = radix_ref_of(sp, node);
 	node->count--;
-	while (node && node->count == 0) {
-		struct radix_node *parent = node->parent;
+	while (ref && node->count == 0) {
+		radix_ref parent = node->parent;
 
 		if (parent) {
-			parent->child[node->offset] = NULL;
-			parent->count--;
+			struct radix_node *up = radix_node_at(sp, parent);
+
+			up->child[node->offset] = 0;
+			up->count--;
 		} else {
-			t->root = NULL;
+			t->root = 0;
 			t->height = 0;
 		}
 		node->parent = fr->list;
-		fr->list = node;
-		node = parent;
+		fr->list = ref;
+		ref = parent;
+		node = parent ? radix_node_at(sp, parent) : NULL;
 	}
 }
 
 /* First non-zero value in node's subtree at index >= *index, only among
  * values tagged tag unless tag is RADIX_TAGS (any value). */
-static uint64_t next_in(struct radix_node *node, uint64_t *index, unsigned tag)
+static uint64_t next_in(const struct radix_space *sp, const struct radix_node *node,
+			uint64_t *index, unsigned tag)
 {
 	unsigned shift = (node->height - 1) * RADIX_SHIFT;
 	uint64_t span = shift >= 64 ? 0 : (uint64_t)1 << shift;	/* indexes per slot */
@@ -330,7 +391,7 @@ static uint64_t next_in(struct radix_node *node, uint64_t *index, unsigned tag)
 			uint64_t base = *index & ~(span * RADIX_FANOUT - 1);
 			uint64_t start = base + off * span;
 			uint64_t at = *index > start ? *index : start;
-			uint64_t value = next_in(node->child[off], &at, tag);
+			uint64_t value = next_in(sp, radix_node_at(sp, node->child[off]), &at, tag);
 
 			if (value) {
 				*index = at;
@@ -341,37 +402,40 @@ static uint64_t next_in(struct radix_node *node, uint64_t *index, unsigned tag)
 	return 0;
 }
 
-uint64_t radix_next(struct radix_tree *t, uint64_t *index)
+uint64_t radix_next(const struct radix_space *sp, struct radix_tree *t, uint64_t *index)
 {
 	if (!t->root || height_for(*index) > t->height)
 		return 0;
-	return next_in(t->root, index, RADIX_TAGS);
+	return next_in(sp, radix_node_at(sp, t->root), index, RADIX_TAGS);
 }
 
-uint64_t radix_next_tagged(struct radix_tree *t, uint64_t *index, enum radix_tag tag)
+uint64_t radix_next_tagged(const struct radix_space *sp, struct radix_tree *t, uint64_t *index,
+			   enum radix_tag tag)
 {
 	if (!t->root || height_for(*index) > t->height)
 		return 0;
-	return next_in(t->root, index, (unsigned)tag);
+	return next_in(sp, radix_node_at(sp, t->root), index, (unsigned)tag);
 }
 
-static void destroy_node(struct radix_node *node, struct radix_freed *fr)
+static void destroy_node(const struct radix_space *sp, radix_ref ref, struct radix_freed *fr)
 {
+	struct radix_node *node = radix_node_at(sp, ref);
+
 	if (node->height > 1)
 		for (unsigned i = 0; i < RADIX_FANOUT; i++)
 			if (node->child[i])
-				destroy_node(node->child[i], fr);
+				destroy_node(sp, node->child[i], fr);
 	node->parent = fr->list;
-	fr->list = node;
+	fr->list = ref;
 }
 
-void radix_destroy(struct radix_tree *t)
+void radix_destroy(const struct radix_space *sp, struct radix_tree *t)
 {
-	struct radix_freed fr = { NULL };
+	struct radix_freed fr = { 0 };
 
 	if (t->root)
-		destroy_node(t->root, &fr);
-	t->root = NULL;
+		destroy_node(sp, t->root, &fr);
+	t->root = 0;
 	t->height = 0;
-	radix_release(&fr);
+	radix_release(sp, &fr);
 }

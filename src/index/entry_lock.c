@@ -132,14 +132,14 @@ static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entr
 static uint64_t *covering_slot(struct page_index *pi, uint64_t index, uint64_t *at)
 {
 	uint64_t base = index & ~(ENTRY_PMD_PAGES - 1);
-	uint64_t *slot = radix_lookup_slot(&pi->tree, base);
+	uint64_t *slot = radix_lookup_slot(pi->space, &pi->tree, base);
 
 	if (slot && entry_is_pmd(*slot)) {
 		*at = base;
 		return slot;
 	}
 	*at = index;
-	return index == base ? slot : radix_lookup_slot(&pi->tree, index);
+	return index == base ? slot : radix_lookup_slot(pi->space, &pi->tree, index);
 }
 
 /*
@@ -167,21 +167,22 @@ static bool range_has_entries(struct page_index *pi, uint64_t first, uint64_t la
 {
 	uint64_t at = first;
 
-	return radix_next(&pi->tree, &at) && at <= last;
+	return radix_next(pi->space, &pi->tree, &at) && at <= last;
 }
 
 void page_index_init(struct page_index *pi)
 {
 	mutex_init(&pi->tree_lock);
-	pi->tree.root = NULL;
+	pi->tree.root = 0;
 	pi->tree.height = 0;
+	pi->space = &radix_process_space;
 	atomic_init(&pi->lock_waits, 0);
 	atomic_init(&pi->dirty, 0);
 }
 
 void page_index_destroy(struct page_index *pi)
 {
-	radix_destroy(&pi->tree);
+	radix_destroy(pi->space, &pi->tree);
 }
 
 uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
@@ -224,23 +225,23 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 		/* The reviewer's point: allocate only when a node is missing,
 		 * not whenever the slot is empty. */
 		if (!slot)
-			slot = radix_insert_slot(&pi->tree, index, &pl);
+			slot = radix_insert_slot(pi->space, &pi->tree, index, &pl);
 		if (slot) {
 			entry = entry_make_empty() | (pmd ? ENTRY_PMD : 0) | ENTRY_LOCKED;
 			radix_slot_store(&pi->tree, index, slot, entry);
 			break;
 		}
-		unsigned need = radix_nodes_needed(&pi->tree, index);
+		unsigned need = radix_nodes_needed(pi->space, &pi->tree, index);
 
 		mutex_unlock(&pi->tree_lock);
-		if (radix_preload_fill(&pl, need) != 0) {
-			radix_preload_drain(&pl);
+		if (radix_preload_fill(pi->space, &pl, need) != 0) {
+			radix_preload_drain(pi->space, &pl);
 			return 0;
 		}
 		mutex_lock(&pi->tree_lock);
 	}
 	mutex_unlock(&pi->tree_lock);
-	radix_preload_drain(&pl);
+	radix_preload_drain(pi->space, &pl);
 	return entry;
 }
 
@@ -249,7 +250,7 @@ void entry_replace_locked(struct page_index *pi, uint64_t index, uint64_t value)
 	uint64_t *slot;
 
 	mutex_lock(&pi->tree_lock);
-	slot = radix_lookup_slot(&pi->tree, index);
+	slot = radix_lookup_slot(pi->space, &pi->tree, index);
 	assert(slot && entry_is_locked(*slot) && "replacing an entry the caller does not hold");
 	assert(entry_order(*slot) == entry_order(value) && "an entry keeps its order");
 	*slot = value | ENTRY_LOCKED;
@@ -262,7 +263,7 @@ void entry_unlock(struct page_index *pi, uint64_t index)
 	uint64_t entry;
 
 	mutex_lock(&pi->tree_lock);
-	slot = radix_lookup_slot(&pi->tree, index);
+	slot = radix_lookup_slot(pi->space, &pi->tree, index);
 	assert(slot && entry_is_locked(*slot) && "unlocking an entry the caller does not hold");
 	entry = *slot & ~ENTRY_LOCKED;
 	*slot = entry;
@@ -273,29 +274,29 @@ void entry_unlock(struct page_index *pi, uint64_t index)
 /* Delete an entry with its tags. Context: tree_lock held. */
 static void __entry_delete(struct page_index *pi, uint64_t index, struct radix_freed *fr)
 {
-	if (radix_tag_get(&pi->tree, index, RADIX_TAG_DIRTY))
-		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(&pi->tree, index)),
+	if (radix_tag_get(pi->space, &pi->tree, index, RADIX_TAG_DIRTY))
+		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(pi->space, &pi->tree, index)),
 					  memory_order_relaxed);
-	radix_delete(&pi->tree, index, fr);
+	radix_delete(pi->space, &pi->tree, index, fr);
 }
 
 void entry_delete_locked(struct page_index *pi, uint64_t index)
 {
-	struct radix_freed fr = { NULL };
+	struct radix_freed fr = { 0 };
 	uint64_t entry;
 
 	mutex_lock(&pi->tree_lock);
-	entry = radix_lookup(&pi->tree, index);
+	entry = radix_lookup(pi->space, &pi->tree, index);
 	assert(entry_is_locked(entry) && "deleting an entry the caller does not hold");
 	__entry_delete(pi, index, &fr);
 	mutex_unlock(&pi->tree_lock);
-	radix_release(&fr);
+	radix_release(pi->space, &fr);
 	entry_wake(pi, index, entry, WAKE_ALL);
 }
 
 bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
 {
-	struct radix_freed fr = { NULL };
+	struct radix_freed fr = { 0 };
 	uint64_t *slot, at;
 	uint64_t entry;
 	bool deleted = false;
@@ -307,7 +308,7 @@ bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
 		deleted = true;
 	}
 	mutex_unlock(&pi->tree_lock);
-	radix_release(&fr);
+	radix_release(pi->space, &fr);
 	/* Deleted: everyone must look again. Not deleted: we may have eaten
 	 * an exclusive wake-up meant for a thread that wants the lock. */
 	if (entry)
@@ -320,7 +321,7 @@ uint64_t entry_next(struct page_index *pi, uint64_t *index)
 	uint64_t entry;
 
 	mutex_lock(&pi->tree_lock);
-	entry = radix_next(&pi->tree, index);
+	entry = radix_next(pi->space, &pi->tree, index);
 	mutex_unlock(&pi->tree_lock);
 	return entry;
 }
@@ -331,9 +332,9 @@ bool entry_mark_dirty(struct page_index *pi, uint64_t index)
 	bool was_clean;
 
 	mutex_lock(&pi->tree_lock);
-	entry = radix_lookup(&pi->tree, index);
+	entry = radix_lookup(pi->space, &pi->tree, index);
 	assert(entry_is_block(entry) && "dirty tag on a non-block entry");
-	was_clean = radix_tag_set(&pi->tree, index, RADIX_TAG_DIRTY);
+	was_clean = radix_tag_set(pi->space, &pi->tree, index, RADIX_TAG_DIRTY);
 	mutex_unlock(&pi->tree_lock);
 	if (was_clean)
 		atomic_fetch_add_explicit(&pi->dirty, entry_pages(entry), memory_order_relaxed);
@@ -351,10 +352,10 @@ uint64_t entry_tag_towrite(struct page_index *pi)
 	while (more) {
 		mutex_lock(&pi->tree_lock);
 		for (unsigned n = 0; n < TAG_BATCH; n++) {
-			more = radix_next_tagged(&pi->tree, &index, RADIX_TAG_DIRTY) != 0;
+			more = radix_next_tagged(pi->space, &pi->tree, &index, RADIX_TAG_DIRTY) != 0;
 			if (!more)
 				break;
-			tagged += radix_tag_set(&pi->tree, index, RADIX_TAG_TOWRITE);
+			tagged += radix_tag_set(pi->space, &pi->tree, index, RADIX_TAG_TOWRITE);
 			if (++index == 0) {
 				more = false;
 				break;
@@ -370,7 +371,7 @@ uint64_t entry_next_towrite(struct page_index *pi, uint64_t *index)
 	uint64_t entry;
 
 	mutex_lock(&pi->tree_lock);
-	entry = radix_next_tagged(&pi->tree, index, RADIX_TAG_TOWRITE);
+	entry = radix_next_tagged(pi->space, &pi->tree, index, RADIX_TAG_TOWRITE);
 	mutex_unlock(&pi->tree_lock);
 	return entry;
 }
@@ -380,9 +381,9 @@ bool entry_clear_written(struct page_index *pi, uint64_t index)
 	bool was_towrite;
 
 	mutex_lock(&pi->tree_lock);
-	was_towrite = radix_tag_clear(&pi->tree, index, RADIX_TAG_TOWRITE);
-	if (was_towrite && radix_tag_clear(&pi->tree, index, RADIX_TAG_DIRTY))
-		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(&pi->tree, index)),
+	was_towrite = radix_tag_clear(pi->space, &pi->tree, index, RADIX_TAG_TOWRITE);
+	if (was_towrite && radix_tag_clear(pi->space, &pi->tree, index, RADIX_TAG_DIRTY))
+		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(pi->space, &pi->tree, index)),
 					  memory_order_relaxed);
 	mutex_unlock(&pi->tree_lock);
 	return was_towrite;

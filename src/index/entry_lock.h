@@ -22,6 +22,7 @@
 struct page_index {
 	struct mutex tree_lock;
 	struct radix_tree tree;
+	const struct radix_space *space;	/* where tree's nodes live */
 	_Atomic uint64_t lock_waits;	/* sleeps on a locked entry */
 	_Atomic uint64_t dirty;		/* pages of the entries tagged DIRTY */
 };

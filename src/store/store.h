@@ -140,6 +140,7 @@ struct store {
 	uint64_t pending_count, pending_cap;
 	uint32_t files;
 	struct store_file *file;	/* files_max of them */
+	const struct radix_space *space;	/* where the block maps' nodes live */
 	uint64_t meta_changes;		/* bumped by every metadata change */
 	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
 };
@@ -307,6 +308,10 @@ bool store_range_cached(struct store *s, uint64_t block, uint64_t n);
  */
 int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock);
 #define STORE_EXTENT_RESERVE 8	/* 1/8 of the groups stay for 4 KiB blocks */
+
+/* Name block as file block fblock in map (a file's block map), taking the
+ * nodes it needs from the store's space. Return: 0 or -ENOMEM. */
+int store_map_insert(struct store *s, struct radix_tree *map, uint64_t fblock, uint64_t block);
 
 /* Return a block to the allocator (bitmap and counters).
  * Context: store.lock held. */

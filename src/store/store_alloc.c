@@ -56,11 +56,11 @@ void __store_block_release(struct store *s, uint64_t block)
 
 /* Store block that keeps fblock aligned with a block already mapped in its
  * 2 MiB file window, or 0. */
-static uint64_t goal_from_window(struct store_file *f, uint64_t fblock)
+static uint64_t goal_from_window(struct store *s, struct store_file *f, uint64_t fblock)
 {
 	uint64_t window = fblock & ~(uint64_t)(STORE_GROUP_BLOCKS - 1);
 	uint64_t at = window;
-	uint64_t block = radix_next(&f->map, &at);
+	uint64_t block = radix_next(s->space, &f->map, &at);
 
 	if (!block || at >= window + STORE_GROUP_BLOCKS)
 		return 0;
@@ -86,14 +86,15 @@ static bool block_opens_window(struct store *s, uint64_t block, uint64_t fblock)
  * writes in any order leave each window one aligned extent). */
 static uint64_t find_goal(struct store *s, struct store_file *f, uint64_t fblock)
 {
-	uint64_t near = goal_from_window(f, fblock);
+	uint64_t near = goal_from_window(s, f, fblock);
 
 	if (near)
 		return block_is_free(s, near) ? near : 0;
-	if (fblock && (near = radix_lookup(&f->map, fblock - 1)) && block_is_free(s, near + 1) &&
+	if (fblock && (near = radix_lookup(s->space, &f->map, fblock - 1)) &&
+	    block_is_free(s, near + 1) &&
 	    block_opens_window(s, near + 1, fblock))
 		return near + 1;
-	if ((near = radix_lookup(&f->map, fblock + 1)) && block_is_free(s, near - 1) &&
+	if ((near = radix_lookup(s->space, &f->map, fblock + 1)) && block_is_free(s, near - 1) &&
 	    block_opens_window(s, near - 1, fblock))
 		return near - 1;
 	return 0;
@@ -164,18 +165,18 @@ static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblo
 	return 0;
 }
 
-static int map_store(struct radix_tree *map, uint64_t fblock, uint64_t block)
+int store_map_insert(struct store *s, struct radix_tree *map, uint64_t fblock, uint64_t block)
 {
 	struct radix_preload pl = { .count = 0 };
 	uint64_t *slot;
 
-	if (radix_preload_fill(&pl, radix_nodes_needed(map, fblock)) != 0) {
-		radix_preload_drain(&pl);
+	if (radix_preload_fill(s->space, &pl, radix_nodes_needed(s->space, map, fblock)) != 0) {
+		radix_preload_drain(s->space, &pl);
 		return -ENOMEM;
 	}
-	slot = radix_insert_slot(map, fblock, &pl);
+	slot = radix_insert_slot(s->space, map, fblock, &pl);
 	radix_slot_store(map, fblock, slot, block);
-	radix_preload_drain(&pl);
+	radix_preload_drain(s->space, &pl);
 	return 0;
 }
 
@@ -202,7 +203,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 	int ret;
 
 	mutex_lock(&s->lock);
-	block = radix_lookup(&f->map, fblock);
+	block = radix_lookup(s->space, &f->map, fblock);
 	if (!block && how != STORE_LOOKUP) {
 		block = block_alloc(s, f, fblock, &opens_group);
 		fresh = block != 0;
@@ -226,7 +227,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 		s->io->discard(s, store_block_offset(block), STORE_BLOCK_SIZE);
 	mutex_lock(&s->lock);
 	if (!ret)
-		ret = map_store(&f->map, fblock, block);
+		ret = store_map_insert(s, &f->map, fblock, block);
 	if (ret) {
 		__store_block_release(s, block);
 	} else {
@@ -246,12 +247,12 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 	uint64_t block, n = 1, next = fblock;
 
 	mutex_lock(&s->lock);
-	block = radix_lookup(map, fblock);
+	block = radix_lookup(s->space, map, fblock);
 	if (block) {
 		/* One lookup per leaf, then its consecutive slots: a 2 MiB run
 		 * costs 8 lookups under the store lock, not 512. */
 		while (n < max) {
-			uint64_t *value = radix_lookup_slot(map, fblock + n);
+			uint64_t *value = radix_lookup_slot(s->space, map, fblock + n);
 			unsigned left = value ? radix_leaf_left(fblock + n) : 0;
 
 			while (left && n < max && *value == block + n)
@@ -260,7 +261,7 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 				break;	/* a block out of the run, or no leaf */
 		}
 	} else {
-		n = radix_next(map, &next) && next - fblock < max ? next - fblock : max;
+		n = radix_next(s->space, map, &next) && next - fblock < max ? next - fblock : max;
 	}
 	mutex_unlock(&s->lock);
 	*run = n;
@@ -272,13 +273,13 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 static void extent_unmap(struct store *s, struct store_file *f, uint64_t fblock,
 			 uint64_t block, uint64_t n, uint64_t count)
 {
-	struct radix_freed fr = { NULL };
+	struct radix_freed fr = { 0 };
 
 	for (uint64_t i = 0; i < n; i++)
-		radix_delete(&f->map, fblock + i, &fr);
+		radix_delete(s->space, &f->map, fblock + i, &fr);
 	for (uint64_t i = 0; i < count; i++)
 		__store_block_release(s, block + i);
-	radix_release(&fr);
+	radix_release(s->space, &fr);
 }
 
 int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
@@ -289,7 +290,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 
 	mutex_lock(&s->lock);
 	if (s->groups_empty * STORE_EXTENT_RESERVE > s->groups &&
-	    !(radix_next(&f->map, &next) && next < fblock + STORE_GROUP_BLOCKS) &&
+	    !(radix_next(s->space, &f->map, &next) && next < fblock + STORE_GROUP_BLOCKS) &&
 	    (g = empty_group_next(s)) < s->groups) {
 		block = group_first(s, g);
 		for (uint64_t i = 0; i < STORE_GROUP_BLOCKS; i++)
@@ -310,7 +311,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 			       STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
 	mutex_lock(&s->lock);
 	for (n = 0; !ret && n < STORE_GROUP_BLOCKS; n++)
-		ret = map_store(&f->map, fblock + n, block + n);
+		ret = store_map_insert(s, &f->map, fblock + n, block + n);
 	if (ret) {
 		extent_unmap(s, f, fblock, block, n ? n - 1 : 0, STORE_GROUP_BLOCKS);	/* n - 1 were named */
 	} else {
@@ -336,13 +337,13 @@ int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n
 		n = window_end - fblock;
 	*count = 0;
 	mutex_lock(&s->lock);
-	if (radix_lookup(&f->map, fblock)) {	/* no hole any more */
+	if (radix_lookup(s->space, &f->map, fblock)) {	/* no hole any more */
 		mutex_unlock(&s->lock);
 		return 0;
 	}
 	block = block_alloc(s, f, fblock, &opens_group);
 	*count = block != 0;
-	while (block && *count < n && !radix_lookup(&f->map, fblock + *count) &&
+	while (block && *count < n && !radix_lookup(s->space, &f->map, fblock + *count) &&
 	       block_is_free(s, block + *count) &&
 	       (block + *count - s->data_start) % STORE_GROUP_BLOCKS)
 		block_take(s, block + (*count)++);
@@ -375,7 +376,7 @@ int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, u
 
 	mutex_lock(&s->lock);
 	while (!ret && named < count)
-		if (!(ret = map_store(&f->map, fblock + named, block + named)))
+		if (!(ret = store_map_insert(s, &f->map, fblock + named, block + named)))
 			named++;
 	if (ret) {
 		extent_unmap(s, f, fblock, block, named, count);
@@ -407,21 +408,21 @@ int store_pending_add(struct store *s, uint64_t block)
 static void __store_free_range(struct store *s, int slot, uint64_t first, uint64_t last)
 {
 	struct store_file *f = &s->file[slot];
-	struct radix_freed fr = { NULL };
+	struct radix_freed fr = { 0 };
 	uint64_t fblock = first, block;
 
-	while (fblock <= last && (block = radix_next(&f->map, &fblock)) && fblock <= last) {
+	while (fblock <= last && (block = radix_next(s->space, &f->map, &fblock)) && fblock <= last) {
 		/* Without memory to remember it, the block stays marked used
 		 * until the next load rebuilds the bitmap from the maps: it
 		 * is lost for this session, never reused too early. */
 		(void)store_pending_add(s, block);
-		radix_delete(&f->map, fblock, &fr);
+		radix_delete(s->space, &f->map, fblock, &fr);
 		f->blocks--;
 		__store_meta_changed(s);
 		if (fblock++ == UINT64_MAX)
 			break;
 	}
-	radix_release(&fr);
+	radix_release(s->space, &fr);
 }
 
 void store_free_range(struct store *s, int slot, uint64_t first, uint64_t last)

@@ -161,22 +161,6 @@ int store_format_files(const char *path, uint64_t size_bytes, uint32_t files_max
 	return ret;
 }
 
-/* Insert fblock -> block into a map; normal context, may allocate nodes. */
-static int map_insert(struct radix_tree *map, uint64_t fblock, uint64_t block)
-{
-	struct radix_preload pl = { .count = 0 };
-	uint64_t *slot;
-	int ret;
-
-	ret = radix_preload_fill(&pl, radix_nodes_needed(map, fblock));
-	if (ret)
-		return ret;
-	slot = radix_insert_slot(map, fblock, &pl);
-	radix_slot_store(map, fblock, slot, block);
-	radix_preload_drain(&pl);
-	return 0;
-}
-
 /* Build the block maps and the bitmap of used blocks from a validated
  * area. */
 static int load_files(struct store *s, const struct disk_super *sb,
@@ -204,7 +188,7 @@ static int load_files(struct store *s, const struct disk_super *sb,
 			for (uint32_t b = 0; b < e->len; b++) {
 				uint64_t block = (uint64_t)e->store_block + b;
 				uint64_t d = block - s->data_start;
-				int ret = map_insert(&f->map, e->file_block + b, block);
+				int ret = store_map_insert(s, &f->map, e->file_block + b, block);
 
 				if (ret)
 					return ret;
@@ -246,6 +230,7 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 	mutex_init(&s->lock);
 	mutex_init(&s->checkpoint_lock);
 	s->io = &store_io_default;
+	s->space = &radix_process_space;
 	s->rdonly = flags & UDAX_STORE_RDONLY;
 	s->fd = compat_open_backing(path, s->rdonly ? O_RDONLY : O_RDWR, 0);
 	if (s->fd < 0) {
@@ -321,7 +306,7 @@ err_free:
 	compat_buf_free(s->pending_free, s->pending_cap * sizeof(uint64_t));
 	if (s->file)
 		for (uint32_t i = 0; i < s->files_max; i++)
-			radix_destroy(&s->file[i].map);
+			radix_destroy(s->space, &s->file[i].map);
 	free(s->file);
 	free(s->group_free);
 	free(s->used);
@@ -334,12 +319,12 @@ err_close:
 /* Extents of one file's map, appended to *ext; at most max in all (the
  * area's room), whatever the map holds. Context: store.lock held.
  * Return: 0, -ENOMEM, or -EUCLEAN if they do not fit. */
-static int collect_extents(struct store_file *f, struct disk_extent **ext,
+static int collect_extents(struct store *s, struct store_file *f, struct disk_extent **ext,
 			   uint64_t *count, uint64_t *cap, uint64_t max)
 {
 	uint64_t fblock = 0, block, first = *count;
 
-	while ((block = radix_next(&f->map, &fblock))) {
+	while ((block = radix_next(s->space, &f->map, &fblock))) {
 		/* Only this file's last extent grows, never the previous
 		 * file's, however contiguous. */
 		struct disk_extent *last = *count > first ? &(*ext)[*count - 1] : NULL;
@@ -466,7 +451,7 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 		df->size = f->size;
 		df->blocks = f->blocks;
 		df->extent_first = snap->count;
-		ret = collect_extents(f, &snap->ext, &snap->count, &snap->cap,
+		ret = collect_extents(s, f, &snap->ext, &snap->count, &snap->cap,
 				      store_extents_max(s));
 		if (ret)
 			return ret;
@@ -624,7 +609,7 @@ int store_sync(struct store *s)
 void store_unload(struct store *s)
 {
 	for (uint32_t i = 0; i < s->files_max; i++)
-		radix_destroy(&s->file[i].map);
+		radix_destroy(s->space, &s->file[i].map);
 	close(s->fd);
 	compat_buf_free(s->pending_free, s->pending_cap * sizeof(uint64_t));
 	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
