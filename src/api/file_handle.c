@@ -34,7 +34,7 @@ static int no_space(struct store *st)
 	uint64_t free_blocks, total;
 
 	mutex_lock(&st->lock);
-	free_blocks = st->blocks_free;
+	free_blocks = st->m->blocks_free;
 	total = st->data_blocks;
 	mutex_unlock(&st->lock);
 	if (!free_blocks)

@@ -114,8 +114,8 @@ int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)
 		return detail_set(-EINVAL, "%s is NULL", s ? "st" : "the store handle");
 	mutex_lock(&s->st->lock);
 	out.blocks_total = s->st->data_blocks;
-	out.blocks_free = s->st->blocks_free;
-	out.files = s->st->files;
+	out.blocks_free = s->st->m->blocks_free;
+	out.files = s->st->m->files;
 	out.files_max = s->st->files_max;
 	mutex_unlock(&s->st->lock);
 	out.delivery = missing_delivery();

@@ -96,12 +96,60 @@ struct store_file {
 };
 
 /*
- * lock protects everything below it: file table, block maps, allocator,
- * pending frees. It is taken by the fault path (block lookup and
- * allocation) under an entry lock, never the other way round, and never
- * held across application memory access or I/O: a new block is zeroed
- * between being taken in the bitmap and being named in a map
- * (store_alloc.c); a checkpoint holds it only to take its snapshot
+ * What the processes sharing a store share of it (issue 14, stage 2: in the
+ * store's region; a store only this process uses has it in its own memory).
+ * It holds no address: the arrays are at offsets from the struct
+ * (store_meta_place()), and the block maps' nodes are refs into the
+ * store's radix_space.
+ *
+ * Pending frees: a block freed by truncate, punch or unlink stays marked
+ * used and is set in pending[pending_cur]. A checkpoint's snapshot flips
+ * pending_cur, so the frees before it are in the other bitmap; once the
+ * checkpoint is committed they are released (allocatable again), or, if it
+ * failed, merged back into pending[pending_cur] for the next one. Bitmaps,
+ * not a list: a free never needs memory, at vm.max_map_count or in the
+ * fault handler, and the region's size is fixed by the store's geometry.
+ */
+struct store_meta {
+	/* checkpoint_lock */
+	uint64_t generation;
+	uint32_t active_area;
+	uint32_t super_slot;	/* the slot of the superblock in use; a
+				   checkpoint writes the other */
+	/* store.lock: everything below */
+	uint32_t files;
+	uint32_t pending_cur;
+	uint64_t group_cursor;	/* next group to try for a fresh extent */
+	uint64_t blocks_free;
+	uint64_t groups_empty;	/* groups with all their blocks free */
+	uint64_t pending_count[2];
+	uint64_t pending_lo[2], pending_hi[2];	/* data block range holding them */
+	uint64_t meta_changes;	/* bumped by every metadata change */
+	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
+};
+
+/* Bytes of a store_meta with its arrays for this geometry, and where each
+ * array lives (offsets from the struct, 64-byte aligned). */
+struct store_meta_layout {
+	uint64_t file, used, pending[2], group_free;
+	uint64_t bytes;
+};
+
+void store_meta_layout(uint32_t files_max, uint64_t data_blocks, struct store_meta_layout *l);
+/* Point s's metadata (m and the arrays) at meta, laid out for s's geometry
+ * (files_max and data_blocks set). */
+void store_meta_place(struct store *s, void *meta);
+/* Set the free counts (per group, blocks_free, groups_empty) from the
+ * bitmap of used blocks. Context: store.lock held, or the store loading. */
+void __store_count_free(struct store *s);
+
+/*
+ * lock protects the shared metadata (m and the arrays beside it): file
+ * table, block maps, allocator, pending frees. It is taken by the fault
+ * path (block lookup and allocation) under an entry lock, never the other
+ * way round, and never held across application memory access or I/O: a
+ * new block is zeroed between being taken in the bitmap and being named in
+ * a map (store_alloc.c); a checkpoint holds it only to take its snapshot
  * (store_format.c).
  */
 struct store {
@@ -115,10 +163,7 @@ struct store {
 	uint64_t area_start[2];
 	uint64_t area_blocks;
 	uint32_t files_max;
-	uint32_t active_area;	/* checkpoint_lock */
-	uint32_t super_slot;	/* checkpoint_lock: the slot of the superblock
-				   in use; a checkpoint writes the other */
-	uint64_t generation;	/* checkpoint_lock */
+	uint64_t groups;
 	/* Checkpoint buffers, kept from one checkpoint to the next
 	 * (checkpoint_lock): a checkpoint allocates nothing unless the
 	 * extents outgrow ckpt_ext, so it works in the fault handler
@@ -128,21 +173,16 @@ struct store {
 	uint64_t ckpt_ext_cap;
 
 	struct mutex checkpoint_lock;	/* see store_format.c */
-
 	struct mutex lock;
-	uint64_t *used;		/* bitmap of data blocks, 1 = allocated */
-	uint16_t *group_free;	/* free blocks per 2 MiB group */
-	uint64_t groups;
-	uint64_t group_cursor;	/* next group to try for a fresh extent */
-	uint64_t blocks_free;
-	uint64_t groups_empty;	/* groups with all their blocks free */
-	uint64_t *pending_free;	/* freed since the last checkpoint */
-	uint64_t pending_count, pending_cap;
-	uint32_t files;
+
+	/* The shared metadata and its arrays (store_meta_place()). */
+	struct store_meta *m;
+	uint64_t meta_bytes;
 	struct store_file *file;	/* files_max of them */
+	uint64_t *used;		/* bitmap of data blocks, 1 = allocated */
+	uint64_t *pending[2];	/* bitmaps of pending frees */
+	uint16_t *group_free;	/* free blocks per 2 MiB group */
 	const struct radix_space *space;	/* where the block maps' nodes live */
-	uint64_t meta_changes;		/* bumped by every metadata change */
-	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
 };
 
 /* Create a store file; flags: 0 or UDAX_STORE_PREALLOC (reserve the whole
@@ -170,7 +210,7 @@ int store_sync(struct store *s);
 /* Record a metadata change (size). Context: store.lock held. */
 static inline void __store_meta_changed(struct store *s)
 {
-	s->meta_changes++;
+	s->m->meta_changes++;
 }
 void store_unload(struct store *s);
 
@@ -317,15 +357,12 @@ int store_map_insert(struct store *s, struct radix_tree *map, uint64_t fblock, u
  * Context: store.lock held. */
 void __store_block_release(struct store *s, uint64_t block);
 
-/* Room for this many pending frees is taken at load (a truncate of 16 MiB
- * needs no more memory later). */
-#define STORE_PENDING_FIRST 4096
 /* Extents' room kept allocated on the host beyond what a checkpoint writes
  * (store_format.c): 16,384 extents, 256 KiB per metadata area. */
 #define STORE_AREA_MARGIN 16384
-/* Remember a freed block until a checkpoint commits its freeing.
- * Context: store.lock held. Return: 0 or -ENOMEM. */
-int store_pending_add(struct store *s, uint64_t block);
+/* Remember a freed block (still marked used) until a checkpoint commits
+ * its freeing. Context: store.lock held. */
+void __store_pending_add(struct store *s, uint64_t block);
 
 /* Give the host space of every free data block back (a repair: a crash
  * may leave blocks zeroed on the host that no checkpoint names; a

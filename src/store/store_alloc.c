@@ -3,7 +3,7 @@
  * store_alloc.c - the block allocator and the per-file block maps.
  *
  * Locks: store.lock (store.h) protects the bitmap, group counters, pending
- * frees and every file's map. The fault path takes it from the signal
+ * frees and every file's map (struct store_meta and its arrays). The fault path takes it from the signal
  * handler under an entry lock; it is a leaf lock except for the radix node
  * pool, which may be taken under it. No I/O runs under it: a new block is
  * taken in the bitmap under the lock, zeroed without it, and only then
@@ -39,9 +39,9 @@ static void block_take(struct store *s, uint64_t block)
 	uint64_t b = block - s->data_start;
 
 	s->used[b / 64] |= (uint64_t)1 << (b % 64);
-	s->groups_empty -= s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
+	s->m->groups_empty -= s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
 	s->group_free[b / STORE_GROUP_BLOCKS]--;
-	s->blocks_free--;
+	s->m->blocks_free--;
 }
 
 void __store_block_release(struct store *s, uint64_t block)
@@ -50,8 +50,8 @@ void __store_block_release(struct store *s, uint64_t block)
 
 	s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
 	s->group_free[b / STORE_GROUP_BLOCKS]++;
-	s->groups_empty += s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
-	s->blocks_free++;
+	s->m->groups_empty += s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
+	s->m->blocks_free++;
 }
 
 /* Store block that keeps fblock aligned with a block already mapped in its
@@ -109,13 +109,13 @@ static uint64_t group_first(struct store *s, uint64_t g)
  * moves past it), or s->groups if none. Context: store.lock held. */
 static uint64_t empty_group_next(struct store *s)
 {
-	if (!s->groups_empty)
+	if (!s->m->groups_empty)
 		return s->groups;
 	for (uint64_t n = 0; n < s->groups; n++) {
-		uint64_t g = (s->group_cursor + n) % s->groups;
+		uint64_t g = (s->m->group_cursor + n) % s->groups;
 
 		if (s->group_free[g] == STORE_GROUP_BLOCKS) {
-			s->group_cursor = (g + 1) % s->groups;
+			s->m->group_cursor = (g + 1) % s->groups;
 			return g;
 		}
 	}
@@ -142,7 +142,7 @@ static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblo
 		block_take(s, goal);
 		return goal;
 	}
-	if (!s->blocks_free)
+	if (!s->m->blocks_free)
 		return 0;
 	g = empty_group_next(s);
 	if (g < s->groups) {
@@ -152,7 +152,7 @@ static uint64_t block_alloc(struct store *s, struct store_file *f, uint64_t fblo
 		return goal;
 	}
 	for (uint64_t n = 0; n < s->groups; n++) {
-		g = (s->group_cursor + n) % s->groups;
+		g = (s->m->group_cursor + n) % s->groups;
 		if (!s->group_free[g])
 			continue;
 		for (uint64_t b = group_first(s, g); b < group_first(s, g + 1); b++) {
@@ -289,7 +289,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 	int ret;
 
 	mutex_lock(&s->lock);
-	if (s->groups_empty * STORE_EXTENT_RESERVE > s->groups &&
+	if (s->m->groups_empty * STORE_EXTENT_RESERVE > s->groups &&
 	    !(radix_next(s->space, &f->map, &next) && next < fblock + STORE_GROUP_BLOCKS) &&
 	    (g = empty_group_next(s)) < s->groups) {
 		block = group_first(s, g);
@@ -388,20 +388,20 @@ int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, u
 	return ret;
 }
 
-int store_pending_add(struct store *s, uint64_t block)
+void __store_pending_add(struct store *s, uint64_t block)
 {
-	if (s->pending_count == s->pending_cap) {
-		uint64_t ncap = s->pending_cap ? s->pending_cap * 2 : STORE_PENDING_FIRST;
-		void *p = compat_buf_resize(s->pending_free, s->pending_cap * sizeof(uint64_t),
-					    ncap * sizeof(uint64_t));
+	struct store_meta *m = s->m;
+	unsigned cur = m->pending_cur;
+	uint64_t b = block - s->data_start;
 
-		if (!p)
-			return -ENOMEM;
-		s->pending_free = p;
-		s->pending_cap = ncap;
+	s->pending[cur][b / 64] |= (uint64_t)1 << (b % 64);
+	if (!m->pending_count[cur]++) {
+		m->pending_lo[cur] = m->pending_hi[cur] = b;
+	} else if (b < m->pending_lo[cur]) {
+		m->pending_lo[cur] = b;
+	} else if (b > m->pending_hi[cur]) {
+		m->pending_hi[cur] = b;
 	}
-	s->pending_free[s->pending_count++] = block;
-	return 0;
 }
 
 /* Context: store.lock held. */
@@ -412,10 +412,7 @@ static void __store_free_range(struct store *s, int slot, uint64_t first, uint64
 	uint64_t fblock = first, block;
 
 	while (fblock <= last && (block = radix_next(s->space, &f->map, &fblock)) && fblock <= last) {
-		/* Without memory to remember it, the block stays marked used
-		 * until the next load rebuilds the bitmap from the maps: it
-		 * is lost for this session, never reused too early. */
-		(void)store_pending_add(s, block);
+		__store_pending_add(s, block);
 		radix_delete(s->space, &f->map, fblock, &fr);
 		f->blocks--;
 		__store_meta_changed(s);
@@ -436,7 +433,7 @@ void __store_file_remove(struct store *s, int slot)
 {
 	__store_free_range(s, slot, 0, UINT64_MAX);
 	s->file[slot].in_use = false;
-	s->files--;
+	s->m->files--;
 	__store_meta_changed(s);
 }
 

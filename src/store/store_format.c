@@ -196,32 +196,18 @@ static int load_files(struct store *s, const struct disk_super *sb,
 			}
 		}
 	}
-	s->files = sb->files;
+	s->m->files = sb->files;
 	return 0;
-}
-
-static void count_free(struct store *s)
-{
-	s->blocks_free = 0;
-	s->groups_empty = 0;
-	for (uint64_t g = 0; g < s->groups; g++) {
-		unsigned used = 0;
-
-		for (unsigned w = 0; w < STORE_GROUP_BLOCKS / 64; w++)
-			used += (unsigned)__builtin_popcountll(
-				s->used[g * (STORE_GROUP_BLOCKS / 64) + w]);
-		s->group_free[g] = (uint16_t)(STORE_GROUP_BLOCKS - used);
-		s->blocks_free += STORE_GROUP_BLOCKS - used;
-		s->groups_empty += used == 0;
-	}
 }
 
 int store_load(const char *path, unsigned flags, struct store **out, struct store_error *why)
 {
+	struct store_meta_layout layout;
 	struct disk_store ds;
 	struct disk_super sb;
 	uint8_t *area = NULL;
 	struct store *s;
+	void *meta;
 	int ret;
 
 	s = calloc(1, sizeof(*s));
@@ -264,7 +250,6 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 		ret = -EUCLEAN;
 		goto err_free;
 	}
-	s->super_slot = ds.slot;
 	s->store_blocks = sb.store_blocks;
 	s->data_start = sb.data_start;
 	s->data_blocks = sb.data_blocks;
@@ -272,29 +257,31 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 	s->area_start[1] = sb.area_start[1];
 	s->area_blocks = sb.area_blocks;
 	s->files_max = sb.files_max;
-	s->active_area = sb.active_area;
-	s->generation = sb.generation;
 	s->flags = sb.flags;
 	s->groups = sb.data_blocks / STORE_GROUP_BLOCKS;
-	s->used = calloc(s->data_blocks / 64, sizeof(*s->used));
-	s->group_free = calloc(s->groups, sizeof(*s->group_free));
-	s->file = calloc(s->files_max, sizeof(*s->file));
-	if (!s->rdonly) {
-		/* Memory for checkpoints and frees, taken now: at
-		 * vm.max_map_count no mmap would get it later. */
-		s->ckpt_table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
-		s->pending_cap = STORE_PENDING_FIRST;
-		s->pending_free = compat_buf_resize(NULL, 0, s->pending_cap * sizeof(uint64_t));
-	}
-	if (!s->used || !s->group_free || !s->file ||
-	    (!s->rdonly && (!s->ckpt_table || !s->pending_free))) {
+	store_meta_layout(s->files_max, s->data_blocks, &layout);
+	meta = calloc(1, layout.bytes);
+	if (!meta) {
 		ret = -ENOMEM;
 		goto err_free;
+	}
+	store_meta_place(s, meta);
+	s->m->super_slot = ds.slot;
+	s->m->active_area = sb.active_area;
+	s->m->generation = sb.generation;
+	if (!s->rdonly) {
+		/* Memory for checkpoints, taken now: at vm.max_map_count no
+		 * mmap would get it later. */
+		s->ckpt_table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
+		if (!s->ckpt_table) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
 	}
 	ret = load_files(s, &sb, area);
 	if (ret)
 		goto err_free;
-	count_free(s);
+	__store_count_free(s);
 	free(area);
 	*why = ds.fell_back ? ds.note : (struct store_error){ "" };
 	*out = s;
@@ -303,13 +290,10 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 err_free:
 	free(area);
 	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
-	compat_buf_free(s->pending_free, s->pending_cap * sizeof(uint64_t));
-	if (s->file)
+	if (s->m)
 		for (uint32_t i = 0; i < s->files_max; i++)
 			radix_destroy(s->space, &s->file[i].map);
-	free(s->file);
-	free(s->group_free);
-	free(s->used);
+	free(s->m);
 err_close:
 	close(s->fd);
 	free(s);
@@ -354,61 +338,60 @@ static int collect_extents(struct store *s, struct store_file *f, struct disk_ex
 	return 0;
 }
 
-/* Heapsort: qsort may call malloc, and a checkpoint can run in the fault
- * signal handler (MAP_SYNC). */
-static void sift_down(uint64_t *a, uint64_t root, uint64_t n)
+/* Make the blocks freed before a committed checkpoint (pending[which])
+ * allocatable again, giving their space back to the host one contiguous
+ * run at a time. Context: store.lock held. */
+static void release_pending(struct store *s, unsigned which)
 {
-	for (uint64_t child; (child = 2 * root + 1) < n; root = child) {
-		uint64_t t;
-
-		if (child + 1 < n && a[child + 1] > a[child])
-			child++;
-		if (a[root] >= a[child])
-			return;
-		t = a[root];
-		a[root] = a[child];
-		a[child] = t;
-	}
-}
-
-static void sort_blocks(uint64_t *a, uint64_t n)
-{
-	for (uint64_t i = n / 2; i-- > 0;)
-		sift_down(a, i, n);
-	for (uint64_t end = n; end-- > 1;) {
-		uint64_t t = a[0];
-
-		a[0] = a[end];
-		a[end] = t;
-		sift_down(a, 0, end);
-	}
-}
-
-/* Make blocks freed before a committed checkpoint allocatable again,
- * giving their space back to the host one contiguous run at a time.
- * Context: store.lock held. */
-static void release_blocks(struct store *s, uint64_t *blocks, uint64_t count)
-{
+	struct store_meta *m = s->m;
+	uint64_t *bits = s->pending[which];
 	uint64_t run_start = 0, run_len = 0;
 
-	if (!count)
+	if (!m->pending_count[which])
 		return;
-	sort_blocks(blocks, count);
-	for (uint64_t i = 0; i <= count; i++) {
-		uint64_t block = i < count ? blocks[i] : 0;
+	for (uint64_t w = m->pending_lo[which] / 64; w <= m->pending_hi[which] / 64; w++) {
+		uint64_t word = bits[w];
 
-		if (run_len && (i == count || block != run_start + run_len)) {
-			s->io->discard(s, store_block_offset(run_start),
-				       run_len * STORE_BLOCK_SIZE);
-			run_len = 0;
+		bits[w] = 0;
+		for (; word; word &= word - 1) {
+			uint64_t b = w * 64 + (uint64_t)__builtin_ctzll(word);
+
+			if (run_len && b != run_start + run_len) {
+				s->io->discard(s, store_block_offset(s->data_start + run_start),
+					       run_len * STORE_BLOCK_SIZE);
+				run_len = 0;
+			}
+			if (!run_len)
+				run_start = b;
+			run_len++;
+			__store_block_release(s, s->data_start + b);
 		}
-		if (i == count)
-			break;
-		if (!run_len)
-			run_start = block;
-		run_len++;
-		__store_block_release(s, block);
 	}
+	if (run_len)
+		s->io->discard(s, store_block_offset(s->data_start + run_start),
+			       run_len * STORE_BLOCK_SIZE);
+	m->pending_count[which] = 0;
+}
+
+/* Put the frees a failed checkpoint was to commit (pending[which]) back
+ * with those of the next one. Context: store.lock held. */
+static void pending_merge_back(struct store *s, unsigned which)
+{
+	struct store_meta *m = s->m;
+	unsigned cur = m->pending_cur;
+
+	if (!m->pending_count[which])
+		return;
+	for (uint64_t w = m->pending_lo[which] / 64; w <= m->pending_hi[which] / 64; w++) {
+		s->pending[cur][w] |= s->pending[which][w];
+		s->pending[which][w] = 0;
+	}
+	if (!m->pending_count[cur] || m->pending_lo[which] < m->pending_lo[cur])
+		m->pending_lo[cur] = m->pending_lo[which];
+	if (!m->pending_count[cur] || m->pending_hi[which] > m->pending_hi[cur])
+		m->pending_hi[cur] = m->pending_hi[which];
+	m->pending_count[cur] += m->pending_count[which];
+	m->pending_count[which] = 0;
 }
 
 /* A consistent image of the metadata, taken under store.lock. */
@@ -417,8 +400,7 @@ struct snapshot {
 	struct disk_extent *ext;
 	uint64_t count, cap;
 	uint32_t files;
-	uint64_t *freed;	/* pending frees this checkpoint commits */
-	uint64_t freed_count, freed_cap;
+	unsigned freed;		/* the pending bitmap this checkpoint commits */
 	uint64_t meta_changes;	/* store.meta_changes at the snapshot */
 	bool tree;		/* a directory exists: version 2, else 1 */
 };
@@ -457,15 +439,13 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 			return ret;
 		df->extent_count = snap->count - df->extent_first;
 	}
-	snap->files = s->files;
-	snap->meta_changes = s->meta_changes;
+	snap->files = s->m->files;
+	snap->meta_changes = s->m->meta_changes;
 	/* Frees up to now are committed by this checkpoint; later ones wait
-	 * for the next. */
-	snap->freed = s->pending_free;
-	snap->freed_count = s->pending_count;
-	snap->freed_cap = s->pending_cap;
-	s->pending_free = NULL;
-	s->pending_count = s->pending_cap = 0;
+	 * for the next. The other bitmap is empty: each checkpoint releases
+	 * or merges back its own under checkpoint_lock. */
+	snap->freed = s->m->pending_cur;
+	s->m->pending_cur ^= 1;
 	return 0;
 }
 
@@ -489,14 +469,14 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	uint64_t table_bytes = disk_table_bytes(s->files_max);
 	struct disk_super sb = { .version = snap->tree ? STORE_VERSION : STORE_VERSION_FLAT,
 				 .block_size = STORE_BLOCK_SIZE };
-	uint32_t area = s->active_area ^ 1, slot = s->super_slot ^ 1;
+	uint32_t area = s->m->active_area ^ 1, slot = s->m->super_slot ^ 1;
 	int ret;
 
 	ret = store_length_check(s);
 	/* A generation of UINT64_MAX is refused at load (store_disk.c): a
 	 * store that got to the one below it (only a crafted one can) stops
 	 * checkpointing rather than write a superblock nobody would read. */
-	if (!ret && s->generation + 1 == UINT64_MAX)
+	if (!ret && s->m->generation + 1 == UINT64_MAX)
 		ret = -EOVERFLOW;
 	/* Host space for this area and a margin, so that a later checkpoint
 	 * with a few more extents needs none (the host may be full by then).
@@ -519,7 +499,7 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 	if (ret)
 		return ret;
 	memcpy(sb.magic, STORE_MAGIC, sizeof(sb.magic));
-	sb.generation = s->generation + 1;
+	sb.generation = s->m->generation + 1;
 	sb.store_blocks = s->store_blocks;
 	sb.data_start = s->data_start;
 	sb.data_blocks = s->data_blocks;
@@ -541,9 +521,9 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 		ret = s->io->sync(s);
 	if (ret)
 		return ret;
-	s->generation = sb.generation;
-	s->active_area = area;
-	s->super_slot = slot;
+	s->m->generation = sb.generation;
+	s->m->active_area = area;
+	s->m->super_slot = slot;
 	return 0;
 }
 
@@ -567,26 +547,13 @@ int store_checkpoint(struct store *s)
 		ret = snapshot_commit(s, &snap);
 	mutex_lock(&s->lock);
 	if (!ret) {
-		release_blocks(s, snap.freed, snap.freed_count);
-		s->meta_committed = snap.meta_changes;
-		snap.freed_count = 0;
+		release_pending(s, snap.freed);
+		s->m->meta_committed = snap.meta_changes;
+	} else {
+		pending_merge_back(s, snap.freed);
 	}
-	if (!s->pending_free) {
-		/* Nothing freed since the snapshot: the list goes back, the
-		 * frees it holds waiting for the next checkpoint if this one
-		 * failed, and its memory serving the next frees either way. */
-		s->pending_free = snap.freed;
-		s->pending_count = snap.freed_count;
-		s->pending_cap = snap.freed_cap;
-		snap.freed = NULL;
-		snap.freed_count = snap.freed_cap = 0;
-	}
-	for (uint64_t i = 0; i < snap.freed_count; i++)
-		if (store_pending_add(s, snap.freed[i]) != 0)
-			break;	/* stays marked used until the next load */
 	mutex_unlock(&s->lock);
 	mutex_unlock(&s->checkpoint_lock);
-	compat_buf_free(snap.freed, snap.freed_cap * sizeof(uint64_t));
 	return ret;
 }
 
@@ -598,7 +565,7 @@ int store_sync(struct store *s)
 	if (s->rdonly)
 		return 0;	/* nothing can have been written */
 	mutex_lock(&s->lock);
-	changed = s->meta_changes != s->meta_committed;
+	changed = s->m->meta_changes != s->m->meta_committed;
 	mutex_unlock(&s->lock);
 	if (changed)
 		return store_checkpoint(s);
@@ -611,11 +578,8 @@ void store_unload(struct store *s)
 	for (uint32_t i = 0; i < s->files_max; i++)
 		radix_destroy(s->space, &s->file[i].map);
 	close(s->fd);
-	compat_buf_free(s->pending_free, s->pending_cap * sizeof(uint64_t));
 	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
 	compat_buf_free(s->ckpt_ext, s->ckpt_ext_cap * sizeof(*s->ckpt_ext));
-	free(s->file);
-	free(s->group_free);
-	free(s->used);
+	free(s->m);
 	free(s);
 }

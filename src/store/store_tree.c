@@ -113,7 +113,7 @@ int __store_file_create(struct store *s, uint32_t parent, const char *name,
 		strcpy(f->name, name);
 		f->size = 0;
 		f->blocks = 0;
-		s->files++;
+		s->m->files++;
 		__store_meta_changed(s);
 		return (int)i;
 	}
