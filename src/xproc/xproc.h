@@ -23,6 +23,11 @@
  * child never keeps its dead parent alive, and is no member until it
  * joins itself.
  *
+ * Stage 2's foundation: after its fixed part the region holds a user area
+ * (the caller's fixed shared data) and a node arena (fixed-size nodes
+ * taken and given back by any member, growing in chunks), both laid out
+ * by the struct xproc_layout every member passes to xproc_join.
+ *
  * Layer: xproc. May call: base.
  */
 #ifndef UDAX_XPROC_H
@@ -60,11 +65,25 @@ typedef void (*xproc_apply_fn)(void *ctx, const struct xproc_request *req);
 
 struct xproc_region;
 
+/* What the region holds beyond its fixed part; every member of a region
+ * passes the same (the first one's is recorded in the region). */
+struct xproc_layout {
+	uint64_t user_bytes;	/* the user area: the caller's fixed shared data */
+	uint32_t node_bytes;	/* size of one arena node (multiple of 8, >= 8) */
+	uint64_t arena_max;	/* bytes the node arena may grow to */
+};
+
+/* Bounds of a layout: user_bytes and arena_max at most this each. */
+#define XPROC_LAYOUT_BYTES_MAX (1ull << 40)
+/* The arena grows by this many bytes at a time (less at arena_max). */
+#define XPROC_ARENA_CHUNK (2ull << 20)
+
 /*
  * xproc_join - become a member of the region of the store open on
  * store_fd (and found at store_path, opened again for a lock of the
- * member's own): open or create the region file, initialize it if no
- * member is present, claim a free process slot, start the agent thread.
+ * member's own): open or create the region file, initialize it with
+ * `layout` if no member is present (NULL: all zero, no user area and no
+ * arena), map it, claim a free process slot, start the agent thread.
  * Context: no udax lock held; may sleep (waits for a joiner or leaver of
  * the same region to finish).
  * Return: 0 and *out, or, with the reason in why: -EACCES (the region file
@@ -72,12 +91,15 @@ struct xproc_region;
  * store, or is no plain file), -EBUSY (XPROC_PEERS_MAX members already, or
  * members of another region of this store: theirs was removed under
  * them), -EUCLEAN (members are present and the region is not a udax
- * region of this store, or is truncated), -ENOSPC (no room for it in the
- * region directory), -ESTALE (store_path names another file now), -EINVAL
- * (UDAX_REGION_DIR is not absolute), or another -errno.
+ * region of this store, is truncated, or was made with another layout:
+ * two udax versions disagree), -ENOSPC (no room for it in the region
+ * directory), -ENOMEM (no address space for its reservation: RLIMIT_AS),
+ * -ESTALE (store_path names another file now), -EINVAL (UDAX_REGION_DIR
+ * is not absolute, or the layout is out of bounds), or another -errno.
  */
-int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void *ctx,
-	       struct xproc_region **out, char *why, size_t why_len);
+int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *layout,
+	       xproc_apply_fn apply, void *ctx, struct xproc_region **out, char *why,
+	       size_t why_len);
 
 /* xproc_leave - stop the agent, give up the slot; the last member removes
  * the region file. Context: no shootdown of this process in progress.
