@@ -157,4 +157,63 @@ int xproc_lock(const struct xproc_region *r, struct xproc_lock *l);
 /* xproc_unlock - release l, waking a waiter. Context: l held by this member. */
 void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);
 
+/*
+ * The user area and the node arena (arena.c). A node is named by its
+ * offset, the same in every member: it is at xproc_arena_base() + offset
+ * in each. Nodes are 8-byte aligned. take and give are async-signal-safe
+ * (raw system calls and the arena's xproc_lock only), but not reentrant:
+ * a handler must not take or give while it interrupts a take or give of
+ * its own thread. A member that dies leaks the nodes it holds until the
+ * region is made anew (every member gone).
+ */
+
+/* xproc_user_area - the user area, layout.user_bytes, zeroed when the
+ * region was made; shared by every member (its own synchronization is the
+ * caller's). Return: NULL if user_bytes is 0 or in a fork child. */
+void *xproc_user_area(const struct xproc_region *r);
+
+/* xproc_arena_base - where offset 0 would be: the node at offset o is at
+ * base + o once this process maps it (after a take that returned o, or
+ * xproc_arena_reach). A valid offset is never 0. Return: NULL in a fork
+ * child. */
+char *xproc_arena_base(const struct xproc_region *r);
+
+/*
+ * xproc_arena_take - take n nodes, all or none, into offsets[0..n): free
+ * nodes given back first, then never used ones, growing the arena (the
+ * region file) by chunks as needed. A node's bytes are what its last
+ * holder left (zero if never used), but for the first 8 of a given back
+ * one. Also maps, as xproc_arena_reach, what other members grew.
+ * Context: may sleep (the arena lock); async-signal-safe; errno kept.
+ * Return: 0, -ENOMEM (arena_max reached, or no arena in the layout),
+ * -ENOSPC (the region directory is full), -EUCLEAN (the arena's shared
+ * state is damaged), -EBADF (fork child), or another -errno of the
+ * mapping; on error no node was taken.
+ */
+int xproc_arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets);
+
+/*
+ * xproc_arena_give - give back n nodes this process holds (taken by it,
+ * or handed over by another member that no longer touches them). Giving
+ * a node twice breaks the arena; offsets no take handed out are ignored.
+ * Context: may sleep (the arena lock); async-signal-safe; errno kept.
+ * Nothing in a fork child.
+ */
+void xproc_arena_give(struct xproc_region *r, unsigned n, const uint64_t *offsets);
+
+/*
+ * xproc_arena_reach - map what other members grew the arena to, so that
+ * any offset they handed out can be read here: call it before touching a
+ * node another member passed (take does it itself).
+ * Context: no lock; async-signal-safe; errno kept.
+ * Return: 0, -EBADF (fork child), -EUCLEAN (the published size is beyond
+ * the layout) or the -errno of mmap.
+ */
+int xproc_arena_reach(struct xproc_region *r);
+
+/* xproc_arena_nodes_in_use - nodes handed out and not given back, counting
+ * those leaked by dead members (and up to n more for each member killed
+ * inside a take or give of n). Return: 0 in a fork child. */
+uint64_t xproc_arena_nodes_in_use(const struct xproc_region *r);
+
 #endif
