@@ -12,13 +12,17 @@
  * (-ENOMEM, all or none, every node once), gives back and takes again; a
  * joiner with another layout gets -EUCLEAN and one out of bounds -EINVAL.
  * Alone first, the parent checks the user area is zeroed and measures a
- * take + give pair.
+ * take + give pair; as root, a region directory with room for the region
+ * but not for an arena chunk gives the take -ENOSPC, and the arena stays
+ * usable.
  */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -366,6 +370,32 @@ static void alone(void)
 	xproc_leave(r);	/* the last: the region goes */
 }
 
+/* A tmpfs of 1 MiB holds the region's fixed part and user area, not a
+ * chunk of arena (skipped where mounting is not allowed). */
+static void full_region_dir(void)
+{
+	const char *dir = test_path("small");
+	struct xproc_region *r;
+	uint64_t off;
+	int ret, again;
+
+	CHECK(mkdir(dir, 0700) == 0);
+	if (mount("udax-test", dir, "tmpfs", 0, "size=1m") != 0) {
+		printf("(a full region directory not checked: mount: %s)\n", strerror(errno));
+		return;
+	}
+	setenv("UDAX_REGION_DIR", dir, 1);
+	r = xproc_test_join(store_fd, store, &layout, xproc_test_noop, NULL);
+	ret = xproc_arena_take(r, 1, &off);
+	again = xproc_arena_take(r, 1, &off);
+	CHECK_EQ(xproc_arena_nodes_in_use(r), 0);
+	xproc_leave(r);
+	umount(dir);
+	setenv("UDAX_REGION_DIR", test_path(""), 1);
+	CHECK(ret == -ENOSPC && again == -ENOSPC, "take in a full region directory: %d, %d", ret,
+	      again);
+}
+
 int main(void)
 {
 	pid_t pid[PROCS];
@@ -379,6 +409,7 @@ int main(void)
 	/* Before any child: a member's agent thread must be gone at fork
 	 * (sanitizer builds, xproc_test.h). */
 	alone();
+	full_region_dir();
 
 	for (unsigned p = 0; p < PROCS; p++) {
 		uint64_t seed = test_rand(&rng);
