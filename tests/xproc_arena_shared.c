@@ -14,7 +14,8 @@
  * Alone first, the parent checks the user area is zeroed and measures a
  * take + give pair; as root, a region directory with room for the region
  * but not for an arena chunk gives the take -ENOSPC, and the arena stays
- * usable.
+ * usable; under an RLIMIT_AS too small for the reservation the join gets
+ * -ENOMEM with the reason.
  */
 #include <errno.h>
 #include <sched.h>
@@ -22,6 +23,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -396,6 +398,33 @@ static void full_region_dir(void)
 	      again);
 }
 
+/* A child under a 1 GiB RLIMIT_AS asks for a 1 TiB arena. Not in
+ * sanitizer builds, whose shadow memory needs the address space. */
+static void reservation_refused(void)
+{
+	const struct xproc_layout huge = { .node_bytes = 64, .arena_max = 1ull << 40 };
+	const struct rlimit as = { 1ull << 30, 1ull << 30 };
+	struct xproc_region *r;
+	char why[256] = "";
+	int status, ret;
+	pid_t pid;
+
+	if (XPROC_TEST_SANITIZED)
+		return;
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		CHECK(setrlimit(RLIMIT_AS, &as) == 0);
+		ret = xproc_join(store_fd, store, &huge, xproc_test_noop, NULL, &r, why,
+				 sizeof(why));
+		CHECK(ret == -ENOMEM && strstr(why, "address space"),
+		      "a reservation beyond RLIMIT_AS: %d %s", ret, why);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	pid_t pid[PROCS];
@@ -410,6 +439,7 @@ int main(void)
 	 * (sanitizer builds, xproc_test.h). */
 	alone();
 	full_region_dir();
+	reservation_refused();
 
 	for (unsigned p = 0; p < PROCS; p++) {
 		uint64_t seed = test_rand(&rng);

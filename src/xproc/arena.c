@@ -145,6 +145,8 @@ static int __arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets)
 	unsigned k = 0;
 	int ret;
 
+	if (cursor < r->arena_off || cursor > r->arena_off + r->layout.arena_max)
+		return -EUCLEAN;
 	for (; k < n && node; k++) {
 		if (!node_valid(r, node, cursor))
 			return -EUCLEAN;
@@ -180,7 +182,7 @@ int xproc_arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets)
 		return -EBADF;
 	if (!n)
 		return 0;
-	if (!r->layout.node_bytes || r->layout.node_bytes > r->layout.arena_max)
+	if (!r->layout.node_bytes)	/* no arena in the layout */
 		return -ENOMEM;
 	/* A holder's death needs no repair: TAKEN and RECOVERED alike. */
 	ret = xproc_lock(r, &arena_of(r)->lock);
