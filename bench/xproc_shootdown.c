@@ -94,7 +94,7 @@ static struct xproc_region *xproc_join_or_exit(xproc_apply_fn apply)
 	struct xproc_region *r;
 	char why[256];
 
-	if (xproc_join(file_fd, file_path, apply, NULL, &r, why, sizeof(why))) {
+	if (xproc_join(file_fd, file_path, NULL, apply, NULL, &r, why, sizeof(why))) {
 		fprintf(stderr, "xproc_join: %s\n", why);
 		_exit(4);
 	}

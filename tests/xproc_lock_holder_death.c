@@ -48,7 +48,7 @@ static void spin(uint64_t *rng, unsigned max)
 
 static void worker(uint64_t seed, bool die_inside)
 {
-	struct xproc_region *r = xproc_test_join(store_fd, store, xproc_test_noop, NULL);
+	struct xproc_region *r = xproc_test_join(store_fd, store, NULL, xproc_test_noop, NULL);
 	uint64_t rng = seed;
 
 	for (;;) {

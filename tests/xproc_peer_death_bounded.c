@@ -66,7 +66,7 @@ static void dying_apply(void *ctx, const struct xproc_request *req)
 }
 static struct xproc_region *join_or_die(xproc_apply_fn apply)
 {
-	return xproc_test_join(store_fd, store, apply, NULL);
+	return xproc_test_join(store_fd, store, NULL, apply, NULL);
 }
 
 /* The witness: a member that lives through all the deaths. */

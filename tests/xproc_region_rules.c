@@ -41,7 +41,7 @@ static const char *region_of(int store_fd)
 static int join_path(int fd, const char *path, struct xproc_region **r, char *why)
 {
 	*why = 0;
-	return xproc_join(fd, path, xproc_test_noop, NULL, r, why, 256);
+	return xproc_join(fd, path, NULL, xproc_test_noop, NULL, r, why, 256);
 }
 
 static int join(int fd, struct xproc_region **r, char *why)

@@ -64,7 +64,7 @@ static void child_main(const char *store, int ready, int done)
 	int fd = open(store, O_RDWR), ret;
 
 	CHECK(fd >= 0);
-	ret = xproc_join(fd, store, child_apply, &seen[child_index], &r, why, sizeof(why));
+	ret = xproc_join(fd, store, NULL, child_apply, &seen[child_index], &r, why, sizeof(why));
 	CHECK(ret == 0, "child join: %d %s", ret, why);
 	atomic_store(&seen[child_index].slot, xproc_self(r));
 	CHECK(write(ready, "j", 1) == 1);
@@ -124,7 +124,8 @@ int main(void)
 	close(done[0]);
 	for (unsigned i = 0; i < CHILDREN; i++)
 		CHECK(read(ready[0], &c, 1) == 1, "a child did not join");
-	CHECK(xproc_join(fd, store, child_apply, &parent_seen, &r, why, sizeof(why)) == 0, "%s", why);
+	CHECK(xproc_join(fd, store, NULL, child_apply, &parent_seen, &r, why, sizeof(why)) == 0,
+	      "%s", why);
 	for (unsigned i = 0; i < CHILDREN; i++)
 		peers |= 1ull << atomic_load(&seen[i].slot);
 	CHECK(xproc_peers(r) == peers, "peers %#llx, children's slots %#llx",

@@ -71,7 +71,7 @@ static void alarm_stop(void)
 
 static struct xproc_region *join_or_die(xproc_apply_fn apply)
 {
-	return xproc_test_join(store_fd, store, apply, NULL);
+	return xproc_test_join(store_fd, store, NULL, apply, NULL);
 }
 
 static void wait_for(_Atomic uint32_t *word, uint32_t at_least)

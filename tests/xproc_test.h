@@ -60,11 +60,12 @@ static inline void xproc_test_noop(void *ctx, const struct xproc_request *req)
 }
 
 static inline struct xproc_region *xproc_test_join(int fd, const char *path,
+						   const struct xproc_layout *layout,
 						   xproc_apply_fn apply, void *ctx)
 {
 	struct xproc_region *r;
 	char why[256] = "";
-	int ret = xproc_join(fd, path, apply, ctx, &r, why, sizeof(why));
+	int ret = xproc_join(fd, path, layout, apply, ctx, &r, why, sizeof(why));
 
 	CHECK(ret == 0, "join: %d %s", ret, why);
 	return r;

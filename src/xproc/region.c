@@ -39,6 +39,32 @@ static void store_identity(const struct stat *st, uint64_t *dev, uint64_t *ino)
 	*ino = S_ISBLK(st->st_mode) ? (uint64_t)st->st_rdev : (uint64_t)st->st_ino;
 }
 
+/* Where the user area and the arena go, from a layout checked in bounds:
+ * page aligned after the fixed part; the reservation reaches arena_max. */
+static int region_geometry(struct xproc_region *r, const struct xproc_layout *layout,
+			   char *why, size_t why_len)
+{
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const struct xproc_layout none = { 0 };
+	const struct xproc_layout *l = layout ? layout : &none;
+
+	if (l->user_bytes > XPROC_LAYOUT_BYTES_MAX || l->arena_max > XPROC_LAYOUT_BYTES_MAX ||
+	    l->node_bytes % 8 || (l->arena_max && l->node_bytes < 8) ||
+	    l->node_bytes > l->arena_max) {
+		snprintf(why, why_len, "layout out of bounds: user area %llu bytes, nodes of %u "
+			 "bytes (a multiple of 8, at least 8, at most the arena), arena up to "
+			 "%llu bytes (each at most %llu)", (unsigned long long)l->user_bytes,
+			 (unsigned)l->node_bytes, (unsigned long long)l->arena_max,
+			 XPROC_LAYOUT_BYTES_MAX);
+		return -EINVAL;
+	}
+	r->layout = *l;
+	r->user_off = (sizeof(struct xproc_shared) + page - 1) / page * page;
+	r->arena_off = r->user_off + (l->user_bytes + page - 1) / page * page;
+	r->span = r->arena_off + (l->arena_max + page - 1) / page * page;
+	return 0;
+}
+
 /* Take the first slot nobody holds (a dead member's is free again). */
 static int slot_claim(struct xproc_region *r, char *why, size_t why_len)
 {
@@ -159,8 +185,9 @@ static int region_setup_lock(struct xproc_region *r, const char *store_path,
 	return -EAGAIN;
 }
 
-int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void *ctx,
-	       struct xproc_region **out, char *why, size_t why_len)
+int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *layout,
+	       xproc_apply_fn apply, void *ctx, struct xproc_region **out, char *why,
+	       size_t why_len)
 {
 	const char *dir = secure_getenv("UDAX_REGION_DIR");
 	struct xproc_region *r;
@@ -179,10 +206,13 @@ int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void 
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->post_lock);
-	r->fd = r->member_fd = -1;
+	r->fd = r->map_fd = r->member_fd = -1;
 	r->self = XPROC_PEERS_MAX;	/* no slot yet */
 	r->apply = apply;
 	r->ctx = ctx;
+	ret = region_geometry(r, layout, why, why_len);
+	if (ret)
+		goto err_free;
 	if (snprintf(r->path, sizeof(r->path), "%s/udax-%llx-%llx.region",
 		     dir && *dir ? dir : "/dev/shm", (unsigned long long)dev,
 		     (unsigned long long)ino) >= (int)sizeof(r->path)) {

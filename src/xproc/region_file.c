@@ -7,10 +7,14 @@
  *
  * Fork safety: a fork child must never hold a description of either file,
  * or it would keep its dead parent's locks (slot, SETUP, member) alive.
- * So every descriptor and the mapping are made and dropped under
+ * So every descriptor and the join's mapping are made and dropped under
  * fork_lock, with the membership on the list the fork handler walks: the
  * child closes each listed descriptor before it runs any code of its own,
- * and never inherits the mapping (MADV_DONTFORK).
+ * and never inherits the reservation or the mapping (MADV_DONTFORK).
+ * Mappings are of map_fd, a description of the region file that holds no
+ * lock: the arena's growth maps more of it later without fork_lock (from
+ * a signal handler, xproc_file_map_to), and a child that a fork between
+ * that mmap and its madvise gives the new piece keeps no lock alive.
  *
  * Locks: fork_lock (process-local mutex; pthread_atfork's prepare takes
  * it, so no fork happens while it is held) protects `forkable` and each
@@ -55,9 +59,11 @@ static void fork_child(void)
 	for (struct xproc_region *r = forkable; r; r = r->next_forkable) {
 		if (r->fd >= 0)
 			close(r->fd);
+		if (r->map_fd >= 0)
+			close(r->map_fd);
 		if (r->member_fd >= 0)
 			close(r->member_fd);
-		r->fd = r->member_fd = -1;
+		r->fd = r->map_fd = r->member_fd = -1;
 		r->shared = NULL;
 		r->forked = true;
 	}
@@ -165,6 +171,23 @@ static int store_member_open(const char *store_path, const struct stat *store, c
 	return fd;
 }
 
+/* A second description of the region file open on fd, for mappings.
+ * -EAGAIN: the name went or names another file now. */
+static int region_file_reopen(const char *path, int fd)
+{
+	int map_fd = compat_open_backing(path, O_RDWR | O_NOFOLLOW, 0);
+	struct stat a, b;
+
+	if (map_fd < 0)
+		return map_fd == -ENOENT ? -EAGAIN : map_fd;
+	if (fstat(fd, &a) != 0 || fstat(map_fd, &b) != 0 || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		close(map_fd);
+		return -EAGAIN;
+	}
+	return map_fd;
+}
+
 int xproc_files_open(struct xproc_region *r, const char *store_path, const struct stat *store,
 		     char *why, size_t why_len)
 {
@@ -180,12 +203,22 @@ int xproc_files_open(struct xproc_region *r, const char *store_path, const struc
 	r->fd = region_file_open(r->path, store, why, why_len);
 	if (r->fd < 0) {
 		ret = r->fd;
-		close(r->member_fd);
-		r->member_fd = -1;
-		goto out_unlock;
+		goto err_close_member;
+	}
+	r->map_fd = region_file_reopen(r->path, r->fd);
+	if (r->map_fd < 0) {
+		ret = r->map_fd;
+		close(r->fd);
+		r->fd = -1;
+		goto err_close_member;
 	}
 	r->next_forkable = forkable;
 	forkable = r;
+	goto out_unlock;
+
+err_close_member:
+	close(r->member_fd);
+	r->member_fd = -1;
 out_unlock:
 	pthread_mutex_unlock(&fork_lock);
 	return ret;
@@ -201,11 +234,12 @@ void xproc_files_close(struct xproc_region *r)
 		}
 	}
 	if (r->shared)
-		munmap(r->shared, sizeof(struct xproc_shared));
+		munmap(r->shared, r->span);
 	close(r->fd);
+	close(r->map_fd);
 	close(r->member_fd);
 	r->shared = NULL;
-	r->fd = r->member_fd = -1;
+	r->fd = r->map_fd = r->member_fd = -1;
 	pthread_mutex_unlock(&fork_lock);
 }
 
@@ -227,14 +261,20 @@ bool xproc_file_current(const struct xproc_region *r)
  * from the clock: a lock word naming a member of an earlier life of the
  * region (every member killed, the file left) must not match the new
  * member in that slot, or the lock would never be taken over. The memory
- * is taken now (tmpfs): a full file system fails the join with -ENOSPC,
- * not a member later with SIGBUS. */
+ * of the fixed part and the user area is taken now (tmpfs): a full file
+ * system fails the join with -ENOSPC, not a member later with SIGBUS. The
+ * arena is empty: its first take grows it. */
 int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
 		    size_t why_len)
 {
 	struct xproc_header h = { .layout = XPROC_LAYOUT, .peers_max = XPROC_PEERS_MAX,
 				  .store_dev = dev, .store_ino = ino,
-				  .bytes = sizeof(struct xproc_shared) };
+				  .bytes = sizeof(struct xproc_shared),
+				  .user_bytes = r->layout.user_bytes,
+				  .arena_max = r->layout.arena_max,
+				  .node_bytes = r->layout.node_bytes,
+				  .arena = { .lock = XPROC_LOCK_INIT, .end = r->arena_off,
+					     .cursor = r->arena_off } };
 	struct xproc_peer peer[XPROC_PEERS_MAX];
 	struct timespec now;
 	int ret;
@@ -246,7 +286,7 @@ int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *wh
 		peer[s].incarnation = (uint32_t)now.tv_nsec ^ (uint32_t)now.tv_sec << 10 ^ s << 20;
 	if (ftruncate(r->fd, 0) != 0)
 		return -errno;
-	ret = -posix_fallocate(r->fd, 0, (off_t)sizeof(struct xproc_shared));
+	ret = -posix_fallocate(r->fd, 0, (off_t)r->arena_off);
 	if (ret) {
 		snprintf(why, why_len, "no room for the shared region %s: %s", r->path,
 			 strerror(-ret));
@@ -258,42 +298,120 @@ int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *wh
 	return pwrite(r->fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : -EIO;
 }
 
-int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
-		   size_t why_len)
+/* Whether the header names this store and this udax's geometry and
+ * layout; -EUCLEAN with the reason if not. */
+static int header_check(const struct xproc_region *r, const struct xproc_header *h,
+			uint64_t dev, uint64_t ino, char *why, size_t why_len)
 {
-	const struct xproc_header *h;
-	struct stat st;
-	void *p;
-	int ret = 0;
-
-	if (fstat(r->fd, &st) != 0)
-		return -errno;
-	if ((uint64_t)st.st_size < sizeof(struct xproc_shared)) {
-		snprintf(why, why_len, "shared region %s is truncated", r->path);
-		return -EUCLEAN;
-	}
-	/* A mapping holds the file's description, and with it the locks:
-	 * made with MADV_DONTFORK under fork_lock, so no child has it. */
-	pthread_mutex_lock(&fork_lock);
-	p = mmap(NULL, sizeof(struct xproc_shared), PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-	} else if (madvise(p, sizeof(struct xproc_shared), MADV_DONTFORK) != 0) {
-		ret = -errno;
-		munmap(p, sizeof(struct xproc_shared));
-	}
-	pthread_mutex_unlock(&fork_lock);
-	if (ret)
-		return ret;
-	h = p;
 	if (memcmp(h->magic, XPROC_MAGIC, sizeof(h->magic)) || h->layout != XPROC_LAYOUT ||
 	    h->peers_max != XPROC_PEERS_MAX || h->bytes != sizeof(struct xproc_shared) ||
 	    h->store_dev != dev || h->store_ino != ino) {
 		snprintf(why, why_len, "shared region %s is not this store's (or of another udax "
 			 "version) and is in use", r->path);
-		munmap(p, sizeof(struct xproc_shared));
 		return -EUCLEAN;
 	}
+	if (h->user_bytes != r->layout.user_bytes || h->node_bytes != r->layout.node_bytes ||
+	    h->arena_max != r->layout.arena_max) {
+		snprintf(why, why_len, "shared region %s is in use with another layout (user area "
+			 "%llu bytes, nodes of %u bytes, arena up to %llu bytes; this process "
+			 "asks %llu, %u, %llu): two udax versions disagree", r->path,
+			 (unsigned long long)h->user_bytes, (unsigned)h->node_bytes,
+			 (unsigned long long)h->arena_max,
+			 (unsigned long long)r->layout.user_bytes,
+			 (unsigned)r->layout.node_bytes, (unsigned long long)r->layout.arena_max);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* Context: fork_lock held (join). The fixed part first, to read the
+ * header; then up to the arena's published end, which only grows (the
+ * file holds it before it is published). */
+static int region_map_prefix(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
+			     size_t why_len)
+{
+	const struct xproc_header *h = &r->shared->header;
+	struct stat st;
+	uint64_t end;
+	int ret = xproc_file_map_to(r, r->user_off);
+
+	if (ret)
+		return ret;
+	ret = header_check(r, h, dev, ino, why, why_len);
+	if (ret)
+		return ret;
+	/* Pairs with the release store of arena.end in arena_grow(). */
+	end = atomic_load_explicit(&h->arena.end, memory_order_acquire);
+	if (fstat(r->map_fd, &st) != 0)
+		return -errno;
+	if (end < r->arena_off || end > r->span || (uint64_t)st.st_size < end) {
+		snprintf(why, why_len, "shared region %s is truncated or its arena damaged",
+			 r->path);
+		return -EUCLEAN;
+	}
+	return xproc_file_map_to(r, end);
+}
+
+int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
+		   size_t why_len)
+{
+	struct stat st;
+	void *p;
+	int ret = 0;
+
+	if (fstat(r->map_fd, &st) != 0)
+		return -errno;
+	if ((uint64_t)st.st_size < sizeof(struct xproc_shared)) {
+		snprintf(why, why_len, "shared region %s is truncated", r->path);
+		return -EUCLEAN;
+	}
+	/* The reservation and the mapping made with MADV_DONTFORK under
+	 * fork_lock: no child has them. */
+	pthread_mutex_lock(&fork_lock);
+	p = mmap(NULL, r->span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		snprintf(why, why_len, "no address space for the shared region's %llu bytes "
+			 "(RLIMIT_AS?): %s", (unsigned long long)r->span, strerror(-ret));
+		goto out_unlock;
+	}
 	r->shared = p;
+	atomic_store_explicit(&r->mapped, 0, memory_order_relaxed);
+	if (madvise(p, r->span, MADV_DONTFORK) != 0)
+		ret = -errno;
+	else
+		ret = region_map_prefix(r, dev, ino, why, why_len);
+	if (ret) {
+		munmap(p, r->span);
+		r->shared = NULL;
+	}
+out_unlock:
+	pthread_mutex_unlock(&fork_lock);
+	return ret;
+}
+
+int xproc_file_map_to(struct xproc_region *r, uint64_t end)
+{
+	uint64_t from = atomic_load_explicit(&r->mapped, memory_order_acquire);
+	char *at = (char *)r->shared + from;
+
+	if (end > r->span)
+		return -EUCLEAN;
+	if (end <= from)
+		return 0;
+	/* Another thread may map the same bytes meanwhile: each maps the
+	 * same pages of the file, and a reader meets one mapping or the
+	 * other (mmap_lock). */
+	if (mmap(at, end - from, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->map_fd,
+		 (off_t)from) == MAP_FAILED)
+		return -errno;
+	if (madvise(at, end - from, MADV_DONTFORK) != 0)
+		return -errno;
+	/* Raised, never lowered: another thread may have mapped further.
+	 * Release pairs with the acquire load above in other threads. */
+	while (from < end && !atomic_compare_exchange_weak_explicit(&r->mapped, &from, end,
+								    memory_order_release,
+								    memory_order_acquire))
+		;
 	return 0;
 }

@@ -3,8 +3,9 @@
  * region_layout.h - the bytes of a shared region and the local handle on
  * it; private to src/xproc/.
  *
- * Layout (every member maps the whole region MAP_SHARED):
- *   header        magic, layout version, geometry, the store's identity;
+ * Layout of the region file (every member maps its prefix MAP_SHARED):
+ *   header        magic, layout version, geometry, the store's identity,
+ *                 the joiners' struct xproc_layout, the node arena's state;
  *   peers[64]     per process slot: doorbell (the agent's futex word),
  *                 incarnation (bumped by each process that claims the
  *                 slot), pid (0: never claimed or left; a hint
@@ -22,6 +23,16 @@
  * of it, and what it cannot (the new fields read under the old seq) gives
  * one extra zap or write-protect of some range before the new request is
  * applied, harmless: the fields are untrusted anyway.
+ *
+ * Then, page aligned (struct xproc_shared keeps its layout):
+ *   user area     layout.user_bytes, zeroed when the region is made;
+ *   node arena    grows by XPROC_ARENA_CHUNK up to layout.arena_max
+ *                 (arena.c); arena.end is where the file's published
+ *                 bytes end.
+ * Each member reserves the whole span (user_off + user area + arena_max)
+ * at join with one PROT_NONE anonymous mapping and maps the file's
+ * published prefix over it (MAP_FIXED); a node's offset is its place in
+ * the file, so base + offset is the same node in every member.
  *
  * Lock bytes of the region file (OFD locks, never data):
  *   XPROC_LOCK_SETUP    write-locked while a process joins or leaves;
@@ -43,6 +54,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -51,12 +63,25 @@
 #include "xproc/xproc.h"
 
 #define XPROC_MAGIC "UDAXXPR1"
-#define XPROC_LAYOUT 1
+#define XPROC_LAYOUT 2
 
 #define XPROC_LOCK_SETUP 0
 #define XPROC_LOCK_PRESENT 1
 #define XPROC_LOCK_SLOT0 64
 #define XPROC_STORE_MEMBER (1ll << 62)
+
+/* The node arena's shared state (arena.c), under `lock`. Offsets are
+ * places in the region file; 0 is none. Each field changes by one store
+ * that leaves the arena consistent (arena.c says why that survives a
+ * holder's death at any instant). */
+struct xproc_arena {
+	struct xproc_lock lock;
+	uint32_t pad;
+	_Atomic uint64_t end;		/* file bytes published: any member may map them */
+	_Atomic uint64_t cursor;	/* the first node never handed out */
+	_Atomic uint64_t free_head;	/* a free node's first 8 bytes: the next one */
+	_Atomic uint64_t in_use;	/* handed out, not given back (or leaked) */
+};
 
 struct xproc_header {
 	char magic[8];
@@ -65,7 +90,12 @@ struct xproc_header {
 	uint64_t store_dev;
 	uint64_t store_ino;
 	uint64_t bytes;
-	char pad[4096 - 40];
+	uint64_t user_bytes;	/* struct xproc_layout of the member that made it */
+	uint64_t arena_max;
+	uint32_t node_bytes;
+	uint32_t pad0;
+	struct xproc_arena arena;
+	char pad[4096 - 64 - sizeof(struct xproc_arena)];
 };
 
 struct xproc_peer {
@@ -91,14 +121,24 @@ struct xproc_shared {
 	struct xproc_cell cell[XPROC_PEERS_MAX][XPROC_PEERS_MAX];
 };
 
+_Static_assert(sizeof(struct xproc_header) == 4096, "the header is one page");
+_Static_assert(offsetof(struct xproc_header, arena) == 64, "the arena on its own line");
+
 /* One process's membership. Fields are set by xproc_join and read-only
- * after, but `stopping` (set by xproc_leave for the agent) and `forked`
- * (set in a fork child). post_lock serializes this process's shootdowns:
- * the cells of its slot have one writer. */
+ * after, but `stopping` (set by xproc_leave for the agent), `forked` (set
+ * in a fork child) and `mapped` (raised by xproc_arena_reach). post_lock
+ * serializes this process's shootdowns: the cells of its slot have one
+ * writer. */
 struct xproc_region {
-	struct xproc_shared *shared;
-	int fd;			/* the region file */
+	struct xproc_shared *shared;	/* the start of the reservation */
+	int fd;			/* the region file: its OFD locks */
+	int map_fd;		/* the region file again, for mappings: no locks */
 	int member_fd;		/* the store file, for XPROC_STORE_MEMBER */
+	struct xproc_layout layout;
+	uint64_t user_off;	/* the user area's place in the file */
+	uint64_t arena_off;	/* the arena's (the first node's) */
+	uint64_t span;		/* bytes reserved: arena_off + arena_max, page rounded */
+	_Atomic uint64_t mapped;	/* file bytes mapped here, from 0 */
 	unsigned self;
 	char path[PATH_MAX];
 	xproc_apply_fn apply;
@@ -112,8 +152,8 @@ struct xproc_region {
 
 /* region_file.c (fork-safe: see there). xproc_files_open opens the store
  * again by store_path (checked against `store`) and the region file at
- * r->path (-EAGAIN: it came or went meanwhile, open again);
- * xproc_files_close unmaps and closes both. */
+ * r->path twice (-EAGAIN: it came or went meanwhile, open again);
+ * xproc_files_close unmaps and closes them. */
 int xproc_files_open(struct xproc_region *r, const char *store_path, const struct stat *store,
 		     char *why, size_t why_len);
 void xproc_files_close(struct xproc_region *r);
@@ -122,9 +162,16 @@ bool xproc_file_current(const struct xproc_region *r);
 /* Context: SETUP and PRESENT write-locked (alone). */
 int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
 		    size_t why_len);
-/* Map the region and check it is this store's (-EUCLEAN if not). */
+/* Reserve the span, map the region's published prefix into it, check it
+ * is this store's and of r->layout (-EUCLEAN if not; -ENOMEM: no room for
+ * the reservation). */
 int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
 		   size_t why_len);
+/* Map [r->mapped, end) of the file into the reservation, MADV_DONTFORK;
+ * async-signal-safe, no lock (a mapping of map_fd, whose description
+ * holds no lock, is harmless in a fork child that inherits it between
+ * the mmap and the madvise). 0 or -errno. */
+int xproc_file_map_to(struct xproc_region *r, uint64_t end);
 
 /* peers.c: lock, unlock or wait for (cmd F_OFD_SETLK(W)) one byte of the
  * region file; 0 or -errno. */

@@ -23,6 +23,11 @@
  * child never keeps its dead parent alive, and is no member until it
  * joins itself.
  *
+ * Stage 2's foundation: after its fixed part the region holds a user area
+ * (the caller's fixed shared data) and a node arena (fixed-size nodes
+ * taken and given back by any member, growing in chunks), both laid out
+ * by the struct xproc_layout every member passes to xproc_join.
+ *
  * Layer: xproc. May call: base.
  */
 #ifndef UDAX_XPROC_H
@@ -60,11 +65,25 @@ typedef void (*xproc_apply_fn)(void *ctx, const struct xproc_request *req);
 
 struct xproc_region;
 
+/* What the region holds beyond its fixed part; every member of a region
+ * passes the same (the first one's is recorded in the region). */
+struct xproc_layout {
+	uint64_t user_bytes;	/* the user area: the caller's fixed shared data */
+	uint32_t node_bytes;	/* size of one arena node (multiple of 8, >= 8) */
+	uint64_t arena_max;	/* bytes the node arena may grow to */
+};
+
+/* Bounds of a layout: user_bytes and arena_max at most this each. */
+#define XPROC_LAYOUT_BYTES_MAX (1ull << 40)
+/* The arena grows by this many bytes at a time (less at arena_max). */
+#define XPROC_ARENA_CHUNK (2ull << 20)
+
 /*
  * xproc_join - become a member of the region of the store open on
  * store_fd (and found at store_path, opened again for a lock of the
- * member's own): open or create the region file, initialize it if no
- * member is present, claim a free process slot, start the agent thread.
+ * member's own): open or create the region file, initialize it with
+ * `layout` if no member is present (NULL: all zero, no user area and no
+ * arena), map it, claim a free process slot, start the agent thread.
  * Context: no udax lock held; may sleep (waits for a joiner or leaver of
  * the same region to finish).
  * Return: 0 and *out, or, with the reason in why: -EACCES (the region file
@@ -72,12 +91,15 @@ struct xproc_region;
  * store, or is no plain file), -EBUSY (XPROC_PEERS_MAX members already, or
  * members of another region of this store: theirs was removed under
  * them), -EUCLEAN (members are present and the region is not a udax
- * region of this store, or is truncated), -ENOSPC (no room for it in the
- * region directory), -ESTALE (store_path names another file now), -EINVAL
- * (UDAX_REGION_DIR is not absolute), or another -errno.
+ * region of this store, is truncated, or was made with another layout:
+ * two udax versions disagree), -ENOSPC (no room for it in the region
+ * directory), -ENOMEM (no address space for its reservation: RLIMIT_AS),
+ * -ESTALE (store_path names another file now), -EINVAL (UDAX_REGION_DIR
+ * is not absolute, or the layout is out of bounds), or another -errno.
  */
-int xproc_join(int store_fd, const char *store_path, xproc_apply_fn apply, void *ctx,
-	       struct xproc_region **out, char *why, size_t why_len);
+int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *layout,
+	       xproc_apply_fn apply, void *ctx, struct xproc_region **out, char *why,
+	       size_t why_len);
 
 /* xproc_leave - stop the agent, give up the slot; the last member removes
  * the region file. Context: no shootdown of this process in progress.
@@ -134,5 +156,64 @@ enum xproc_lock_taken {
 int xproc_lock(const struct xproc_region *r, struct xproc_lock *l);
 /* xproc_unlock - release l, waking a waiter. Context: l held by this member. */
 void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);
+
+/*
+ * The user area and the node arena (arena.c). A node is named by its
+ * offset, the same in every member: it is at xproc_arena_base() + offset
+ * in each. Nodes are 8-byte aligned. take and give are async-signal-safe
+ * (raw system calls and the arena's xproc_lock only), but not reentrant:
+ * a handler must not take or give while it interrupts a take or give of
+ * its own thread. A member that dies leaks the nodes it holds until the
+ * region is made anew (every member gone).
+ */
+
+/* xproc_user_area - the user area, layout.user_bytes, zeroed when the
+ * region was made; shared by every member (its own synchronization is the
+ * caller's). Return: NULL if user_bytes is 0 or in a fork child. */
+void *xproc_user_area(const struct xproc_region *r);
+
+/* xproc_arena_base - where offset 0 would be: the node at offset o is at
+ * base + o once this process maps it (after a take that returned o, or
+ * xproc_arena_reach). A valid offset is never 0. Return: NULL in a fork
+ * child. */
+char *xproc_arena_base(const struct xproc_region *r);
+
+/*
+ * xproc_arena_take - take n nodes, all or none, into offsets[0..n): free
+ * nodes given back first, then never used ones, growing the arena (the
+ * region file) by chunks as needed. A node's bytes are what its last
+ * holder left (zero if never used), but for the first 8 of a given back
+ * one. Also maps, as xproc_arena_reach, what other members grew.
+ * Context: may sleep (the arena lock); async-signal-safe; errno kept.
+ * Return: 0, -ENOMEM (arena_max reached, or no arena in the layout),
+ * -ENOSPC (the region directory is full), -EUCLEAN (the arena's shared
+ * state is damaged), -EBADF (fork child), or another -errno of the
+ * mapping; on error no node was taken.
+ */
+int xproc_arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets);
+
+/*
+ * xproc_arena_give - give back n nodes this process holds (taken by it,
+ * or handed over by another member that no longer touches them). Giving
+ * a node twice breaks the arena; offsets no take handed out are ignored.
+ * Context: may sleep (the arena lock); async-signal-safe; errno kept.
+ * Nothing in a fork child.
+ */
+void xproc_arena_give(struct xproc_region *r, unsigned n, const uint64_t *offsets);
+
+/*
+ * xproc_arena_reach - map what other members grew the arena to, so that
+ * any offset they handed out can be read here: call it before touching a
+ * node another member passed (take does it itself).
+ * Context: no lock; async-signal-safe; errno kept.
+ * Return: 0, -EBADF (fork child), -EUCLEAN (the published size is beyond
+ * the layout) or the -errno of mmap.
+ */
+int xproc_arena_reach(struct xproc_region *r);
+
+/* xproc_arena_nodes_in_use - nodes handed out and not given back, counting
+ * those leaked by dead members (and up to n more for each member killed
+ * inside a take or give of n). Return: 0 in a fork child. */
+uint64_t xproc_arena_nodes_in_use(const struct xproc_region *r);
 
 #endif
