@@ -4,21 +4,21 @@
  * member takes and gives back, in a part of the region file that grows by
  * XPROC_ARENA_CHUNK up to the layout's arena_max (region_layout.h has the
  * file's layout). A node is named by its offset in the file: every member
- * maps the file at the start of its reservation, so base + offset is the
- * same node everywhere, and 0 (the header) is never a node.
+ * maps the whole span of the file at join, so base + offset is the same
+ * node everywhere, and 0 (the header) is never a node.
  *
- * State (struct xproc_arena in the header): `end`, the file bytes any
- * member may map; `cursor`, the first node never handed out (nodes below
+ * Every member maps the whole span at join (region_file.c): the arena
+ * grows in the file only. State (struct xproc_arena in the header): `end`,
+ * the file bytes that hold nodes; `cursor`, the first node never handed out (nodes below
  * it were handed out once); `free_head`, a list of given back nodes
  * linked through their first 8 bytes (0 ends it); `in_use`.
  *
  * Locks: arena.lock (an xproc_lock: a holder's death is seen and the lock
  * taken over) protects every field but `end`'s readers, and the first 8
  * bytes of the free nodes. `end` is written under it and read without it
- * (xproc_arena_reach, join). No other lock is taken under it, and it is
- * taken under none: take and give run in signal handlers. May sleep:
- * take and give (the lock). Each member's local mapping is raised without
- * a lock (region_file.c, xproc_file_map_to).
+ * at join. No other lock is taken under it, and it is taken under none:
+ * take and give run in signal handlers. May sleep: take and give (the
+ * lock).
  *
  * Death: a holder killed at any instant leaves the arena usable as is by
  * the member that takes the lock over (XPROC_LOCK_RECOVERED needs no
@@ -66,13 +66,14 @@ static _Atomic uint64_t *node_next(const struct xproc_region *r, uint64_t node)
 	return (_Atomic uint64_t *)((char *)r->shared + node);
 }
 
-/* Whether node was handed out once and lies in this process's mapping. */
+/* Whether node was handed out once and lies in the file. Context:
+ * arena.lock held. */
 static bool node_valid(const struct xproc_region *r, uint64_t node, uint64_t cursor)
 {
 	return node >= r->arena_off && node < cursor &&
 	       (node - r->arena_off) % r->layout.node_bytes == 0 &&
-	       node + r->layout.node_bytes <= atomic_load_explicit(&r->mapped,
-								  memory_order_relaxed);
+	       node + r->layout.node_bytes <=
+		       atomic_load_explicit(&arena_of(r)->end, memory_order_relaxed);
 }
 
 void *xproc_user_area(const struct xproc_region *r)
@@ -94,27 +95,8 @@ uint64_t xproc_arena_nodes_in_use(const struct xproc_region *r)
 	return atomic_load_explicit(&arena_of(r)->in_use, memory_order_relaxed);
 }
 
-static int arena_reach(struct xproc_region *r)
-{
-	/* Pairs with the release store of end in arena_grow(): the file
-	 * holds the bytes before they are published. */
-	return xproc_file_map_to(r, atomic_load_explicit(&arena_of(r)->end,
-							 memory_order_acquire));
-}
-
-int xproc_arena_reach(struct xproc_region *r)
-{
-	int saved_errno = errno, ret;
-
-	if (r->forked)
-		return -EBADF;
-	ret = arena_reach(r);
-	errno = saved_errno;
-	return ret;
-}
-
 /* Context: arena.lock held. Make the file hold `need` bytes (a node's end
- * beyond `end`, within the layout), publish, map them here. */
+ * beyond `end`, within the layout), then publish them. */
 static int arena_grow(struct xproc_region *r, uint64_t need)
 {
 	struct xproc_arena *a = arena_of(r);
@@ -128,13 +110,13 @@ static int arena_grow(struct xproc_region *r, uint64_t need)
 	ret = posix_fallocate(r->map_fd, (off_t)end, (off_t)(new_end - end));
 	if (ret)
 		return -ret;
-	/* Pairs with the acquire loads of end in arena_reach() and at join:
-	 * whoever maps up to new_end finds the file holding it. */
+	/* Pairs with the acquire load of end at join and in node_valid():
+	 * whoever reads a node below new_end finds the file holding it. */
 	atomic_store_explicit(&a->end, new_end, memory_order_release);
-	return arena_reach(r);
+	return 0;
 }
 
-/* Context: arena.lock held, the mapping reaching `end`. */
+/* Context: arena.lock held. */
 static int __arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets)
 {
 	struct xproc_arena *a = arena_of(r);
@@ -188,9 +170,7 @@ int xproc_arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets)
 	ret = xproc_lock(r, &arena_of(r)->lock);
 	if (ret < 0)
 		goto out;
-	ret = arena_reach(r);
-	if (!ret)
-		ret = __arena_take(r, n, offsets);
+	ret = __arena_take(r, n, offsets);
 	xproc_unlock(r, &arena_of(r)->lock);
 out:
 	errno = saved_errno;
@@ -208,9 +188,6 @@ void xproc_arena_give(struct xproc_region *r, unsigned n, const uint64_t *offset
 	a = arena_of(r);
 	if (xproc_lock(r, &a->lock) < 0)
 		goto out;
-	/* Nodes another member handed over may lie beyond this mapping; if
-	 * it cannot reach them, node_valid() skips them (leaked). */
-	(void)arena_reach(r);
 	cursor = atomic_load_explicit(&a->cursor, memory_order_acquire);
 	head = atomic_load_explicit(&a->free_head, memory_order_acquire);
 	for (unsigned i = n; i-- > 0;) {

@@ -40,7 +40,7 @@ static void store_identity(const struct stat *st, uint64_t *dev, uint64_t *ino)
 }
 
 /* Where the user area and the arena go, from a layout checked in bounds:
- * page aligned after the fixed part; the reservation reaches arena_max. */
+ * page aligned after the fixed part; the mapping reaches arena_max. */
 static int region_geometry(struct xproc_region *r, const struct xproc_layout *layout,
 			   char *why, size_t why_len)
 {

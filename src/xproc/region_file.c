@@ -10,11 +10,13 @@
  * So every descriptor and the join's mapping are made and dropped under
  * fork_lock, with the membership on the list the fork handler walks: the
  * child closes each listed descriptor before it runs any code of its own,
- * and never inherits the reservation or the mapping (MADV_DONTFORK).
- * Mappings are of map_fd, a description of the region file that holds no
- * lock: the arena's growth maps more of it later without fork_lock (from
- * a signal handler, xproc_file_map_to), and a child that a fork between
- * that mmap and its madvise gives the new piece keeps no lock alive.
+ * and never inherits the mapping (MADV_DONTFORK). The mapping is of map_fd,
+ * a description of the region file that holds no lock, and spans the
+ * whole layout (fixed part, user area, arena_max) from the join on: the
+ * arena grows in the file only, so no member ever maps again (a signal
+ * handler could not take fork_lock, and at vm.max_map_count a new mapping
+ * could fail where nothing can report it). Bytes past the file's end are
+ * never touched: the arena publishes its end only after the file holds it.
  *
  * Locks: fork_lock (process-local mutex; pthread_atfork's prepare takes
  * it, so no fork happens while it is held) protects `forkable` and each
@@ -324,20 +326,16 @@ static int header_check(const struct xproc_region *r, const struct xproc_header 
 	return 0;
 }
 
-/* Context: fork_lock held (join). The fixed part first, to read the
- * header; then up to the arena's published end, which only grows (the
- * file holds it before it is published). */
-static int region_map_prefix(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
-			     size_t why_len)
+/* Context: fork_lock held (join), the span mapped. The header must name
+ * this store and layout, and the file hold the arena's published end. */
+static int region_check(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
+			size_t why_len)
 {
 	const struct xproc_header *h = &r->shared->header;
 	struct stat st;
 	uint64_t end;
-	int ret = xproc_file_map_to(r, r->user_off);
+	int ret = header_check(r, h, dev, ino, why, why_len);
 
-	if (ret)
-		return ret;
-	ret = header_check(r, h, dev, ino, why, why_len);
 	if (ret)
 		return ret;
 	/* Pairs with the release store of arena.end in arena_grow(). */
@@ -349,7 +347,7 @@ static int region_map_prefix(struct xproc_region *r, uint64_t dev, uint64_t ino,
 			 r->path);
 		return -EUCLEAN;
 	}
-	return xproc_file_map_to(r, end);
+	return 0;
 }
 
 int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
@@ -365,10 +363,10 @@ int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why
 		snprintf(why, why_len, "shared region %s is truncated", r->path);
 		return -EUCLEAN;
 	}
-	/* The reservation and the mapping made with MADV_DONTFORK under
-	 * fork_lock: no child has them. */
+	/* The mapping made with MADV_DONTFORK under fork_lock: no child has
+	 * it. */
 	pthread_mutex_lock(&fork_lock);
-	p = mmap(NULL, r->span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = mmap(NULL, r->span, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, r->map_fd, 0);
 	if (p == MAP_FAILED) {
 		ret = -errno;
 		snprintf(why, why_len, "no address space for the shared region's %llu bytes "
@@ -376,11 +374,10 @@ int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why
 		goto out_unlock;
 	}
 	r->shared = p;
-	atomic_store_explicit(&r->mapped, 0, memory_order_relaxed);
 	if (madvise(p, r->span, MADV_DONTFORK) != 0)
 		ret = -errno;
 	else
-		ret = region_map_prefix(r, dev, ino, why, why_len);
+		ret = region_check(r, dev, ino, why, why_len);
 	if (ret) {
 		munmap(p, r->span);
 		r->shared = NULL;
@@ -390,28 +387,3 @@ out_unlock:
 	return ret;
 }
 
-int xproc_file_map_to(struct xproc_region *r, uint64_t end)
-{
-	uint64_t from = atomic_load_explicit(&r->mapped, memory_order_acquire);
-	char *at = (char *)r->shared + from;
-
-	if (end > r->span)
-		return -EUCLEAN;
-	if (end <= from)
-		return 0;
-	/* Another thread may map the same bytes meanwhile: each maps the
-	 * same pages of the file, and a reader meets one mapping or the
-	 * other (mmap_lock). */
-	if (mmap(at, end - from, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, r->map_fd,
-		 (off_t)from) == MAP_FAILED)
-		return -errno;
-	if (madvise(at, end - from, MADV_DONTFORK) != 0)
-		return -errno;
-	/* Raised, never lowered: another thread may have mapped further.
-	 * Release pairs with the acquire load above in other threads. */
-	while (from < end && !atomic_compare_exchange_weak_explicit(&r->mapped, &from, end,
-								    memory_order_release,
-								    memory_order_acquire))
-		;
-	return 0;
-}

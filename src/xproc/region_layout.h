@@ -29,10 +29,10 @@
  *   node arena    grows by XPROC_ARENA_CHUNK up to layout.arena_max
  *                 (arena.c); arena.end is where the file's published
  *                 bytes end.
- * Each member reserves the whole span (user_off + user area + arena_max)
- * at join with one PROT_NONE anonymous mapping and maps the file's
- * published prefix over it (MAP_FIXED); a node's offset is its place in
- * the file, so base + offset is the same node in every member.
+ * Each member maps the whole span (user_off + user area + arena_max) of
+ * the file at join, past its end too (only bytes the file holds are ever
+ * touched); a node's offset is its place in the file, so base + offset is
+ * the same node in every member.
  *
  * Lock bytes of the region file (OFD locks, never data):
  *   XPROC_LOCK_SETUP    write-locked while a process joins or leaves;
@@ -125,20 +125,19 @@ _Static_assert(sizeof(struct xproc_header) == 4096, "the header is one page");
 _Static_assert(offsetof(struct xproc_header, arena) == 64, "the arena on its own line");
 
 /* One process's membership. Fields are set by xproc_join and read-only
- * after, but `stopping` (set by xproc_leave for the agent), `forked` (set
- * in a fork child) and `mapped` (raised by xproc_arena_reach). post_lock
+ * after, but `stopping` (set by xproc_leave for the agent) and `forked`
+ * (set in a fork child). post_lock
  * serializes this process's shootdowns: the cells of its slot have one
  * writer. */
 struct xproc_region {
-	struct xproc_shared *shared;	/* the start of the reservation */
+	struct xproc_shared *shared;	/* the mapping of the whole span */
 	int fd;			/* the region file: its OFD locks */
 	int map_fd;		/* the region file again, for mappings: no locks */
 	int member_fd;		/* the store file, for XPROC_STORE_MEMBER */
 	struct xproc_layout layout;
 	uint64_t user_off;	/* the user area's place in the file */
 	uint64_t arena_off;	/* the arena's (the first node's) */
-	uint64_t span;		/* bytes reserved: arena_off + arena_max, page rounded */
-	_Atomic uint64_t mapped;	/* file bytes mapped here, from 0 */
+	uint64_t span;		/* bytes mapped: arena_off + arena_max, page rounded */
 	unsigned self;
 	char path[PATH_MAX];
 	xproc_apply_fn apply;
@@ -162,17 +161,11 @@ bool xproc_file_current(const struct xproc_region *r);
 /* Context: SETUP and PRESENT write-locked (alone). */
 int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
 		    size_t why_len);
-/* Reserve the span, map the region's published prefix into it, check it
- * is this store's and of r->layout (-EUCLEAN if not; -ENOMEM: no room for
- * the reservation). */
+/* Map the whole span (past the file's end too: only bytes the file holds
+ * are touched), check it is this store's and of r->layout (-EUCLEAN if
+ * not; -ENOMEM: no address space for it). */
 int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
 		   size_t why_len);
-/* Map [r->mapped, end) of the file into the reservation, MADV_DONTFORK;
- * async-signal-safe, no lock (a mapping of map_fd, whose description
- * holds no lock, is harmless in a fork child that inherits it between
- * the mmap and the madvise). 0 or -errno. */
-int xproc_file_map_to(struct xproc_region *r, uint64_t end);
-
 /* peers.c: lock, unlock or wait for (cmd F_OFD_SETLK(W)) one byte of the
  * region file; 0 or -errno. */
 int xproc_byte_lock(int fd, int cmd, short type, off_t byte);

@@ -173,8 +173,8 @@ void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);
 void *xproc_user_area(const struct xproc_region *r);
 
 /* xproc_arena_base - where offset 0 would be: the node at offset o is at
- * base + o once this process maps it (after a take that returned o, or
- * xproc_arena_reach). A valid offset is never 0. Return: NULL in a fork
+ * base + o in every member (each maps the whole span at join; the arena
+ * grows in the file only). A valid offset is never 0. Return: NULL in a fork
  * child. */
 char *xproc_arena_base(const struct xproc_region *r);
 
@@ -183,7 +183,7 @@ char *xproc_arena_base(const struct xproc_region *r);
  * nodes given back first, then never used ones, growing the arena (the
  * region file) by chunks as needed. A node's bytes are what its last
  * holder left (zero if never used), but for the first 8 of a given back
- * one. Also maps, as xproc_arena_reach, what other members grew.
+ * one.
  * Context: may sleep (the arena lock); async-signal-safe; errno kept.
  * Return: 0, -ENOMEM (arena_max reached, or no arena in the layout),
  * -ENOSPC (the region directory is full), -EUCLEAN (the arena's shared
@@ -200,16 +200,6 @@ int xproc_arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets);
  * Nothing in a fork child.
  */
 void xproc_arena_give(struct xproc_region *r, unsigned n, const uint64_t *offsets);
-
-/*
- * xproc_arena_reach - map what other members grew the arena to, so that
- * any offset they handed out can be read here: call it before touching a
- * node another member passed (take does it itself).
- * Context: no lock; async-signal-safe; errno kept.
- * Return: 0, -EBADF (fork child), -EUCLEAN (the published size is beyond
- * the layout) or the -errno of mmap.
- */
-int xproc_arena_reach(struct xproc_region *r);
 
 /* xproc_arena_nodes_in_use - nodes handed out and not given back, counting
  * those leaked by dead members (and up to n more for each member killed
