@@ -36,7 +36,7 @@ int dir_make(struct udax_store *s, const char *path, mode_t mode)
 	(void)mode;	/* store entries have no permission bits */
 	if (ret)
 		return ret;
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	ret = __store_parent_find(s->st, path, &parent, &leaf);
 	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
 	if (ret)
@@ -47,7 +47,7 @@ int dir_make(struct udax_store *s, const char *path, mode_t mode)
 	else if ((slot = __store_file_create(s->st, parent, leaf, STORE_TYPE_DIR)) < 0)
 		ret = detail_set(slot, "the store's file table is full (%u files and "
 				 "directories)", s->st->files_max);
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	return ret ? ret : checkpoint_failed(store_checkpoint(s->st));
 }
 
@@ -59,7 +59,7 @@ int dir_remove(struct udax_store *s, const char *path)
 
 	if (ret)
 		return ret;
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	ret = __store_parent_find(s->st, path, &parent, &leaf);
 	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
 	if (ret)
@@ -72,6 +72,6 @@ int dir_remove(struct udax_store *s, const char *path)
 		ret = detail_set(-ENOTEMPTY, "the directory is not empty");
 	else
 		__store_file_remove(s->st, slot);
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	return ret ? ret : checkpoint_failed(store_checkpoint(s->st));
 }

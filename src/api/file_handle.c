@@ -33,10 +33,10 @@ static int no_space(struct store *st)
 {
 	uint64_t free_blocks, total;
 
-	mutex_lock(&st->lock);
+	store_lock(st);
 	free_blocks = st->m->blocks_free;
 	total = st->data_blocks;
-	mutex_unlock(&st->lock);
+	store_unlock(st);
 	if (!free_blocks)
 		return detail_set(-ENOSPC, "the store is full: all its %llu blocks are allocated",
 				  (unsigned long long)total);
@@ -86,7 +86,7 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	ret = __store_parent_find(s->st, name, &parent, &leaf);
 	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
 	if (slot >= 0 && (flags & O_CREAT) && (flags & O_EXCL))
@@ -95,7 +95,7 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 		slot = -EISDIR;
 	else if (slot == -ENOENT && !ret && (flags & O_CREAT))
 		slot = __store_file_create(s->st, parent, leaf, STORE_TYPE_FILE);
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	if (slot < 0) {
 		free(f);
 		if (ret)
@@ -155,7 +155,7 @@ int file_unlink(struct udax_store *s, const char *name)
 	if (s->st->rdonly)
 		return detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)");
 	mutex_lock(&s->inodes_lock);
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	ret = __store_parent_find(s->st, name, &parent, &leaf);
 	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
 	if (ret)
@@ -168,7 +168,7 @@ int file_unlink(struct udax_store *s, const char *name)
 		ret = detail_set(-EBUSY, "the file is open or mapped in this process");
 	else
 		__store_file_remove(s->st, slot);
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	mutex_unlock(&s->inodes_lock);
 	/* Freed blocks become allocatable once no checkpoint names them. */
 	return ret ? ret : checkpoint_failed(store_checkpoint(s->st));
@@ -214,7 +214,7 @@ int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 	if (s->st->rdonly)
 		return detail_set(-EROFS, "the store was opened read-only (UDAX_STORE_RDONLY)");
 	mutex_lock(&s->inodes_lock);
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	ret = __store_parent_find(s->st, oldname, &from, &old_leaf);
 	if (!ret)
 		ret = __store_parent_find(s->st, newname, &to, &new_leaf);
@@ -232,13 +232,9 @@ int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 	if (!ret) {
 		/* An open handle names a slot, not a name: it follows; so
 		 * does a directory's subtree, whose entries name its slot. */
-		if (victim >= 0)
-			__store_file_remove(s->st, victim);
-		s->st->file[slot].parent = to;
-		strcpy(s->st->file[slot].name, new_leaf);
-		__store_meta_changed(s->st);
+		__store_file_rename(s->st, slot, victim, to, new_leaf);
 	}
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	mutex_unlock(&s->inodes_lock);
 	/* One checkpoint writes the whole file table: a crash leaves the old
 	 * table or the new one. The replaced file's blocks are freed by it. */

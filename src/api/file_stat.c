@@ -61,7 +61,7 @@ int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st)
 	if (path_check(name))
 		return -EINVAL;
 	mutex_lock(&s->inodes_lock);
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	ret = __store_parent_find(s->st, name, &parent, &leaf);
 	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
 	if (slot >= 0) {
@@ -70,7 +70,7 @@ int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st)
 		out.type = s->st->file[slot].type == STORE_TYPE_DIR ? UDAX_TYPE_DIR :
 									UDAX_TYPE_FILE;
 	}
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	if (slot < 0) {
 		mutex_unlock(&s->inodes_lock);
 		return ret ? path_lookup_failed(ret) :
@@ -113,9 +113,9 @@ static void inode_state_add(struct inode *ino, struct udax_file_stat *out)
 	struct store *s = ino->st;
 
 	out->size += atomic_load_explicit(&ino->size, memory_order_acquire);
-	mutex_lock(&s->lock);
+	store_lock(s);
 	out->blocks += s->file[ino->slot].blocks;
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 	out->dirty_pages += atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
 	mutex_lock(&ino->maps_lock);
 	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)

@@ -32,9 +32,9 @@ struct inode *inode_get(struct udax_store *s, int slot)
 	rwlock_init(&ino->invalidate_lock);
 	page_index_init(&ino->pi);
 	mutex_init(&ino->maps_lock);
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	atomic_init(&ino->size, s->st->file[slot].size);
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	s->inode[slot] = ino;
 out_unlock:
 	mutex_unlock(&s->inodes_lock);

@@ -112,12 +112,12 @@ int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)
 
 	if (!s || !st)
 		return detail_set(-EINVAL, "%s is NULL", s ? "st" : "the store handle");
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	out.blocks_total = s->st->data_blocks;
 	out.blocks_free = s->st->m->blocks_free;
 	out.files = s->st->m->files;
 	out.files_max = s->st->files_max;
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	out.delivery = missing_delivery();
 	out.index_bytes = radix_nodes_in_use() * sizeof(struct radix_node);
 	*st = out;
@@ -142,7 +142,7 @@ int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie
 	if (dir && *dir && path_check(dir))
 		return -EINVAL;
 	next = *cookie;
-	mutex_lock(&s->st->lock);
+	store_lock(s->st);
 	if (dir && *dir) {
 		slot = __store_file_find(s->st, dir);
 		if (slot >= 0 && s->st->file[slot].type != STORE_TYPE_DIR)
@@ -157,7 +157,7 @@ int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie
 			found_type = f->type == STORE_TYPE_DIR ? UDAX_TYPE_DIR : UDAX_TYPE_FILE;
 		}
 	}
-	mutex_unlock(&s->st->lock);
+	store_unlock(s->st);
 	if (slot < 0)
 		return detail_set(slot, slot == -ENOTDIR ? "the path names a file or passes "
 				  "through one, not a directory" : "no directory of that path");

@@ -16,6 +16,7 @@
 #include <linux/falloc.h>
 #include <linux/futex.h>
 #include <linux/userfaultfd.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -390,7 +391,7 @@ static struct {
  * only counts. */
 __attribute__((constructor(101))) static void inject_parse(void)
 {
-	static const char *const names[INJECT_POINTS] = { "zero", "node", "map" };
+	static const char *const names[INJECT_POINTS] = { "zero", "node", "map", "death" };
 	const char *p = getenv("UDAX_INJECT");
 
 	while (p && *p) {
@@ -416,5 +417,11 @@ bool compat_inject(enum inject_point point)
 
 	return inject[point].nth &&
 	       (call == inject[point].nth || (inject[point].and_later && call > inject[point].nth));
+}
+
+void compat_inject_death(void)
+{
+	if (compat_inject(INJECT_DEATH))
+		raise(SIGKILL);
 }
 #endif

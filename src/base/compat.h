@@ -125,12 +125,17 @@ void compat_buf_free(void *p, size_t bytes);
  * UDAX_INJECT="point:N[+][,point:N[+]...]", read at program start, makes the
  * Nth call at that point fail (and every later one with '+').
  * Points: "zero" block zeroing (-EIO), "node" index node allocation
- * (-ENOMEM), "map" installing a block in a mapping (-ENOMEM).
+ * (-ENOMEM), "map" installing a block in a mapping (-ENOMEM), "death" a
+ * point between two ordered stores of shared data (lock.h's death_order():
+ * the process kills itself there with SIGKILL, as if killed from outside
+ * at that instant).
  */
-enum inject_point { INJECT_ZERO, INJECT_NODE, INJECT_MAP, INJECT_POINTS };
+enum inject_point { INJECT_ZERO, INJECT_NODE, INJECT_MAP, INJECT_DEATH, INJECT_POINTS };
 
 #ifdef UDAX_FAULT_INJECT
 bool compat_inject(enum inject_point point);
+/* Die (SIGKILL) if the "death" point fires. */
+void compat_inject_death(void);
 #else
 static inline bool compat_inject(enum inject_point point)
 {

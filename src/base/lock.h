@@ -19,6 +19,21 @@
 
 #include "base/compat.h"
 
+/*
+ * Data that processes share must survive a process killed (SIGKILL) in the
+ * middle of changing it: the change is a sequence of stores, each leaving
+ * something the next lock holder can repair, and death_order() between two
+ * of them keeps the compiler from swapping them. The process dies, so no
+ * CPU ordering is involved: what it leaves is its stores up to the kill.
+ */
+static inline void death_order(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+#ifdef UDAX_FAULT_INJECT
+	compat_inject_death();	/* UDAX_INJECT=death:N dies at the Nth */
+#endif
+}
+
 /* States of struct mutex.state. */
 enum { MUTEX_FREE = 0, MUTEX_HELD = 1, MUTEX_CONTENDED = 2 };
 

@@ -24,6 +24,7 @@
 
 #define POOL_CHUNK_BYTES (2u << 20)
 
+
 static struct mutex pool_lock = MUTEX_INIT;
 static struct radix_node *pool_free;	/* singly linked through ->parent */
 static char *pool_chunk;		/* bump allocation in the newest chunk */
@@ -235,7 +236,9 @@ uint64_t *radix_insert_slot(const struct radix_space *sp, struct radix_tree *t, 
 				root->tags[tag] = 1;
 		old->parent = top;
 		old->offset = 0;
+		death_order();
 		t->root = top;
+		death_order();
 		t->height++;
 	}
 	ref = t->root;
@@ -251,8 +254,9 @@ uint64_t *radix_insert_slot(const struct radix_space *sp, struct radix_tree *t, 
 			made = radix_node_at(sp, child);
 			made->parent = ref;
 			made->offset = (uint16_t)off;
-			node->child[off] = child;
 			node->count++;
+			death_order();
+			node->child[off] = child;
 		}
 		ref = child;
 	}
@@ -268,8 +272,10 @@ void radix_slot_store(struct radix_tree *t, uint64_t index, uint64_t *slot,
 	/* The slot is value[i] of a leaf; step back to the node to count it. */
 	leaf = (struct radix_node *)((char *)(slot - slot_of(index, 1)) -
 				     offsetof(struct radix_node, value));
-	if (!*slot)
+	if (!*slot) {
 		leaf->count++;
+		death_order();
+	}
 	*slot = value;
 }
 
@@ -345,6 +351,7 @@ void radix_delete(const struct radix_space *sp, struct radix_tree *t, uint64_t i
 	for (int tag = 0; tag < RADIX_TAGS; tag++)
 		radix_tag_clear(sp, t, index, (enum radix_tag)tag);
 	*slot = 0;
+	death_order();
 	node = (struct radix_node *)((char *)(slot - slot_of(index, 1)) -
 				     offsetof(struct radix_node, value));
 	ref = radix_ref_of(sp, node);
@@ -356,9 +363,11 @@ void radix_delete(const struct radix_space *sp, struct radix_tree *t, uint64_t i
 			struct radix_node *up = radix_node_at(sp, parent);
 
 			up->child[node->offset] = 0;
+			death_order();
 			up->count--;
 		} else {
 			t->root = 0;
+			death_order();
 			t->height = 0;
 		}
 		node->parent = fr->list;
@@ -438,4 +447,17 @@ void radix_destroy(const struct radix_space *sp, struct radix_tree *t)
 	t->root = 0;
 	t->height = 0;
 	radix_release(sp, &fr);
+}
+
+void radix_root_repair(const struct radix_space *sp, struct radix_tree *t)
+{
+	struct radix_node *root;
+
+	if (!t->root) {
+		t->height = 0;
+		return;
+	}
+	root = radix_node_at(sp, t->root);
+	root->parent = 0;
+	t->height = root->height;
 }

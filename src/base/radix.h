@@ -11,6 +11,15 @@
  * owner's lock is held: callers preload nodes before taking it and give
  * freed nodes back after releasing it.
  *
+ * Death: in memory processes share, a process may be killed (SIGKILL) at
+ * any instant inside a change of a tree. The changes are ordered so that
+ * what it leaves is a tree every lookup reads right, whose only damage is
+ * (a) a node counted as holding one more slot than it does (it is never
+ * freed: leaked with the nodes the dead process held), and (b) after a new
+ * root, the tree's height or the old root's parent stale, which
+ * radix_root_repair() fixes; until then nothing may use the tree. Tags
+ * set or cleared half way up are not repaired (the block maps use none).
+ *
  * Layer: base. May call: lock.h.
  */
 #ifndef UDAX_RADIX_H
@@ -155,6 +164,10 @@ void radix_delete(const struct radix_space *sp, struct radix_tree *t, uint64_t i
 /* Return the first non-zero value at an index >= *index, with *index set to
  * it; 0 if none. */
 uint64_t radix_next(const struct radix_space *sp, struct radix_tree *t, uint64_t *index);
+
+/* After a process died changing t (see Death above): make its height its
+ * root's and its root parentless. */
+void radix_root_repair(const struct radix_space *sp, struct radix_tree *t);
 
 /* Free every node (the tree must no longer be reachable). */
 void radix_destroy(const struct radix_space *sp, struct radix_tree *t);

@@ -201,7 +201,7 @@ static ssize_t pwrite_hole_run(struct inode *ino, uint64_t pos, const void *buf,
 	entry_delete_locked(&ino->pi, base);
 	if (ret == -EFAULT)
 		*readable = done;
-	if (ret == -ENOSPC)
+	if (ret == -ENOSPC || ret == -EAGAIN)	/* EAGAIN: a hole filled meanwhile */
 		return 0;
 	return ret ? ret : (ssize_t)bytes;
 }
@@ -273,12 +273,12 @@ static void inode_extend(struct inode *ino, uint64_t size)
 						      memory_order_release,
 						      memory_order_relaxed))
 		;
-	mutex_lock(&st->lock);
+	store_lock(st);
 	if (st->file[ino->slot].size < size) {
 		st->file[ino->slot].size = size;
 		__store_meta_changed(st);
 	}
-	mutex_unlock(&st->lock);
+	store_unlock(st);
 }
 
 /*

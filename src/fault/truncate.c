@@ -110,10 +110,10 @@ static void inode_size_set(struct inode *ino, uint64_t size)
 	struct store *st = ino->st;
 
 	atomic_store_explicit(&ino->size, size, memory_order_seq_cst);
-	mutex_lock(&st->lock);
+	store_lock(st);
 	st->file[ino->slot].size = size;
 	__store_meta_changed(st);
-	mutex_unlock(&st->lock);
+	store_unlock(st);
 }
 
 int inode_truncate(struct inode *ino, uint64_t size)

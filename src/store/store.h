@@ -17,7 +17,8 @@
  * area, syncs it, then writes the superblock slot not in use: the store on
  * disk is always the last complete checkpoint.
  *
- * Layer: store. May call: base (locks, the radix tree of block maps).
+ * Layer: store. May call: base (locks, the radix tree of block maps), xproc
+ * (a store several processes share: store_shared.c).
  */
 #ifndef UDAX_STORE_H
 #define UDAX_STORE_H
@@ -28,6 +29,7 @@
 #include "base/lock.h"
 #include "base/radix.h"
 #include "udax.h"
+#include "xproc/xproc.h"
 
 #define STORE_BLOCK_SIZE 4096u
 #define STORE_BLOCK_SHIFT 12
@@ -126,6 +128,15 @@ struct store_meta {
 	uint64_t pending_lo[2], pending_hi[2];	/* data block range holding them */
 	uint64_t meta_changes;	/* bumped by every metadata change */
 	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
+	uint64_t recoveries;		/* __store_recover() runs (shared store) */
+	/* A rename in progress (__store_file_rename()): slot + 1, or 0, with
+	 * the entry it replaces (slot + 1, or 0). A process killed while it
+	 * changes the records leaves it here, and the next holder of
+	 * store.lock finishes it (__store_rename_finish()). */
+	uint32_t rename_slot;
+	uint32_t rename_victim;
+	uint32_t rename_parent;
+	char rename_name[STORE_NAME_MAX + 1];
 };
 
 /* Bytes of a store_meta with its arrays for this geometry, and where each
@@ -172,8 +183,14 @@ struct store {
 	struct disk_extent *ckpt_ext;
 	uint64_t ckpt_ext_cap;
 
+	/* store_lock() and store_checkpoint_lock() take these, or, for a
+	 * store shared by processes, their twins in the region (head). */
 	struct mutex checkpoint_lock;	/* see store_format.c */
 	struct mutex lock;
+	const struct store_lock_ops *lock_ops;	/* shared: the region's locks */
+	struct xproc_region *region;	/* shared: this process's membership */
+	struct store_region_head *head;	/* shared: the locks, in the region */
+	struct radix_space arena_space;	/* shared: the region's node arena */
 
 	/* The shared metadata and its arrays (store_meta_place()). */
 	struct store_meta *m;
@@ -184,6 +201,63 @@ struct store {
 	uint16_t *group_free;	/* free blocks per 2 MiB group */
 	const struct radix_space *space;	/* where the block maps' nodes live */
 };
+
+/*
+ * store.lock and store.checkpoint_lock (the order: checkpoint first).
+ * Private store: the mutexes. Shared store: the region's xproc locks,
+ * through lock_ops (store_open.c); a taker that finds the holder dead
+ * repairs what it protects first. Async-signal-safe (the fault path).
+ */
+struct store_lock_ops {
+	void (*lock)(struct store *s);
+	void (*unlock)(struct store *s);
+	void (*checkpoint_lock)(struct store *s);
+	void (*checkpoint_unlock)(struct store *s);
+};
+
+static inline void store_lock(struct store *s)
+{
+	if (s->lock_ops)
+		s->lock_ops->lock(s);
+	else
+		mutex_lock(&s->lock);
+}
+
+static inline void store_unlock(struct store *s)
+{
+	if (s->lock_ops)
+		s->lock_ops->unlock(s);
+	else
+		mutex_unlock(&s->lock);
+}
+
+static inline void store_checkpoint_lock(struct store *s)
+{
+	if (s->lock_ops)
+		s->lock_ops->checkpoint_lock(s);
+	else
+		mutex_lock(&s->checkpoint_lock);
+}
+
+static inline void store_checkpoint_unlock(struct store *s)
+{
+	if (s->lock_ops)
+		s->lock_ops->checkpoint_unlock(s);
+	else
+		mutex_unlock(&s->checkpoint_lock);
+}
+
+/*
+ * store_load_shared - load the store at path for several processes at
+ * once (issue 14, stage 2): join its region (xproc_join with apply/ctx,
+ * the invalidations of this process's mappings), and if no member holds
+ * the metadata yet, load it from the store file into the region; else
+ * use the members'. flock(LOCK_SH): a private writer (store_load) and
+ * a shared one exclude each other. Return: 0, or as store_load() and
+ * xproc_join() (-EUCLEAN also: the region's geometry is not the store's).
+ */
+int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct store **out,
+		      struct store_error *why);
 
 /* Create a store file; flags: 0 or UDAX_STORE_PREALLOC (reserve the whole
  * file on the host: -ENOSPC if the host cannot hold it). */
@@ -243,6 +317,12 @@ int __store_file_find(struct store *s, const char *path);
  * Return: its slot, or -ENOSPC (the table is full). */
 int __store_file_create(struct store *s, uint32_t parent, const char *name,
 			enum store_type type);
+/* Move entry slot to directory parent under name, removing entry victim
+ * (or nothing: -1) first. A process killed half way leaves it to
+ * __store_rename_finish(), which completes a rename in progress. */
+void __store_file_rename(struct store *s, int slot, int victim, uint32_t parent,
+			 const char *name);
+void __store_rename_finish(struct store *s);
 /* Remove an entry (a directory must be empty), freeing a file's blocks. */
 void __store_file_remove(struct store *s, int slot);
 /* Whether directory slot has no entries. */
@@ -305,8 +385,9 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
  * first placed as store_get_block() places it; how as there), without
  * naming them in the file's map: nobody can find them, so they need no
  * zeroing pass if the caller writes them whole. store_name_run() names the
- * count blocks from block once written (Return: 0, or -ENOMEM: then they
- * are released); store_release_run() gives them back unnamed, their
+ * count blocks from block once written (Return: 0, or -ENOMEM, or -EAGAIN:
+ * another process sharing the store filled one of the holes first; then
+ * they are all released); store_release_run() gives them back unnamed, their
  * contents discarded.
  * Return: the first block with *count >= 1; 0 if fblock is no hole (any
  * more: a write that ran before the caller's entry lock filled it); or
@@ -350,7 +431,9 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock);
 #define STORE_EXTENT_RESERVE 8	/* 1/8 of the groups stay for 4 KiB blocks */
 
 /* Name block as file block fblock in map (a file's block map), taking the
- * nodes it needs from the store's space. Return: 0 or -ENOMEM. */
+ * nodes it needs from the store's space. Return: 0, -ENOMEM, or -EEXIST if
+ * the map names a block there already (another process sharing the store
+ * allocated it first). */
 int store_map_insert(struct store *s, struct radix_tree *map, uint64_t fblock, uint64_t block);
 
 /* Return a block to the allocator (bitmap and counters).
@@ -360,9 +443,16 @@ void __store_block_release(struct store *s, uint64_t block);
 /* Extents' room kept allocated on the host beyond what a checkpoint writes
  * (store_format.c): 16,384 extents, 256 KiB per metadata area. */
 #define STORE_AREA_MARGIN 16384
-/* Remember a freed block (still marked used) until a checkpoint commits
- * its freeing. Context: store.lock held. */
+/* Pending frees (store_meta.c; see struct store_meta). Context: store.lock
+ * held. Remember a freed block (still marked used) until a checkpoint
+ * commits its freeing; release the blocks of pending[which] (their host
+ * space given back one contiguous run at a time); merge pending[which]
+ * back into pending[pending_cur] (its checkpoint failed or died); count
+ * pending[which] again from its bits (after a death). */
 void __store_pending_add(struct store *s, uint64_t block);
+void __store_pending_release(struct store *s, unsigned which);
+void __store_pending_merge_back(struct store *s, unsigned which);
+void __store_pending_recount(struct store *s, unsigned which);
 
 /* Give the host space of every free data block back (a repair: a crash
  * may leave blocks zeroed on the host that no checkpoint names; a

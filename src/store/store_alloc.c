@@ -44,16 +44,6 @@ static void block_take(struct store *s, uint64_t block)
 	s->m->blocks_free--;
 }
 
-void __store_block_release(struct store *s, uint64_t block)
-{
-	uint64_t b = block - s->data_start;
-
-	s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
-	s->group_free[b / STORE_GROUP_BLOCKS]++;
-	s->m->groups_empty += s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
-	s->m->blocks_free++;
-}
-
 /* Store block that keeps fblock aligned with a block already mapped in its
  * 2 MiB file window, or 0. */
 static uint64_t goal_from_window(struct store *s, struct store_file *f, uint64_t fblock)
@@ -169,15 +159,21 @@ int store_map_insert(struct store *s, struct radix_tree *map, uint64_t fblock, u
 {
 	struct radix_preload pl = { .count = 0 };
 	uint64_t *slot;
+	int ret;
 
 	if (radix_preload_fill(s->space, &pl, radix_nodes_needed(s->space, map, fblock)) != 0) {
 		radix_preload_drain(s->space, &pl);
 		return -ENOMEM;
 	}
 	slot = radix_insert_slot(s->space, map, fblock, &pl);
-	radix_slot_store(map, fblock, slot, block);
+	if (*slot) {
+		ret = -EEXIST;
+	} else {
+		radix_slot_store(map, fblock, slot, block);
+		ret = 0;
+	}
 	radix_preload_drain(s->space, &pl);
-	return 0;
+	return ret;
 }
 
 /* Zero a new block. A streaming writer's lands in the 2 MiB folio just
@@ -202,13 +198,13 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 	uint64_t block;
 	int ret;
 
-	mutex_lock(&s->lock);
+	store_lock(s);
 	block = radix_lookup(s->space, &f->map, fblock);
 	if (!block && how != STORE_LOOKUP) {
 		block = block_alloc(s, f, fblock, &opens_group);
 		fresh = block != 0;
 	}
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 	if (!fresh)
 		return block || how == STORE_LOOKUP ? (int64_t)block : -ENOSPC;
 
@@ -225,7 +221,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 	ret = block_zero(s, block, how);
 	if (ret)
 		s->io->discard(s, store_block_offset(block), STORE_BLOCK_SIZE);
-	mutex_lock(&s->lock);
+	store_lock(s);
 	if (!ret)
 		ret = store_map_insert(s, &f->map, fblock, block);
 	if (ret) {
@@ -234,7 +230,11 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 		f->blocks++;
 		__store_meta_changed(s);
 	}
-	mutex_unlock(&s->lock);
+	if (ret == -EEXIST) {	/* another process named fblock first */
+		block = radix_lookup(s->space, &f->map, fblock);
+		ret = 0;
+	}
+	store_unlock(s);
 	if (ret)
 		return ret == -ENOMEM || ret == -ENOSPC ? ret : -EIO;
 	return (int64_t)block;
@@ -246,7 +246,7 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 	struct radix_tree *map = &s->file[slot].map;
 	uint64_t block, n = 1, next = fblock;
 
-	mutex_lock(&s->lock);
+	store_lock(s);
 	block = radix_lookup(s->space, map, fblock);
 	if (block) {
 		/* One lookup per leaf, then its consecutive slots: a 2 MiB run
@@ -263,7 +263,7 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 	} else {
 		n = radix_next(s->space, map, &next) && next - fblock < max ? next - fblock : max;
 	}
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 	*run = n;
 	return (int64_t)block;
 }
@@ -288,7 +288,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 	uint64_t next = fblock, block = 0, g, n;
 	int ret;
 
-	mutex_lock(&s->lock);
+	store_lock(s);
 	if (s->m->groups_empty * STORE_EXTENT_RESERVE > s->groups &&
 	    !(radix_next(s->space, &f->map, &next) && next < fblock + STORE_GROUP_BLOCKS) &&
 	    (g = empty_group_next(s)) < s->groups) {
@@ -296,7 +296,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 		for (uint64_t i = 0; i < STORE_GROUP_BLOCKS; i++)
 			block_take(s, block + i);
 	}
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 	if (!block)
 		return 0;
 
@@ -309,7 +309,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 	if (ret)
 		s->io->discard(s, store_block_offset(block),
 			       STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
-	mutex_lock(&s->lock);
+	store_lock(s);
 	for (n = 0; !ret && n < STORE_GROUP_BLOCKS; n++)
 		ret = store_map_insert(s, &f->map, fblock + n, block + n);
 	if (ret) {
@@ -318,8 +318,8 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 		f->blocks += STORE_GROUP_BLOCKS;
 		__store_meta_changed(s);
 	}
-	mutex_unlock(&s->lock);
-	if (ret == -ENOSPC)
+	store_unlock(s);
+	if (ret == -ENOSPC || ret == -EEXIST)	/* EEXIST: another process named one */
 		return 0;
 	if (ret)
 		return ret == -ENOMEM ? ret : -EIO;
@@ -336,9 +336,9 @@ int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n
 	if (n > window_end - fblock)
 		n = window_end - fblock;
 	*count = 0;
-	mutex_lock(&s->lock);
+	store_lock(s);
 	if (radix_lookup(s->space, &f->map, fblock)) {	/* no hole any more */
-		mutex_unlock(&s->lock);
+		store_unlock(s);
 		return 0;
 	}
 	block = block_alloc(s, f, fblock, &opens_group);
@@ -347,7 +347,7 @@ int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n
 	       block_is_free(s, block + *count) &&
 	       (block + *count - s->data_start) % STORE_GROUP_BLOCKS)
 		block_take(s, block + (*count)++);
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 	if (!block)
 		return -ENOSPC;
 	if (opens_group && how == STORE_ALLOCATE_STREAM) {
@@ -362,10 +362,10 @@ int64_t store_reserve_run(struct store *s, int slot, uint64_t fblock, uint64_t n
 void store_release_run(struct store *s, uint64_t block, uint64_t count)
 {
 	s->io->discard(s, store_block_offset(block), count * STORE_BLOCK_SIZE);
-	mutex_lock(&s->lock);
+	store_lock(s);
 	for (uint64_t i = 0; i < count; i++)
 		__store_block_release(s, block + i);
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 }
 
 int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, uint64_t count)
@@ -374,7 +374,7 @@ int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, u
 	uint64_t named = 0;
 	int ret = 0;
 
-	mutex_lock(&s->lock);
+	store_lock(s);
 	while (!ret && named < count)
 		if (!(ret = store_map_insert(s, &f->map, fblock + named, block + named)))
 			named++;
@@ -384,24 +384,8 @@ int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, u
 		f->blocks += count;
 		__store_meta_changed(s);
 	}
-	mutex_unlock(&s->lock);
-	return ret;
-}
-
-void __store_pending_add(struct store *s, uint64_t block)
-{
-	struct store_meta *m = s->m;
-	unsigned cur = m->pending_cur;
-	uint64_t b = block - s->data_start;
-
-	s->pending[cur][b / 64] |= (uint64_t)1 << (b % 64);
-	if (!m->pending_count[cur]++) {
-		m->pending_lo[cur] = m->pending_hi[cur] = b;
-	} else if (b < m->pending_lo[cur]) {
-		m->pending_lo[cur] = b;
-	} else if (b > m->pending_hi[cur]) {
-		m->pending_hi[cur] = b;
-	}
+	store_unlock(s);
+	return ret == -EEXIST ? -EAGAIN : ret;
 }
 
 /* Context: store.lock held. */
@@ -412,8 +396,11 @@ static void __store_free_range(struct store *s, int slot, uint64_t first, uint64
 	uint64_t fblock = first, block;
 
 	while (fblock <= last && (block = radix_next(s->space, &f->map, &fblock)) && fblock <= last) {
-		__store_pending_add(s, block);
+		/* Out of the map before it is pending: a process killed
+		 * between leaks the block, never frees a block a map names. */
 		radix_delete(s->space, &f->map, fblock, &fr);
+		death_order();
+		__store_pending_add(s, block);
 		f->blocks--;
 		__store_meta_changed(s);
 		if (fblock++ == UINT64_MAX)
@@ -424,9 +411,9 @@ static void __store_free_range(struct store *s, int slot, uint64_t first, uint64
 
 void store_free_range(struct store *s, int slot, uint64_t first, uint64_t last)
 {
-	mutex_lock(&s->lock);
+	store_lock(s);
 	__store_free_range(s, slot, first, last);
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 }
 
 void __store_file_remove(struct store *s, int slot)

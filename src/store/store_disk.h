@@ -120,4 +120,15 @@ int disk_store_truncated(const struct disk_store *ds, struct store_error *why);
 uint64_t disk_truncation_lost(const struct disk_store *ds, char *names, size_t size,
 			      unsigned *files);
 
+ /* The steps of a load (store_format.c), shared by store_load() and
+ * store_load_shared(): open the file at path, take flock `lock`, read and
+ * check the store into *ds (ds->area is the caller's to free) and set the
+ * geometry in a new *out, whose metadata is not placed yet
+ * (store_close_disk() undoes it); fill placed, zeroed metadata from ds
+ * (0 or -ENOMEM). */
+int store_open_disk(const char *path, unsigned flags, int lock, struct store **out,
+		    struct disk_store *ds, struct store_error *why);
+int store_meta_fill(struct store *s, const struct disk_store *ds);
+void store_close_disk(struct store *s);
+
 #endif /* UDAX_STORE_DISK_H */

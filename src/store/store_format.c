@@ -200,14 +200,11 @@ static int load_files(struct store *s, const struct disk_super *sb,
 	return 0;
 }
 
-int store_load(const char *path, unsigned flags, struct store **out, struct store_error *why)
+int store_open_disk(const char *path, unsigned flags, int lock, struct store **out,
+		    struct disk_store *ds, struct store_error *why)
 {
-	struct store_meta_layout layout;
-	struct disk_store ds;
-	struct disk_super sb;
-	uint8_t *area = NULL;
+	const struct disk_super *sb = &ds->sb;
 	struct store *s;
-	void *meta;
 	int ret;
 
 	s = calloc(1, sizeof(*s));
@@ -228,47 +225,35 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 		free(s);
 		return ret;
 	}
-	if (flock(s->fd, (s->rdonly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+	if (flock(s->fd, lock | LOCK_NB) != 0) {
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		store_error_set(why, s->rdonly ? "store is open for writing by another opener"
 					       : "store is in use by another opener");
 		goto err_close;
 	}
-	ret = disk_read_store(s->fd, &ds, why);
+	ret = disk_read_store(s->fd, ds, why);
 	if (ret)
 		goto err_close;
-	sb = ds.sb;
-	area = ds.area;
-	ret = disk_store_truncated(&ds, why);
+	ret = disk_store_truncated(ds, why);
 	if (ret)
 		goto err_free;
-	if (ds.tree_broken && !(flags & STORE_LOAD_TREE_REPAIR)) {
+	if (ds->tree_broken && !(flags & STORE_LOAD_TREE_REPAIR)) {
 		store_error_set(why, "directory structure is damaged: %u entr%s cut off from the "
 				"root (%s); udax fsck --repair reattaches them under "
-				STORE_LOST_FOUND, ds.tree_broken, ds.tree_broken > 1 ? "ies" : "y",
-				ds.tree_why.text);
+				STORE_LOST_FOUND, ds->tree_broken, ds->tree_broken > 1 ? "ies" : "y",
+				ds->tree_why.text);
 		ret = -EUCLEAN;
 		goto err_free;
 	}
-	s->store_blocks = sb.store_blocks;
-	s->data_start = sb.data_start;
-	s->data_blocks = sb.data_blocks;
-	s->area_start[0] = sb.area_start[0];
-	s->area_start[1] = sb.area_start[1];
-	s->area_blocks = sb.area_blocks;
-	s->files_max = sb.files_max;
-	s->flags = sb.flags;
-	s->groups = sb.data_blocks / STORE_GROUP_BLOCKS;
-	store_meta_layout(s->files_max, s->data_blocks, &layout);
-	meta = calloc(1, layout.bytes);
-	if (!meta) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
-	store_meta_place(s, meta);
-	s->m->super_slot = ds.slot;
-	s->m->active_area = sb.active_area;
-	s->m->generation = sb.generation;
+	s->store_blocks = sb->store_blocks;
+	s->data_start = sb->data_start;
+	s->data_blocks = sb->data_blocks;
+	s->area_start[0] = sb->area_start[0];
+	s->area_start[1] = sb->area_start[1];
+	s->area_blocks = sb->area_blocks;
+	s->files_max = sb->files_max;
+	s->flags = sb->flags;
+	s->groups = sb->data_blocks / STORE_GROUP_BLOCKS;
 	if (!s->rdonly) {
 		/* Memory for checkpoints, taken now: at vm.max_map_count no
 		 * mmap would get it later. */
@@ -278,26 +263,36 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 			goto err_free;
 		}
 	}
-	ret = load_files(s, &sb, area);
-	if (ret)
-		goto err_free;
-	__store_count_free(s);
-	free(area);
-	*why = ds.fell_back ? ds.note : (struct store_error){ "" };
 	*out = s;
 	return 0;
 
 err_free:
-	free(area);
-	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
-	if (s->m)
-		for (uint32_t i = 0; i < s->files_max; i++)
-			radix_destroy(s->space, &s->file[i].map);
-	free(s->m);
+	free(ds->area);
 err_close:
 	close(s->fd);
 	free(s);
 	return ret;
+}
+
+int store_meta_fill(struct store *s, const struct disk_store *ds)
+{
+	int ret;
+
+	s->m->super_slot = ds->slot;
+	s->m->active_area = ds->sb.active_area;
+	s->m->generation = ds->sb.generation;
+	ret = load_files(s, &ds->sb, ds->area);
+	if (!ret)
+		__store_count_free(s);
+	return ret;
+}
+
+void store_close_disk(struct store *s)
+{
+	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
+	compat_buf_free(s->ckpt_ext, s->ckpt_ext_cap * sizeof(*s->ckpt_ext));
+	close(s->fd);
+	free(s);
 }
 
 /* Extents of one file's map, appended to *ext; at most max in all (the
@@ -336,62 +331,6 @@ static int collect_extents(struct store *s, struct store_file *f, struct disk_ex
 			break;	/* the last index: the walk would start over */
 	}
 	return 0;
-}
-
-/* Make the blocks freed before a committed checkpoint (pending[which])
- * allocatable again, giving their space back to the host one contiguous
- * run at a time. Context: store.lock held. */
-static void release_pending(struct store *s, unsigned which)
-{
-	struct store_meta *m = s->m;
-	uint64_t *bits = s->pending[which];
-	uint64_t run_start = 0, run_len = 0;
-
-	if (!m->pending_count[which])
-		return;
-	for (uint64_t w = m->pending_lo[which] / 64; w <= m->pending_hi[which] / 64; w++) {
-		uint64_t word = bits[w];
-
-		bits[w] = 0;
-		for (; word; word &= word - 1) {
-			uint64_t b = w * 64 + (uint64_t)__builtin_ctzll(word);
-
-			if (run_len && b != run_start + run_len) {
-				s->io->discard(s, store_block_offset(s->data_start + run_start),
-					       run_len * STORE_BLOCK_SIZE);
-				run_len = 0;
-			}
-			if (!run_len)
-				run_start = b;
-			run_len++;
-			__store_block_release(s, s->data_start + b);
-		}
-	}
-	if (run_len)
-		s->io->discard(s, store_block_offset(s->data_start + run_start),
-			       run_len * STORE_BLOCK_SIZE);
-	m->pending_count[which] = 0;
-}
-
-/* Put the frees a failed checkpoint was to commit (pending[which]) back
- * with those of the next one. Context: store.lock held. */
-static void pending_merge_back(struct store *s, unsigned which)
-{
-	struct store_meta *m = s->m;
-	unsigned cur = m->pending_cur;
-
-	if (!m->pending_count[which])
-		return;
-	for (uint64_t w = m->pending_lo[which] / 64; w <= m->pending_hi[which] / 64; w++) {
-		s->pending[cur][w] |= s->pending[which][w];
-		s->pending[which][w] = 0;
-	}
-	if (!m->pending_count[cur] || m->pending_lo[which] < m->pending_lo[cur])
-		m->pending_lo[cur] = m->pending_lo[which];
-	if (!m->pending_count[cur] || m->pending_hi[which] > m->pending_hi[cur])
-		m->pending_hi[cur] = m->pending_hi[which];
-	m->pending_count[cur] += m->pending_count[which];
-	m->pending_count[which] = 0;
 }
 
 /* A consistent image of the metadata, taken under store.lock. */
@@ -534,26 +473,26 @@ int store_checkpoint(struct store *s)
 
 	if (s->rdonly)
 		return -EROFS;
-	mutex_lock(&s->checkpoint_lock);
+	store_checkpoint_lock(s);
 	memset(snap.table, 0, disk_table_bytes(s->files_max));
 	snap.ext = s->ckpt_ext;
 	snap.cap = s->ckpt_ext_cap;
-	mutex_lock(&s->lock);
+	store_lock(s);
 	ret = snapshot_take(s, &snap);
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 	s->ckpt_ext = snap.ext;		/* perhaps grown */
 	s->ckpt_ext_cap = snap.cap;
 	if (!ret)
 		ret = snapshot_commit(s, &snap);
-	mutex_lock(&s->lock);
+	store_lock(s);
 	if (!ret) {
-		release_pending(s, snap.freed);
+		__store_pending_release(s, snap.freed);
 		s->m->meta_committed = snap.meta_changes;
 	} else {
-		pending_merge_back(s, snap.freed);
+		__store_pending_merge_back(s, snap.freed);
 	}
-	mutex_unlock(&s->lock);
-	mutex_unlock(&s->checkpoint_lock);
+	store_unlock(s);
+	store_checkpoint_unlock(s);
 	return ret;
 }
 
@@ -564,22 +503,11 @@ int store_sync(struct store *s)
 
 	if (s->rdonly)
 		return 0;	/* nothing can have been written */
-	mutex_lock(&s->lock);
+	store_lock(s);
 	changed = s->m->meta_changes != s->m->meta_committed;
-	mutex_unlock(&s->lock);
+	store_unlock(s);
 	if (changed)
 		return store_checkpoint(s);
 	ret = s->io->sync(s);
 	return ret ? ret : store_length_check(s);
-}
-
-void store_unload(struct store *s)
-{
-	for (uint32_t i = 0; i < s->files_max; i++)
-		radix_destroy(s->space, &s->file[i].map);
-	close(s->fd);
-	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
-	compat_buf_free(s->ckpt_ext, s->ckpt_ext_cap * sizeof(*s->ckpt_ext));
-	free(s->m);
-	free(s);
 }

@@ -2,14 +2,17 @@
 /*
  * store_meta.c - where the metadata several processes share lives: the
  * layout of struct store_meta with its arrays (file table, bitmap of used
- * blocks, the two bitmaps of pending frees, free blocks per group), and the
- * allocator's counters derived from the bitmap.
+ * blocks, the two bitmaps of pending frees, free blocks per group), the
+ * allocator's counters derived from the bitmap, a block given back to it,
+ * and the pending frees
+ * (store.h says how a checkpoint flips, releases or merges them back).
  *
  * Locks: none of its own; the callers hold store.lock or have the store to
  * themselves (load).
  *
  * Layer: store. May call: base.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -68,4 +71,106 @@ void __store_count_free(struct store *s)
 		m->blocks_free += STORE_GROUP_BLOCKS - used;
 		m->groups_empty += used == 0;
 	}
+}
+
+void __store_block_release(struct store *s, uint64_t block)
+{
+	uint64_t b = block - s->data_start;
+
+	s->used[b / 64] &= ~((uint64_t)1 << (b % 64));
+	s->group_free[b / STORE_GROUP_BLOCKS]++;
+	s->m->groups_empty += s->group_free[b / STORE_GROUP_BLOCKS] == STORE_GROUP_BLOCKS;
+	s->m->blocks_free++;
+}
+
+void __store_pending_add(struct store *s, uint64_t block)
+{
+	struct store_meta *m = s->m;
+	unsigned cur = m->pending_cur;
+	uint64_t b = block - s->data_start;
+
+	s->pending[cur][b / 64] |= (uint64_t)1 << (b % 64);
+	if (!m->pending_count[cur]++) {
+		m->pending_lo[cur] = m->pending_hi[cur] = b;
+	} else if (b < m->pending_lo[cur]) {
+		m->pending_lo[cur] = b;
+	} else if (b > m->pending_hi[cur]) {
+		m->pending_hi[cur] = b;
+	}
+}
+
+/* Make the blocks freed before a committed checkpoint (pending[which])
+ * allocatable again, giving their space back to the host one contiguous
+ * run at a time. Context: store.lock held. */
+void __store_pending_release(struct store *s, unsigned which)
+{
+	struct store_meta *m = s->m;
+	uint64_t *bits = s->pending[which];
+	uint64_t run_start = 0, run_len = 0;
+
+	if (!m->pending_count[which])
+		return;
+	for (uint64_t w = m->pending_lo[which] / 64; w <= m->pending_hi[which] / 64; w++) {
+		uint64_t word = bits[w];
+
+		bits[w] = 0;
+		for (; word; word &= word - 1) {
+			uint64_t b = w * 64 + (uint64_t)__builtin_ctzll(word);
+
+			if (run_len && b != run_start + run_len) {
+				s->io->discard(s, store_block_offset(s->data_start + run_start),
+					       run_len * STORE_BLOCK_SIZE);
+				run_len = 0;
+			}
+			if (!run_len)
+				run_start = b;
+			run_len++;
+			__store_block_release(s, s->data_start + b);
+		}
+	}
+	if (run_len)
+		s->io->discard(s, store_block_offset(s->data_start + run_start),
+			       run_len * STORE_BLOCK_SIZE);
+	m->pending_count[which] = 0;
+}
+
+/* Put the frees a failed checkpoint was to commit (pending[which]) back
+ * with those of the next one. Context: store.lock held. */
+void __store_pending_merge_back(struct store *s, unsigned which)
+{
+	struct store_meta *m = s->m;
+	unsigned cur = m->pending_cur;
+
+	if (!m->pending_count[which])
+		return;
+	for (uint64_t w = m->pending_lo[which] / 64; w <= m->pending_hi[which] / 64; w++) {
+		s->pending[cur][w] |= s->pending[which][w];
+		s->pending[which][w] = 0;
+	}
+	if (!m->pending_count[cur] || m->pending_lo[which] < m->pending_lo[cur])
+		m->pending_lo[cur] = m->pending_lo[which];
+	if (!m->pending_count[cur] || m->pending_hi[which] > m->pending_hi[cur])
+		m->pending_hi[cur] = m->pending_hi[which];
+	m->pending_count[cur] += m->pending_count[which];
+	m->pending_count[which] = 0;
+}
+
+void __store_pending_recount(struct store *s, unsigned which)
+{
+	struct store_meta *m = s->m;
+	uint64_t count = 0, lo = 0, hi = 0;
+
+	for (uint64_t w = 0; w < s->data_blocks / 64; w++) {
+		uint64_t word = s->pending[which][w];
+
+		if (!word)
+			continue;
+		if (!count)
+			lo = w * 64 + (uint64_t)__builtin_ctzll(word);
+		hi = w * 64 + 63 - (uint64_t)__builtin_clzll(word);
+		count += (uint64_t)__builtin_popcountll(word);
+	}
+	m->pending_count[which] = count;
+	m->pending_lo[which] = lo;
+	m->pending_hi[which] = hi;
 }

@@ -107,17 +107,50 @@ int __store_file_create(struct store *s, uint32_t parent, const char *name,
 
 		if (f->in_use)
 			continue;
-		f->in_use = true;
 		f->type = (uint8_t)type;
 		f->parent = parent;
 		strcpy(f->name, name);
 		f->size = 0;
 		f->blocks = 0;
+		death_order();	/* a record in use is whole */
+		f->in_use = true;
 		s->m->files++;
 		__store_meta_changed(s);
 		return (int)i;
 	}
 	return -ENOSPC;
+}
+
+void __store_rename_finish(struct store *s)
+{
+	struct store_meta *m = s->m;
+	uint32_t victim = m->rename_victim;
+	struct store_file *f;
+
+	if (!m->rename_slot || m->rename_slot > s->files_max)
+		return;
+	if (victim && victim <= s->files_max && s->file[victim - 1].in_use)
+		__store_file_remove(s, (int)victim - 1);
+	f = &s->file[m->rename_slot - 1];
+	f->parent = m->rename_parent;
+	strcpy(f->name, m->rename_name);
+	__store_meta_changed(s);
+	death_order();
+	m->rename_slot = 0;
+}
+
+void __store_file_rename(struct store *s, int slot, int victim, uint32_t parent,
+			 const char *name)
+{
+	struct store_meta *m = s->m;
+
+	strcpy(m->rename_name, name);
+	m->rename_parent = parent;
+	m->rename_victim = victim >= 0 ? (uint32_t)victim + 1 : 0;
+	death_order();	/* the intent is whole before it counts */
+	m->rename_slot = (uint32_t)slot + 1;
+	death_order();
+	__store_rename_finish(s);
 }
 
 bool __store_dir_empty(struct store *s, int slot)
