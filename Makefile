@@ -1,6 +1,7 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
 # check-tsan, check-inject, check-fuzz, fuzz, install, uninstall, demo,
-# bench, clean. install and uninstall take DESTDIR (a staging root) and the
+# bench, bench-xproc, bench-store-shared, clean. install and uninstall take
+# DESTDIR (a staging root) and the
 # directories below, e.g. for Debian multiarch:
 #   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
 # One version, the header's UDAX_VERSION (udax_version() returns it at run time).
@@ -233,9 +234,18 @@ bench-xproc: $(BUILD)/libudax.a
 		-o $(BUILD)/bench/xproc_shootdown $(LDLIBS)
 	$(BUILD)/bench/xproc_shootdown 7 2000
 
+# bench/store_shared.c: the store calls a fault makes (block lookup and
+# allocation) on a store shared by processes (issue 14, stage 2) beside the
+# same store loaded by one process; not a test.
+bench-store-shared: $(BUILD)/libudax.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc bench/store_shared.c $(BUILD)/libudax.a \
+		-o $(BUILD)/bench/store_shared $(LDLIBS)
+	$(BUILD)/bench/store_shared 7 2000000
+
 clean:
 	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
 .PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
-	fuzz-cov install uninstall demo bench bench-xproc clean FORCE
+	fuzz-cov install uninstall demo bench bench-xproc bench-store-shared clean FORCE
 FORCE:

@@ -251,10 +251,12 @@ static inline void store_checkpoint_unlock(struct store *s)
  * store_load_shared - load the store at path for several processes at
  * once (issue 14, stage 2): join its region (xproc_join with apply/ctx,
  * the invalidations of this process's mappings), and if no member holds
- * the metadata yet, load it from the store file into the region; else
- * use the members'. flock(LOCK_SH): a private writer (store_load) and
- * a shared one exclude each other. Return: 0, or as store_load() and
- * xproc_join() (-EUCLEAN also: the region's geometry is not the store's).
+ * the metadata yet, load it from the store file (read under the region's
+ * lock: the newest checkpoint) into the region; else use the members'.
+ * flock(LOCK_SH): a private writer (store_load) and a shared one exclude
+ * each other. Return: 0 (why as store_load() says it for the loader, else
+ * ""), or as store_load() and xproc_join() (-EUCLEAN also: the region's
+ * geometry is not the store's, or the store file's changed).
  */
 int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct store **out,
 		      struct store_error *why);

@@ -191,6 +191,24 @@ static int block_zero(struct store *s, uint64_t block, enum store_get how)
 	return compat_write_zeros(s->fd, store_block_offset(block), STORE_BLOCK_SIZE);
 }
 
+/* Undo the first n of count blocks from block named in a map from fblock,
+ * and release all count, their host space given back first (they were
+ * zeroed or written: that allocated it; no map names them, and nobody can
+ * take them before the release). Context: store.lock held; this rare path
+ * (no node memory, another process first) makes a syscall under it. */
+static void extent_unmap(struct store *s, struct store_file *f, uint64_t fblock,
+			 uint64_t block, uint64_t n, uint64_t count)
+{
+	struct radix_freed fr = { 0 };
+
+	for (uint64_t i = 0; i < n; i++)
+		radix_delete(s->space, &f->map, fblock + i, &fr);
+	s->io->discard(s, store_block_offset(block), count * STORE_BLOCK_SIZE);
+	for (uint64_t i = 0; i < count; i++)
+		__store_block_release(s, block + i);
+	radix_release(s->space, &fr);
+}
+
 int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_get how)
 {
 	struct store_file *f = &s->file[slot];
@@ -210,8 +228,10 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 
 	/* Zero the block outside the lock: it is taken in the bitmap, so
 	 * nobody else gets it, and no map names it until it is zero. The
-	 * caller's entry lock keeps a second allocation of fblock away. A
-	 * failed zeroing (a full host) gives back what it may have taken. */
+	 * caller's entry lock keeps a second allocation of fblock away in
+	 * this process; another process sharing the store may still name
+	 * fblock first (-EEXIST below: its block is the page's). A failed
+	 * zeroing (a full host) gives back what it may have taken. */
 	if (opens_group && how == STORE_ALLOCATE_STREAM) {
 		uint64_t first = block - (block - s->data_start) % STORE_GROUP_BLOCKS;
 
@@ -222,15 +242,15 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 	if (ret)
 		s->io->discard(s, store_block_offset(block), STORE_BLOCK_SIZE);
 	store_lock(s);
-	if (!ret)
-		ret = store_map_insert(s, &f->map, fblock, block);
 	if (ret) {
 		__store_block_release(s, block);
+	} else if ((ret = store_map_insert(s, &f->map, fblock, block))) {
+		extent_unmap(s, f, fblock, block, 0, 1);	/* zeroed: host space back */
 	} else {
 		f->blocks++;
 		__store_meta_changed(s);
 	}
-	if (ret == -EEXIST) {	/* another process named fblock first */
+	if (ret == -EEXIST) {
 		block = radix_lookup(s->space, &f->map, fblock);
 		ret = 0;
 	}
@@ -266,20 +286,6 @@ int64_t store_map_run(struct store *s, int slot, uint64_t fblock, uint64_t max,
 	store_unlock(s);
 	*run = n;
 	return (int64_t)block;
-}
-
-/* Undo the first n of count blocks from block named in a map from fblock,
- * and release all count. Context: store.lock held. */
-static void extent_unmap(struct store *s, struct store_file *f, uint64_t fblock,
-			 uint64_t block, uint64_t n, uint64_t count)
-{
-	struct radix_freed fr = { 0 };
-
-	for (uint64_t i = 0; i < n; i++)
-		radix_delete(s->space, &f->map, fblock + i, &fr);
-	for (uint64_t i = 0; i < count; i++)
-		__store_block_release(s, block + i);
-	radix_release(s->space, &fr);
 }
 
 int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)

@@ -450,6 +450,29 @@ struct slot_state {
 	struct store_error why;
 };
 
+int disk_super_newest(int fd, struct disk_super *sb, uint32_t *slot)
+{
+	struct store_error why;
+	struct disk_super one;
+	int found = -1;
+
+	for (uint32_t i = 0; i < 2; i++) {
+		int ret = read_full(fd, &one, sizeof(one), (uint64_t)i * STORE_BLOCK_SIZE);
+
+		if (ret)
+			return ret;
+		if (super_check_seal(&one, &why) || super_check_geometry(&one, &why) ||
+		    (found >= 0 && one.generation <= sb->generation))
+			continue;
+		*sb = one;
+		found = (int)i;
+	}
+	if (found < 0)
+		return -EUCLEAN;
+	*slot = (uint32_t)found;
+	return 0;
+}
+
 int disk_read_store(int fd, struct disk_store *ds, struct store_error *why)
 {
 	struct store_error area_why[2];

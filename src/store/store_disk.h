@@ -111,6 +111,15 @@ struct disk_store {
  */
 int disk_read_store(int fd, struct disk_store *ds, struct store_error *why);
 
+/* The sealed superblock slot (magic, version, checksum; its geometry in
+ * range) of the higher generation, without reading any area: a checkpoint
+ * syncs its area before it writes the superblock naming it, and never
+ * writes the area the newest sealed slot names, so that area is whole.
+ * Safe beside processes that checkpoint the store (a slot torn by a write
+ * in progress is not sealed; the other is). Allocates nothing.
+ * Return: 0 with *sb and *slot, -EUCLEAN (no sealed slot) or -errno. */
+int disk_super_newest(int fd, struct disk_super *sb, uint32_t *slot);
+
 /* Return -EUCLEAN if the backing file is shorter than the store, with the
  * damage explained in why (the files with blocks past the end), else 0. */
 int disk_store_truncated(const struct disk_store *ds, struct store_error *why);
@@ -120,14 +129,21 @@ int disk_store_truncated(const struct disk_store *ds, struct store_error *why);
 uint64_t disk_truncation_lost(const struct disk_store *ds, char *names, size_t size,
 			      unsigned *files);
 
- /* The steps of a load (store_format.c), shared by store_load() and
- * store_load_shared(): open the file at path, take flock `lock`, read and
- * check the store into *ds (ds->area is the caller's to free) and set the
- * geometry in a new *out, whose metadata is not placed yet
- * (store_close_disk() undoes it); fill placed, zeroed metadata from ds
- * (0 or -ENOMEM). */
+/* The steps of a load (store_format.c), shared by store_load() and
+ * store_load_shared(). store_open_file: open the file at path and take
+ * flock `lock` for a new *out (store_close_disk() undoes it); then
+ * store_geometry_set: its geometry from a superblock, and its checkpoint
+ * buffer (-ENOMEM); store_read_checked: read and check the store into *ds
+ * (ds->area is the caller's to free; -EUCLEAN also if the geometry, once
+ * set, changed); store_open_disk: the three; store_meta_fill: fill placed,
+ * zeroed metadata from ds (0 or -ENOMEM). */
+int store_open_file(const char *path, unsigned flags, int lock, struct store **out,
+		    struct store_error *why);
+int store_geometry_set(struct store *s, const struct disk_super *sb);
 int store_open_disk(const char *path, unsigned flags, int lock, struct store **out,
 		    struct disk_store *ds, struct store_error *why);
+int store_read_checked(struct store *s, unsigned flags, struct disk_store *ds,
+		       struct store_error *why);
 int store_meta_fill(struct store *s, const struct disk_store *ds);
 void store_close_disk(struct store *s);
 

@@ -200,10 +200,39 @@ static int load_files(struct store *s, const struct disk_super *sb,
 	return 0;
 }
 
-int store_open_disk(const char *path, unsigned flags, int lock, struct store **out,
-		    struct disk_store *ds, struct store_error *why)
+int store_read_checked(struct store *s, unsigned flags, struct disk_store *ds,
+			struct store_error *why)
 {
 	const struct disk_super *sb = &ds->sb;
+	int ret = disk_read_store(s->fd, ds, why);
+
+	if (ret)
+		return ret;
+	ret = disk_store_truncated(ds, why);
+	if (!ret && ds->tree_broken && !(flags & STORE_LOAD_TREE_REPAIR)) {
+		store_error_set(why, "directory structure is damaged: %u entr%s cut off from the "
+				"root (%s); udax fsck --repair reattaches them under "
+				STORE_LOST_FOUND, ds->tree_broken, ds->tree_broken > 1 ? "ies" : "y",
+				ds->tree_why.text);
+		ret = -EUCLEAN;
+	}
+	if (!ret && s->files_max &&
+	    (sb->files_max != s->files_max || sb->data_blocks != s->data_blocks ||
+	     sb->data_start != s->data_start || sb->area_start[0] != s->area_start[0] ||
+	     sb->area_start[1] != s->area_start[1] || sb->area_blocks != s->area_blocks)) {
+		store_error_set(why, "the store's geometry changed under it");
+		ret = -EUCLEAN;
+	}
+	if (ret) {
+		free(ds->area);
+		ds->area = NULL;
+	}
+	return ret;
+}
+
+int store_open_file(const char *path, unsigned flags, int lock, struct store **out,
+		    struct store_error *why)
+{
 	struct store *s;
 	int ret;
 
@@ -229,22 +258,16 @@ int store_open_disk(const char *path, unsigned flags, int lock, struct store **o
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		store_error_set(why, s->rdonly ? "store is open for writing by another opener"
 					       : "store is in use by another opener");
-		goto err_close;
+		close(s->fd);
+		free(s);
+		return ret;
 	}
-	ret = disk_read_store(s->fd, ds, why);
-	if (ret)
-		goto err_close;
-	ret = disk_store_truncated(ds, why);
-	if (ret)
-		goto err_free;
-	if (ds->tree_broken && !(flags & STORE_LOAD_TREE_REPAIR)) {
-		store_error_set(why, "directory structure is damaged: %u entr%s cut off from the "
-				"root (%s); udax fsck --repair reattaches them under "
-				STORE_LOST_FOUND, ds->tree_broken, ds->tree_broken > 1 ? "ies" : "y",
-				ds->tree_why.text);
-		ret = -EUCLEAN;
-		goto err_free;
-	}
+	*out = s;
+	return 0;
+}
+
+int store_geometry_set(struct store *s, const struct disk_super *sb)
+{
 	s->store_blocks = sb->store_blocks;
 	s->data_start = sb->data_start;
 	s->data_blocks = sb->data_blocks;
@@ -254,24 +277,34 @@ int store_open_disk(const char *path, unsigned flags, int lock, struct store **o
 	s->files_max = sb->files_max;
 	s->flags = sb->flags;
 	s->groups = sb->data_blocks / STORE_GROUP_BLOCKS;
-	if (!s->rdonly) {
-		/* Memory for checkpoints, taken now: at vm.max_map_count no
-		 * mmap would get it later. */
-		s->ckpt_table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
-		if (!s->ckpt_table) {
-			ret = -ENOMEM;
-			goto err_free;
-		}
+	if (s->rdonly)
+		return 0;
+	/* Memory for checkpoints, taken now: at vm.max_map_count no mmap
+	 * would get it later. */
+	s->ckpt_table = compat_buf_resize(NULL, 0, disk_table_bytes(s->files_max));
+	return s->ckpt_table ? 0 : -ENOMEM;
+}
+
+int store_open_disk(const char *path, unsigned flags, int lock, struct store **out,
+		    struct disk_store *ds, struct store_error *why)
+{
+	struct store *s;
+	int ret = store_open_file(path, flags, lock, &s, why);
+
+	if (ret)
+		return ret;
+	ret = store_read_checked(s, flags, ds, why);
+	if (!ret) {
+		ret = store_geometry_set(s, &ds->sb);
+		if (ret)
+			free(ds->area);
+	}
+	if (ret) {
+		store_close_disk(s);
+		return ret;
 	}
 	*out = s;
 	return 0;
-
-err_free:
-	free(ds->area);
-err_close:
-	close(s->fd);
-	free(s);
-	return ret;
 }
 
 int store_meta_fill(struct store *s, const struct disk_store *ds)
@@ -333,13 +366,16 @@ static int collect_extents(struct store *s, struct store_file *f, struct disk_ex
 	return 0;
 }
 
+#define SNAP_NOT_TAKEN 2u
+
 /* A consistent image of the metadata, taken under store.lock. */
 struct snapshot {
 	uint8_t *table;
 	struct disk_extent *ext;
 	uint64_t count, cap;
 	uint32_t files;
-	unsigned freed;		/* the pending bitmap this checkpoint commits */
+	unsigned freed;		/* the pending bitmap this checkpoint commits,
+				   SNAP_NOT_TAKEN until the snapshot flipped them */
 	uint64_t meta_changes;	/* store.meta_changes at the snapshot */
 	bool tree;		/* a directory exists: version 2, else 1 */
 };
@@ -468,7 +504,7 @@ static int snapshot_commit(struct store *s, const struct snapshot *snap)
 
 int store_checkpoint(struct store *s)
 {
-	struct snapshot snap = { .table = s->ckpt_table };
+	struct snapshot snap = { .table = s->ckpt_table, .freed = SNAP_NOT_TAKEN };
 	int ret;
 
 	if (s->rdonly)
@@ -488,7 +524,7 @@ int store_checkpoint(struct store *s)
 	if (!ret) {
 		__store_pending_release(s, snap.freed);
 		s->m->meta_committed = snap.meta_changes;
-	} else {
+	} else if (snap.freed != SNAP_NOT_TAKEN) {
 		__store_pending_merge_back(s, snap.freed);
 	}
 	store_unlock(s);

@@ -141,7 +141,7 @@ void __store_pending_merge_back(struct store *s, unsigned which)
 	struct store_meta *m = s->m;
 	unsigned cur = m->pending_cur;
 
-	if (!m->pending_count[which])
+	if (which == cur || !m->pending_count[which])
 		return;
 	for (uint64_t w = m->pending_lo[which] / 64; w <= m->pending_hi[which] / 64; w++) {
 		s->pending[cur][w] |= s->pending[which][w];

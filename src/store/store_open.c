@@ -116,13 +116,26 @@ static void shared_unlock(struct store *s)
 }
 
 /* A dead checkpointer may have set aside the frees its checkpoint was to
- * commit (the bitmap other than pending_cur): they wait for the next. */
+ * commit (the bitmap other than pending_cur): they wait for the next. And
+ * it may have died after its superblock reached the disk but before it
+ * said so here (generation, active_area, super_slot), or half way through
+ * saying so: the next checkpoint must write the area and slot the newest
+ * sealed superblock does not name, so they are read from the disk again
+ * (two superblocks, nothing allocated: this may run in a fault). */
 static void shared_checkpoint_lock(struct store *s)
 {
-	if (xproc_lock(s->region, &s->head->checkpoint_lock) == XPROC_LOCK_RECOVERED) {
-		shared_lock(s);
-		__store_pending_merge_back(s, s->m->pending_cur ^ 1);
-		shared_unlock(s);
+	struct disk_super sb;
+	uint32_t slot;
+
+	if (xproc_lock(s->region, &s->head->checkpoint_lock) != XPROC_LOCK_RECOVERED)
+		return;
+	shared_lock(s);
+	__store_pending_merge_back(s, s->m->pending_cur ^ 1);
+	shared_unlock(s);
+	if (disk_super_newest(s->fd, &sb, &slot) == 0) {
+		s->m->generation = sb.generation;
+		s->m->active_area = sb.active_area;
+		s->m->super_slot = slot;
 	}
 }
 
@@ -149,11 +162,13 @@ static void arena_give(const struct radix_space *sp, unsigned n, const radix_ref
 }
 
 /* Fill the region's metadata from the store file, or check the members'.
+ * The file is read again here, under the lock: what the load read before
+ * it joined may be older than a checkpoint members made and left after.
  * Context: head.lock held. */
-static int shared_meta_use(struct store *s, const struct disk_store *ds,
-			   struct store_error *why)
+static int shared_meta_use(struct store *s, struct store_error *why)
 {
 	struct store_region_head *head = s->head;
+	struct disk_store ds;
 	int ret;
 
 	if (atomic_load_explicit(&head->loaded, memory_order_acquire)) {
@@ -164,18 +179,24 @@ static int shared_meta_use(struct store *s, const struct disk_store *ds,
 					s->files_max, (unsigned long long)s->data_blocks);
 			return -EUCLEAN;
 		}
+		*why = (struct store_error){ "" };
 		return 0;
 	}
 	/* None loaded it, or its loader died half way (its nodes are lost). */
+	ret = store_read_checked(s, 0, &ds, why);
+	if (ret)
+		return ret;
 	memset(s->m, 0, s->meta_bytes);
 	head->files_max = s->files_max;
 	head->data_blocks = s->data_blocks;
-	ret = store_meta_fill(s, ds);
+	ret = store_meta_fill(s, &ds);
+	free(ds.area);
 	if (ret) {
 		store_error_set(why, "no room for the store's block maps in its shared region");
 		return ret;
 	}
 	atomic_store_explicit(&head->loaded, 1, memory_order_release);
+	*why = ds.fell_back ? ds.note : (struct store_error){ "" };
 	return 0;
 }
 
@@ -184,14 +205,34 @@ int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct 
 {
 	struct store_meta_layout meta;
 	struct xproc_layout layout;
-	struct disk_store ds;
+	struct disk_super sb;
 	struct store *s;
+	uint32_t slot;
 	char *user;
 	int ret;
 
-	ret = store_open_disk(path, 0, LOCK_SH, &s, &ds, why);
+	/* The geometry from a superblock only: members may be checkpointing
+	 * (an area read now could be torn); the whole store is read under
+	 * the region's lock, by the member that fills the region. */
+	ret = store_open_file(path, 0, LOCK_SH, &s, why);
 	if (ret)
 		return ret;
+	ret = disk_super_newest(s->fd, &sb, &slot);
+	if (ret) {
+		struct disk_store ds;
+
+		/* Say what is wrong as a load would. */
+		ret = store_read_checked(s, 0, &ds, why);
+		if (!ret) {
+			free(ds.area);
+			store_error_set(why, "no superblock of the store could be read whole");
+			ret = -EUCLEAN;
+		}
+	} else {
+		ret = store_geometry_set(s, &sb);
+	}
+	if (ret)
+		goto err_close;
 	store_meta_layout(s->files_max, s->data_blocks, &meta);
 	layout = (struct xproc_layout){
 		.user_bytes = STORE_REGION_META + meta.bytes,
@@ -214,19 +255,16 @@ int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct 
 	s->space = &s->arena_space;
 	s->lock_ops = &shared_lock_ops;
 	store_lock(s);
-	ret = shared_meta_use(s, &ds, why);
+	ret = shared_meta_use(s, why);
 	store_unlock(s);
 	if (ret)
 		goto err_leave;
-	free(ds.area);
-	*why = ds.fell_back ? ds.note : (struct store_error){ "" };
 	*out = s;
 	return 0;
 
 err_leave:
 	xproc_leave(s->region);
 err_close:
-	free(ds.area);
 	store_close_disk(s);
 	return ret;
 }
