@@ -163,8 +163,9 @@ int main(int argc, char **argv)
 		CHECK_EQ(store_checkpoint(s), 0);
 		CHECK(store_check_path(path, 0, &why) == 0, "n=%u: %s", n, why.text);
 	}
-	printf("%u deaths: %u left no rename, %u a whole one; recoveries %llu\n", none + whole,
-	       none, whole, (unsigned long long)s->m->recoveries);
+	printf("%u deaths: %u left no rename, %u a whole one; %u seen recovered; recoveries "
+	       "%llu\n", none + whole, none, whole, recoveries_seen,
+	       (unsigned long long)s->m->recoveries);
 	store_unload(s);
 	test_pass();
 }
