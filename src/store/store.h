@@ -128,7 +128,11 @@ struct store_meta {
 	uint64_t pending_lo[2], pending_hi[2];	/* data block range holding them */
 	uint64_t meta_changes;	/* bumped by every metadata change */
 	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
-	uint64_t recoveries;		/* __store_recover() runs (shared store) */
+	uint64_t recoveries;		/* recoveries of store.lock (shared store) */
+	/* The file whose map and block count a holder of store.lock is
+	 * changing: slot + 1, or 0 (__store_file_changing()). After a death,
+	 * only its block count needs counting again. */
+	uint32_t changing_slot;
 	/* A rename in progress (__store_file_rename()): slot + 1, or 0, with
 	 * the entry it replaces (slot + 1, or 0). A process killed while it
 	 * changes the records leaves it here, and the next holder of
@@ -283,6 +287,21 @@ int store_checkpoint(struct store *s);
  * one, else only fdatasync(); nothing for a read-only store.
  * Return: 0 or -errno (-EIO as above). */
 int store_sync(struct store *s);
+/* Bracket a change of file slot's map and block count, so that a process
+ * killed inside it leaves the file to recount named (store_open.c).
+ * Context: store.lock held. */
+static inline void __store_file_changing(struct store *s, int slot)
+{
+	s->m->changing_slot = (uint32_t)slot + 1;
+	death_order();
+}
+
+static inline void __store_file_changed(struct store *s)
+{
+	death_order();
+	s->m->changing_slot = 0;
+}
+
 /* Record a metadata change (size). Context: store.lock held. */
 static inline void __store_meta_changed(struct store *s)
 {

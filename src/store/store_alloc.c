@@ -242,6 +242,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 	if (ret)
 		s->io->discard(s, store_block_offset(block), STORE_BLOCK_SIZE);
 	store_lock(s);
+	__store_file_changing(s, slot);
 	if (ret) {
 		__store_block_release(s, block);
 	} else if ((ret = store_map_insert(s, &f->map, fblock, block))) {
@@ -250,6 +251,7 @@ int64_t store_get_block(struct store *s, int slot, uint64_t fblock, enum store_g
 		f->blocks++;
 		__store_meta_changed(s);
 	}
+	__store_file_changed(s);
 	if (ret == -EEXIST) {
 		block = radix_lookup(s->space, &f->map, fblock);
 		ret = 0;
@@ -316,6 +318,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 		s->io->discard(s, store_block_offset(block),
 			       STORE_GROUP_BLOCKS * STORE_BLOCK_SIZE);
 	store_lock(s);
+	__store_file_changing(s, slot);
 	for (n = 0; !ret && n < STORE_GROUP_BLOCKS; n++)
 		ret = store_map_insert(s, &f->map, fblock + n, block + n);
 	if (ret) {
@@ -324,6 +327,7 @@ int64_t store_alloc_extent(struct store *s, int slot, uint64_t fblock)
 		f->blocks += STORE_GROUP_BLOCKS;
 		__store_meta_changed(s);
 	}
+	__store_file_changed(s);
 	store_unlock(s);
 	if (ret == -ENOSPC || ret == -EEXIST)	/* EEXIST: another process named one */
 		return 0;
@@ -381,6 +385,7 @@ int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, u
 	int ret = 0;
 
 	store_lock(s);
+	__store_file_changing(s, slot);
 	while (!ret && named < count)
 		if (!(ret = store_map_insert(s, &f->map, fblock + named, block + named)))
 			named++;
@@ -390,6 +395,7 @@ int store_name_run(struct store *s, int slot, uint64_t fblock, uint64_t block, u
 		f->blocks += count;
 		__store_meta_changed(s);
 	}
+	__store_file_changed(s);
 	store_unlock(s);
 	return ret == -EEXIST ? -EAGAIN : ret;
 }
@@ -401,6 +407,7 @@ static void __store_free_range(struct store *s, int slot, uint64_t first, uint64
 	struct radix_freed fr = { 0 };
 	uint64_t fblock = first, block;
 
+	__store_file_changing(s, slot);
 	while (fblock <= last && (block = radix_next(s->space, &f->map, &fblock)) && fblock <= last) {
 		/* Out of the map before it is pending: a process killed
 		 * between leaks the block, never frees a block a map names. */
@@ -412,6 +419,7 @@ static void __store_free_range(struct store *s, int slot, uint64_t first, uint64
 		if (fblock++ == UINT64_MAX)
 			break;
 	}
+	__store_file_changed(s);
 	radix_release(s->space, &fr);
 }
 

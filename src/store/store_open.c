@@ -66,8 +66,9 @@ struct store_region_head {
 #define STORE_ARENA_FLOOR (64ull << 20)
 
 /* Repair the metadata after its lock's holder died: finish a rename, fix
- * the maps' roots, count the files, each file's blocks, the pending frees
- * and the free blocks again. Blocks the dead process had taken but not
+ * the maps' roots, count the files, the blocks of the file it was changing
+ * (changing_slot), the pending frees and the free blocks again: the cost
+ * follows the bitmaps and that one file, not every map. Blocks the dead process had taken but not
  * named stay used until the store is loaded anew. Context: head.lock
  * held. */
 static void shared_recover(struct store *s)
@@ -77,13 +78,17 @@ static void shared_recover(struct store *s)
 
 	for (uint32_t i = 0; i < s->files_max; i++) {
 		struct store_file *f = &s->file[i];
-		uint64_t fblock = 0, blocks = 0;
 
 		radix_root_repair(s->space, &f->map);
 		/* The name is whole in a record in use, but for a rename,
 		 * finished below; a NUL keeps a torn one a string. */
 		f->name[STORE_NAME_MAX] = '\0';
 		files += f->in_use;
+	}
+	if (m->changing_slot && m->changing_slot <= s->files_max) {
+		struct store_file *f = &s->file[m->changing_slot - 1];
+		uint64_t fblock = 0, blocks = 0;
+
 		for (; radix_next(s->space, &f->map, &fblock); fblock++) {
 			blocks++;
 			if (fblock == UINT64_MAX)
@@ -91,6 +96,7 @@ static void shared_recover(struct store *s)
 		}
 		f->blocks = blocks;
 	}
+	m->changing_slot = 0;
 	m->files = files;
 	m->rename_name[STORE_NAME_MAX] = '\0';
 	__store_rename_finish(s);
