@@ -107,7 +107,7 @@ static int arena_grow(struct xproc_region *r, uint64_t need)
 
 	if (new_end > r->span)
 		new_end = r->span;
-	ret = posix_fallocate(r->map_fd, (off_t)end, (off_t)(new_end - end));
+	ret = posix_fallocate(r->fd, (off_t)end, (off_t)(new_end - end));
 	if (ret)
 		return -ret;
 	/* Pairs with the acquire load of end at join and in node_valid():

@@ -206,7 +206,7 @@ int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->post_lock);
-	r->fd = r->map_fd = r->member_fd = -1;
+	r->fd = r->member_fd = -1;
 	r->self = XPROC_PEERS_MAX;	/* no slot yet */
 	r->apply = apply;
 	r->ctx = ctx;

@@ -10,8 +10,7 @@
  * So every descriptor and the join's mapping are made and dropped under
  * fork_lock, with the membership on the list the fork handler walks: the
  * child closes each listed descriptor before it runs any code of its own,
- * and never inherits the mapping (MADV_DONTFORK). The mapping is of map_fd,
- * a description of the region file that holds no lock, and spans the
+ * and never inherits the mapping (MADV_DONTFORK). The mapping spans the
  * whole layout (fixed part, user area, arena_max) from the join on: the
  * arena grows in the file only, so no member ever maps again (a signal
  * handler could not take fork_lock, and at vm.max_map_count a new mapping
@@ -61,11 +60,9 @@ static void fork_child(void)
 	for (struct xproc_region *r = forkable; r; r = r->next_forkable) {
 		if (r->fd >= 0)
 			close(r->fd);
-		if (r->map_fd >= 0)
-			close(r->map_fd);
 		if (r->member_fd >= 0)
 			close(r->member_fd);
-		r->fd = r->map_fd = r->member_fd = -1;
+		r->fd = r->member_fd = -1;
 		r->shared = NULL;
 		r->forked = true;
 	}
@@ -173,23 +170,6 @@ static int store_member_open(const char *store_path, const struct stat *store, c
 	return fd;
 }
 
-/* A second description of the region file open on fd, for mappings.
- * -EAGAIN: the name went or names another file now. */
-static int region_file_reopen(const char *path, int fd)
-{
-	int map_fd = compat_open_backing(path, O_RDWR | O_NOFOLLOW, 0);
-	struct stat a, b;
-
-	if (map_fd < 0)
-		return map_fd == -ENOENT ? -EAGAIN : map_fd;
-	if (fstat(fd, &a) != 0 || fstat(map_fd, &b) != 0 || a.st_dev != b.st_dev ||
-	    a.st_ino != b.st_ino) {
-		close(map_fd);
-		return -EAGAIN;
-	}
-	return map_fd;
-}
-
 int xproc_files_open(struct xproc_region *r, const char *store_path, const struct stat *store,
 		     char *why, size_t why_len)
 {
@@ -205,13 +185,6 @@ int xproc_files_open(struct xproc_region *r, const char *store_path, const struc
 	r->fd = region_file_open(r->path, store, why, why_len);
 	if (r->fd < 0) {
 		ret = r->fd;
-		goto err_close_member;
-	}
-	r->map_fd = region_file_reopen(r->path, r->fd);
-	if (r->map_fd < 0) {
-		ret = r->map_fd;
-		close(r->fd);
-		r->fd = -1;
 		goto err_close_member;
 	}
 	r->next_forkable = forkable;
@@ -238,10 +211,9 @@ void xproc_files_close(struct xproc_region *r)
 	if (r->shared)
 		munmap(r->shared, r->span);
 	close(r->fd);
-	close(r->map_fd);
 	close(r->member_fd);
 	r->shared = NULL;
-	r->fd = r->map_fd = r->member_fd = -1;
+	r->fd = r->member_fd = -1;
 	pthread_mutex_unlock(&fork_lock);
 }
 
@@ -340,7 +312,7 @@ static int region_check(struct xproc_region *r, uint64_t dev, uint64_t ino, char
 		return ret;
 	/* Pairs with the release store of arena.end in arena_grow(). */
 	end = atomic_load_explicit(&h->arena.end, memory_order_acquire);
-	if (fstat(r->map_fd, &st) != 0)
+	if (fstat(r->fd, &st) != 0)
 		return -errno;
 	if (end < r->arena_off || end > r->span || (uint64_t)st.st_size < end) {
 		snprintf(why, why_len, "shared region %s is truncated or its arena damaged",
@@ -357,7 +329,7 @@ int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why
 	void *p;
 	int ret = 0;
 
-	if (fstat(r->map_fd, &st) != 0)
+	if (fstat(r->fd, &st) != 0)
 		return -errno;
 	if ((uint64_t)st.st_size < sizeof(struct xproc_shared)) {
 		snprintf(why, why_len, "shared region %s is truncated", r->path);
@@ -366,7 +338,7 @@ int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why
 	/* The mapping made with MADV_DONTFORK under fork_lock: no child has
 	 * it. */
 	pthread_mutex_lock(&fork_lock);
-	p = mmap(NULL, r->span, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, r->map_fd, 0);
+	p = mmap(NULL, r->span, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, r->fd, 0);
 	if (p == MAP_FAILED) {
 		ret = -errno;
 		snprintf(why, why_len, "no address space for the shared region's %llu bytes "

@@ -132,7 +132,6 @@ _Static_assert(offsetof(struct xproc_header, arena) == 64, "the arena on its own
 struct xproc_region {
 	struct xproc_shared *shared;	/* the mapping of the whole span */
 	int fd;			/* the region file: its OFD locks */
-	int map_fd;		/* the region file again, for mappings: no locks */
 	int member_fd;		/* the store file, for XPROC_STORE_MEMBER */
 	struct xproc_layout layout;
 	uint64_t user_off;	/* the user area's place in the file */
@@ -151,7 +150,7 @@ struct xproc_region {
 
 /* region_file.c (fork-safe: see there). xproc_files_open opens the store
  * again by store_path (checked against `store`) and the region file at
- * r->path twice (-EAGAIN: it came or went meanwhile, open again);
+ * r->path (-EAGAIN: it came or went meanwhile, open again);
  * xproc_files_close unmaps and closes them. */
 int xproc_files_open(struct xproc_region *r, const char *store_path, const struct stat *store,
 		     char *why, size_t why_len);
