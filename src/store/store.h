@@ -259,8 +259,8 @@ static inline void store_checkpoint_unlock(struct store *s)
  * lock: the newest checkpoint) into the region; else use the members'.
  * flock(LOCK_SH): a private writer (store_load) and a shared one exclude
  * each other. Return: 0 (why as store_load() says it for the loader, else
- * ""), or as store_load() and xproc_join() (-EUCLEAN also: the region's
- * geometry is not the store's, or the store file's changed).
+ * ""), or as store_load() and xproc_join() (-EUCLEAN also: the region
+ * was made for another geometry, or the store file's changed).
  */
 int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct store **out,
 		      struct store_error *why);

@@ -3,11 +3,13 @@
  * store_alloc.c - the block allocator and the per-file block maps.
  *
  * Locks: store.lock (store.h) protects the bitmap, group counters, pending
- * frees and every file's map (struct store_meta and its arrays). The fault path takes it from the signal
- * handler under an entry lock; it is a leaf lock except for the radix node
- * pool, which may be taken under it. No I/O runs under it: a new block is
- * taken in the bitmap under the lock, zeroed without it, and only then
- * named in the file's map, so it is zero before any map can name it.
+ * frees and every file's map (struct store_meta and its arrays). The fault
+ * path takes it from the signal handler under an entry lock; it is a leaf
+ * lock except for the node space of the maps (the radix pool, or a shared
+ * store's arena lock), which may be taken under it. A new block is taken
+ * in the bitmap under the lock, zeroed without it, and only then named in
+ * the file's map, so it is zero before any map can name it; the only I/O
+ * under it gives back the host space of blocks being released.
  *
  * Placement keeps a file's blocks contiguous and 2 MiB-aligned: a file
  * block goes at its offset inside the group where its 2 MiB window already

@@ -21,9 +21,8 @@
  *               [struct store_meta + arrays (store_meta_place)]
  *
  * The first member to take the lock with `loaded` clear fills the
- * metadata from the store file (its last checkpoint); the others use it as
- * it is, the newest state of the store, and check that its geometry is
- * theirs.
+ * metadata from the store file (its last checkpoint, read under the lock);
+ * the others use it as it is, the newest state of the store.
  *
  * Death: a member killed holding store.lock leaves the metadata as its
  * stores up to the kill made it (every change is ordered for that:
@@ -50,12 +49,14 @@
 
 #include "store/store_disk.h"
 
+/* The region's layout (xproc_join checks every member's against the
+ * first's) follows the geometry: user_bytes from files_max and
+ * data_blocks, arena_max from data_blocks. So a member whose store file
+ * has another geometry is refused there, and the head keeps none. */
 struct store_region_head {
 	struct xproc_lock lock;			/* store.lock */
 	struct xproc_lock checkpoint_lock;	/* store.checkpoint_lock */
 	_Atomic uint32_t loaded;		/* meta holds the store (lock) */
-	uint32_t files_max;			/* the geometry it was loaded with */
-	uint64_t data_blocks;
 };
 
 #define STORE_REGION_META 4096u	/* the metadata's offset in the user area */
@@ -68,9 +69,9 @@ struct store_region_head {
 /* Repair the metadata after its lock's holder died: finish a rename, fix
  * the maps' roots, count the files, the blocks of the file it was changing
  * (changing_slot), the pending frees and the free blocks again: the cost
- * follows the bitmaps and that one file, not every map. Blocks the dead process had taken but not
- * named stay used until the store is loaded anew. Context: head.lock
- * held. */
+ * follows the bitmaps and that one file, not every map. Blocks the dead
+ * process had taken but not named stay used until the store is loaded
+ * anew. Context: head.lock held. */
 static void shared_recover(struct store *s)
 {
 	struct store_meta *m = s->m;
@@ -167,7 +168,7 @@ static void arena_give(const struct radix_space *sp, unsigned n, const radix_ref
 	xproc_arena_give(sp->ctx, n, refs);
 }
 
-/* Fill the region's metadata from the store file, or check the members'.
+/* Fill the region's metadata from the store file, unless members did.
  * The file is read again here, under the lock: what the load read before
  * it joined may be older than a checkpoint members made and left after.
  * Context: head.lock held. */
@@ -178,13 +179,6 @@ static int shared_meta_use(struct store *s, struct store_error *why)
 	int ret;
 
 	if (atomic_load_explicit(&head->loaded, memory_order_acquire)) {
-		if (head->files_max != s->files_max || head->data_blocks != s->data_blocks) {
-			store_error_set(why, "the store's shared metadata has another geometry "
-					"(%u files, %llu blocks) than the store file (%u, %llu)",
-					head->files_max, (unsigned long long)head->data_blocks,
-					s->files_max, (unsigned long long)s->data_blocks);
-			return -EUCLEAN;
-		}
 		*why = (struct store_error){ "" };
 		return 0;
 	}
@@ -193,8 +187,6 @@ static int shared_meta_use(struct store *s, struct store_error *why)
 	if (ret)
 		return ret;
 	memset(s->m, 0, s->meta_bytes);
-	head->files_max = s->files_max;
-	head->data_blocks = s->data_blocks;
 	ret = store_meta_fill(s, &ds);
 	free(ds.area);
 	if (ret) {
