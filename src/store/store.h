@@ -111,6 +111,9 @@ struct store_file {
  * failed, merged back into pending[pending_cur] for the next one. Bitmaps,
  * not a list: a free never needs memory, at vm.max_map_count or in the
  * fault handler, and the region's size is fixed by the store's geometry.
+ * Each has a summary, pending_sum, with a bit per word (4,096 blocks) that
+ * may hold a pending bit, set before the bit and cleared after the word: a
+ * release or merge visits the words that hold frees, not the whole store.
  */
 struct store_meta {
 	/* checkpoint_lock */
@@ -125,7 +128,6 @@ struct store_meta {
 	uint64_t blocks_free;
 	uint64_t groups_empty;	/* groups with all their blocks free */
 	uint64_t pending_count[2];
-	uint64_t pending_lo[2], pending_hi[2];	/* data block range holding them */
 	uint64_t meta_changes;	/* bumped by every metadata change */
 	uint64_t meta_committed;	/* meta_changes of the last checkpoint */
 	uint64_t recoveries;		/* recoveries of store.lock (shared store) */
@@ -146,7 +148,7 @@ struct store_meta {
 /* Bytes of a store_meta with its arrays for this geometry, and where each
  * array lives (offsets from the struct, 64-byte aligned). */
 struct store_meta_layout {
-	uint64_t file, used, pending[2], group_free;
+	uint64_t file, used, pending[2], pending_sum[2], group_free;
 	uint64_t bytes;
 };
 
@@ -202,6 +204,7 @@ struct store {
 	struct store_file *file;	/* files_max of them */
 	uint64_t *used;		/* bitmap of data blocks, 1 = allocated */
 	uint64_t *pending[2];	/* bitmaps of pending frees */
+	uint64_t *pending_sum[2];	/* a bit per word of pending: maybe not 0 */
 	uint16_t *group_free;	/* free blocks per 2 MiB group */
 	const struct radix_space *space;	/* where the block maps' nodes live */
 };
@@ -469,7 +472,8 @@ void __store_block_release(struct store *s, uint64_t block);
  * commits its freeing; release the blocks of pending[which] (their host
  * space given back one contiguous run at a time); merge pending[which]
  * back into pending[pending_cur] (its checkpoint failed or died); count
- * pending[which] again from its bits (after a death). */
+ * pending[which] again from its bits (after a death). Each costs what the
+ * words holding frees cost, through pending_sum. */
 void __store_pending_add(struct store *s, uint64_t block);
 void __store_pending_release(struct store *s, unsigned which);
 void __store_pending_merge_back(struct store *s, unsigned which);
