@@ -99,7 +99,7 @@ $(BUILD)/tests/shim_lmdb: tests/shim_lmdb.c tests/shim_lib.h
 		$(if $(HAVE_LMDB),-llmdb) $(LDLIBS)
 
 # Tests link the static library; unit tests of internals also see src/.
-$(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) tests/test_util.h $(BUILD)/libudax.a
+$(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(wildcard tests/*.h) $(BUILD)/libudax.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc $< $(TEST_HELPERS) $(BUILD)/libudax.a -o $@ $(LDLIBS)
 

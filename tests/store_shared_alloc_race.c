@@ -22,8 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/store.h"
-#include "test_util.h"
+#include "store_shared_test.h"
 #include "udax.h"
 
 extern char **environ;
@@ -41,25 +40,7 @@ struct shared {
 
 static struct shared *sh;
 
-static struct shared *shared_map(const char *file, bool create)
-{
-	int fd = open(file, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0600);
-	void *p;
 
-	CHECK(fd >= 0, "%s", file);
-	if (create)
-		CHECK_EQ(ftruncate(fd, sizeof(struct shared)), 0);
-	p = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(p != MAP_FAILED);
-	close(fd);
-	return p;
-}
-
-static void noop(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
 
 static void record(uint64_t page, uint64_t block)
 {
@@ -74,11 +55,10 @@ static void record(uint64_t page, uint64_t block)
 static void worker(const char *path, unsigned me, uint64_t seed)
 {
 	uint64_t rng = seed * 0x9e3779b97f4a7c15ull + me;
-	struct store_error why;
 	struct store *s;
 	int slot;
 
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	store_lock(s);
 	slot = __store_child_find(s, STORE_PARENT_ROOT, "common");
 	store_unlock(s);
@@ -154,15 +134,15 @@ int main(int argc, char **argv)
 
 	if (argc == 6 && !strcmp(argv[1], "worker")) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		sh = shared_map(argv[5], false);
+		sh = store_shared_test_map(argv[5], sizeof(*sh), false);
 		worker(argv[2], (unsigned)atoi(argv[3]), strtoull(argv[4], NULL, 10));
 	}
 	test_init("store_shared_alloc_race", 240);
 	path = test_path("store");
 	setenv("UDAX_REGION_DIR", test_path(""), 1);
-	sh = shared_map(test_path("shared"), true);
+	sh = store_shared_test_map(test_path("shared"), sizeof(*sh), true);
 	CHECK_EQ(udax_store_create(path, 256ull << 20, 0), 0);
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	store_lock(s);
 	slot = __store_file_create(s, STORE_PARENT_ROOT, "common", STORE_TYPE_FILE);
 	store_unlock(s);

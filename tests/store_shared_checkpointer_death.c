@@ -21,8 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/store.h"
-#include "test_util.h"
+#include "store_shared_test.h"
 #include "udax.h"
 
 extern char **environ;
@@ -30,11 +29,6 @@ extern char **environ;
 static const char *path, *image;
 static const char *self;
 
-static void noop(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
 
 /* Worker: the sync after the superblock write kills the process. */
 static int syncs;
@@ -51,11 +45,10 @@ static struct store_io_ops dying_io;
 
 static void worker(void)
 {
-	struct store_error why;
 	struct store *s;
 	int slot;
 
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	store_lock(s);
 	slot = __store_file_create(s, STORE_PARENT_ROOT, "from-dead", STORE_TYPE_FILE);
 	store_unlock(s);
@@ -118,7 +111,7 @@ int main(int argc, char **argv)
 	imaging_io = store_io_default;
 	imaging_io.write = image_write;
 	CHECK_EQ(udax_store_create(path, 64ull << 20, 0), 0);
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	store_lock(s);
 	CHECK(__store_file_create(s, STORE_PARENT_ROOT, "survivor", STORE_TYPE_FILE) >= 0);
 	store_unlock(s);

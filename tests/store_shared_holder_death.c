@@ -29,8 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/store.h"
-#include "test_util.h"
+#include "store_shared_test.h"
 #include "udax.h"
 
 extern char **environ;
@@ -58,26 +57,7 @@ static struct shared *sh;
 static const char *path;
 static const char *self;	/* this program */
 
-/* The test's shared state: a file both the test and its workers map. */
-static struct shared *shared_map(const char *file, bool create)
-{
-	int fd = open(file, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0600);
-	void *p;
 
-	CHECK(fd >= 0, "%s", file);
-	if (create)
-		CHECK_EQ(ftruncate(fd, sizeof(struct shared)), 0);
-	p = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(p != MAP_FAILED);
-	close(fd);
-	return p;
-}
-
-static void noop(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
 
 static uint64_t tag_of(uint32_t generation, uint64_t page)
 {
@@ -89,13 +69,12 @@ static void worker(unsigned me, uint64_t seed, bool die_holding_lock)
 	static uint64_t own[OWN_PAGES];
 	uint32_t generation = atomic_fetch_add(&sh->generation, 1) + 1;
 	uint64_t rng = seed ^ (uint64_t)generation * 0x9e3779b97f4a7c15ull, blocks = 0;
-	struct store_error why;
 	struct store *s;
 	char name[24];
 	unsigned renamed = 0;
 	int slot, common;
 
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	snprintf(name, sizeof(name), "g%u", generation);
 	atomic_store(&sh->loaded_pid[me], (int32_t)getpid());
 	store_lock(s);
@@ -282,14 +261,14 @@ int main(int argc, char **argv)
 			_exit(1);
 		test_seed = strtoull(argv[3], NULL, 10);
 		path = argv[5];
-		sh = shared_map(argv[6], false);
+		sh = store_shared_test_map(argv[6], sizeof(*sh), false);
 		worker((unsigned)atoi(argv[2]), test_seed, atoi(argv[4]) != 0);
 	}
 	test_init("store_shared_holder_death", 240);
 	rng = test_seed;
 	path = test_path("store");
 	setenv("UDAX_REGION_DIR", test_path(""), 1);
-	sh = shared_map(test_path("shared"), true);
+	sh = store_shared_test_map(test_path("shared"), sizeof(*sh), true);
 	CHECK_EQ(udax_store_create(path, 256ull << 20, 0), 0);
 	/* A holder of store.lock dies first, beside members that live on (a
 	 * death alone would leave a region made anew): one of them recovers. */

@@ -26,23 +26,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/store.h"
-#include "test_util.h"
+#include "store_shared_test.h"
 #include "udax.h"
 
-static void noop(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
 
 static int p2(const char *path)
 {
-	struct store_error why;
 	struct store *s;
 	int slot;
 
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	store_lock(s);
 	slot = __store_file_create(s, STORE_PARENT_ROOT, "p2file", STORE_TYPE_FILE);
 	store_unlock(s);
@@ -59,11 +52,10 @@ static int p2(const char *path)
 
 static int p1(const char *path)
 {
-	struct store_error why;
 	struct store *s;
 	int found, slot;
 
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	store_lock(s);
 	found = __store_child_find(s, STORE_PARENT_ROOT, "p2file");
 

@@ -21,8 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/store.h"
-#include "test_util.h"
+#include "store_shared_test.h"
 #include "udax.h"
 
 #define PROCS 4
@@ -60,11 +59,6 @@ static uint64_t tag_read(struct store *s, uint64_t block)
 	return tag;
 }
 
-static void noop(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
 
 /* The slot of name, made if missing. */
 static int file_get(struct store *s, const char *name)
@@ -83,13 +77,12 @@ static int file_get(struct store *s, const char *name)
 static void worker(unsigned me, uint64_t seed)
 {
 	static uint64_t own[OWN_PAGES];
-	struct store_error why;
 	struct store *s;
 	uint64_t rng = seed * 977 + me, blocks = 0, next_common = 0;
 	char name[16];
 	int slot, common;
 
-	CHECK_EQ(store_load_shared(path, noop, NULL, &s, &why), 0);
+	s = store_shared_test_load(path);
 	snprintf(name, sizeof(name), "own%u", me);
 	slot = file_get(s, name);
 	common = file_get(s, "common");

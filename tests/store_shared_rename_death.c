@@ -20,28 +20,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store/store.h"
-#include "test_util.h"
+#include "store_shared_test.h"
 #include "udax.h"
 
 extern char **environ;
 
 #define VICTIM_PAGES 20u
 
-static void noop(void *ctx, const struct xproc_request *req)
-{
-	(void)ctx;
-	(void)req;
-}
 
 static int worker(const char *path, const char *src, const char *dst)
 {
-	struct store_error why;
 	struct store *s;
 	int from, victim;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	store_lock(s);
 	from = __store_child_find(s, STORE_PARENT_ROOT, src);
 	victim = __store_child_find(s, STORE_PARENT_ROOT, dst);
@@ -107,7 +100,7 @@ int main(int argc, char **argv)
 	path = test_path("store");
 	setenv("UDAX_REGION_DIR", test_path(""), 1);
 	CHECK_EQ(udax_store_create(path, 256ull << 20, 0), 0);
-	CHECK(store_load_shared(path, noop, NULL, &s, &why) == 0, "%s", why.text);
+	s = store_shared_test_load(path);
 	for (unsigned n = max_n ? 1 : 0; n <= max_n; n++) {
 		char src[32], dst[32], inject[32];
 		int from, victim, status, a, b;
