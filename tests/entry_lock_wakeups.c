@@ -60,7 +60,7 @@ static void *exclusion_worker(void *arg)
 static void wait_for_sleepers(uint64_t before, uint64_t count)
 {
 	/* Poll the condition (not a timed sleep); the watchdog bounds it. */
-	while (atomic_load(&pi.lock_waits) < before + count)
+	while (page_index_lock_waits(&pi) < before + count)
 		sched_yield();
 }
 
@@ -123,7 +123,7 @@ int main(void)
 		uint64_t index = 1000 + (uint64_t)round;
 
 		CHECK(entry_is_empty(entry_grab(&pi, index, 0)));
-		before = atomic_load(&pi.lock_waits);
+		before = page_index_lock_waits(&pi);
 		run_threads(grab_and_check_zero, index, 3, t);
 		wait_for_sleepers(before, 3);
 		entry_replace_locked(&pi, index, entry_make_zero());
@@ -137,7 +137,7 @@ int main(void)
 		uint64_t index = 2000 + (uint64_t)round;
 
 		entry_grab(&pi, index, 0);
-		before = atomic_load(&pi.lock_waits);
+		before = page_index_lock_waits(&pi);
 		run_threads(invalidate_waiter, index, 3, t);
 		wait_for_sleepers(before, 3);
 		entry_delete_locked(&pi, index);
@@ -162,7 +162,7 @@ int main(void)
 	for (size_t half = 1; half <= 2; half++) {
 		size_t first = half == 1 ? MANY_WAITERS : 0;
 
-		before = atomic_load(&pi.lock_waits);
+		before = page_index_lock_waits(&pi);
 		for (size_t i = first; i < first + MANY_WAITERS; i++)
 			CHECK(pthread_create(&many[i], NULL, grab_many,
 					     (void *)(uintptr_t)order[i]) == 0);

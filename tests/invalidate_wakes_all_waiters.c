@@ -67,13 +67,13 @@ int main(void)
 			CHECK_EQ(udax_pwrite(f, "b", 1, page * PG), 1);
 		CHECK(entry_grab(pi, page, 0) != 0);
 		/* Poll (not a timed sleep) until each waiter sleeps on it. */
-		before = atomic_load(&pi->lock_waits);
+		before = page_index_lock_waits(pi);
 		CHECK(pthread_create(&inv, NULL, invalidator, pi) == 0);
-		while (atomic_load(&pi->lock_waits) < before + 1)
+		while (page_index_lock_waits(pi) < before + 1)
 			sched_yield();
 		for (uintptr_t i = 0; i < WAITERS; i++)
 			CHECK(pthread_create(&t[i], NULL, faulter, (void *)i) == 0);
-		while (atomic_load(&pi->lock_waits) < before + 1 + WAITERS)
+		while (page_index_lock_waits(pi) < before + 1 + WAITERS)
 			sched_yield();
 		entry_delete_locked(pi, page);
 		pthread_join(inv, NULL);

@@ -15,7 +15,7 @@ command -v nm >/dev/null && command -v tsort >/dev/null || { echo "SKIP: no nm o
 declare -A may_use=(
 	[base]=""
 	[xproc]="base"
-	[index]="base"
+	[index]="base xproc"
 	[store]="base xproc"
 	[mm]="base xproc index store"
 	[fault]="base xproc index store mm"

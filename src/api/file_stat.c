@@ -100,7 +100,7 @@ static void inode_counters_add(struct inode *ino, struct udax_file_stat *out)
 	ADD(pages_mapped_ahead, ino->pages_mapped_ahead);
 	ADD(map_evictions, ino->map_evictions);
 	ADD(faults_sigbus, ino->faults_sigbus);
-	ADD(lock_waits, ino->pi.lock_waits);
+	ADD(lock_waits, ino->pi.d->lock_waits);
 	ADD(blocks_allocated, ino->blocks_allocated);
 	ADD(writeback_pages, ino->writeback_pages);
 #undef ADD
@@ -116,7 +116,7 @@ static void inode_state_add(struct inode *ino, struct udax_file_stat *out)
 	store_lock(s);
 	out->blocks += s->file[ino->slot].blocks;
 	store_unlock(s);
-	out->dirty_pages += atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed);
+	out->dirty_pages += page_index_dirty(&ino->pi);
 	mutex_lock(&ino->maps_lock);
 	for (struct udax_vma *vma = ino->maps; vma; vma = vma->next_in_inode)
 		out->mappings++;

@@ -301,15 +301,24 @@ bool radix_tag_set(const struct radix_space *sp, struct radix_tree *t, uint64_t 
 	struct radix_node *node = leaf_of(sp, t, index);
 	unsigned off = slot_of(index, 1);
 
+	struct radix_node *path[RADIX_MAX_HEIGHT];
+	unsigned offs[RADIX_MAX_HEIGHT], n = 0;
+
 	if (!node || !node->value[off] || (node->tags[tag] & ((uint64_t)1 << off)))
 		return false;
-	/* Mark the path up to the first node already marked. */
-	for (; node; off = node->offset, node = parent_of(sp, node)) {
-		bool had = node->tags[tag] != 0;
-
-		node->tags[tag] |= (uint64_t)1 << off;
-		if (had)
+	/* The path up to the first node already marked... */
+	for (; node && n < RADIX_MAX_HEIGHT; off = node->offset, node = parent_of(sp, node)) {
+		path[n] = node;
+		offs[n++] = off;
+		if (node->tags[tag])
 			break;
+	}
+	/* ...marked from the top down: a process killed half way leaves a
+	 * marked subtree holding no marked value (a walk looks in vain),
+	 * never a marked value a tagged walk cannot reach (a write lost). */
+	while (n--) {
+		path[n]->tags[tag] |= (uint64_t)1 << offs[n];
+		death_order();
 	}
 	return true;
 }

@@ -17,8 +17,10 @@
  * (a) a node counted as holding one more slot than it does (it is never
  * freed: leaked with the nodes the dead process held), and (b) after a new
  * root, the tree's height or the old root's parent stale, which
- * radix_root_repair() fixes; until then nothing may use the tree. Tags
- * set or cleared half way up are not repaired (the block maps use none).
+ * radix_root_repair() fixes; until then nothing may use the tree. A tag
+ * is set from the top of its path down and cleared from the leaf up, so a
+ * death leaves at most a marked subtree with no marked value under it (a
+ * tagged walk looks there in vain), never a marked value a walk misses.
  *
  * Layer: base. May call: lock.h.
  */

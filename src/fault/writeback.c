@@ -82,7 +82,7 @@ int inode_fsync(struct inode *ino)
 
 int inode_fsync_if_dirty(struct inode *ino)
 {
-	if (!atomic_load_explicit(&ino->pi.dirty, memory_order_relaxed) &&
+	if (!page_index_dirty(&ino->pi) &&
 	    !atomic_load_explicit(&ino->unsynced_writes, memory_order_relaxed))
 		return 0;
 	return inode_fsync(ino);

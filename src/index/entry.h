@@ -2,12 +2,16 @@
 /*
  * entry.h - the value stored for each page index of a file's page index.
  *
- *   bit  63 ............ 8  7..4      3      2      1      0
- *        block number       reserved  EMPTY  ZERO   PMD    LOCKED
+ *   bit  63 ........... 16  15 ..... 8  7..4      3      2      1      0
+ *        block number       holder      reserved  EMPTY  ZERO   PMD    LOCKED
  *
  * A slot holding 0 has no entry. Every stored entry is non-zero: EMPTY and
  * ZERO entries have their kind bit, block entries a block number > 0 (block
- * 0 of a store is its superblock and never maps file data).
+ * 0 of a store is its superblock and never maps file data; 48 bits of
+ * block number address 1 EiB of 4 KiB blocks). The holder is set with
+ * LOCKED in a page index processes share: the locking member's region
+ * slot + 1, so that a waiter can tell whether it died (entry_share.c); it
+ * is 0 in a private index and in every unlocked entry.
  *
  * Kinds and transitions (the function doing each, all in fault.c unless
  * noted; "|L" = LOCKED bit set, held by one thread):
@@ -48,7 +52,9 @@
  * cannot be had here (4 KiB entries in its range), or, without waiting, the
  * entry is locked. */
 #define ENTRY_CONFLICT	((uint64_t)1 << 4)
-#define ENTRY_BLOCK_SHIFT 8
+#define ENTRY_HOLDER_SHIFT 8
+#define ENTRY_HOLDER_MASK ((uint64_t)0xff << ENTRY_HOLDER_SHIFT)
+#define ENTRY_BLOCK_SHIFT 16
 
 #define ENTRY_PMD_ORDER 9	/* 512 pages of 4 KiB */
 #define ENTRY_PMD_PAGES ((uint64_t)1 << ENTRY_PMD_ORDER)
@@ -76,10 +82,23 @@ static inline uint64_t entry_make_block(uint64_t block)
 static inline uint64_t entry_make_zero(void) { return ENTRY_ZERO; }
 static inline uint64_t entry_make_empty(void) { return ENTRY_EMPTY; }
 
-/* Two entries are the same one if they differ at most in the lock bit. */
+/* The entry without its lock (the LOCKED bit and the holder). */
+static inline uint64_t entry_unlocked(uint64_t e)
+{
+	return e & ~(ENTRY_LOCKED | ENTRY_HOLDER_MASK);
+}
+
+/* The region slot + 1 of the member holding a locked shared entry, 0 for
+ * an entry locked in a private index (or not locked). */
+static inline unsigned entry_holder(uint64_t e)
+{
+	return (unsigned)((e & ENTRY_HOLDER_MASK) >> ENTRY_HOLDER_SHIFT);
+}
+
+/* Two entries are the same one if they differ at most in their lock. */
 static inline bool entry_same(uint64_t a, uint64_t b)
 {
-	return (a & ~ENTRY_LOCKED) == (b & ~ENTRY_LOCKED);
+	return entry_unlocked(a) == entry_unlocked(b);
 }
 
 static inline unsigned entry_order(uint64_t e)

@@ -2,11 +2,13 @@
 /*
  * entry_lock.c - entries of a page index locked like pages, with hashed
  * wait queues keyed by (page index, index): the "dax: New fault locking"
- * design.
+ * design. A page index processes share (entry_share.c) keeps this file's
+ * rules, with its tree lock, holds and wait buckets in the region; where
+ * the two differ, a private index is described first.
  *
  * Locks:
- *  - page_index.tree_lock (a mutex) protects the radix tree and the
- *    ENTRY_LOCKED bit of every entry in it.
+ *  - the tree lock (page_index_data.tree_lock) protects the radix tree
+ *    and the ENTRY_LOCKED bit (and holder) of every entry in it.
  *  - ENTRY_LOCKED is the entry lock itself: a sleeping lock that the holder
  *    may keep across store I/O and mmap calls.
  *  - wait_bucket.lock (a spinlock) protects the bucket's waiter list.
@@ -21,14 +23,19 @@
  * their key and a waker wakes only matching waiters: a shared bucket never
  * swallows a wake-up meant for another key. A wake-up is exclusive (one
  * waiter) when an entry is unlocked and broadcast when it is deleted; a
- * woken waiter that does not take the lock passes the wake-up on.
+ * woken waiter that does not take the lock passes the wake-up on. (Shared:
+ * every wake-up is a broadcast to the bucket, entry_share.c.)
  *
- * Layer: index. May call: base (the radix tree, futexes).
+ * Shared index, death: a waiter that slept XPROC_LIVENESS_MS releases
+ * the entry if its holder is gone (release_held()); attaching releases
+ * what this slot's dead predecessor held (index_share_attach()).
+ *
+ * Layer: index. May call: base (the radix tree, futexes), xproc.
  */
 #include <assert.h>
 #include <stddef.h>
 
-#include "index/entry_lock.h"
+#include "index/entry_share.h"
 
 #define WAIT_BUCKETS 4096	/* power of two */
 
@@ -49,6 +56,28 @@ static struct wait_bucket wait_table[WAIT_BUCKETS];
 
 enum wake_mode { WAKE_NEXT, WAKE_ALL };
 
+static void tree_lock(struct page_index *pi)
+{
+	if (pi->share)
+		share_tree_lock(pi);
+	else
+		mutex_lock(&pi->d->tree_lock.private_lock);
+}
+
+static void tree_unlock(struct page_index *pi)
+{
+	if (pi->share)
+		share_tree_unlock(pi);
+	else
+		mutex_unlock(&pi->d->tree_lock.private_lock);
+}
+
+/* What an entry this thread locks gets: LOCKED, and its holder if shared. */
+static uint64_t lock_bits(const struct page_index *pi)
+{
+	return pi->share ? share_lock_bits(pi) : ENTRY_LOCKED;
+}
+
 static struct wait_bucket *bucket_of(const struct page_index *pi, uint64_t index)
 {
 	uint64_t h = (uint64_t)(uintptr_t)pi ^ (index * 0x9e3779b97f4a7c15ull);
@@ -66,13 +95,17 @@ static uint64_t wait_index(uint64_t index, uint64_t entry)
 	return index & ~(((uint64_t)1 << entry_order(entry)) - 1);
 }
 
-static void entry_wake(const struct page_index *pi, uint64_t index,
+static void entry_wake(struct page_index *pi, uint64_t index,
 		       uint64_t entry, enum wake_mode mode)
 {
 	uint64_t key = wait_index(index, entry);
 	struct wait_bucket *b = bucket_of(pi, key);
 	struct entry_waiter **link;
 
+	if (pi->share) {
+		share_wake(pi, key);
+		return;
+	}
 	/* A waiter counts itself while holding tree_lock, which the waker
 	 * took after it: tree_lock orders the two, relaxed is enough. */
 	if (!atomic_load_explicit(&b->waiters, memory_order_relaxed))
@@ -98,7 +131,71 @@ static void entry_wake(const struct page_index *pi, uint64_t index,
 }
 
 /*
- * Sleep until the locked entry at index is unlocked, replaced or deleted.
+ * The slot of the entry covering index: the 2 MiB-aligned slot if it holds
+ * a PMD entry, else index's own (NULL if its leaf node does not exist).
+ * *at is the index of that slot. Context: tree_lock held.
+ */
+static uint64_t *covering_slot(struct page_index *pi, uint64_t index, uint64_t *at)
+{
+	uint64_t base = index & ~(ENTRY_PMD_PAGES - 1);
+	uint64_t *slot = radix_lookup_slot(pi->space, &pi->d->tree, base);
+
+	if (slot && entry_is_pmd(*slot)) {
+		*at = base;
+		return slot;
+	}
+	*at = index;
+	return index == base ? slot : radix_lookup_slot(pi->space, &pi->d->tree, index);
+}
+
+/* Delete an entry with its tags. Context: tree_lock held. */
+static void __entry_delete(struct page_index *pi, uint64_t index, struct radix_freed *fr)
+{
+	struct radix_tree *t = &pi->d->tree;
+
+	if (radix_tag_get(pi->space, t, index, RADIX_TAG_DIRTY)) {
+		uint64_t pages = entry_pages(radix_lookup(pi->space, t, index));
+
+		radix_tag_clear(pi->space, t, index, RADIX_TAG_DIRTY);
+		death_order();	/* the count never below the tags */
+		atomic_fetch_sub_explicit(&pi->d->dirty, pages, memory_order_relaxed);
+	}
+	radix_delete(pi->space, t, index, fr);
+}
+
+/* Whose locked entries release_held() releases. */
+enum held_by { HELD_BY_THE_DEAD, HELD_BY_MY_SLOT };
+
+/*
+ * Shared index: release the locked entry covering index if it is held by
+ * `by`: a member found gone, or this process's slot (when attaching, only
+ * its dead predecessor can have locked it). An EMPTY entry is deleted
+ * (its fault never finished), another one unlocked (what it names is
+ * whole: each change of an entry is one store).
+ * Return: whether it released one (the caller wakes every waiter on *at).
+ * Context: tree_lock held.
+ */
+static bool release_held(struct page_index *pi, uint64_t index, enum held_by by,
+			 uint64_t *at, struct radix_freed *fr)
+{
+	uint64_t *slot = covering_slot(pi, index, at);
+	uint64_t entry = slot ? *slot : 0;
+
+	if (!entry_is_locked(entry))
+		return false;
+	if (by == HELD_BY_THE_DEAD ? !share_holder_dead(pi, entry)
+	    : entry_holder(entry) != entry_holder(lock_bits(pi)))
+		return false;
+	if (entry_is_empty(entry))
+		__entry_delete(pi, *at, fr);
+	else
+		*slot = entry_unlocked(entry);
+	return true;
+}
+
+/*
+ * Sleep until the locked entry at index is unlocked, replaced or deleted
+ * (shared: or its holder found dead, and the entry released).
  * Context: tree_lock held on entry and on return (dropped while sleeping).
  */
 static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entry)
@@ -107,6 +204,21 @@ static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entr
 	struct wait_bucket *b = bucket_of(pi, w.index);
 	struct entry_waiter **link;
 
+	if (pi->share) {
+		struct radix_freed fr = { 0 };
+		uint64_t at;
+
+		if (!share_sleep(pi, w.index) ||
+		    !release_held(pi, w.index, HELD_BY_THE_DEAD, &at, &fr))
+			return;
+		/* Waking under the lock is safe here (shared wakes take no
+		 * lock); the nodes wait for the caller's own release. */
+		share_wake(pi, at);
+		tree_unlock(pi);
+		radix_release(pi->space, &fr);
+		tree_lock(pi);
+		return;
+	}
 	atomic_init(&w.woken, 0);
 	spin_lock(&b->lock);
 	link = &b->head;
@@ -115,31 +227,13 @@ static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entr
 	*link = &w;
 	atomic_fetch_add_explicit(&b->waiters, 1, memory_order_relaxed);
 	spin_unlock(&b->lock);
-	mutex_unlock(&pi->tree_lock);
+	tree_unlock(pi);
 
-	atomic_fetch_add_explicit(&pi->lock_waits, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&pi->d->lock_waits, 1, memory_order_relaxed);
 	/* acquire pairs with the release store in entry_wake() */
 	while (!atomic_load_explicit(&w.woken, memory_order_acquire))
 		futex_wait(&w.woken, 0);
-	mutex_lock(&pi->tree_lock);
-}
-
-/*
- * The slot of the entry covering index: the 2 MiB-aligned slot if it holds
- * a PMD entry, else index's own (NULL if its leaf node does not exist).
- * *at is the index of that slot. Context: tree_lock held.
- */
-static uint64_t *covering_slot(struct page_index *pi, uint64_t index, uint64_t *at)
-{
-	uint64_t base = index & ~(ENTRY_PMD_PAGES - 1);
-	uint64_t *slot = radix_lookup_slot(pi->space, &pi->tree, base);
-
-	if (slot && entry_is_pmd(*slot)) {
-		*at = base;
-		return slot;
-	}
-	*at = index;
-	return index == base ? slot : radix_lookup_slot(pi->space, &pi->tree, index);
+	tree_lock(pi);
 }
 
 /*
@@ -167,22 +261,62 @@ static bool range_has_entries(struct page_index *pi, uint64_t first, uint64_t la
 {
 	uint64_t at = first;
 
-	return radix_next(pi->space, &pi->tree, &at) && at <= last;
+	return radix_next(pi->space, &pi->d->tree, &at) && at <= last;
 }
 
 void page_index_init(struct page_index *pi)
 {
-	mutex_init(&pi->tree_lock);
-	pi->tree.root = 0;
-	pi->tree.height = 0;
+	pi->d = &pi->own;
+	mutex_init(&pi->own.tree_lock.private_lock);
+	pi->own.tree.root = 0;
+	pi->own.tree.height = 0;
+	atomic_init(&pi->own.lock_waits, 0);
+	atomic_init(&pi->own.dirty, 0);
 	pi->space = &radix_process_space;
-	atomic_init(&pi->lock_waits, 0);
-	atomic_init(&pi->dirty, 0);
+	pi->share = NULL;
+	pi->id = 0;
 }
 
 void page_index_destroy(struct page_index *pi)
 {
-	radix_destroy(pi->space, &pi->tree);
+	assert(!pi->share && "a shared page index outlives its handles");
+	radix_destroy(pi->space, &pi->d->tree);
+}
+
+void index_share_attach(struct index_share *sh, struct xproc_region *r, void *mem,
+			uint32_t count, const struct radix_space *space)
+{
+	uint32_t cursor = 0, id;
+	uint64_t index;
+
+	share_view(sh, r, mem, count, space);
+	while (share_stale_hold(sh, &cursor, &id, &index)) {
+		struct page_index pi;
+		struct radix_freed fr = { 0 };
+		uint64_t at;
+		bool released;
+
+		page_index_init_shared(&pi, sh, id);
+		tree_lock(&pi);
+		released = release_held(&pi, index, HELD_BY_MY_SLOT, &at, &fr);
+		tree_unlock(&pi);
+		radix_release(pi.space, &fr);
+		if (released)
+			share_wake(&pi, at);
+	}
+}
+
+/*
+ * Lock the unlocked entry at slot for this thread (shared: after writing
+ * its hold cell). Return: false if this member holds too many entries.
+ * Context: tree_lock held.
+ */
+static bool lock_entry(struct page_index *pi, uint64_t at, uint64_t *slot, uint64_t entry)
+{
+	if (pi->share && !share_hold(pi, at))
+		return false;
+	*slot = entry | lock_bits(pi);
+	return true;
 }
 
 uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
@@ -192,7 +326,7 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 	uint64_t *slot, at, entry;
 
 	assert((!pmd || index % ENTRY_PMD_PAGES == 0) && "unaligned 2 MiB entry");
-	mutex_lock(&pi->tree_lock);
+	tree_lock(pi);
 	for (;;) {
 		slot = covering_slot(pi, index, &at);
 		entry = slot ? *slot : 0;
@@ -212,8 +346,11 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 			continue;
 		}
 		if (entry) {
-			*slot = entry | ENTRY_LOCKED;
-			entry |= ENTRY_LOCKED;
+			if (!lock_entry(pi, at, slot, entry)) {
+				entry = flags & GRAB_NOWAIT ? ENTRY_CONFLICT : 0;
+				break;
+			}
+			entry |= lock_bits(pi);
 			break;
 		}
 		/* "Fix pmd vs pte conflict detection": an empty aligned slot
@@ -225,22 +362,27 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 		/* The reviewer's point: allocate only when a node is missing,
 		 * not whenever the slot is empty. */
 		if (!slot)
-			slot = radix_insert_slot(pi->space, &pi->tree, index, &pl);
+			slot = radix_insert_slot(pi->space, &pi->d->tree, index, &pl);
 		if (slot) {
-			entry = entry_make_empty() | (pmd ? ENTRY_PMD : 0) | ENTRY_LOCKED;
-			radix_slot_store(&pi->tree, index, slot, entry);
+			entry = entry_make_empty() | (pmd ? ENTRY_PMD : 0);
+			if (pi->share && !share_hold(pi, index)) {
+				entry = flags & GRAB_NOWAIT ? ENTRY_CONFLICT : 0;
+				break;
+			}
+			entry |= lock_bits(pi);
+			radix_slot_store(&pi->d->tree, index, slot, entry);
 			break;
 		}
-		unsigned need = radix_nodes_needed(pi->space, &pi->tree, index);
+		unsigned need = radix_nodes_needed(pi->space, &pi->d->tree, index);
 
-		mutex_unlock(&pi->tree_lock);
+		tree_unlock(pi);
 		if (radix_preload_fill(pi->space, &pl, need) != 0) {
 			radix_preload_drain(pi->space, &pl);
 			return 0;
 		}
-		mutex_lock(&pi->tree_lock);
+		tree_lock(pi);
 	}
-	mutex_unlock(&pi->tree_lock);
+	tree_unlock(pi);
 	radix_preload_drain(pi->space, &pl);
 	return entry;
 }
@@ -249,12 +391,12 @@ void entry_replace_locked(struct page_index *pi, uint64_t index, uint64_t value)
 {
 	uint64_t *slot;
 
-	mutex_lock(&pi->tree_lock);
-	slot = radix_lookup_slot(pi->space, &pi->tree, index);
+	tree_lock(pi);
+	slot = radix_lookup_slot(pi->space, &pi->d->tree, index);
 	assert(slot && entry_is_locked(*slot) && "replacing an entry the caller does not hold");
 	assert(entry_order(*slot) == entry_order(value) && "an entry keeps its order");
-	*slot = value | ENTRY_LOCKED;
-	mutex_unlock(&pi->tree_lock);
+	*slot = entry_unlocked(value) | (*slot & (ENTRY_LOCKED | ENTRY_HOLDER_MASK));
+	tree_unlock(pi);
 }
 
 void entry_unlock(struct page_index *pi, uint64_t index)
@@ -262,22 +404,15 @@ void entry_unlock(struct page_index *pi, uint64_t index)
 	uint64_t *slot;
 	uint64_t entry;
 
-	mutex_lock(&pi->tree_lock);
-	slot = radix_lookup_slot(pi->space, &pi->tree, index);
+	tree_lock(pi);
+	slot = radix_lookup_slot(pi->space, &pi->d->tree, index);
 	assert(slot && entry_is_locked(*slot) && "unlocking an entry the caller does not hold");
-	entry = *slot & ~ENTRY_LOCKED;
+	entry = entry_unlocked(*slot);
 	*slot = entry;
-	mutex_unlock(&pi->tree_lock);
+	if (pi->share)
+		share_unhold(pi, index);
+	tree_unlock(pi);
 	entry_wake(pi, index, entry, WAKE_NEXT);
-}
-
-/* Delete an entry with its tags. Context: tree_lock held. */
-static void __entry_delete(struct page_index *pi, uint64_t index, struct radix_freed *fr)
-{
-	if (radix_tag_get(pi->space, &pi->tree, index, RADIX_TAG_DIRTY))
-		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(pi->space, &pi->tree, index)),
-					  memory_order_relaxed);
-	radix_delete(pi->space, &pi->tree, index, fr);
 }
 
 void entry_delete_locked(struct page_index *pi, uint64_t index)
@@ -285,11 +420,13 @@ void entry_delete_locked(struct page_index *pi, uint64_t index)
 	struct radix_freed fr = { 0 };
 	uint64_t entry;
 
-	mutex_lock(&pi->tree_lock);
-	entry = radix_lookup(pi->space, &pi->tree, index);
+	tree_lock(pi);
+	entry = radix_lookup(pi->space, &pi->d->tree, index);
 	assert(entry_is_locked(entry) && "deleting an entry the caller does not hold");
 	__entry_delete(pi, index, &fr);
-	mutex_unlock(&pi->tree_lock);
+	if (pi->share)
+		share_unhold(pi, index);
+	tree_unlock(pi);
 	radix_release(pi->space, &fr);
 	entry_wake(pi, index, entry, WAKE_ALL);
 }
@@ -301,13 +438,13 @@ bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
 	uint64_t entry;
 	bool deleted = false;
 
-	mutex_lock(&pi->tree_lock);
+	tree_lock(pi);
 	entry = get_unlocked_entry(pi, index, &slot, &at);
 	if (entry && at == index && entry_same(entry, expected)) {
 		__entry_delete(pi, index, &fr);
 		deleted = true;
 	}
-	mutex_unlock(&pi->tree_lock);
+	tree_unlock(pi);
 	radix_release(pi->space, &fr);
 	/* Deleted: everyone must look again. Not deleted: we may have eaten
 	 * an exclusive wake-up meant for a thread that wants the lock. */
@@ -320,24 +457,30 @@ uint64_t entry_next(struct page_index *pi, uint64_t *index)
 {
 	uint64_t entry;
 
-	mutex_lock(&pi->tree_lock);
-	entry = radix_next(pi->space, &pi->tree, index);
-	mutex_unlock(&pi->tree_lock);
+	tree_lock(pi);
+	entry = radix_next(pi->space, &pi->d->tree, index);
+	tree_unlock(pi);
 	return entry;
 }
 
 bool entry_mark_dirty(struct page_index *pi, uint64_t index)
 {
+	struct radix_tree *t = &pi->d->tree;
 	uint64_t entry;
 	bool was_clean;
 
-	mutex_lock(&pi->tree_lock);
-	entry = radix_lookup(pi->space, &pi->tree, index);
+	tree_lock(pi);
+	entry = radix_lookup(pi->space, t, index);
 	assert(entry_is_block(entry) && "dirty tag on a non-block entry");
-	was_clean = radix_tag_set(pi->space, &pi->tree, index, RADIX_TAG_DIRTY);
-	mutex_unlock(&pi->tree_lock);
-	if (was_clean)
-		atomic_fetch_add_explicit(&pi->dirty, entry_pages(entry), memory_order_relaxed);
+	was_clean = !radix_tag_get(pi->space, t, index, RADIX_TAG_DIRTY);
+	if (was_clean) {
+		/* Counted first: after a death the count is never below the
+		 * tags (writeback skips an index whose count is 0). */
+		atomic_fetch_add_explicit(&pi->d->dirty, entry_pages(entry), memory_order_relaxed);
+		death_order();
+		radix_tag_set(pi->space, t, index, RADIX_TAG_DIRTY);
+	}
+	tree_unlock(pi);
 	return was_clean;
 }
 
@@ -346,22 +489,23 @@ bool entry_mark_dirty(struct page_index *pi, uint64_t index)
 
 uint64_t entry_tag_towrite(struct page_index *pi)
 {
+	struct radix_tree *t = &pi->d->tree;
 	uint64_t index = 0, tagged = 0;
 	bool more = true;
 
 	while (more) {
-		mutex_lock(&pi->tree_lock);
+		tree_lock(pi);
 		for (unsigned n = 0; n < TAG_BATCH; n++) {
-			more = radix_next_tagged(pi->space, &pi->tree, &index, RADIX_TAG_DIRTY) != 0;
+			more = radix_next_tagged(pi->space, t, &index, RADIX_TAG_DIRTY) != 0;
 			if (!more)
 				break;
-			tagged += radix_tag_set(pi->space, &pi->tree, index, RADIX_TAG_TOWRITE);
+			tagged += radix_tag_set(pi->space, t, index, RADIX_TAG_TOWRITE);
 			if (++index == 0) {
 				more = false;
 				break;
 			}
 		}
-		mutex_unlock(&pi->tree_lock);
+		tree_unlock(pi);
 	}
 	return tagged;
 }
@@ -370,21 +514,24 @@ uint64_t entry_next_towrite(struct page_index *pi, uint64_t *index)
 {
 	uint64_t entry;
 
-	mutex_lock(&pi->tree_lock);
-	entry = radix_next_tagged(pi->space, &pi->tree, index, RADIX_TAG_TOWRITE);
-	mutex_unlock(&pi->tree_lock);
+	tree_lock(pi);
+	entry = radix_next_tagged(pi->space, &pi->d->tree, index, RADIX_TAG_TOWRITE);
+	tree_unlock(pi);
 	return entry;
 }
 
 bool entry_clear_written(struct page_index *pi, uint64_t index)
 {
+	struct radix_tree *t = &pi->d->tree;
 	bool was_towrite;
 
-	mutex_lock(&pi->tree_lock);
-	was_towrite = radix_tag_clear(pi->space, &pi->tree, index, RADIX_TAG_TOWRITE);
-	if (was_towrite && radix_tag_clear(pi->space, &pi->tree, index, RADIX_TAG_DIRTY))
-		atomic_fetch_sub_explicit(&pi->dirty, entry_pages(radix_lookup(pi->space, &pi->tree, index)),
+	tree_lock(pi);
+	was_towrite = radix_tag_clear(pi->space, t, index, RADIX_TAG_TOWRITE);
+	if (was_towrite && radix_tag_clear(pi->space, t, index, RADIX_TAG_DIRTY)) {
+		death_order();	/* the count never below the tags */
+		atomic_fetch_sub_explicit(&pi->d->dirty, entry_pages(radix_lookup(pi->space, t, index)),
 					  memory_order_relaxed);
-	mutex_unlock(&pi->tree_lock);
+	}
+	tree_unlock(pi);
 	return was_towrite;
 }

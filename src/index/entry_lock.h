@@ -2,7 +2,7 @@
 /*
  * entry_lock.h - page index of one file, and entries locked like pages.
  *
- * Layer: index. May call: base.
+ * Layer: index. May call: base, xproc.
  */
 #ifndef UDAX_ENTRY_LOCK_H
 #define UDAX_ENTRY_LOCK_H
@@ -13,23 +13,54 @@
 #include "index/entry.h"
 #include "base/lock.h"
 #include "base/radix.h"
+#include "xproc/xproc.h"
+
+struct xproc_region;
+struct index_share;
 
 /*
- * The page index of a file (the kernel's address_space->i_pages).
- * tree_lock protects tree: every read or write of a slot holds it, and it is
- * held only for a few instructions (never across I/O, mmap or the pool).
+ * What a file's page index holds (the kernel's address_space->i_pages):
+ * in the process's memory for a private index, in a store's region for an
+ * index several processes share (entry_share.c). The tree lock protects
+ * tree: every read or write of a slot holds it, and it is held only for a
+ * few instructions (never across I/O, mmap or a node space). It is a
+ * struct mutex in a private index, a struct xproc_lock (which survives
+ * its holder's death) in a shared one.
  */
-struct page_index {
-	struct mutex tree_lock;
+struct page_index_data {
+	union {
+		struct mutex private_lock;
+		struct xproc_lock shared_lock;
+	} tree_lock;
 	struct radix_tree tree;
-	const struct radix_space *space;	/* where tree's nodes live */
 	_Atomic uint64_t lock_waits;	/* sleeps on a locked entry */
-	_Atomic uint64_t dirty;		/* pages of the entries tagged DIRTY */
+	_Atomic uint64_t dirty;		/* pages of the entries tagged DIRTY
+					 * (shared: never below the truth) */
+};
+
+/* A process's handle on one page index. */
+struct page_index {
+	struct page_index_data *d;	/* &own, or in the region */
+	const struct radix_space *space;	/* where the tree's nodes live */
+	struct index_share *share;	/* NULL: a private index */
+	uint32_t id;			/* shared: its number in the share */
+	struct page_index_data own;
 };
 
 void page_index_init(struct page_index *pi);
-/* Free the tree; no entry may be locked and nobody may use pi. */
+/* Free the tree of a private index; no entry may be locked and nobody may
+ * use pi. */
 void page_index_destroy(struct page_index *pi);
+
+static inline uint64_t page_index_dirty(const struct page_index *pi)
+{
+	return atomic_load_explicit(&pi->d->dirty, memory_order_relaxed);
+}
+
+static inline uint64_t page_index_lock_waits(const struct page_index *pi)
+{
+	return atomic_load_explicit(&pi->d->lock_waits, memory_order_relaxed);
+}
 
 /* entry_grab() flags */
 #define GRAB_PMD	1u	/* a 2 MiB entry at this 2 MiB-aligned index */

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * entry_share_test.h - what the tests of page indexes shared by processes
+ * (index/entry_share.h) share: a member joined to the test store's region
+ * with a share of page indexes in its user area and their nodes in its
+ * arena, and waiting on words in memory the test's forked children share.
+ */
+#ifndef UDAX_ENTRY_SHARE_TEST_H
+#define UDAX_ENTRY_SHARE_TEST_H
+
+#include <errno.h>
+#include <stdatomic.h>
+
+#include "base/compat.h"
+#include "index/entry_share.h"
+#include "xproc_test.h"
+
+struct share_member {
+	struct xproc_region *r;
+	struct radix_space space;
+	struct index_share share;
+};
+
+static inline int share_test_take(const struct radix_space *sp, unsigned n, radix_ref *refs)
+{
+	return xproc_arena_take(sp->ctx, n, refs) ? -ENOMEM : 0;
+}
+
+static inline void share_test_give(const struct radix_space *sp, unsigned n, const radix_ref *refs)
+{
+	xproc_arena_give(sp->ctx, n, refs);
+}
+
+/* Join the region of the store at path (open on fd) and attach a share of
+ * `indexes` page indexes: every member of one test passes the same. */
+static inline void share_test_join(struct share_member *m, int fd, const char *path,
+				   uint32_t indexes)
+{
+	struct xproc_layout layout = {
+		.user_bytes = index_share_bytes(indexes),
+		.node_bytes = sizeof(struct radix_node),
+		.arena_max = 64ull << 20,
+	};
+
+	m->r = xproc_test_join(fd, path, &layout, xproc_test_noop, NULL);
+	m->space = (struct radix_space){
+		.base = xproc_arena_base(m->r),
+		.take = share_test_take,
+		.give = share_test_give,
+		.ctx = m->r,
+	};
+	index_share_attach(&m->share, m->r, xproc_user_area(m->r), indexes, &m->space);
+}
+
+/* Wait until *word reaches at least want (another process raises it with
+ * share_test_raise()). */
+static inline void share_test_wait(_Atomic uint32_t *word, uint32_t want)
+{
+	uint32_t now;
+
+	while ((now = atomic_load(word)) < want)
+		futex_wait_shared(word, now, 1000);
+}
+
+static inline void share_test_raise(_Atomic uint32_t *word)
+{
+	atomic_fetch_add(word, 1);
+	futex_wake_shared(word, 1 << 30);
+}
+
+#endif
