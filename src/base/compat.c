@@ -424,4 +424,11 @@ void compat_inject_death(void)
 	if (compat_inject(INJECT_DEATH))
 		raise(SIGKILL);
 }
+
+void compat_inject_death_after(uint64_t nth)
+{
+	inject[INJECT_DEATH].and_later = false;
+	inject[INJECT_DEATH].nth = nth;
+	atomic_store_explicit(&inject[INJECT_DEATH].calls, 0, memory_order_relaxed);
+}
 #endif

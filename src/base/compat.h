@@ -136,6 +136,9 @@ enum inject_point { INJECT_ZERO, INJECT_NODE, INJECT_MAP, INJECT_DEATH, INJECT_P
 bool compat_inject(enum inject_point point);
 /* Die (SIGKILL) if the "death" point fires. */
 void compat_inject_death(void);
+/* Die at this process's nth death_order() from now on (0: never): for a
+ * fork child, whose environment was read before the fork. */
+void compat_inject_death_after(uint64_t nth);
 #else
 static inline bool compat_inject(enum inject_point point)
 {

@@ -190,15 +190,18 @@ static bool release_held(struct page_index *pi, uint64_t index, enum held_by by,
 		__entry_delete(pi, *at, fr);
 	else
 		*slot = entry_unlocked(entry);
+	atomic_fetch_add_explicit(&pi->d->recovered, 1, memory_order_relaxed);
 	return true;
 }
 
 /*
  * Sleep until the locked entry at index is unlocked, replaced or deleted
- * (shared: or its holder found dead, and the entry released).
+ * (shared: or its holder found dead, and the entry released; *looked is
+ * share_sleep()'s, 0 before the first sleep of a wait).
  * Context: tree_lock held on entry and on return (dropped while sleeping).
  */
-static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entry)
+static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entry,
+			    uint64_t *looked)
 {
 	struct entry_waiter w = { .pi = pi, .index = wait_index(index, entry) };
 	struct wait_bucket *b = bucket_of(pi, w.index);
@@ -208,7 +211,7 @@ static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entr
 		struct radix_freed fr = { 0 };
 		uint64_t at;
 
-		if (!share_sleep(pi, w.index) ||
+		if (!share_sleep(pi, w.index, looked) ||
 		    !release_held(pi, w.index, HELD_BY_THE_DEAD, &at, &fr))
 			return;
 		/* Waking under the lock is safe here (shared wakes take no
@@ -244,6 +247,8 @@ static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entr
 static uint64_t get_unlocked_entry(struct page_index *pi, uint64_t index,
 				   uint64_t **slotp, uint64_t *at)
 {
+	uint64_t looked = 0;
+
 	for (;;) {
 		uint64_t *slot = covering_slot(pi, index, at);
 		uint64_t entry = slot ? *slot : 0;
@@ -252,7 +257,7 @@ static uint64_t get_unlocked_entry(struct page_index *pi, uint64_t index,
 			*slotp = slot;
 			return entry;
 		}
-		queue_and_sleep(pi, *at, entry);
+		queue_and_sleep(pi, *at, entry, &looked);
 	}
 }
 
@@ -272,6 +277,7 @@ void page_index_init(struct page_index *pi)
 	pi->own.tree.height = 0;
 	atomic_init(&pi->own.lock_waits, 0);
 	atomic_init(&pi->own.dirty, 0);
+	atomic_init(&pi->own.recovered, 0);
 	pi->space = &radix_process_space;
 	pi->share = NULL;
 	pi->id = 0;
@@ -323,7 +329,7 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 {
 	struct radix_preload pl = { .count = 0 };
 	bool pmd = flags & GRAB_PMD;
-	uint64_t *slot, at, entry;
+	uint64_t *slot, at, entry, looked = 0;
 
 	assert((!pmd || index % ENTRY_PMD_PAGES == 0) && "unaligned 2 MiB entry");
 	tree_lock(pi);
@@ -342,7 +348,7 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 				entry = ENTRY_CONFLICT;
 				break;
 			}
-			queue_and_sleep(pi, at, entry);
+			queue_and_sleep(pi, at, entry, &looked);
 			continue;
 		}
 		if (entry) {

@@ -36,6 +36,8 @@ struct page_index_data {
 	_Atomic uint64_t lock_waits;	/* sleeps on a locked entry */
 	_Atomic uint64_t dirty;		/* pages of the entries tagged DIRTY
 					 * (shared: never below the truth) */
+	_Atomic uint64_t recovered;	/* shared: entries released after
+					 * their holder died */
 };
 
 /* A process's handle on one page index. */
@@ -60,6 +62,11 @@ static inline uint64_t page_index_dirty(const struct page_index *pi)
 static inline uint64_t page_index_lock_waits(const struct page_index *pi)
 {
 	return atomic_load_explicit(&pi->d->lock_waits, memory_order_relaxed);
+}
+
+static inline uint64_t page_index_recovered(const struct page_index *pi)
+{
+	return atomic_load_explicit(&pi->d->recovered, memory_order_relaxed);
 }
 
 /* entry_grab() flags */

@@ -100,10 +100,13 @@ bool share_hold(struct page_index *pi, uint64_t index);
 void share_unhold(struct page_index *pi, uint64_t index);
 
 /* Sleep until the entry at index (locked, as seen under the tree lock)
- * may have changed, for XPROC_LIVENESS_MS at most. Context: tree lock
- * held on entry and on return (dropped while sleeping).
- * Return: true if the sleep ran out (the holder may be dead). */
-bool share_sleep(struct page_index *pi, uint64_t index);
+ * may have changed, for XPROC_LIVENESS_MS at most. *looked is when this
+ * wait last looked at the holder's life (0 before the first sleep of a
+ * wait): wake-ups for other entries of the bucket must not put that off.
+ * Context: tree lock held on entry and on return (dropped while sleeping).
+ * Return: true if it is time to look at the holder's life again (then
+ * *looked is now). */
+bool share_sleep(struct page_index *pi, uint64_t index, uint64_t *looked);
 
 /* Whether the member holding the locked entry is gone (its slot holds no
  * member). Context: tree lock held. */
