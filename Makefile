@@ -1,6 +1,6 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
 # check-tsan, check-inject, check-fuzz, fuzz, install, uninstall, demo,
-# bench, bench-xproc, bench-store-shared, clean. install and uninstall take
+# bench, bench-xproc, bench-store-shared, bench-entry-share, clean. install and uninstall take
 # DESTDIR (a staging root) and the
 # directories below, e.g. for Debian multiarch:
 #   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
@@ -237,6 +237,12 @@ bench-xproc: $(BUILD)/libudax.a
 # bench/store_shared.c: the store calls a fault makes (block lookup and
 # allocation) on a store shared by processes (issue 14, stage 2) beside the
 # same store loaded by one process; not a test.
+bench-entry-share: $(BUILD)/libudax.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc bench/entry_share.c $(BUILD)/libudax.a \
+		-o $(BUILD)/bench/entry_share $(LDLIBS)
+	$(BUILD)/bench/entry_share 7 2000000
+
 bench-store-shared: $(BUILD)/libudax.a
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc bench/store_shared.c $(BUILD)/libudax.a \
@@ -247,5 +253,6 @@ clean:
 	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
 .PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
-	fuzz-cov install uninstall demo bench bench-xproc bench-store-shared clean FORCE
+	fuzz-cov install uninstall demo bench bench-xproc bench-store-shared bench-entry-share \
+	clean FORCE
 FORCE:
