@@ -124,7 +124,7 @@ check-asan:
 TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole \
 	delivery_sigsegv_fallback enospc_sigbus holetest_punch_truncate \
 	invalidate_wakes_all_waiters dirty_tracking_writeback pmd_pte_conflicts \
-	map_ahead_adapts entry_lock_across_processes \
+	map_ahead_adapts \
 	pmd_faults_aligned_extents pwrite_runs_read_back pwrite_same_page_never_enospc \
 	xproc_shootdown_acked
 check-tsan:

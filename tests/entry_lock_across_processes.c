@@ -29,7 +29,7 @@ struct shared {
 	_Atomic uint32_t owner[INDEXES][PAGES];	/* holder tag + 1, 0: none */
 	_Atomic uint64_t expect[INDEXES][PAGES];	/* entry (unlocked) left at its index */
 	_Atomic uint32_t done, checked;
-	_Atomic uint64_t grabs, conflicts, lock_waits;
+	_Atomic uint64_t grabs, pmd_grabs, conflicts, lock_waits;
 };
 
 static struct shared *sh;
@@ -59,6 +59,24 @@ static void unclaim(uint32_t idx, uint64_t at, uint64_t pages)
 		atomic_store(&sh->owner[idx][p], 0);
 }
 
+/* The page of a grab: a 2 MiB entry's first, or a 4 KiB page, half of
+ * them among HOT_PAGES; 4 KiB entries in the second 2 MiB range are rare
+ * and short-lived (deleted by their holder), so that 2 MiB entries are
+ * granted there as often as refused. */
+static uint64_t pick(uint64_t r, bool pmd)
+{
+	if (pmd)
+		return (r >> 24) % 2 * ENTRY_PMD_PAGES;
+	if ((r >> 56) % 16 == 0)
+		return ENTRY_PMD_PAGES + (r >> 24) % ENTRY_PMD_PAGES;
+	return (r >> 24) % (r >> 60 & 1 ? ENTRY_PMD_PAGES : HOT_PAGES);
+}
+
+static bool short_lived(uint64_t at, uint64_t entry)
+{
+	return at >= ENTRY_PMD_PAGES && !entry_is_pmd(entry);
+}
+
 static void one_op(struct holder *h, struct page_index *pis)
 {
 	uint64_t r = test_rand(&h->rng);
@@ -66,8 +84,7 @@ static void one_op(struct holder *h, struct page_index *pis)
 	struct page_index *pi = &pis[idx];
 	bool pmd = (r >> 8) % 10 == 0;
 	unsigned flags = (pmd ? GRAB_PMD : 0) | ((r >> 16) % 8 == 0 ? GRAB_NOWAIT : 0);
-	uint64_t index = pmd ? (r >> 24) % 2 * ENTRY_PMD_PAGES
-			 : (r >> 24) % (r >> 60 & 1 ? PAGES : HOT_PAGES);
+	uint64_t index = pick(r, pmd);
 	uint64_t entry = entry_grab(pi, index, flags), at, pages, was, next;
 
 	CHECK(entry != 0, "entry_grab: no node memory");
@@ -81,6 +98,8 @@ static void one_op(struct holder *h, struct page_index *pis)
 	pages = entry_pages(entry);
 	claim(idx, at, pages, h->tag, entry);
 	atomic_fetch_add(&sh->grabs, 1);
+	if (entry_is_pmd(entry))
+		atomic_fetch_add(&sh->pmd_grabs, 1);
 
 	was = atomic_load(&sh->expect[idx][at]);
 	if (was)
@@ -105,7 +124,7 @@ static void one_op(struct holder *h, struct page_index *pis)
 		entry_replace_locked(pi, at, next);
 	if (entry_is_block(next) && (r >> 50) % 2)
 		entry_mark_dirty(pi, at);
-	if ((r >> 52) % 4 == 0) {
+	if ((r >> 52) % 4 == 0 || short_lived(at, entry)) {
 		atomic_store(&sh->expect[idx][at], 0);
 		unclaim(idx, at, pages);
 		entry_delete_locked(pi, at);
@@ -186,11 +205,11 @@ static void process(unsigned me)
 	}
 	for (unsigned k = 0; k < THREADS; k++)
 		CHECK_EQ(pthread_join(t[k], NULL), 0);
-	share_test_raise(&sh->done);
+	xproc_test_raise(&sh->done);
 	if (me == 0) {	/* stays a member, so the region lives on */
-		share_test_wait(&sh->done, PROCS);
+		xproc_test_wait(&sh->done, PROCS);
 		check_and_empty(&m);
-		share_test_raise(&sh->checked);
+		xproc_test_raise(&sh->checked);
 	}
 	xproc_leave(m.r);
 	_exit(0);
@@ -217,8 +236,12 @@ int main(void)
 		      status);
 	}
 	CHECK_EQ(atomic_load(&sh->checked), 1);
-	printf("%llu grabs, %llu sleeps on a locked entry, %llu conflicts (no-wait or 2 MiB "
-	       "over 4 KiB)\n", (unsigned long long)atomic_load(&sh->grabs),
+	CHECK(atomic_load(&sh->pmd_grabs) >= 1000, "only %llu 2 MiB entries granted",
+	      (unsigned long long)atomic_load(&sh->pmd_grabs));
+	printf("%llu grabs (%llu of 2 MiB entries), %llu sleeps on a locked entry, %llu "
+	       "conflicts (no-wait or 2 MiB over 4 KiB)\n",
+	       (unsigned long long)atomic_load(&sh->grabs),
+	       (unsigned long long)atomic_load(&sh->pmd_grabs),
 	       (unsigned long long)atomic_load(&sh->lock_waits),
 	       (unsigned long long)atomic_load(&sh->conflicts));
 	test_pass();

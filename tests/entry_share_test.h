@@ -3,15 +3,13 @@
  * entry_share_test.h - what the tests of page indexes shared by processes
  * (index/entry_share.h) share: a member joined to the test store's region
  * with a share of page indexes in its user area and their nodes in its
- * arena, and waiting on words in memory the test's forked children share.
+ * arena.
  */
 #ifndef UDAX_ENTRY_SHARE_TEST_H
 #define UDAX_ENTRY_SHARE_TEST_H
 
 #include <errno.h>
-#include <stdatomic.h>
 
-#include "base/compat.h"
 #include "index/entry_share.h"
 #include "xproc_test.h"
 
@@ -50,22 +48,6 @@ static inline void share_test_join(struct share_member *m, int fd, const char *p
 		.ctx = m->r,
 	};
 	index_share_attach(&m->share, m->r, xproc_user_area(m->r), indexes, &m->space);
-}
-
-/* Wait until *word reaches at least want (another process raises it with
- * share_test_raise()). */
-static inline void share_test_wait(_Atomic uint32_t *word, uint32_t want)
-{
-	uint32_t now;
-
-	while ((now = atomic_load(word)) < want)
-		futex_wait_shared(word, now, 1000);
-}
-
-static inline void share_test_raise(_Atomic uint32_t *word)
-{
-	atomic_fetch_add(word, 1);
-	futex_wake_shared(word, 1 << 30);
 }
 
 #endif

@@ -3,15 +3,18 @@
  * xproc_test.h - what the tests of src/xproc share: a store file (any
  * file: a region is named after its identity) whose region lives in the
  * test's own directory, memory shared with forked children, a callback
- * that does nothing, and a join that fails the test with the reason.
+ * that does nothing, a join that fails the test with the reason, and
+ * waiting on words in memory the test's processes share.
  */
 #ifndef UDAX_XPROC_TEST_H
 #define UDAX_XPROC_TEST_H
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "base/compat.h"
 #include "test_util.h"
 #include "xproc/xproc.h"
 
@@ -51,6 +54,22 @@ static inline void *xproc_test_shared(size_t bytes)
 
 	CHECK(p != MAP_FAILED);
 	return p;
+}
+
+/* Wait until *word, in memory processes share, reaches at least want
+ * (another process raises it with xproc_test_raise()). */
+static inline void xproc_test_wait(_Atomic uint32_t *word, uint32_t want)
+{
+	uint32_t now;
+
+	while ((now = atomic_load(word)) < want)
+		futex_wait_shared(word, now, 1000);
+}
+
+static inline void xproc_test_raise(_Atomic uint32_t *word)
+{
+	atomic_fetch_add(word, 1);
+	futex_wake_shared(word, 1 << 30);
 }
 
 static inline void xproc_test_noop(void *ctx, const struct xproc_request *req)

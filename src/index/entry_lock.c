@@ -292,11 +292,11 @@ void page_index_destroy(struct page_index *pi)
 void index_share_attach(struct index_share *sh, struct xproc_region *r, void *mem,
 			uint32_t count, const struct radix_space *space)
 {
-	uint32_t cursor = 0, id;
+	uint32_t cursor, id;
 	uint64_t index;
 
 	share_view(sh, r, mem, count, space);
-	while (share_stale_hold(sh, &cursor, &id, &index)) {
+	for (cursor = 0; share_stale_hold(sh, &cursor, &id, &index); cursor++) {
 		struct page_index pi;
 		struct radix_freed fr = { 0 };
 		uint64_t at;
@@ -304,7 +304,13 @@ void index_share_attach(struct index_share *sh, struct xproc_region *r, void *me
 
 		page_index_init_shared(&pi, sh, id);
 		tree_lock(&pi);
+		/* Our slot is taken (by us), so release_held(THE_DEAD)
+		 * would see a live holder: release what names our slot,
+		 * which is the dead predecessor's, since we lock nothing
+		 * before this. The cell goes after (a member killed here
+		 * leaves it to the slot's next one: found by the review). */
 		released = release_held(&pi, index, HELD_BY_MY_SLOT, &at, &fr);
+		share_stale_hold_done(sh, cursor);
 		tree_unlock(&pi);
 		radix_release(pi.space, &fr);
 		if (released)
@@ -365,20 +371,23 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 			entry = ENTRY_CONFLICT;
 			break;
 		}
+		/* The cell before any node is made: a full table leaves no
+		 * empty path behind (found by the review). */
+		if (pi->share && !share_hold(pi, index)) {
+			entry = flags & GRAB_NOWAIT ? ENTRY_CONFLICT : 0;
+			break;
+		}
 		/* The reviewer's point: allocate only when a node is missing,
 		 * not whenever the slot is empty. */
 		if (!slot)
 			slot = radix_insert_slot(pi->space, &pi->d->tree, index, &pl);
 		if (slot) {
-			entry = entry_make_empty() | (pmd ? ENTRY_PMD : 0);
-			if (pi->share && !share_hold(pi, index)) {
-				entry = flags & GRAB_NOWAIT ? ENTRY_CONFLICT : 0;
-				break;
-			}
-			entry |= lock_bits(pi);
+			entry = entry_make_empty() | (pmd ? ENTRY_PMD : 0) | lock_bits(pi);
 			radix_slot_store(&pi->d->tree, index, slot, entry);
 			break;
 		}
+		if (pi->share)
+			share_unhold(pi, index);
 		unsigned need = radix_nodes_needed(pi->space, &pi->d->tree, index);
 
 		tree_unlock(pi);
@@ -393,48 +402,70 @@ uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags)
 	return entry;
 }
 
+/*
+ * The slot of the caller's locked entry at index. A private index asserts
+ * that the caller holds it. In a shared one the region may have been
+ * written by another process (it is as writable as the store): an entry
+ * this member does not hold, or of another order than `order` (-1: any),
+ * is left alone (NULL), so damage never aborts a member.
+ * Context: tree_lock held.
+ */
+static uint64_t *held_slot(struct page_index *pi, uint64_t index, int order)
+{
+	uint64_t *slot = radix_lookup_slot(pi->space, &pi->d->tree, index);
+	bool held = slot && entry_is_locked(*slot) &&
+		    entry_holder(*slot) == entry_holder(lock_bits(pi)) &&
+		    (order < 0 || entry_order(*slot) == (unsigned)order);
+
+	assert((held || pi->share) && "an entry the caller does not hold, or of another order");
+	return held ? slot : NULL;
+}
+
 void entry_replace_locked(struct page_index *pi, uint64_t index, uint64_t value)
 {
 	uint64_t *slot;
 
 	tree_lock(pi);
-	slot = radix_lookup_slot(pi->space, &pi->d->tree, index);
-	assert(slot && entry_is_locked(*slot) && "replacing an entry the caller does not hold");
-	assert(entry_order(*slot) == entry_order(value) && "an entry keeps its order");
-	*slot = entry_unlocked(value) | (*slot & (ENTRY_LOCKED | ENTRY_HOLDER_MASK));
+	slot = held_slot(pi, index, (int)entry_order(value));
+	if (slot)
+		*slot = entry_unlocked(value) | (*slot & (ENTRY_LOCKED | ENTRY_HOLDER_MASK));
 	tree_unlock(pi);
 }
 
 void entry_unlock(struct page_index *pi, uint64_t index)
 {
 	uint64_t *slot;
-	uint64_t entry;
+	uint64_t entry = 0;
 
 	tree_lock(pi);
-	slot = radix_lookup_slot(pi->space, &pi->d->tree, index);
-	assert(slot && entry_is_locked(*slot) && "unlocking an entry the caller does not hold");
-	entry = entry_unlocked(*slot);
-	*slot = entry;
+	slot = held_slot(pi, index, -1);
+	if (slot) {
+		entry = entry_unlocked(*slot);
+		*slot = entry;
+	}
 	if (pi->share)
 		share_unhold(pi, index);
 	tree_unlock(pi);
-	entry_wake(pi, index, entry, WAKE_NEXT);
+	if (entry)
+		entry_wake(pi, index, entry, WAKE_NEXT);
 }
 
 void entry_delete_locked(struct page_index *pi, uint64_t index)
 {
 	struct radix_freed fr = { 0 };
-	uint64_t entry;
+	uint64_t entry = 0;
 
 	tree_lock(pi);
-	entry = radix_lookup(pi->space, &pi->d->tree, index);
-	assert(entry_is_locked(entry) && "deleting an entry the caller does not hold");
-	__entry_delete(pi, index, &fr);
+	if (held_slot(pi, index, -1)) {
+		entry = radix_lookup(pi->space, &pi->d->tree, index);
+		__entry_delete(pi, index, &fr);
+	}
 	if (pi->share)
 		share_unhold(pi, index);
 	tree_unlock(pi);
 	radix_release(pi->space, &fr);
-	entry_wake(pi, index, entry, WAKE_ALL);
+	if (entry)
+		entry_wake(pi, index, entry, WAKE_ALL);
 }
 
 bool entry_invalidate(struct page_index *pi, uint64_t index, uint64_t expected)
@@ -477,8 +508,8 @@ bool entry_mark_dirty(struct page_index *pi, uint64_t index)
 
 	tree_lock(pi);
 	entry = radix_lookup(pi->space, t, index);
-	assert(entry_is_block(entry) && "dirty tag on a non-block entry");
-	was_clean = !radix_tag_get(pi->space, t, index, RADIX_TAG_DIRTY);
+	assert((entry_is_block(entry) || pi->share) && "dirty tag on a non-block entry");
+	was_clean = entry_is_block(entry) && !radix_tag_get(pi->space, t, index, RADIX_TAG_DIRTY);
 	if (was_clean) {
 		/* Counted first: after a death the count is never below the
 		 * tags (writeback skips an index whose count is 0). */

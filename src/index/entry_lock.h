@@ -81,11 +81,15 @@ static inline uint64_t page_index_recovered(const struct page_index *pi)
  * With GRAB_PMD, 4 KiB entries in the 2 MiB range are a conflict, returned
  * at once without sleeping.
  * Return: the entry (with ENTRY_LOCKED); ENTRY_CONFLICT; 0 if no node
- * memory (-ENOMEM).
+ * memory (-ENOMEM), or in a shared index this member holds
+ * INDEX_SHARE_HOLDS entries already (with GRAB_NOWAIT: ENTRY_CONFLICT).
  */
 uint64_t entry_grab(struct page_index *pi, uint64_t index, unsigned flags);
 
-/* In the functions below, index is the entry's own index (its first). */
+/* In the functions below, index is the entry's own index (its first). In a
+ * page index processes share, an entry the caller turns out not to hold
+ * (the region written by another process) is left alone instead of
+ * asserting, as in a private one. */
 
 /* Replace the caller's locked entry with value of the same order (kept
  * locked). */

@@ -151,7 +151,8 @@ void share_unhold(struct page_index *pi, uint64_t index)
 			return;
 		}
 	}
-	assert(!"unlocking an entry this member has no cell for");
+	/* No cell: the region was written by someone else (it is as
+	 * writable as the store): nothing to forget. */
 }
 
 bool share_stale_hold(struct index_share *sh, uint32_t *cursor, uint32_t *id, uint64_t *index)
@@ -164,15 +165,21 @@ bool share_stale_hold(struct index_share *sh, uint32_t *cursor, uint32_t *id, ui
 
 		if (!word)
 			continue;
-		atomic_store_explicit(&cells[*cursor], 0, memory_order_relaxed);
-		if (named == 0 || named > sh->count)	/* damaged: nothing to release */
+		if (named == 0 || named > sh->count) {	/* damaged: nothing to release */
+			atomic_store_explicit(&cells[*cursor], 0, memory_order_relaxed);
 			continue;
+		}
 		*id = (uint32_t)(named - 1);
 		*index = word & HOLD_INDEX_MASK;
-		(*cursor)++;
 		return true;
 	}
 	return false;
+}
+
+void share_stale_hold_done(struct index_share *sh, uint32_t cursor)
+{
+	death_order();	/* the entry released first */
+	atomic_store_explicit(&own_cells(sh)[cursor], 0, memory_order_relaxed);
 }
 
 static struct share_bucket *bucket_of(const struct page_index *pi, uint64_t index)

@@ -114,8 +114,13 @@ bool share_holder_dead(const struct page_index *pi, uint64_t entry);
 
 /* The next cell of this member's slot in use from *cursor on (left by a
  * dead predecessor in the slot, when attaching): its page index and
- * index, and the cell cleared. Return: false when none is left. */
+ * index. Damaged cells are cleared on the way. Return: false when none is
+ * left. */
 bool share_stale_hold(struct index_share *sh, uint32_t *cursor, uint32_t *id, uint64_t *index);
+/* Clear the cell share_stale_hold() named, once its entry is released (a
+ * member killed before that leaves the cell for the slot's next member).
+ * Context: the entry's tree lock held. */
+void share_stale_hold_done(struct index_share *sh, uint32_t cursor);
 
 /* Wake every waiter on the entry at index. Context: after the change,
  * tree lock released. */
