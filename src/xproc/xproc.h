@@ -158,6 +158,33 @@ int xproc_lock(const struct xproc_region *r, struct xproc_lock *l);
 void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);
 
 /*
+ * A reader-writer lock in memory several members map (rwlock.c), that
+ * survives any member's death: the kernel's i_rwsem and invalidate_lock
+ * of a file that processes share. A reader counts itself in its own
+ * slot's word (readers of different processes touch different cache
+ * lines), tagged with its slot's incarnation; a writer holds `writer` (an
+ * xproc_lock) and waits for every slot's count to drain, counting a dead
+ * member's readers (or an earlier incarnation's) as gone. Writers are
+ * preferred: a reader that finds a writer backs off and waits for it.
+ * Zeroed memory is an unlocked lock. Not recursive.
+ */
+struct xproc_rwlock {
+	struct xproc_lock writer;
+	uint32_t pad;
+	/* per slot: incarnation (bits 32-63) | readers (bits 0-31, the
+	 * futex word a writer waits on: little-endian) */
+	_Atomic uint64_t readers[XPROC_PEERS_MAX];
+};
+
+/* xproc_read_lock / xproc_write_lock - take l shared or exclusive.
+ * Context: may sleep. Return: enum xproc_lock_taken (RECOVERED: a writer
+ * died holding it, repair what it protects), or -EBADF in a fork child. */
+int xproc_read_lock(const struct xproc_region *r, struct xproc_rwlock *l);
+int xproc_write_lock(const struct xproc_region *r, struct xproc_rwlock *l);
+void xproc_read_unlock(const struct xproc_region *r, struct xproc_rwlock *l);
+void xproc_write_unlock(const struct xproc_region *r, struct xproc_rwlock *l);
+
+/*
  * The user area and the node arena (arena.c). A node is named by its
  * offset, the same in every member: it is at xproc_arena_base() + offset
  * in each. Nodes are 8-byte aligned. take and give are async-signal-safe
