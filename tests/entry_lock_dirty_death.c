@@ -12,7 +12,6 @@
  * keeper checks the index.
  */
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "entry_share_test.h"
@@ -119,18 +118,6 @@ static void keeper(unsigned unused)
 	_exit(0);
 }
 
-static pid_t start(void (*fn)(unsigned), unsigned arg)
-{
-	pid_t pid = fork();
-
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* the test's watchdog kills the test */
-		fn(arg);
-	}
-	return pid;
-}
-
 int main(void)
 {
 	unsigned died = 0;
@@ -143,10 +130,10 @@ int main(void)
 #endif
 	store_fd = xproc_test_store(&store);
 	sh = xproc_test_shared(sizeof(*sh));
-	keeper_pid = start(keeper, 0);
+	keeper_pid = xproc_test_start(keeper, 0);
 	xproc_test_wait(&sh->keeper_in, 1);
 	for (unsigned n = 1; n <= VICTIMS; n++) {
-		pid_t v = start(victim, n);
+		pid_t v = xproc_test_start(victim, n);
 
 		CHECK_EQ(waitpid(v, &status, 0), v);
 		CHECK(WIFEXITED(status) || WTERMSIG(status) == SIGKILL, "victim %u: %#x", n, status);

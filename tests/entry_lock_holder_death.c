@@ -28,9 +28,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "entry_share_test.h"
 
@@ -56,38 +53,6 @@ struct shared {
 static struct shared *sh;
 static const char *store;
 static int store_fd;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static pid_t start(void (*fn)(unsigned), unsigned arg)
-{
-	pid_t pid = fork();
-
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* the test's watchdog kills the test */
-		fn(arg);
-		_exit(0);
-	}
-	return pid;
-}
-
-static void reap(pid_t pid, bool killed)
-{
-	int status;
-
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	if (killed)
-		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x", status);
-	else
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-}
 
 /* Phases 1 and 2. */
 
@@ -142,10 +107,10 @@ static void waiter_c(unsigned unused)
 	share_test_join(&m, store_fd, store, ALL_INDEXES);
 	page_index_init_shared(&pi, &m.share, LONE);
 	xproc_test_raise(&sh->c_in);
-	t0 = now_ns();
+	t0 = xproc_test_now_ns();
 	e = entry_grab(&pi, 9, 0);
 	CHECK_EQ(entry_unlocked(e), entry_make_block(4242));
-	CHECK(now_ns() - t0 < GRAB_BOUND_MS * 1000000ull);
+	CHECK(xproc_test_now_ns() - t0 < GRAB_BOUND_MS * 1000000ull);
 	CHECK_EQ(page_index_recovered(&pi), 3);
 	entry_unlock(&pi, 9);
 	xproc_leave(m.r);
@@ -173,12 +138,12 @@ static void claim(uint32_t idx, uint64_t at, uint64_t pages, uint32_t tag)
 		uint32_t seen = 0;
 
 		while (!atomic_compare_exchange_strong(&sh->owner[idx][p], &seen, tag + 1)) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = xproc_test_now_ns();
 
 			CHECK(seen > SURVIVORS, "index %u page %llu: survivor %u holds it too", idx,
 			      (unsigned long long)p, seen - 1);
 			while (!victim_dead(seen - 1 - SURVIVORS)) {
-				CHECK(now_ns() - t0 < GRAB_BOUND_MS * 1000000ull,
+				CHECK(xproc_test_now_ns() - t0 < GRAB_BOUND_MS * 1000000ull,
 				      "index %u page %llu: victim %u, alive, holds it too", idx,
 				      (unsigned long long)p, seen - 1 - SURVIVORS);
 				sched_yield();
@@ -217,9 +182,9 @@ static void survivor_op(struct page_index *pis, uint32_t tag, uint64_t *rng)
 	unsigned flags;
 
 	index = pick(r, &flags, true);
-	t0 = now_ns();
+	t0 = xproc_test_now_ns();
 	entry = entry_grab(&pis[idx], index, flags);
-	t0 = now_ns() - t0;
+	t0 = xproc_test_now_ns() - t0;
 	for (uint64_t slowest = atomic_load(&sh->slowest_ns); t0 > slowest;)
 		if (atomic_compare_exchange_weak(&sh->slowest_ns, &slowest, t0))
 			break;
@@ -346,34 +311,15 @@ static void victim(unsigned arg)
 	}
 }
 
-/* Wait until *word reaches want, or ms pass. */
-static void wait_a_while(_Atomic uint32_t *word, uint32_t want, unsigned ms)
-{
-	uint64_t end = now_ns() + ms * 1000000ull;
-	uint32_t seen;
-
-	while ((seen = atomic_load(word)) < want && now_ns() < end)
-		futex_wait_shared(word, seen, 1);
-}
-
-/* Whether pid ended already (left to be reaped). */
-static bool died_already(pid_t pid)
-{
-	siginfo_t si = { .si_pid = 0 };
-
-	CHECK_EQ(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
-	return si.si_pid == pid;
-}
-
 /* Start victim v as its serial-th one; return once it has joined or died
  * (an injected death may come before it is ready). */
 static pid_t start_victim(unsigned v, unsigned serial)
 {
 	uint32_t ready = atomic_load(&sh->victim_ready[v]);
-	pid_t pid = start(victim, serial * VICTIMS + v);
+	pid_t pid = xproc_test_start(victim, serial * VICTIMS + v);
 
-	while (atomic_load(&sh->victim_ready[v]) == ready && !died_already(pid))
-		wait_a_while(&sh->victim_ready[v], ready + 1, 10);
+	while (atomic_load(&sh->victim_ready[v]) == ready && !xproc_test_ended(pid))
+		xproc_test_wait_a_while(&sh->victim_ready[v], ready + 1, 10);
 	return pid;
 }
 
@@ -386,7 +332,7 @@ static void phase3(pid_t keeper)
 
 	CHECK(fd >= 0);
 	close(fd);
-	other = start(survivor, 1);
+	other = xproc_test_start(survivor, 1);
 	xproc_test_wait(&sh->survivors_in, SURVIVORS);
 	for (unsigned v = 0; v < VICTIMS; v++) {
 		serial[v] = next_serial++;
@@ -399,27 +345,27 @@ static void phase3(pid_t keeper)
 		 * a random instant: after a random number of its grabs, or
 		 * when it waits (for an entry a parked one holds). */
 		if (serial[v] % 4 == 0) {
-			wait_a_while(&sh->victim_parked[v], 1, 300);
+			xproc_test_wait_a_while(&sh->victim_parked[v], 1, 300);
 			if (atomic_exchange(&sh->victim_parked[v], 0))
 				atomic_fetch_add(&sh->kills_holding, 1);
 		} else {
-			wait_a_while(&sh->victim_ops[v], atomic_load(&sh->victim_ops[v]) +
+			xproc_test_wait_a_while(&sh->victim_ops[v], atomic_load(&sh->victim_ops[v]) +
 				     (uint32_t)(test_rand(&rng) % 20), 20);
 		}
-		if (died_already(vic[v]))
+		if (xproc_test_ended(vic[v]))
 			self_killed++;
 		CHECK_EQ(kill(vic[v], SIGKILL), 0);
-		reap(vic[v], true);
+		xproc_test_reap(vic[v], true);
 		serial[v] = next_serial++;
 		vic[v] = start_victim(v, serial[v]);
 	}
 	atomic_store(&sh->kills_done, 1);
 	for (unsigned v = 0; v < VICTIMS; v++) {
 		CHECK_EQ(kill(vic[v], SIGKILL), 0);
-		reap(vic[v], true);
+		xproc_test_reap(vic[v], true);
 	}
-	reap(other, false);
-	reap(keeper, false);
+	xproc_test_reap(other, false);
+	xproc_test_reap(keeper, false);
 	CHECK_EQ(atomic_load(&sh->checked), 1);
 	if (self_killed)
 		printf("%u victims killed themselves at an ordered store\n", self_killed);
@@ -433,25 +379,25 @@ int main(void)
 	store_fd = xproc_test_store(&store);
 	sh = xproc_test_shared(sizeof(*sh));
 	/* Survivor 0 is a member all along: the region is never made anew. */
-	keeper = start(survivor, 0);
+	keeper = xproc_test_start(survivor, 0);
 	xproc_test_wait(&sh->survivors_in, 1);
 
 	/* 1. Killed holding an EMPTY and a block entry; its slot taken. */
-	holder = start(holder_a, 0);
+	holder = xproc_test_start(holder_a, 0);
 	xproc_test_wait(&sh->a_holding, 1);
 	CHECK_EQ(kill(holder, SIGKILL), 0);
-	reap(holder, true);
-	other = start(joiner_b, 0);
-	reap(other, false);
+	xproc_test_reap(holder, true);
+	other = xproc_test_start(joiner_b, 0);
+	xproc_test_reap(other, false);
 
 	/* 2. Killed holding a block entry another member waits for. */
-	holder = start(holder_a, 1);
+	holder = xproc_test_start(holder_a, 1);
 	xproc_test_wait(&sh->a_holding, 2);
-	other = start(waiter_c, 0);
+	other = xproc_test_start(waiter_c, 0);
 	xproc_test_wait(&sh->c_in, 1);
 	CHECK_EQ(kill(holder, SIGKILL), 0);
-	reap(holder, true);
-	reap(other, false);
+	xproc_test_reap(holder, true);
+	xproc_test_reap(other, false);
 
 	/* 3. Survivors and victims. */
 	phase3(keeper);

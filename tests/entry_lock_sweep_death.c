@@ -11,8 +11,6 @@
  * found by the review).
  */
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
 #include "entry_share_test.h"
 
@@ -29,36 +27,13 @@ static struct shared *sh;
 static const char *store;
 static int store_fd;
 
-static pid_t start(void (*fn)(void))
-{
-	pid_t pid = fork();
-
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* the test's watchdog kills the test */
-		fn();
-		_exit(0);
-	}
-	return pid;
-}
-
-static void reap(pid_t pid, bool killed)
-{
-	int status;
-
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	if (killed)
-		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x", status);
-	else
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-}
-
 /* Holds the tree lock while B attaches, and sees B wait for it. */
-static void keeper(void)
+static void keeper(unsigned unused)
 {
 	struct share_member m;
 	struct page_index pi;
 
+	(void)unused;
 	share_test_join(&m, store_fd, store, 1);
 	page_index_init_shared(&pi, &m.share, 0);
 	xproc_test_raise(&sh->k_in);
@@ -75,11 +50,12 @@ static void keeper(void)
 	xproc_leave(m.r);
 }
 
-static void holder_a(void)
+static void holder_a(unsigned unused)
 {
 	struct share_member m;
 	struct page_index pi;
 
+	(void)unused;
 	share_test_join(&m, store_fd, store, 1);
 	page_index_init_shared(&pi, &m.share, 0);
 	CHECK(entry_is_empty(entry_grab(&pi, 5, 0)));
@@ -90,20 +66,22 @@ static void holder_a(void)
 		pause();
 }
 
-static void joiner_b(void)
+static void joiner_b(unsigned unused)
 {
 	struct share_member m;
 
+	(void)unused;
 	share_test_join(&m, store_fd, store, 1);	/* waits in attach: killed there */
 	CHECK(0, "attach returned while the keeper holds the tree lock");
 }
 
-static void joiner_c(void)
+static void joiner_c(unsigned unused)
 {
 	struct share_member m;
 	struct page_index pi;
 	uint64_t e;
 
+	(void)unused;
 	share_test_join(&m, store_fd, store, 1);
 	page_index_init_shared(&pi, &m.share, 0);
 	atomic_store(&sh->c_slot, xproc_self(m.r));
@@ -123,24 +101,24 @@ int main(void)
 	test_init("entry_lock_sweep_death", 60);
 	store_fd = xproc_test_store(&store);
 	sh = xproc_test_shared(sizeof(*sh));
-	k = start(keeper);
+	k = xproc_test_start(keeper, 0);
 	xproc_test_wait(&sh->k_in, 1);
-	a = start(holder_a);
+	a = xproc_test_start(holder_a, 0);
 	xproc_test_wait(&sh->a_holding, 1);
 	CHECK_EQ(kill(a, SIGKILL), 0);
-	reap(a, true);
+	xproc_test_reap(a, true);
 
 	xproc_test_raise(&sh->hold_tree);
 	xproc_test_wait(&sh->tree_held, 1);
-	b = start(joiner_b);
+	b = xproc_test_start(joiner_b, 0);
 	xproc_test_wait(&sh->b_waiting, 1);
 	CHECK_EQ(kill(b, SIGKILL), 0);
-	reap(b, true);
+	xproc_test_reap(b, true);
 	xproc_test_raise(&sh->release_tree);
 
-	c = start(joiner_c);
-	reap(c, false);
-	reap(k, false);
+	c = xproc_test_start(joiner_c, 0);
+	xproc_test_reap(c, false);
+	xproc_test_reap(k, false);
 	CHECK_EQ(atomic_load(&sh->c_slot), atomic_load(&sh->a_slot));
 	CHECK_EQ(atomic_load(&sh->c_recovered), 1);
 	CHECK_EQ(entry_unlocked(atomic_load(&sh->c_grab)), entry_make_block(4242));

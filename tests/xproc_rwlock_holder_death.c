@@ -23,9 +23,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "xproc_test.h"
 
@@ -53,14 +50,6 @@ static struct shared *sh;
 static const char *store;
 static int store_fd, lives_fd;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Whether the holder of tag is alive: survivors always are; victim serial
  * v holds byte v of "lives" while it lives. */
 static bool holder_alive(uint32_t tag)
@@ -82,7 +71,7 @@ static void enter(uint32_t tag, enum mark want)
 {
 	for (uint32_t t = 0; t < TAGS; t++) {
 		uint32_t m = atomic_load(&sh->mark[t]);
-		uint64_t t0 = now_ns();
+		uint64_t t0 = xproc_test_now_ns();
 
 		if (t == tag || m == NONE || (want == READING && m == READING)) {
 			if (t < HOLDERS && t != tag && m == READING)
@@ -93,7 +82,7 @@ static void enter(uint32_t tag, enum mark want)
 		      want == WRITING ? "writing" : "reading", t,
 		      m == WRITING ? "writing" : "reading");
 		while (holder_alive(t)) {
-			CHECK(atomic_load(&sh->mark[t]) == m && now_ns() - t0 < BOUND_MS * 1000000ull,
+			CHECK(atomic_load(&sh->mark[t]) == m && xproc_test_now_ns() - t0 < BOUND_MS * 1000000ull,
 			      "holder %u entered %s while victim %u, alive, was %s", tag,
 			      want == WRITING ? "writing" : "reading", t - HOLDERS,
 			      m == WRITING ? "writing" : "reading");
@@ -111,13 +100,13 @@ static void leave(uint32_t tag)
 
 static void take(struct xproc_region *r, uint32_t tag, enum mark want)
 {
-	uint64_t t0 = now_ns(), dt;
+	uint64_t t0 = xproc_test_now_ns(), dt;
 	int ret = want == WRITING ? xproc_write_lock(r, &sh->lock) : xproc_read_lock(r, &sh->lock);
 
 	CHECK(ret == XPROC_LOCK_TAKEN || ret == XPROC_LOCK_RECOVERED, "lock: %d", ret);
 	if (ret == XPROC_LOCK_RECOVERED)
 		atomic_fetch_add(&sh->recovered, 1);
-	dt = now_ns() - t0;
+	dt = xproc_test_now_ns() - t0;
 	for (uint64_t slowest = atomic_load(&sh->slowest_ns); dt > slowest;)
 		if (atomic_compare_exchange_weak(&sh->slowest_ns, &slowest, dt))
 			break;
@@ -206,44 +195,10 @@ static void victim(unsigned arg)
 	}
 }
 
-static pid_t start(void (*fn)(unsigned), unsigned arg)
-{
-	pid_t pid = fork();
-
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* the test's watchdog kills the test */
-		fn(arg);
-		_exit(0);
-	}
-	return pid;
-}
-
-static void reap(pid_t pid, bool killed)
-{
-	int status;
-
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	if (killed)
-		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x", status);
-	else
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-}
-
-/* Wait until *word reaches want, or ms pass. */
-static void wait_a_while(_Atomic uint32_t *word, uint32_t want, unsigned ms)
-{
-	uint64_t end = now_ns() + ms * 1000000ull;
-	uint32_t seen;
-
-	while ((seen = atomic_load(word)) < want && now_ns() < end)
-		futex_wait_shared(word, seen, 1);
-}
-
 static pid_t start_victim(unsigned v, unsigned serial)
 {
 	uint32_t ready = atomic_load(&sh->victim_ready[v]);
-	pid_t pid = start(victim, serial * VICTIMS + v);
+	pid_t pid = xproc_test_start(victim, serial * VICTIMS + v);
 
 	xproc_test_wait(&sh->victim_ready[v], ready + 1);
 	return pid;
@@ -264,7 +219,7 @@ int main(void)
 	CHECK(fd >= 0);
 	lives_fd = fd;
 	for (unsigned s = 0; s < SURVIVORS; s++)
-		surv[s] = start(survivor, s);
+		surv[s] = xproc_test_start(survivor, s);
 	xproc_test_wait(&sh->survivors_in, SURVIVORS);
 
 	/* A reader killed holding it, its slot left empty: the survivors'
@@ -274,12 +229,12 @@ int main(void)
 	xproc_test_wait(&sh->victim_parked[0], 1);
 	atomic_store(&sh->victim_parked[0], 0);
 	CHECK_EQ(kill(vic[0], SIGKILL), 0);
-	reap(vic[0], true);
+	xproc_test_reap(vic[0], true);
 	{
-		uint64_t writes = atomic_load(&sh->writes), t0 = now_ns();
+		uint64_t writes = atomic_load(&sh->writes), t0 = xproc_test_now_ns();
 
 		while (atomic_load(&sh->writes) < writes + 2) {
-			CHECK(now_ns() - t0 < BOUND_MS * 1000000ull,
+			CHECK(xproc_test_now_ns() - t0 < BOUND_MS * 1000000ull,
 			      "no writer got in after a reader's death");
 			sched_yield();
 		}
@@ -296,24 +251,24 @@ int main(void)
 		 * waiting behind the other victim parked, after a while);
 		 * another at a random instant. */
 		if (serial[v] % 4 < 2) {
-			wait_a_while(&sh->victim_parked[v], 1, 300);
+			xproc_test_wait_a_while(&sh->victim_parked[v], 1, 300);
 			atomic_store(&sh->victim_parked[v], 0);
 		} else {
-			wait_a_while(&sh->victim_ops[v], atomic_load(&sh->victim_ops[v]) +
+			xproc_test_wait_a_while(&sh->victim_ops[v], atomic_load(&sh->victim_ops[v]) +
 				     (uint32_t)(test_rand(&rng) % 20), 20);
 		}
 		CHECK_EQ(kill(vic[v], SIGKILL), 0);
-		reap(vic[v], true);
+		xproc_test_reap(vic[v], true);
 		serial[v] = next_serial++;
 		vic[v] = start_victim(v, serial[v]);
 	}
 	atomic_store(&sh->kills_done, 1);
 	for (unsigned v = 0; v < VICTIMS; v++) {
 		CHECK_EQ(kill(vic[v], SIGKILL), 0);
-		reap(vic[v], true);
+		xproc_test_reap(vic[v], true);
 	}
 	for (unsigned s = 0; s < SURVIVORS; s++)
-		reap(surv[s], false);
+		xproc_test_reap(surv[s], false);
 	printf("%llu reads (%llu overlapping another survivor), %llu writes by survivors; %llu takeovers "
 	       "from a dead writer; the slowest acquisition %.1f ms\n",
 	       (unsigned long long)atomic_load(&sh->reads),

@@ -3,16 +3,22 @@
  * xproc_test.h - what the tests of src/xproc share: a store file (any
  * file: a region is named after its identity) whose region lives in the
  * test's own directory, memory shared with forked children, a callback
- * that does nothing, a join that fails the test with the reason, and
- * waiting on words in memory the test's processes share.
+ * that does nothing, a join that fails the test with the reason, waiting
+ * on words in memory the test's processes share, and its member processes
+ * (forked, killed, reaped).
  */
 #ifndef UDAX_XPROC_TEST_H
 #define UDAX_XPROC_TEST_H
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/compat.h"
 #include "test_util.h"
@@ -70,6 +76,71 @@ static inline void xproc_test_raise(_Atomic uint32_t *word)
 {
 	atomic_fetch_add(word, 1);
 	futex_wake_shared(word, 1 << 30);
+}
+
+/* Wait until *word reaches want, or ms pass. */
+static inline void xproc_test_wait_a_while(_Atomic uint32_t *word, uint32_t want, unsigned ms)
+{
+	struct timespec ts;
+	uint64_t end, now;
+	uint32_t seen;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + ms;
+	do {
+		if ((seen = atomic_load(word)) >= want)
+			return;
+		futex_wait_shared(word, seen, 1);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	} while (now < end);
+}
+
+static inline uint64_t xproc_test_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A child running fn(arg), then exiting 0; it dies with the test (whose
+ * watchdog kills the test). Fork children before this process joins a
+ * region (xproc_test.h, XPROC_TEST_SANITIZED). */
+static inline pid_t xproc_test_start(void (*fn)(unsigned), unsigned arg)
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fn(arg);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Reap pid, which must have been killed with SIGKILL, or else exited 0. */
+static inline void xproc_test_reap(pid_t pid, bool killed)
+{
+	int status;
+
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	if (killed)
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "pid %d: status %#x",
+		      (int)pid, status);
+	else
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "pid %d: status %#x",
+		      (int)pid, status);
+}
+
+/* Whether pid ended already (left to be reaped). */
+static inline bool xproc_test_ended(pid_t pid)
+{
+	siginfo_t si = { .si_pid = 0 };
+
+	CHECK_EQ(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT), 0);
+	return si.si_pid == pid;
 }
 
 static inline void xproc_test_noop(void *ctx, const struct xproc_request *req)
