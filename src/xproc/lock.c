@@ -33,8 +33,7 @@ static uint32_t owner_word(const struct xproc_region *r)
 	return (incarnation << LOCK_SLOT_BITS & LOCK_INCARNATION_MASK) | (r->self + 1);
 }
 
-/* Whether the member named in word is gone. */
-static bool owner_dead(const struct xproc_region *r, uint32_t word)
+bool xproc_lock_word_dead(const struct xproc_region *r, uint32_t word)
 {
 	unsigned slot = (word & LOCK_SLOT_MASK) - 1;
 
@@ -73,7 +72,7 @@ int xproc_lock(const struct xproc_region *r, struct xproc_lock *l)
 			continue;
 		word |= LOCK_WAITERS;
 		if (futex_wait_shared(&l->word, word, XPROC_LIVENESS_MS) != 0 &&
-		    owner_dead(r, word) &&
+		    xproc_lock_word_dead(r, word) &&
 		    atomic_compare_exchange_strong_explicit(&l->word, &word, me | LOCK_WAITERS,
 							    memory_order_acquire,
 							    memory_order_relaxed))

@@ -168,6 +168,8 @@ int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why
 /* peers.c: lock, unlock or wait for (cmd F_OFD_SETLK(W)) one byte of the
  * region file; 0 or -errno. */
 int xproc_byte_lock(int fd, int cmd, short type, off_t byte);
+/* lock.c: whether the holder a taken xproc_lock's word names is gone. */
+bool xproc_lock_word_dead(const struct xproc_region *r, uint32_t word);
 /* peers.c: whether the member that held `slot` as `incarnation` (the bits
  * in mask: a lock word keeps 24) is gone: the slot has a new member, or
  * nobody alive holds it. */

@@ -6,30 +6,38 @@
  *
  * States: a reader adds one to its slot's word (tagged with its slot's
  * incarnation; a count left by an earlier incarnation is dropped as it
- * counts itself), then looks for a writer; a writer takes `writer`, then
- * waits for each slot's count to reach 0. The two sides are Dekker's: each
+ * counts itself), then looks for a writer; a writer takes `writer`, waits
+ * for each slot's count to reach 0, then sets `writer_inside` until it
+ * unlocks. The reader's count and the writer's `writer` are Dekker's: each
  * changes its own word, a sequentially consistent fence, then reads the
- * other's, so at least one of them sees the other: a reader that sees a
- * writer backs off (uncounts itself, waking the writer if it was the last
- * of its slot) and waits for the writer by taking and dropping `writer`.
+ * other's, so at least one sees the other. A reader that sees a writer
+ * uncounts itself (waking the writer if it was its slot's last) and sleeps
+ * on `writer`'s word, counted in `readers_waiting`, until it is free, then
+ * tries again; the writer's unlock wakes them all.
  *
  * Death: a dead reader's count is dropped by the writer waiting for it (a
  * slot with no member, or whose incarnation is not the count's), checked
- * each XPROC_LIVENESS_MS of its wait; a dead writer's `writer` is taken
- * over as any xproc_lock, and whoever takes it over (a writer, or a reader
- * waiting for the writer) is told XPROC_LOCK_RECOVERED. Every change is one
- * atomic operation.
+ * each XPROC_LIVENESS_MS of its wait. A dead holder of `writer` is taken
+ * over by the next writer, or by a waiting reader, which lets it go at
+ * once: a writer killed inside leaves `writer_inside` set, and the next
+ * writer is told XPROC_LOCK_RECOVERED; one killed in its drain, or a
+ * reader killed nowhere inside, leaves nothing to repair. Every change is
+ * one atomic operation.
  * May sleep: xproc_read_lock, xproc_write_lock.
  *
  * Layer: xproc. May call: base, peers.c, lock.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 
 #include "base/compat.h"
 #include "xproc/region_layout.h"
 
 #define READERS_MASK 0xffffffffull
+/* More readers than this in one member is damage (the region written
+ * over): threads of one process cannot hold that many. */
+#define READERS_SANE (1u << 30)
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "a slot's reader count is the low half of its word, waited on as a futex");
@@ -60,10 +68,33 @@ static void read_drop(const struct xproc_region *r, struct xproc_rwlock *l)
 		futex_wake_shared(count_word(mine), 1);
 }
 
+/* Sleep until `writer` is free; a dead holder's is taken over and let go
+ * (what it left to repair stays marked for the next writer). */
+static int wait_for_writer(const struct xproc_region *r, struct xproc_rwlock *l)
+{
+	for (;;) {
+		uint32_t word = atomic_load_explicit(&l->writer.word, memory_order_relaxed);
+		int ret;
+
+		if (!word)
+			return 0;
+		atomic_fetch_add_explicit(&l->readers_waiting, 1, memory_order_seq_cst);
+		ret = futex_wait_shared(&l->writer.word, word, XPROC_LIVENESS_MS);
+		atomic_fetch_sub_explicit(&l->readers_waiting, 1, memory_order_relaxed);
+		if (ret != -ETIMEDOUT || atomic_load_explicit(&l->writer.word,
+							      memory_order_relaxed) != word ||
+		    !xproc_lock_word_dead(r, word))
+			continue;
+		ret = xproc_lock(r, &l->writer);	/* takes it over */
+		if (ret < 0)
+			return ret;
+		xproc_unlock(r, &l->writer);
+	}
+}
+
 int xproc_read_lock(const struct xproc_region *r, struct xproc_rwlock *l)
 {
 	_Atomic uint64_t *mine;
-	int taken = XPROC_LOCK_TAKEN;
 
 	if (r->forked)
 		return -EBADF;
@@ -74,21 +105,21 @@ int xproc_read_lock(const struct xproc_region *r, struct xproc_rwlock *l)
 
 		/* Count ourselves; a count of an earlier incarnation of our
 		 * slot is of dead readers. */
-		while (!atomic_compare_exchange_weak_explicit(
+		do {
+			if ((v & ~READERS_MASK) == tag && (v & READERS_MASK) >= READERS_SANE)
+				return -EUCLEAN;
+		} while (!atomic_compare_exchange_weak_explicit(
 			mine, &v, (v & ~READERS_MASK) == tag ? v + 1 : tag | 1,
-			memory_order_acquire, memory_order_relaxed))
-			;
-		/* Pairs with the fence of xproc_write_lock(). */
+			memory_order_relaxed, memory_order_relaxed));
+		/* Pairs with the fence of xproc_write_lock(); acquire pairs
+		 * with the release of the last writer's unlock. */
 		atomic_thread_fence(memory_order_seq_cst);
-		if (!atomic_load_explicit(&l->writer.word, memory_order_relaxed))
-			return taken;
+		if (!atomic_load_explicit(&l->writer.word, memory_order_acquire))
+			return 0;
 		read_drop(r, l);
-		ret = xproc_lock(r, &l->writer);	/* wait for the writer */
+		ret = wait_for_writer(r, l);
 		if (ret < 0)
 			return ret;
-		if (ret == XPROC_LOCK_RECOVERED)
-			taken = XPROC_LOCK_RECOVERED;
-		xproc_unlock(r, &l->writer);
 	}
 }
 
@@ -99,7 +130,7 @@ void xproc_read_unlock(const struct xproc_region *r, struct xproc_rwlock *l)
 }
 
 /* Wait until slot's readers are gone: uncounted, or dead (their count
- * dropped here). */
+ * dropped here), or a count no member can have (damage: dropped too). */
 static void drain(const struct xproc_region *r, struct xproc_rwlock *l, unsigned slot)
 {
 	_Atomic uint64_t *w = &l->readers[slot];
@@ -109,7 +140,8 @@ static void drain(const struct xproc_region *r, struct xproc_rwlock *l, unsigned
 
 		if (!(v & READERS_MASK))
 			return;
-		if (xproc_member_gone(r, slot, (uint32_t)(v >> 32), UINT32_MAX)) {
+		if ((v & READERS_MASK) >= READERS_SANE ||
+		    xproc_member_gone(r, slot, (uint32_t)(v >> 32), UINT32_MAX)) {
 			atomic_compare_exchange_strong_explicit(w, &v, v & ~READERS_MASK,
 								memory_order_relaxed,
 								memory_order_relaxed);
@@ -129,10 +161,20 @@ int xproc_write_lock(const struct xproc_region *r, struct xproc_rwlock *l)
 	atomic_thread_fence(memory_order_seq_cst);
 	for (unsigned slot = 0; slot < XPROC_PEERS_MAX; slot++)
 		drain(r, l, slot);
-	return ret;
+	/* Set by a writer that died inside: only then is there damage. */
+	return atomic_exchange_explicit(&l->writer_inside, 1, memory_order_acq_rel)
+		? XPROC_LOCK_RECOVERED : XPROC_LOCK_TAKEN;
 }
 
 void xproc_write_unlock(const struct xproc_region *r, struct xproc_rwlock *l)
 {
+	if (r->forked)
+		return;
+	atomic_store_explicit(&l->writer_inside, 0, memory_order_release);
 	xproc_unlock(r, &l->writer);
+	/* Pairs with the waiters' count (Dekker again): we see it, or the
+	 * waiter's futex finds the word changed. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&l->readers_waiting, memory_order_relaxed))
+		futex_wake_shared(&l->writer.word, INT_MAX);
 }

@@ -161,25 +161,34 @@ void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);
  * A reader-writer lock in memory several members map (rwlock.c), that
  * survives any member's death: the kernel's i_rwsem and invalidate_lock
  * of a file that processes share. A reader counts itself in its own
- * slot's word (readers of different processes touch different cache
- * lines), tagged with its slot's incarnation; a writer holds `writer` (an
- * xproc_lock) and waits for every slot's count to drain, counting a dead
- * member's readers (or an earlier incarnation's) as gone. Writers are
- * preferred: a reader that finds a writer backs off and waits for it.
- * Zeroed memory is an unlocked lock. Not recursive.
+ * slot's word, tagged with its slot's incarnation (readers of different
+ * processes change different words, eight to a cache line); a writer holds
+ * `writer` (an xproc_lock), waits for every slot's count to drain
+ * (counting a dead member's readers, or an earlier incarnation's, as
+ * gone), and marks itself inside. Writers are preferred: a reader that
+ * finds a writer backs off and waits for it. A writer that dies inside
+ * leaves the mark: the next writer is told XPROC_LOCK_RECOVERED, to
+ * repair what the lock protects; readers are never told (a writer must
+ * keep what it protects readable at every step, as truncate sets the size
+ * before it frees). Zeroed memory is an unlocked lock. Not recursive.
  */
 struct xproc_rwlock {
 	struct xproc_lock writer;
+	_Atomic uint32_t writer_inside;	/* set by a writer past its drain */
+	_Atomic uint32_t readers_waiting;	/* for a writer (too high after a death) */
 	uint32_t pad;
 	/* per slot: incarnation (bits 32-63) | readers (bits 0-31, the
 	 * futex word a writer waits on: little-endian) */
 	_Atomic uint64_t readers[XPROC_PEERS_MAX];
 };
 
-/* xproc_read_lock / xproc_write_lock - take l shared or exclusive.
- * Context: may sleep. Return: enum xproc_lock_taken (RECOVERED: a writer
- * died holding it, repair what it protects), or -EBADF in a fork child. */
+/* xproc_read_lock - take l shared. Context: may sleep.
+ * Return: 0, -EUCLEAN (this member's count is damaged: the region was
+ * written over), or -EBADF in a fork child. */
 int xproc_read_lock(const struct xproc_region *r, struct xproc_rwlock *l);
+/* xproc_write_lock - take l exclusive. Context: may sleep.
+ * Return: enum xproc_lock_taken (RECOVERED: a writer died inside, repair
+ * what l protects first), or -EBADF in a fork child. */
 int xproc_write_lock(const struct xproc_region *r, struct xproc_rwlock *l);
 void xproc_read_unlock(const struct xproc_region *r, struct xproc_rwlock *l);
 void xproc_write_unlock(const struct xproc_region *r, struct xproc_rwlock *l);
