@@ -15,7 +15,8 @@
  * 3. Random: two survivors change entries (blocks, zero pages, deletes),
  *    checking each against what the last survivor left, while victims lock
  *    the same entries and are killed 200 times, every fourth while it
- *    parks holding one, the others at a random instant. Every holder
+ *    parks holding one, the others at a random instant; 25 more within
+ *    3 ms of their start, inside their join or attach. Every holder
  *    claims the pages of its entry in a table; a survivor that finds a
  *    victim's claim checks that the victim is dead (an OFD lock each
  *    victim holds on a byte of its own) and that its claim never changes
@@ -326,7 +327,7 @@ static pid_t start_victim(unsigned v, unsigned serial)
 static void phase3(pid_t keeper)
 {
 	pid_t other, vic[VICTIMS];
-	unsigned serial[VICTIMS], next_serial = 0, self_killed = 0;
+	unsigned serial[VICTIMS], next_serial = 0, self_killed = 0, early_kills = 0;
 	uint64_t rng = test_seed;
 	int fd = open(test_path("lives"), O_RDWR | O_CREAT, 0600);
 
@@ -356,6 +357,15 @@ static void phase3(pid_t keeper)
 			self_killed++;
 		CHECK_EQ(kill(vic[v], SIGKILL), 0);
 		xproc_test_reap(vic[v], true);
+		if (k % 8 == 7) {	/* one killed inside its join or attach */
+			pid_t early = xproc_test_start(victim, next_serial++ * VICTIMS + v);
+
+			xproc_test_wait_a_while(&sh->victim_ready[v], UINT32_MAX,
+						(unsigned)(test_rand(&rng) % 4));
+			CHECK_EQ(kill(early, SIGKILL), 0);
+			xproc_test_reap(early, true);
+			early_kills++;
+		}
 		serial[v] = next_serial++;
 		vic[v] = start_victim(v, serial[v]);
 	}
@@ -367,6 +377,8 @@ static void phase3(pid_t keeper)
 	xproc_test_reap(other, false);
 	xproc_test_reap(keeper, false);
 	CHECK_EQ(atomic_load(&sh->checked), 1);
+	printf("%u more killed within 3 ms of their start (inside their join or attach)\n",
+	       early_kills);
 	if (self_killed)
 		printf("%u victims killed themselves at an ordered store\n", self_killed);
 }
