@@ -64,16 +64,6 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static int arena_take(const struct radix_space *sp, unsigned n, radix_ref *refs)
-{
-	return xproc_arena_take(sp->ctx, n, refs) ? -ENOMEM : 0;
-}
-
-static void arena_give(const struct radix_space *sp, unsigned n, const radix_ref *refs)
-{
-	xproc_arena_give(sp->ctx, n, refs);
-}
-
 struct member {
 	struct xproc_region *r;
 	struct radix_space space;
@@ -99,8 +89,7 @@ static void member_join(struct member *m)
 
 	if (ret)
 		die(why, ret);
-	m->space = (struct radix_space){ .base = xproc_arena_base(m->r), .take = arena_take,
-					 .give = arena_give, .ctx = m->r };
+	m->space = xproc_arena_space(m->r);
 	index_share_attach(&m->share, m->r, xproc_user_area(m->r), 1, &m->space);
 	page_index_init_shared(&m->pi, &m->share, 0);
 }

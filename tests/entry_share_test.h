@@ -8,8 +8,6 @@
 #ifndef UDAX_ENTRY_SHARE_TEST_H
 #define UDAX_ENTRY_SHARE_TEST_H
 
-#include <errno.h>
-
 #include "index/entry_share.h"
 #include "xproc_test.h"
 
@@ -18,16 +16,6 @@ struct share_member {
 	struct radix_space space;
 	struct index_share share;
 };
-
-static inline int share_test_take(const struct radix_space *sp, unsigned n, radix_ref *refs)
-{
-	return xproc_arena_take(sp->ctx, n, refs) ? -ENOMEM : 0;
-}
-
-static inline void share_test_give(const struct radix_space *sp, unsigned n, const radix_ref *refs)
-{
-	xproc_arena_give(sp->ctx, n, refs);
-}
 
 /* Join the region of the store at path (open on fd) and attach a share of
  * `indexes` page indexes: every member of one test passes the same. */
@@ -41,12 +29,7 @@ static inline void share_test_join(struct share_member *m, int fd, const char *p
 	};
 
 	m->r = xproc_test_join(fd, path, &layout, xproc_test_noop, NULL);
-	m->space = (struct radix_space){
-		.base = xproc_arena_base(m->r),
-		.take = share_test_take,
-		.give = share_test_give,
-		.ctx = m->r,
-	};
+	m->space = xproc_arena_space(m->r);
 	index_share_attach(&m->share, m->r, xproc_user_area(m->r), indexes, &m->space);
 }
 

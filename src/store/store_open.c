@@ -158,16 +158,6 @@ static const struct store_lock_ops shared_lock_ops = {
 	.checkpoint_unlock = shared_checkpoint_unlock,
 };
 
-static int arena_take(const struct radix_space *sp, unsigned n, radix_ref *refs)
-{
-	return xproc_arena_take(sp->ctx, n, refs) ? -ENOMEM : 0;
-}
-
-static void arena_give(const struct radix_space *sp, unsigned n, const radix_ref *refs)
-{
-	xproc_arena_give(sp->ctx, n, refs);
-}
-
 /* Fill the region's metadata from the store file, unless members did.
  * The file is read again here, under the lock: what the load read before
  * it joined may be older than a checkpoint members made and left after.
@@ -244,12 +234,7 @@ int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct 
 	user = xproc_user_area(s->region);
 	s->head = (struct store_region_head *)user;
 	store_meta_place(s, user + STORE_REGION_META);
-	s->arena_space = (struct radix_space){
-		.base = xproc_arena_base(s->region),
-		.take = arena_take,
-		.give = arena_give,
-		.ctx = s->region,
-	};
+	s->arena_space = xproc_arena_space(s->region);
 	s->space = &s->arena_space;
 	s->lock_ops = &shared_lock_ops;
 	store_lock(s);

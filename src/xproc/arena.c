@@ -88,6 +88,26 @@ char *xproc_arena_base(const struct xproc_region *r)
 	return r->forked ? NULL : (char *)r->shared;
 }
 
+static int space_take(const struct radix_space *sp, unsigned n, radix_ref *refs)
+{
+	return xproc_arena_take(sp->ctx, n, refs) ? -ENOMEM : 0;
+}
+
+static void space_give(const struct radix_space *sp, unsigned n, const radix_ref *refs)
+{
+	xproc_arena_give(sp->ctx, n, refs);
+}
+
+struct radix_space xproc_arena_space(struct xproc_region *r)
+{
+	return (struct radix_space){
+		.base = xproc_arena_base(r),
+		.take = space_take,
+		.give = space_give,
+		.ctx = r,
+	};
+}
+
 uint64_t xproc_arena_nodes_in_use(const struct xproc_region *r)
 {
 	if (r->forked)

@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/radix.h"
+
 #define XPROC_PEERS_MAX 64
 /* A requester waiting for an acknowledgement checks the peer's life this
  * often: the bound on what a dead peer can delay anyone. */
@@ -236,6 +238,12 @@ int xproc_arena_take(struct xproc_region *r, unsigned n, uint64_t *offsets);
  * Nothing in a fork child.
  */
 void xproc_arena_give(struct xproc_region *r, unsigned n, const uint64_t *offsets);
+
+/* xproc_arena_space - the node space of radix trees members share (radix.h):
+ * nodes taken from and given back to r's arena (node_bytes must be
+ * sizeof(struct radix_node)); -ENOMEM from take whatever the arena's
+ * error. Its base is NULL in a fork child. */
+struct radix_space xproc_arena_space(struct xproc_region *r);
 
 /* xproc_arena_nodes_in_use - nodes handed out and not given back, counting
  * those leaked by dead members (and up to n more for each member killed
