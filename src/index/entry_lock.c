@@ -195,6 +195,29 @@ static bool release_held(struct page_index *pi, uint64_t index, enum held_by by,
 }
 
 /*
+ * release_held(), then wake every waiter on the entry and give back the
+ * nodes a deleted entry freed (the tree lock dropped meanwhile: a node
+ * space is never touched under it).
+ * Return: whether it released one. Context: tree_lock held on entry and
+ * on return.
+ */
+static bool release_held_and_wake(struct page_index *pi, uint64_t index, enum held_by by)
+{
+	struct radix_freed fr = { 0 };
+	uint64_t at;
+
+	if (!release_held(pi, index, by, &at, &fr))
+		return false;
+	share_wake(pi, at);	/* takes no lock */
+	if (fr.list) {
+		tree_unlock(pi);
+		radix_release(pi->space, &fr);
+		tree_lock(pi);
+	}
+	return true;
+}
+
+/*
  * Sleep until the locked entry at index is unlocked, replaced or deleted
  * (shared: or its holder found dead, and the entry released; *looked is
  * share_sleep()'s, 0 before the first sleep of a wait).
@@ -204,24 +227,15 @@ static void queue_and_sleep(struct page_index *pi, uint64_t index, uint64_t entr
 			    uint64_t *looked)
 {
 	struct entry_waiter w = { .pi = pi, .index = wait_index(index, entry) };
-	struct wait_bucket *b = bucket_of(pi, w.index);
+	struct wait_bucket *b;
 	struct entry_waiter **link;
 
 	if (pi->share) {
-		struct radix_freed fr = { 0 };
-		uint64_t at;
-
-		if (!share_sleep(pi, w.index, looked) ||
-		    !release_held(pi, w.index, HELD_BY_THE_DEAD, &at, &fr))
-			return;
-		/* Waking under the lock is safe here (shared wakes take no
-		 * lock); the nodes wait for the caller's own release. */
-		share_wake(pi, at);
-		tree_unlock(pi);
-		radix_release(pi->space, &fr);
-		tree_lock(pi);
+		if (share_sleep(pi, w.index, looked))
+			release_held_and_wake(pi, w.index, HELD_BY_THE_DEAD);
 		return;
 	}
+	b = bucket_of(pi, w.index);
 	atomic_init(&w.woken, 0);
 	spin_lock(&b->lock);
 	link = &b->head;
@@ -298,23 +312,17 @@ void index_share_attach(struct index_share *sh, struct xproc_region *r, void *me
 	share_view(sh, r, mem, count, space);
 	for (cursor = 0; share_stale_hold(sh, &cursor, &id, &index); cursor++) {
 		struct page_index pi;
-		struct radix_freed fr = { 0 };
-		uint64_t at;
-		bool released;
 
 		page_index_init_shared(&pi, sh, id);
 		tree_lock(&pi);
-		/* Our slot is taken (by us), so release_held(THE_DEAD)
-		 * would see a live holder: release what names our slot,
-		 * which is the dead predecessor's, since we lock nothing
-		 * before this. The cell goes after (a member killed here
-		 * leaves it to the slot's next one: found by the review). */
-		released = release_held(&pi, index, HELD_BY_MY_SLOT, &at, &fr);
+		/* Our slot is taken (by us), so HELD_BY_THE_DEAD would see a
+		 * live holder: release what names our slot, which is the
+		 * dead predecessor's, since we lock nothing before this.
+		 * The cell goes after (a member killed here leaves it to the
+		 * slot's next one: found by the review). */
+		release_held_and_wake(&pi, index, HELD_BY_MY_SLOT);
 		share_stale_hold_done(sh, cursor);
 		tree_unlock(&pi);
-		radix_release(pi.space, &fr);
-		if (released)
-			share_wake(&pi, at);
 	}
 }
 
