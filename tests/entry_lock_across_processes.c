@@ -85,7 +85,7 @@ static void one_op(struct holder *h, struct page_index *pis)
 	bool pmd = (r >> 8) % 10 == 0;
 	unsigned flags = (pmd ? GRAB_PMD : 0) | ((r >> 16) % 8 == 0 ? GRAB_NOWAIT : 0);
 	uint64_t index = pick(r, pmd);
-	uint64_t entry = entry_grab(pi, index, flags), at, pages, was, next;
+	uint64_t entry = entry_grab(pi, index, flags), at, pages, next;
 
 	CHECK(entry != 0, "entry_grab: no node memory");
 	if (entry == ENTRY_CONFLICT) {
@@ -101,12 +101,7 @@ static void one_op(struct holder *h, struct page_index *pis)
 	if (entry_is_pmd(entry))
 		atomic_fetch_add(&sh->pmd_grabs, 1);
 
-	was = atomic_load(&sh->expect[idx][at]);
-	if (was)
-		CHECK_EQ(entry_unlocked(entry), was);
-	else
-		CHECK(entry_is_empty(entry), "entry %#llx where none was left",
-		      (unsigned long long)entry);
+	share_test_expect(entry, atomic_load(&sh->expect[idx][at]));
 
 	switch ((r >> 40) % 4) {
 	case 0:

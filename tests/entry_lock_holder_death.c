@@ -178,7 +178,7 @@ static uint64_t pick(uint64_t r, unsigned *flags, bool short_lived)
 
 static void survivor_op(struct page_index *pis, uint32_t tag, uint64_t *rng)
 {
-	uint64_t r = test_rand(rng), index, entry, at, pages, was, next, t0;
+	uint64_t r = test_rand(rng), index, entry, at, pages, next, t0;
 	uint32_t idx = (uint32_t)(r % INDEXES);
 	unsigned flags;
 
@@ -198,12 +198,7 @@ static void survivor_op(struct page_index *pis, uint32_t tag, uint64_t *rng)
 	atomic_fetch_add(&sh->grabs, 1);
 	if (entry_is_pmd(entry))
 		atomic_fetch_add(&sh->pmd_grabs, 1);
-	was = atomic_load(&sh->expect[idx][at]);
-	if (was)
-		CHECK_EQ(entry_unlocked(entry), was);
-	else
-		CHECK(entry_is_empty(entry), "entry %#llx where none was left",
-		      (unsigned long long)entry);
+	share_test_expect(entry, atomic_load(&sh->expect[idx][at]));
 	next = (r >> 40) % 3 == 0 ? entry_make_zero() : entry_make_block((r >> 44) % 100000 + 1);
 	next |= entry & ENTRY_PMD;
 	entry_replace_locked(&pis[idx], at, next);
@@ -228,13 +223,10 @@ static void check_all(struct share_member *m)
 
 		page_index_init_shared(&pi, &m->share, idx);
 		while ((entry = entry_next(&pi, &at))) {
-			uint64_t e = entry_grab(&pi, at, 0), was = atomic_load(&sh->expect[idx][at]);
+			uint64_t e = entry_grab(&pi, at, 0);
 
 			CHECK(e != 0 && e != ENTRY_CONFLICT);
-			if (was)
-				CHECK_EQ(entry_unlocked(e), was);
-			else
-				CHECK(entry_is_empty(e));
+			share_test_expect(e, atomic_load(&sh->expect[idx][at]));
 			entry_unlock(&pi, at);
 			at += entry_pages(e);
 		}

@@ -33,4 +33,15 @@ static inline void share_test_join(struct share_member *m, int fd, const char *p
 	index_share_attach(&m->share, m->r, xproc_user_area(m->r), indexes, &m->space);
 }
 
+/* A grabbed entry is what its last holder left: `left` (unlocked), or
+ * none (0), which a grab makes an EMPTY entry. */
+static inline void share_test_expect(uint64_t entry, uint64_t left)
+{
+	if (left)
+		CHECK_EQ(entry_unlocked(entry), left);
+	else
+		CHECK(entry_is_empty(entry), "entry %#llx where none was left",
+		      (unsigned long long)entry);
+}
+
 #endif
