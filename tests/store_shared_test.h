@@ -22,7 +22,7 @@ static inline struct store *store_shared_test_load(const char *path)
 {
 	struct store_error why;
 	struct store *s;
-	int ret = store_load_shared(path, xproc_test_noop, NULL, &s, &why);
+	int ret = store_load_shared(path, NULL, xproc_test_noop, NULL, &s, &why);
 
 	CHECK(ret == 0, "store_load_shared: %d %s", ret, why.text);
 	return s;

@@ -86,6 +86,8 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	/* Held from the lookup to the inode: no unlink comes between. */
+	mutex_lock(&s->inodes_lock);
 	store_lock(s->st);
 	ret = __store_parent_find(s->st, name, &parent, &leaf);
 	slot = ret ? ret : __store_child_find(s->st, parent, leaf);
@@ -95,7 +97,11 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 		slot = -EISDIR;
 	else if (slot == -ENOENT && !ret && (flags & O_CREAT))
 		slot = __store_file_create(s->st, parent, leaf, STORE_TYPE_FILE);
+	if (slot >= 0 && s->share)
+		file_share_open(s->share, (uint32_t)slot);
 	store_unlock(s->st);
+	f->inode = slot >= 0 ? __inode_get(s, slot) : NULL;
+	mutex_unlock(&s->inodes_lock);
 	if (slot < 0) {
 		free(f);
 		if (ret)
@@ -112,7 +118,6 @@ int file_open(struct udax_store *s, const char *name, int flags, struct udax_fil
 					  "directories)", s->st->files_max);
 		return slot;
 	}
-	f->inode = inode_get(s, slot);
 	f->writable = acc == O_RDWR;
 	if (!f->inode) {
 		free(f);
@@ -141,6 +146,19 @@ int file_close(struct udax_file *f)
 	return checkpoint_failed(ret);
 }
 
+/* Return 0, or -EBUSY if the file in slot (`what`, for the reason) is open
+ * or mapped in this process or, for a store opened shared, in another
+ * live process. Context: inodes_lock and store.lock held. */
+static int open_refused(struct udax_store *s, int slot, const char *what)
+{
+	if (s->inode[slot])
+		return detail_set(-EBUSY, "%s is open or mapped in this process", what);
+	if (s->share && file_share_open_elsewhere(s->share, (uint32_t)slot))
+		return detail_set(-EBUSY, "%s is open or mapped in another process sharing "
+				  "the store", what);
+	return 0;
+}
+
 int file_unlink(struct udax_store *s, const char *name)
 {
 	const char *leaf;
@@ -164,10 +182,13 @@ int file_unlink(struct udax_store *s, const char *name)
 		ret = detail_set(slot, "no file of that name");
 	else if (s->st->file[slot].type == STORE_TYPE_DIR)
 		ret = detail_set(-EISDIR, "that name is a directory (udax_rmdir removes it)");
-	else if (s->inode[slot])
-		ret = detail_set(-EBUSY, "the file is open or mapped in this process");
 	else
+		ret = open_refused(s, slot, "the file");
+	if (!ret) {
 		__store_file_remove(s->st, slot);
+		if (s->share)
+			file_share_forget(s->share, (uint32_t)slot);
+	}
 	store_unlock(s->st);
 	mutex_unlock(&s->inodes_lock);
 	/* Freed blocks become allocatable once no checkpoint names them. */
@@ -226,13 +247,14 @@ int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 		ret = detail_set(slot, "no file or directory of the old name");
 	else
 		ret = rename_refused(s->st, slot, from, victim, to);
-	if (!ret && victim >= 0 && s->inode[victim])
-		ret = detail_set(-EBUSY, "the file of the new name is open or mapped in this "
-				 "process");
+	if (!ret && victim >= 0)
+		ret = open_refused(s, victim, "the file of the new name");
 	if (!ret) {
 		/* An open handle names a slot, not a name: it follows; so
 		 * does a directory's subtree, whose entries name its slot. */
 		__store_file_rename(s->st, slot, victim, to, new_leaf);
+		if (victim >= 0 && s->share)
+			file_share_forget(s->share, (uint32_t)victim);
 	}
 	store_unlock(s->st);
 	mutex_unlock(&s->inodes_lock);

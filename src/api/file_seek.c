@@ -28,7 +28,7 @@ int64_t file_seek_data(struct udax_file *f, uint64_t off, int whence)
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return detail_set(-EINVAL, "whence %d is neither SEEK_DATA nor SEEK_HOLE", whence);
 	ino = f->inode;
-	size = atomic_load_explicit(&ino->size, memory_order_acquire);
+	size = atomic_load_explicit(&ino->state->size, memory_order_acquire);
 	if (off >= size)
 		return detail_set(-ENXIO, "offset %" PRIu64 " is not before the end of the file "
 				  "(%" PRIu64 " bytes)", off, size);

@@ -78,7 +78,7 @@ int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st)
 	}
 	ino = s->inode[slot];
 	if (ino) {	/* open here: its size may be ahead of the store's */
-		out.size = atomic_load_explicit(&ino->size, memory_order_acquire);
+		out.size = atomic_load_explicit(&ino->state->size, memory_order_acquire);
 		out.users = ino->refs;
 	}
 	file_layout(s->st, slot, &out);
@@ -112,7 +112,7 @@ static void inode_state_add(struct inode *ino, struct udax_file_stat *out)
 {
 	struct store *s = ino->st;
 
-	out->size += atomic_load_explicit(&ino->size, memory_order_acquire);
+	out->size += atomic_load_explicit(&ino->state->size, memory_order_acquire);
 	store_lock(s);
 	out->blocks += s->file[ino->slot].blocks;
 	store_unlock(s);

@@ -26,6 +26,7 @@
 
 struct udax_store {
 	struct store *st;
+	struct file_share *share;	/* opened shared: its files; else NULL */
 	struct mutex inodes_lock;
 	struct inode **inode;		/* by file slot, NULL when not open */
 	pid_t owner;			/* the process that opened it */
@@ -44,6 +45,13 @@ struct udax_file {
 int store_path_create(const char *path, uint64_t size_bytes, unsigned flags);
 int store_path_check(const char *path, unsigned flags);
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out);
+/* Open the store at path for several processes at once (issue 14, stage
+ * 3: not yet reached from udax.h): its metadata, page indexes, file sizes
+ * and file locks in its region (store_load_shared(), file_share.h). No
+ * member yet asks the others to unmap or write-protect pages: that is
+ * stage 3's next step, so a file's pages must not be mapped by two
+ * processes while one truncates, punches or writes it back. */
+int store_handle_open_shared(const char *path, struct udax_store **out);
 int store_handle_close(struct udax_store *s);
 int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
 int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie, char *name,
@@ -98,9 +106,15 @@ int checkpoint_failed(int err);
 ssize_t text_escape(const char *text, size_t len, char *buf, size_t size);
 
 /* inode_table.c: the inode of file slot slot of s, made on first use, with
- * a reference; inode_put() drops it (the last frees the inode).
- * Return: the inode, or NULL without memory. */
+ * a reference; inode_put() drops it (the last frees the inode). For a
+ * store opened shared, the file's first open in this process counts it
+ * among the file's openers first (file_share_open(), under store.lock with
+ * the name's lookup), and inode_put() uncounts it with the last reference
+ * (so does a failed first get).
+ * Return: the inode, or NULL without memory. __inode_get: Context:
+ * inodes_lock held. */
 struct inode *inode_get(struct udax_store *s, int slot);
+struct inode *__inode_get(struct udax_store *s, int slot);
 void inode_put(struct inode *ino);
 
 #endif /* UDAX_API_HANDLES_H */

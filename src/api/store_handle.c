@@ -34,11 +34,32 @@ int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
 	return detail_set(ret, "%s", why.text);
 }
 
+/* The handle around a loaded store st. Return: 0 or -ENOMEM (st unloaded). */
+static int handle_make(struct store *st, struct file_share *share, struct udax_store **out)
+{
+	struct udax_store *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->inode = calloc(st->files_max, sizeof(*s->inode));
+	if (!s || !s->inode) {
+		free(s);
+		free(share);
+		store_unload(st);
+		return -ENOMEM;
+	}
+	mutex_init(&s->inodes_lock);
+	s->owner = getpid();
+	s->st = st;
+	s->share = share;
+	*out = s;
+	return 0;
+}
+
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 {
 	struct store_error why = { "" };
 	const char *delivery_why = "";
-	struct udax_store *s;
+	struct store *st;
 	int ret;
 
 	if (!path || !out)
@@ -48,25 +69,42 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 	ret = delivery_init(&delivery_why);
 	if (ret)
 		return detail_set(ret, "%s", delivery_why);
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	ret = store_load(path, flags, &st, &why);
+	if (ret)
+		return detail_set(ret, "%s", why.text);
+	ret = handle_make(st, NULL, out);
+	if (!ret)
+		detail_set(0, "%s", why.text);	/* "" or: opened from the older superblock */
+	return ret;
+}
+
+int store_handle_open_shared(const char *path, struct udax_store **out)
+{
+	struct store_error why = { "" };
+	const char *delivery_why = "";
+	struct file_share *share;
+	struct store *st;
+	int ret;
+
+	if (!path || !out)
+		return detail_set(-EINVAL, "%s is NULL", path ? "out" : "the path");
+	ret = delivery_init(&delivery_why);
+	if (ret)
+		return detail_set(ret, "%s", delivery_why);
+	share = calloc(1, sizeof(*share));
+	if (!share)
 		return -ENOMEM;
-	mutex_init(&s->inodes_lock);
-	s->owner = getpid();
-	ret = store_load(path, flags, &s->st, &why);
+	ret = store_load_shared(path, file_share_bytes, NULL, NULL, &st, &why);
 	if (ret) {
-		free(s);
+		free(share);
 		return detail_set(ret, "%s", why.text);
 	}
-	s->inode = calloc(s->st->files_max, sizeof(*s->inode));
-	if (!s->inode) {
-		store_unload(s->st);
-		free(s);
-		return -ENOMEM;
-	}
-	detail_set(0, "%s", why.text);	/* "" or: opened from the older superblock */
-	*out = s;
-	return 0;
+	/* Before this process uses anything of the region's files. */
+	file_share_attach(share, st->region, st->callers_area, st->files_max, st->space);
+	ret = handle_make(st, share, out);
+	if (!ret)
+		detail_set(0, "%s", why.text);
+	return ret;
 }
 
 int store_path_check(const char *path, unsigned flags)
@@ -99,6 +137,7 @@ int store_handle_close(struct udax_store *s)
 				  "and unmap the mappings first", busy, busy == 1 ? " is" : "s are");
 	ret = s->st->rdonly ? 0 : store_checkpoint(s->st);
 	store_unload(s->st);
+	free(s->share);
 	free(s->inode);
 	free(s);
 	return ret;

@@ -151,8 +151,10 @@ static enum fault_result fault_pte(struct udax_vma *vma, uint64_t index, bool wr
 	if (!entry)
 		return no_vma ? FAULT_NO_VMA : FAULT_OOM;
 	at = entry_index(index, entry);
-	/* Checked under the entry lock: truncate sets the size before it
-	 * invalidates, so a fault past the new EOF never maps. */
+	/* Checked under the entry lock and invalidate_lock: a truncate holds
+	 * that exclusive while it unmaps and frees the pages past its new
+	 * size, and sets the size last (a fault let in while it empties the
+	 * mappings, at the VMA limit, is unmapped again before the free). */
 	if (index >= inode_pages(ino)) {
 		fault_drop_entry(ino, at, entry);
 		return FAULT_SIGBUS;
@@ -402,7 +404,10 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 	enum fault_result ret = FAULT_FALLBACK;
 
 	count(write ? &ino->faults_write : &ino->faults_read, 1);
-	rwlock_read_lock(&ino->invalidate_lock);
+	if (file_read_lock(&ino->invalidate_lock)) {
+		count(&ino->faults_sigbus, 1);
+		return FAULT_SIGBUS;	/* a shared store's region is damaged */
+	}
 	if (pmd_fits(vma, index))
 		ret = fault_pmd(vma, index, write);
 	if (ret == FAULT_FALLBACK) {
@@ -411,7 +416,7 @@ enum fault_result fault_page(struct udax_vma *vma, uint64_t index, bool write)
 	} else {
 		count(&ino->faults_pmd, 1);
 	}
-	rwlock_read_unlock(&ino->invalidate_lock);
+	file_read_unlock(&ino->invalidate_lock);
 	if (ret == FAULT_SIGBUS || ret == FAULT_OOM)
 		count(&ino->faults_sigbus, 1);
 	return ret;

@@ -133,7 +133,7 @@ static bool write_is_streaming(struct inode *ino, uint64_t pos, uint64_t left)
 	uint64_t in_window = window - pos % window;
 
 	return (left < in_window ? left : in_window) >= window / 4 ||
-	       pos == atomic_load_explicit(&ino->write_end, memory_order_relaxed);
+	       pos == atomic_load_explicit(&ino->state->write_end, memory_order_relaxed);
 }
 
 /*
@@ -233,10 +233,12 @@ static uint64_t io_piece(struct inode *ino, uint64_t pos, uint64_t left, bool al
 ssize_t inode_read(struct inode *ino, void *buf, size_t len, uint64_t off)
 {
 	uint64_t size, done = 0;
-	int ret = 0;
+	int ret;
 
-	rwlock_read_lock(&ino->io_lock);
-	size = atomic_load_explicit(&ino->size, memory_order_acquire);
+	ret = file_read_lock(&ino->io_lock);
+	if (ret)
+		return ret;
+	size = atomic_load_explicit(&ino->state->size, memory_order_acquire);
 	if (off >= size)
 		goto out_unlock;
 	if (len > size - off)
@@ -257,7 +259,7 @@ ssize_t inode_read(struct inode *ino, void *buf, size_t len, uint64_t off)
 			done += n;
 	}
 out_unlock:
-	rwlock_read_unlock(&ino->io_lock);
+	file_read_unlock(&ino->io_lock);
 	return done ? (ssize_t)done : ret;
 }
 
@@ -265,11 +267,11 @@ out_unlock:
 static void inode_extend(struct inode *ino, uint64_t size)
 {
 	struct store *st = ino->st;
-	uint64_t cur = atomic_load_explicit(&ino->size, memory_order_relaxed);
+	uint64_t cur = atomic_load_explicit(&ino->state->size, memory_order_relaxed);
 
 	/* Concurrent writers (io_lock shared) only ever raise it. */
 	while (cur < size &&
-	       !atomic_compare_exchange_weak_explicit(&ino->size, &cur, size,
+	       !atomic_compare_exchange_weak_explicit(&ino->state->size, &cur, size,
 						      memory_order_release,
 						      memory_order_relaxed))
 		;
@@ -312,9 +314,11 @@ ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off
 {
 	unsigned faults_left = PREFAULT_RETRIES;
 	uint64_t done = 0;
-	int ret = 0;
+	int ret;
 
-	rwlock_read_lock(&ino->io_lock);
+	ret = file_read_lock(&ino->io_lock);
+	if (ret)
+		return ret;
 	while (done < len && !ret) {
 		int64_t block;
 		uint64_t n = io_piece(ino, off + done, len - done, false, &block);
@@ -341,21 +345,23 @@ ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off
 			done += n;
 	}
 	if (done) {
-		atomic_store_explicit(&ino->write_end, off + done, memory_order_relaxed);
-		atomic_store_explicit(&ino->unsynced_writes, true, memory_order_relaxed);
+		atomic_store_explicit(&ino->state->write_end, off + done, memory_order_relaxed);
+		atomic_store_explicit(&ino->state->unsynced_writes, true, memory_order_relaxed);
 		inode_extend(ino, off + done);
 	}
-	rwlock_read_unlock(&ino->io_lock);
+	file_read_unlock(&ino->io_lock);
 	return done ? (ssize_t)done : ret;
 }
 
 int inode_fallocate(struct inode *ino, uint64_t off, uint64_t len)
 {
 	uint64_t page, end;
-	int ret = 0;
+	int ret;
 
 	end = (off + len + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
-	rwlock_read_lock(&ino->io_lock);
+	ret = file_read_lock(&ino->io_lock);
+	if (ret)
+		return ret;
 	for (page = off / PAGE_SIZE_4K; page < end && !ret;) {
 		int64_t got = 0;
 
@@ -371,6 +377,6 @@ int inode_fallocate(struct inode *ino, uint64_t off, uint64_t len)
 	}
 	if (!ret)
 		inode_extend(ino, off + len);
-	rwlock_read_unlock(&ino->io_lock);
+	file_read_unlock(&ino->io_lock);
 	return ret;
 }

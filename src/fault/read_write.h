@@ -13,6 +13,9 @@
 
 #include "mm/address_space.h"
 
+/* Each takes io_lock shared; for a store opened shared that fails only on
+ * a damaged region: -EUCLEAN, nothing done. */
+
 /* Read up to len bytes at off (holes read as zeros, nothing past EOF).
  * Return: bytes read, or -errno if none. */
 ssize_t inode_read(struct inode *ino, void *buf, size_t len, uint64_t off);

@@ -75,9 +75,9 @@ static int unmap_before_free(struct inode *ino, uint64_t first, uint64_t last)
 			return 0;
 		if (tries)
 			return -ENOMEM;
-		rwlock_write_unlock(&ino->invalidate_lock);
+		file_write_unlock(&ino->invalidate_lock);
 		vma_evict_all();
-		rwlock_write_lock(&ino->invalidate_lock);
+		file_write_lock(&ino->invalidate_lock);
 	}
 }
 
@@ -109,7 +109,7 @@ static void inode_size_set(struct inode *ino, uint64_t size)
 {
 	struct store *st = ino->st;
 
-	atomic_store_explicit(&ino->size, size, memory_order_seq_cst);
+	atomic_store_explicit(&ino->state->size, size, memory_order_seq_cst);
 	store_lock(st);
 	st->file[ino->slot].size = size;
 	__store_meta_changed(st);
@@ -121,16 +121,17 @@ int inode_truncate(struct inode *ino, uint64_t size)
 	uint64_t old, first;
 	int ret = 0;
 
-	rwlock_write_lock(&ino->io_lock);
-	rwlock_write_lock(&ino->invalidate_lock);
-	old = atomic_load_explicit(&ino->size, memory_order_relaxed);
-	/* The new size is visible before any page is unmapped: a fault that
-	 * arrives later sees it under its entry lock and raises SIGBUS. */
-	inode_size_set(ino, size);
+	file_write_lock(&ino->io_lock);
+	file_write_lock(&ino->invalidate_lock);
+	old = atomic_load_explicit(&ino->state->size, memory_order_relaxed);
 	first = (size + PAGE_SIZE_4K - 1) / PAGE_SIZE_4K;
+	/* A smaller size is set last, once its pages are unmapped and freed:
+	 * no fault or read runs meanwhile (both locks exclusive), and a
+	 * truncate killed part way (a process of a shared store) leaves the
+	 * file at its old size with part of its tail punched, never a size
+	 * with blocks past it that a later extension would show. */
 	if (size < old && unmap_before_free(ino, first, UINT64_MAX)) {
-		inode_size_set(ino, old);	/* nothing changed */
-		ret = -ENOMEM;
+		ret = -ENOMEM;	/* nothing changed */
 		goto out_unlock;
 	}
 	/* Bytes past the old or new EOF inside its last page (a mapping may
@@ -140,9 +141,10 @@ int inode_truncate(struct inode *ino, uint64_t size)
 			   ~(uint64_t)(PAGE_SIZE_4K - 1));
 	if (size < old)
 		invalidate_pages(ino, first, UINT64_MAX);
+	inode_size_set(ino, size);
 out_unlock:
-	rwlock_write_unlock(&ino->invalidate_lock);
-	rwlock_write_unlock(&ino->io_lock);
+	file_write_unlock(&ino->invalidate_lock);
+	file_write_unlock(&ino->io_lock);
 	if (!ret && size < old)
 		ret = store_checkpoint(ino->st);
 	return ret;
@@ -153,9 +155,9 @@ int inode_punch_hole(struct inode *ino, uint64_t off, uint64_t len)
 	uint64_t end, first, last_excl, size;
 	int ret = 0;
 
-	rwlock_write_lock(&ino->io_lock);
-	rwlock_write_lock(&ino->invalidate_lock);
-	size = atomic_load_explicit(&ino->size, memory_order_relaxed);
+	file_write_lock(&ino->io_lock);
+	file_write_lock(&ino->invalidate_lock);
+	size = atomic_load_explicit(&ino->state->size, memory_order_relaxed);
 	end = off + len < size ? off + len : size;
 	if (off >= end)
 		goto out_unlock;
@@ -175,8 +177,8 @@ int inode_punch_hole(struct inode *ino, uint64_t off, uint64_t len)
 	if (first < last_excl)
 		invalidate_pages(ino, first, last_excl - 1);
 out_unlock:
-	rwlock_write_unlock(&ino->invalidate_lock);
-	rwlock_write_unlock(&ino->io_lock);
+	file_write_unlock(&ino->invalidate_lock);
+	file_write_unlock(&ino->io_lock);
 	if (!ret && off < end)
 		ret = store_checkpoint(ino->st);
 	return ret;

@@ -30,14 +30,16 @@
 #include "store/store.h"
 
 /* Write back the TOWRITE entry found at index (a 2 MiB one as a whole).
- * Return: 0 or -ENOMEM. */
+ * Return: 0, -ENOMEM, or -EUCLEAN (a shared store's region is damaged). */
 static int writeback_entry(struct inode *ino, uint64_t index)
 {
 	struct page_index *pi = &ino->pi;
 	uint64_t entry, at;
-	int ret = 0;
+	int ret;
 
-	rwlock_read_lock(&ino->invalidate_lock);
+	ret = file_read_lock(&ino->invalidate_lock);
+	if (ret)
+		return ret;
 	entry = entry_grab(pi, index, 0);
 	at = entry_index(index, entry);
 	if (!entry) {
@@ -56,7 +58,7 @@ static int writeback_entry(struct inode *ino, uint64_t index)
 						  memory_order_relaxed);
 		entry_unlock(pi, at);
 	}
-	rwlock_read_unlock(&ino->invalidate_lock);
+	file_read_unlock(&ino->invalidate_lock);
 	return ret;
 }
 
@@ -66,7 +68,7 @@ int inode_fsync(struct inode *ino)
 	int ret = 0;
 
 	/* Before the sync that covers them; a pwrite after this sets it again. */
-	atomic_store_explicit(&ino->unsynced_writes, false, memory_order_seq_cst);
+	atomic_store_explicit(&ino->state->unsynced_writes, false, memory_order_seq_cst);
 	entry_tag_towrite(&ino->pi);
 	while (!ret && entry_next_towrite(&ino->pi, &index)) {
 		ret = writeback_entry(ino, index);
@@ -76,14 +78,14 @@ int inode_fsync(struct inode *ino)
 	if (!ret)
 		ret = store_sync(ino->st);
 	if (ret)	/* pwrite data not known to be durable: sync it next time */
-		atomic_store_explicit(&ino->unsynced_writes, true, memory_order_relaxed);
+		atomic_store_explicit(&ino->state->unsynced_writes, true, memory_order_relaxed);
 	return ret;
 }
 
 int inode_fsync_if_dirty(struct inode *ino)
 {
 	if (!page_index_dirty(&ino->pi) &&
-	    !atomic_load_explicit(&ino->unsynced_writes, memory_order_relaxed))
+	    !atomic_load_explicit(&ino->state->unsynced_writes, memory_order_relaxed))
 		return 0;
 	return inode_fsync(ino);
 }

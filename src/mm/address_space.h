@@ -6,7 +6,12 @@
  *
  * Lock order (outermost first; a thread only takes locks further down):
  *
- *   inode.io_lock (rwlock: pread/pwrite shared, truncate/punch exclusive)
+ * (inode.io_lock and inode.invalidate_lock are struct file_rwlock: the
+ * process's own, or for a store opened shared the region's, file_share.h)
+ *
+ *   inode.io_lock (rwlock: pread/pwrite shared, truncate/punch exclusive;
+ *     a shared file's first opener in a process, exclusive, under
+ *     udax_store.inodes_lock)
  *   vma registry lock (mutex, held for a lookup or an insert/remove, and
  *     while vma_evict_all() empties every mapping: mm/vma_registry.c)
  *   inode.invalidate_lock (rwlock: faults shared, truncate/punch exclusive)
@@ -32,6 +37,7 @@
 
 #include "base/lock.h"
 #include "index/entry_lock.h"
+#include "mm/file_share.h"
 #include "mm/map_ahead.h"
 
 #define PAGE_SIZE_4K 4096u
@@ -41,19 +47,20 @@ struct store;
 struct udax_store;
 struct udax_vma;
 
-/* One open file: its page index, mappings and counters. */
+/* One open file in this process: its page index, size, locks (the
+ * process's own, or for a store opened shared the region's: file_share.h),
+ * mappings and counters. */
 struct inode {
 	struct store *st;		/* the store holding the file */
 	int slot;			/* its file slot there */
 	struct udax_store *handle;	/* whose inode table holds it (api) */
 	uint32_t refs;			/* handles + mappings; inodes_lock */
 
-	struct rwlock io_lock;
-	struct rwlock invalidate_lock;
+	struct file_rwlock io_lock;
+	struct file_rwlock invalidate_lock;
 	struct page_index pi;
-	_Atomic uint64_t size;		/* bytes; changed under io_lock */
-	_Atomic bool unsynced_writes;	/* pwrite since the last fsync began */
-	_Atomic uint64_t write_end;	/* where the last pwrite ended (a hint) */
+	struct file_state *state;	/* own_state, or the region's */
+	struct file_state own_state;
 
 	struct mutex maps_lock;		/* protects maps list */
 	struct udax_vma *maps;
@@ -92,7 +99,7 @@ struct udax_vma {
 
 static inline uint64_t inode_pages(struct inode *ino)
 {
-	uint64_t size = atomic_load_explicit(&ino->size, memory_order_acquire);
+	uint64_t size = atomic_load_explicit(&ino->state->size, memory_order_acquire);
 
 	return (size + PAGE_SIZE_4K - 1) >> PAGE_SHIFT_4K;
 }

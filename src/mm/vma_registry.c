@@ -100,9 +100,9 @@ uint64_t vma_evict_all(void)
 
 	mutex_lock(&registry_lock);
 	for (struct udax_vma *vma = registry; vma; vma = vma->next) {
-		rwlock_write_lock(&vma->inode->invalidate_lock);
+		file_write_lock(&vma->inode->invalidate_lock);
 		vma_zap_all(vma);
-		rwlock_write_unlock(&vma->inode->invalidate_lock);
+		file_write_unlock(&vma->inode->invalidate_lock);
 		mappings++;
 	}
 	mutex_unlock(&registry_lock);

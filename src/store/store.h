@@ -197,6 +197,7 @@ struct store {
 	struct xproc_region *region;	/* shared: this process's membership */
 	struct store_region_head *head;	/* shared: the locks, in the region */
 	struct radix_space arena_space;	/* shared: the region's node arena */
+	void *callers_area;	/* shared: the callers' part of the region */
 
 	/* The shared metadata and its arrays (store_meta_place()). */
 	struct store_meta *m;
@@ -254,19 +255,28 @@ static inline void store_checkpoint_unlock(struct store *s)
 		mutex_unlock(&s->checkpoint_lock);
 }
 
+/* The bytes of region memory a shared store's callers keep beside its
+ * metadata for a store of files_max file slots (their page indexes and
+ * shared files: the store does not know their types). */
+typedef uint64_t (*store_callers_bytes_fn)(uint32_t files_max);
+
 /*
  * store_load_shared - load the store at path for several processes at
- * once (issue 14, stage 2): join its region (xproc_join with apply/ctx,
+ * once (issue 14, stages 2-3): join its region (xproc_join with apply/ctx,
  * the invalidations of this process's mappings), and if no member holds
  * the metadata yet, load it from the store file (read under the region's
  * lock: the newest checkpoint) into the region; else use the members'.
+ * The region also holds callers_bytes(files_max) bytes for the callers
+ * (NULL: none), 64-byte aligned, zeroed when the region was made, at
+ * (*out)->callers_area.
  * flock(LOCK_SH): a private writer (store_load) and a shared one exclude
  * each other. Return: 0 (why as store_load() says it for the loader, else
  * ""), or as store_load() and xproc_join() (-EUCLEAN also: the region
- * was made for another geometry, or the store file's changed).
+ * was made for another geometry, or the store file's changed), -EINVAL
+ * (callers_bytes too large).
  */
-int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct store **out,
-		      struct store_error *why);
+int store_load_shared(const char *path, store_callers_bytes_fn callers_bytes, xproc_apply_fn apply,
+		      void *ctx, struct store **out, struct store_error *why);
 
 /* Create a store file; flags: 0 or UDAX_STORE_PREALLOC (reserve the whole
  * file on the host: -ENOSPC if the host cannot hold it). */

@@ -18,7 +18,8 @@
  * below need not call this one).
  *
  *   user area:  [struct store_region_head][pad to STORE_REGION_META]
- *               [struct store_meta + arrays (store_meta_place)]
+ *               [struct store_meta + arrays (store_meta_place)][pad to 64]
+ *               [the callers' area: callers_bytes(files_max)]
  *
  * The first member to take the lock with `loaded` clear fills the
  * metadata from the store file (its last checkpoint, read under the lock);
@@ -188,9 +189,10 @@ static int shared_meta_use(struct store *s, struct store_error *why)
 	return 0;
 }
 
-int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct store **out,
-		      struct store_error *why)
+int store_load_shared(const char *path, store_callers_bytes_fn callers_bytes, xproc_apply_fn apply,
+		      void *ctx, struct store **out, struct store_error *why)
 {
+	uint64_t callers, callers_at;
 	struct store_meta_layout meta;
 	struct xproc_layout layout;
 	struct disk_super sb;
@@ -222,8 +224,15 @@ int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct 
 	if (ret)
 		goto err_close;
 	store_meta_layout(s->files_max, s->data_blocks, &meta);
+	callers_at = (STORE_REGION_META + meta.bytes + 63) & ~63ull;
+	callers = callers_bytes ? callers_bytes(s->files_max) : 0;
+	if (callers > XPROC_LAYOUT_BYTES_MAX) {
+		store_error_set(why, "the region's callers' area is too large");
+		ret = -EINVAL;
+		goto err_close;
+	}
 	layout = (struct xproc_layout){
-		.user_bytes = STORE_REGION_META + meta.bytes,
+		.user_bytes = callers_at + callers,
 		.node_bytes = sizeof(struct radix_node),
 		.arena_max = STORE_ARENA_FLOOR + s->data_blocks * STORE_ARENA_PER_BLOCK,
 	};
@@ -234,6 +243,7 @@ int store_load_shared(const char *path, xproc_apply_fn apply, void *ctx, struct 
 	user = xproc_user_area(s->region);
 	s->head = (struct store_region_head *)user;
 	store_meta_place(s, user + STORE_REGION_META);
+	s->callers_area = callers ? user + callers_at : NULL;
 	s->arena_space = xproc_arena_space(s->region);
 	s->space = &s->arena_space;
 	s->lock_ops = &shared_lock_ops;

@@ -171,8 +171,8 @@ void xproc_unlock(const struct xproc_region *r, struct xproc_lock *l);
  * finds a writer backs off and waits for it. A writer that dies inside
  * leaves the mark: the next writer is told XPROC_LOCK_RECOVERED, to
  * repair what the lock protects; readers are never told (a writer must
- * keep what it protects readable at every step, as truncate sets the size
- * before it frees). Zeroed memory is an unlocked lock. Not recursive.
+ * keep what it protects whole at every step, as truncate frees before it
+ * sets a smaller size). Zeroed memory is an unlocked lock. Not recursive.
  */
 struct xproc_rwlock {
 	struct xproc_lock writer;

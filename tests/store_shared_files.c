@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store_shared_files: processes that open one store shared (issue 14,
+ * stage 3: store_handle_open_shared) share each file's page index, size
+ * and locks, as threads of one process do.
+ *  1. Write faults race across processes: three processes write their own
+ *     tag into every page of one file through their own mappings, in the
+ *     same seeded order at the same time, so that first writes of a page
+ *     meet. Each page gets one block, zeroed once, before any tag: every
+ *     page ends with all three tags and nothing else, and the file has as
+ *     many blocks as pages (a block allocated twice, or zeroed after a
+ *     tag was written, fails this).
+ *  2. pwrite across processes: each appends its records to one file at
+ *     once; each sees the file's one size and every record.
+ *  3. A file open in another process cannot be unlinked (-EBUSY); once
+ *     that process is killed, it can; a file made in its place starts
+ *     with no page of the old one (its page index made anew).
+ * Fork children are the members (none before the test's own join, for
+ * ASan); afterwards the test reads everything back through a fresh open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api/handles.h"
+#include "test_util.h"
+#include "xproc_test.h"
+
+#define PROCS 3
+#define RACE_PAGES 8192u		/* 32 MiB: 2 MiB and 4 KiB entries */
+#define RECORD 512u
+#define RECORDS_EACH 2000u
+#define OLD_PAGES 8u
+
+struct board {
+	_Atomic uint32_t opened;	/* phase 1: members with the file open */
+	_Atomic uint32_t sized;		/* phase 1: the file has its size */
+	_Atomic uint32_t written;	/* phase 1: members done writing */
+	_Atomic uint32_t appended;	/* phase 2: members done appending */
+	_Atomic uint32_t old_ready;	/* phase 3: the opener has written */
+	_Atomic uint32_t busy_seen;	/* phase 3: unlink refused */
+	_Atomic uint32_t opener_gone;	/* phase 3: the opener was killed */
+};
+
+static struct board *board;
+static const char *path;
+
+static struct udax_store *open_shared(void)
+{
+	struct udax_store *s;
+	int ret = store_handle_open_shared(path, &s);
+
+	CHECK(ret == 0, "store_handle_open_shared: %d %s", ret, udax_strerror_detail());
+	return s;
+}
+
+static uint64_t tag_of(unsigned me, uint64_t page)
+{
+	return (uint64_t)(me + 1) << 56 | page;
+}
+
+/* Phase 1: write my tag (word me) into every page, in the common order. */
+static void race_writer(unsigned me)
+{
+	struct udax_store *s = open_shared();
+	uint64_t rng = test_seed, start = test_rand(&rng) % RACE_PAGES;
+	struct udax_file *f;
+	uint64_t *map;
+	void *addr;
+
+	CHECK_EQ(udax_open(s, "race", O_RDWR | O_CREAT, &f), 0);
+	xproc_test_raise(&board->opened);
+	if (me == 0) {
+		xproc_test_wait(&board->opened, PROCS);
+		CHECK_EQ(udax_truncate(f, (uint64_t)RACE_PAGES * 4096), 0);
+		xproc_test_raise(&board->sized);
+	}
+	xproc_test_wait(&board->sized, 1);
+	CHECK_EQ(udax_mmap(f, 0, (size_t)RACE_PAGES * 4096, PROT_READ | PROT_WRITE, &addr), 0);
+	map = addr;
+	for (uint64_t i = 0; i < RACE_PAGES; i++) {
+		uint64_t page = (start + i) % RACE_PAGES;
+
+		map[page * 512 + me] = tag_of(me, page);
+	}
+	xproc_test_raise(&board->written);
+	xproc_test_wait(&board->written, PROCS);
+	for (uint64_t page = 0; page < RACE_PAGES; page++)
+		for (unsigned p = 0; p < PROCS; p++)
+			CHECK(map[page * 512 + p] == tag_of(p, page),
+			      "member %u: page %llu word %u is %#llx", me,
+			      (unsigned long long)page, p, (unsigned long long)map[page * 512 + p]);
+	CHECK_EQ(udax_munmap(addr, (size_t)RACE_PAGES * 4096), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
+static void record_fill(char *rec, unsigned me, uint64_t k)
+{
+	memset(rec, (int)('a' + me), RECORD);
+	memcpy(rec, &k, sizeof(k));
+}
+
+/* Phase 2: append my records (every PROCS-th) with pwrite; then read all. */
+static void appender(unsigned me)
+{
+	struct udax_store *s = open_shared();
+	struct udax_file_stat st;
+	char rec[RECORD], got[RECORD];
+	struct udax_file *f;
+
+	CHECK_EQ(udax_open(s, "log", O_RDWR | O_CREAT, &f), 0);
+	for (uint64_t n = 0; n < RECORDS_EACH; n++) {
+		uint64_t k = n * PROCS + me;
+
+		record_fill(rec, me, k);
+		CHECK_EQ(udax_pwrite(f, rec, RECORD, k * RECORD), (ssize_t)RECORD);
+	}
+	xproc_test_raise(&board->appended);
+	xproc_test_wait(&board->appended, PROCS);
+	CHECK_EQ(udax_fstat(f, &st), 0);
+	CHECK(st.size == (uint64_t)RECORDS_EACH * PROCS * RECORD, "member %u sees size %llu", me,
+	      (unsigned long long)st.size);
+	for (uint64_t k = 0; k < (uint64_t)RECORDS_EACH * PROCS; k++) {
+		record_fill(rec, (unsigned)(k % PROCS), k);
+		CHECK_EQ(udax_pread(f, got, RECORD, k * RECORD), (ssize_t)RECORD);
+		CHECK(memcmp(rec, got, RECORD) == 0, "member %u: record %llu", me,
+		      (unsigned long long)k);
+	}
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
+/* Phase 3, the opener: write the old file through a mapping, then wait to
+ * be killed with it open and mapped. */
+static void old_opener(unsigned me)
+{
+	struct udax_store *s = open_shared();
+	struct udax_file *f;
+	void *addr;
+
+	(void)me;
+	CHECK_EQ(udax_open(s, "old", O_RDWR | O_CREAT, &f), 0);
+	CHECK_EQ(udax_truncate(f, OLD_PAGES * 4096), 0);
+	CHECK_EQ(udax_mmap2(f, 0, OLD_PAGES * 4096, PROT_READ | PROT_WRITE, UDAX_MAP_PTE, &addr),
+		 0);
+	memset(addr, 0x5a, OLD_PAGES * 4096);
+	CHECK_EQ(udax_msync(addr, OLD_PAGES * 4096, MS_SYNC), 0);
+	xproc_test_raise(&board->old_ready);
+	for (;;)
+		pause();
+}
+
+/* Phase 3, the remover: refused while the opener lives, then removes the
+ * old file and makes a new one, which must not show the old pages. */
+static void remover(unsigned me)
+{
+	static unsigned char got[4096];
+	struct udax_file_stat st;
+	struct udax_store *s;
+	struct udax_file *f;
+	unsigned char *map;
+	void *addr;
+
+	(void)me;
+	xproc_test_wait(&board->old_ready, 1);
+	s = open_shared();
+	CHECK_EQ(udax_unlink(s, "old"), -EBUSY);
+	CHECK(strstr(udax_strerror_detail(), "another process"), "%s", udax_strerror_detail());
+	CHECK_EQ(udax_rename(s, "log", "old"), -EBUSY);
+	xproc_test_raise(&board->busy_seen);
+	xproc_test_wait(&board->opener_gone, 1);
+	CHECK_EQ(udax_unlink(s, "old"), 0);
+	CHECK_EQ(udax_open(s, "new", O_RDWR | O_CREAT | O_EXCL, &f), 0);
+	CHECK_EQ(udax_truncate(f, OLD_PAGES * 4096), 0);
+	CHECK_EQ(udax_mmap2(f, 0, OLD_PAGES * 4096, PROT_READ | PROT_WRITE, UDAX_MAP_PTE, &addr),
+		 0);
+	map = addr;
+	/* Read faults (holes: zeros), then a write into every page, which
+	 * must land in blocks of the new file: the store's map, which
+	 * pread reads, must have them. An entry left from the old file would
+	 * map a block the new file does not own. */
+	for (unsigned page = 0; page < OLD_PAGES; page++)
+		for (unsigned b = 0; b < 4096; b++)
+			CHECK(map[page * 4096 + b] == 0, "new file, page %u byte %u: %#x", page, b,
+			      map[page * 4096 + b]);
+	for (unsigned page = 0; page < OLD_PAGES; page++)
+		map[page * 4096 + 100] = (unsigned char)(page + 1);
+	CHECK_EQ(udax_fstat(f, &st), 0);
+	CHECK(st.blocks == OLD_PAGES, "the new file owns %llu blocks", (unsigned long long)st.blocks);
+	for (unsigned page = 0; page < OLD_PAGES; page++) {
+		CHECK_EQ(udax_pread(f, got, sizeof(got), page * 4096), (ssize_t)sizeof(got));
+		for (unsigned b = 0; b < 4096; b++)
+			CHECK(got[b] == (b == 100 ? page + 1 : 0), "new file, page %u byte %u: %#x",
+			      page, b, got[b]);
+	}
+	CHECK_EQ(udax_munmap(addr, OLD_PAGES * 4096), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
+/* Reap the n children in pid as they end: the first that did not exit 0
+ * fails the test at once (the others would wait for it forever). */
+static void reap_all(const pid_t *pid, unsigned n)
+{
+	for (unsigned left = n; left; left--) {
+		int status;
+		pid_t who = waitpid(-1, &status, 0);
+		bool ours = false;
+
+		for (unsigned i = 0; i < n; i++)
+			ours |= who == pid[i];
+		CHECK(ours, "waitpid: %d", (int)who);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "member pid %d: status %#x",
+		      (int)who, status);
+	}
+}
+
+/* After every member left: the race file through a fresh open. */
+static void race_file_check(void)
+{
+	struct udax_store *s = open_shared();
+	static uint64_t page_words[512];
+	struct udax_file_stat st;
+	struct udax_file *f;
+
+	CHECK_EQ(udax_open(s, "race", O_RDONLY, &f), 0);
+	CHECK_EQ(udax_fstat(f, &st), 0);
+	CHECK_EQ(st.size, (uint64_t)RACE_PAGES * 4096);
+	CHECK(st.blocks == RACE_PAGES, "%llu blocks for %u pages", (unsigned long long)st.blocks,
+	      RACE_PAGES);
+	for (uint64_t page = 0; page < RACE_PAGES; page++) {
+		CHECK_EQ(udax_pread(f, page_words, 4096, page * 4096), 4096);
+		for (unsigned w = 0; w < 512; w++)
+			CHECK(page_words[w] == (w < PROCS ? tag_of(w, page) : 0),
+			      "page %llu word %u: %#llx", (unsigned long long)page, w,
+			      (unsigned long long)page_words[w]);
+	}
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
+int main(void)
+{
+	pid_t pid[PROCS], opener, remover_pid;
+
+	test_init("store_shared_files", 120);
+	path = test_path("store");
+	setenv("UDAX_REGION_DIR", test_path(""), 1);
+	CHECK_EQ(udax_store_create(path, 256ull << 20, 0), 0);
+	board = xproc_test_shared(sizeof(*board));
+
+	for (unsigned i = 0; i < PROCS; i++)
+		pid[i] = xproc_test_start(race_writer, i);
+	reap_all(pid, PROCS);
+	for (unsigned i = 0; i < PROCS; i++)
+		pid[i] = xproc_test_start(appender, i);
+	reap_all(pid, PROCS);
+
+	opener = xproc_test_start(old_opener, 0);
+	remover_pid = xproc_test_start(remover, 0);
+	xproc_test_wait(&board->busy_seen, 1);
+	CHECK_EQ(kill(opener, SIGKILL), 0);
+	xproc_test_reap(opener, true);
+	xproc_test_raise(&board->opener_gone);
+	reap_all(&remover_pid, 1);
+
+	race_file_check();
+	CHECK_EQ(udax_store_check(path, 0), 0);
+	test_pass();
+}
