@@ -71,10 +71,11 @@ struct member {
 	struct page_index pi;
 };
 
-static void noop(void *ctx, const struct xproc_request *req)
+static int noop(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	(void)req;
+	return 0;
 }
 
 static void member_join(struct member *m)

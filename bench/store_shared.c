@@ -58,10 +58,11 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static void noop(void *ctx, const struct xproc_request *req)
+static int noop(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	(void)req;
+	return 0;
 }
 
 static struct store *load(bool shared)

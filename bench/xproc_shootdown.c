@@ -80,13 +80,14 @@ static void zap_and_ack(uint32_t req)
 }
 
 /* The udax agent's callback: the zap, and the page mapped again. */
-static void xproc_zap(void *ctx, const struct xproc_request *req)
+static int xproc_zap(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	(void)req;
 	if (mmap(page, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED ||
 	    mmap(page, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, file_fd, 0) == MAP_FAILED)
 		abort();
+	return 0;
 }
 
 static struct xproc_region *xproc_join_or_exit(xproc_apply_fn apply)

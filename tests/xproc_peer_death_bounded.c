@@ -46,23 +46,25 @@ static const char *store;
 static uint64_t victim_no;	/* in a victim: its number */
 static int store_fd;
 
-static void witness_apply(void *ctx, const struct xproc_request *req)
+static int witness_apply(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	if (req->file == PARENT_FILE)
 		atomic_fetch_add(&sh->witness_applied, 1);
+	return 0;
 }
 
 /* Dies inside the parent's request to this victim (its number in first);
  * a request left in its slot's cells by an earlier victim (the slot's
  * new member applies those too, harmlessly) is ignored. */
-static void dying_apply(void *ctx, const struct xproc_request *req)
+static int dying_apply(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	if (req->file != PARENT_FILE || req->first != victim_no)
-		return;
+		return 0;
 	atomic_fetch_add(&sh->apply_enters, 1);
 	kill(getpid(), SIGKILL);
+	return 0;
 }
 static struct xproc_region *join_or_die(xproc_apply_fn apply)
 {
@@ -126,11 +128,11 @@ static double now(void)
 
 /* Blocks inside die_together's request until killed (a request an earlier
  * victim left in the slot's cells is applied at once). */
-static void stuck_apply(void *ctx, const struct xproc_request *req)
+static int stuck_apply(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	if (req->first != TOGETHER_MARK)
-		return;
+		return 0;
 	atomic_fetch_add(&sh->apply_enters, 1);
 	for (;;)
 		pause();

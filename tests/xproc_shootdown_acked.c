@@ -6,8 +6,11 @@
  * after each return every child must have applied exactly that request,
  * its fields intact. Then two parent threads post 5,000 each at once
  * (one post lock, one writer per cell): every child applies all 10,000,
- * each once. The last member to leave removes the region file.
+ * each once. Every seventh request one child's callback says it could
+ * not (-EAGAIN): that shootdown, and only that one, returns -EAGAIN. The
+ * last member to leave removes the region file.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -42,18 +45,32 @@ static struct xproc_request request_for(uint64_t k)
 
 	return (struct xproc_request){ .op = k & 1 ? XPROC_ZAP : XPROC_WRPROTECT,
 				       .file = (uint32_t)(h >> 40), .first = k,
-				       .count = h & 0xffff };
+				       .count = h & 0xffff, .block = h >> 8 };
 }
 
-static void child_apply(void *ctx, const struct xproc_request *req)
+/* Whether child i's callback fails request k, and the return a shootdown
+ * of k to every child must give. */
+static bool fails(uint64_t k, unsigned i)
+{
+	return k % 7 == 3 && i == k % CHILDREN;
+}
+
+static int expected_return(uint64_t k)
+{
+	return k % 7 == 3 ? -EAGAIN : 0;
+}
+
+static int child_apply(void *ctx, const struct xproc_request *req)
 {
 	struct seen *me = ctx;
 	struct xproc_request want = request_for(req->first);
 
-	if (req->op != want.op || req->file != want.file || req->count != want.count)
+	if (req->op != want.op || req->file != want.file || req->count != want.count ||
+	    req->block != want.block)
 		atomic_fetch_add(&me->bad, 1);
 	atomic_store_explicit(&me->last, req->first, memory_order_release);
 	atomic_fetch_add(&me->applied, 1);
+	return fails(req->first, child_index) ? -EAGAIN : 0;
 }
 
 /* A child: join, say so on `ready`, stay until `done` closes, leave. */
@@ -85,7 +102,7 @@ static void *poster_main(void *arg)
 	for (uint64_t k = 0; k < THREADED; k++) {
 		struct xproc_request req = request_for(p->base + k);
 
-		CHECK(xproc_shootdown(p->r, p->peers, &req) == 0);
+		CHECK(xproc_shootdown(p->r, p->peers, &req) == expected_return(p->base + k));
 	}
 	return NULL;
 }
@@ -134,7 +151,7 @@ int main(void)
 	for (uint64_t k = 0; k < SERIAL; k++) {
 		struct xproc_request req = request_for(k);
 
-		CHECK(xproc_shootdown(r, peers | 1ull << xproc_self(r), &req) == 0);
+		CHECK(xproc_shootdown(r, peers | 1ull << xproc_self(r), &req) == expected_return(k));
 		for (unsigned i = 0; i < CHILDREN; i++)
 			CHECK(atomic_load_explicit(&seen[i].last, memory_order_acquire) == k &&
 			      atomic_load(&seen[i].applied) == k + 1,

@@ -37,11 +37,12 @@ static struct shared *sh;
 static const char *store;
 static int store_fd;
 
-static void dying_apply(void *ctx, const struct xproc_request *req)
+static int dying_apply(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	(void)req;
 	kill(getpid(), SIGKILL);
+	return 0;
 }
 
 static void on_alarm(int sig)

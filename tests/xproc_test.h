@@ -143,10 +143,11 @@ static inline bool xproc_test_ended(pid_t pid)
 	return si.si_pid == pid;
 }
 
-static inline void xproc_test_noop(void *ctx, const struct xproc_request *req)
+static inline int xproc_test_noop(void *ctx, const struct xproc_request *req)
 {
 	(void)ctx;
 	(void)req;
+	return 0;
 }
 
 static inline struct xproc_region *xproc_test_join(int fd, const char *path,

@@ -28,6 +28,12 @@ struct udax_store {
 	struct store *st;
 	struct file_share *share;	/* opened shared: its files; else NULL */
 	struct mutex inodes_lock;
+	/* A leaf under inodes_lock: held while an entry of inode is set or
+	 * cleared, and by the agent thread while it carries out another
+	 * process's request on an inode (inode_table_apply()), so the inode
+	 * stays. Not inodes_lock, which a first open holds while it waits
+	 * for a file's io_lock, which that requester may hold. */
+	struct mutex apply_lock;
 	struct inode **inode;		/* by file slot, NULL when not open */
 	pid_t owner;			/* the process that opened it */
 	struct udax_file_stat closed_counters;	/* of inodes gone; inodes_lock */
@@ -47,10 +53,10 @@ int store_path_check(const char *path, unsigned flags);
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out);
 /* Open the store at path for several processes at once (issue 14, stage
  * 3: not yet reached from udax.h): its metadata, page indexes, file sizes
- * and file locks in its region (store_load_shared(), file_share.h). No
- * member yet asks the others to unmap or write-protect pages: that is
- * stage 3's next step, so a file's pages must not be mapped by two
- * processes while one truncates, punches or writes it back. */
+ * and file locks in its region (store_load_shared(), file_share.h); every
+ * unmap or write-protect of a file's pages reaches the other processes
+ * that have it open (mm/install.h), through this process's agent thread
+ * and inode_table_apply(). */
 int store_handle_open_shared(const char *path, struct udax_store **out);
 int store_handle_close(struct udax_store *s);
 int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
@@ -115,6 +121,11 @@ ssize_t text_escape(const char *text, size_t len, char *buf, size_t size);
  * inodes_lock held. */
 struct inode *inode_get(struct udax_store *s, int slot);
 struct inode *__inode_get(struct udax_store *s, int slot);
+/* The agent's callback (xproc_apply_fn, ctx the struct udax_store) of a
+ * store opened shared: another process's request, carried out on this
+ * process's inode of the file, if it has one. Context: the agent thread;
+ * takes apply_lock and the inode's maps_lock only. */
+int inode_table_apply(void *ctx, const struct xproc_request *req);
 void inode_put(struct inode *ino);
 
 #endif /* UDAX_API_HANDLES_H */

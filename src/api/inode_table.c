@@ -4,13 +4,15 @@
  * per file slot, shared by the handles and mappings of that file.
  *
  * May call: base, index (the page index), store, mm (the shared files).
- * Locks: udax_store.inodes_lock protects the table and inode.refs; store.lock
+ * Locks: udax_store.inodes_lock protects the table and inode.refs, and
+ * apply_lock (under it) the table's entries for the agent; store.lock
  * for the file's size as the store has it; a shared file's first opener
  * holds its io_lock exclusive (under inodes_lock) to make it anew.
  */
 #include <stdlib.h>
 
 #include "api/handles.h"
+#include "mm/install.h"
 
 /* Make the shared state of ino's file anew if it was removed (or the
  * region made) since its last opener: no entry of the earlier file may
@@ -63,6 +65,7 @@ static void inode_state_init(struct udax_store *s, struct inode *ino)
 		return;
 	}
 	shared = &fs->file[ino->slot];
+	ino->share = fs;
 	ino->state = &shared->state;
 	file_rwlock_init(&ino->io_lock, &shared->io_lock, fs->region);
 	file_rwlock_init(&ino->invalidate_lock, &shared->invalidate_lock, fs->region);
@@ -90,7 +93,9 @@ struct inode *__inode_get(struct udax_store *s, int slot)
 	ino->refs = 1;
 	mutex_init(&ino->maps_lock);
 	inode_state_init(s, ino);
+	mutex_lock(&s->apply_lock);
 	s->inode[slot] = ino;
+	mutex_unlock(&s->apply_lock);
 	return ino;
 }
 
@@ -112,7 +117,9 @@ void inode_put(struct inode *ino)
 	mutex_lock(&s->inodes_lock);
 	last = --ino->refs == 0;
 	if (last) {
+		mutex_lock(&s->apply_lock);
 		s->inode[ino->slot] = NULL;
+		mutex_unlock(&s->apply_lock);
 		inode_counters_retire(ino);
 		if (s->share)
 			file_share_close(s->share, (uint32_t)ino->slot);
@@ -123,4 +130,21 @@ void inode_put(struct inode *ino)
 	if (!s->share)
 		page_index_destroy(&ino->pi);
 	free(ino);
+}
+
+int inode_table_apply(void *ctx, const struct xproc_request *req)
+{
+	struct udax_store *s = ctx;
+	struct inode *ino = NULL;
+	int ret = 0;
+
+	mutex_lock(&s->apply_lock);
+	/* Before the handle is made (the agent starts at the join) nothing
+	 * of this process is mapped. */
+	if (s->inode && req->file < s->st->files_max)
+		ino = s->inode[req->file];
+	if (ino)
+		ret = inode_apply_request(ino, req);
+	mutex_unlock(&s->apply_lock);
+	return ret;
 }

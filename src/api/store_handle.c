@@ -34,24 +34,38 @@ int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
 	return detail_set(ret, "%s", why.text);
 }
 
-/* The handle around a loaded store st. Return: 0 or -ENOMEM (st unloaded). */
-static int handle_make(struct store *st, struct file_share *share, struct udax_store **out)
+/* A handle with no store yet. Return: it, or NULL without memory. */
+static struct udax_store *handle_new(void)
 {
 	struct udax_store *s = calloc(1, sizeof(*s));
 
-	if (s)
-		s->inode = calloc(st->files_max, sizeof(*s->inode));
-	if (!s || !s->inode) {
-		free(s);
-		free(share);
+	if (!s)
+		return NULL;
+	mutex_init(&s->inodes_lock);
+	mutex_init(&s->apply_lock);
+	s->owner = getpid();
+	return s;
+}
+
+/* Give s the loaded store st (and share, for a store opened shared) and
+ * its inode table. Return: 0, or -ENOMEM (st unloaded, s and share
+ * freed). */
+static int handle_fill(struct udax_store *s, struct store *st, struct file_share *share)
+{
+	struct inode **table = calloc(st->files_max, sizeof(*table));
+
+	if (!table) {
 		store_unload(st);
+		free(share);
+		free(s);
 		return -ENOMEM;
 	}
-	mutex_init(&s->inodes_lock);
-	s->owner = getpid();
-	s->st = st;
 	s->share = share;
-	*out = s;
+	/* The agent may look (inode_table_apply()). */
+	mutex_lock(&s->apply_lock);
+	s->st = st;
+	s->inode = table;
+	mutex_unlock(&s->apply_lock);
 	return 0;
 }
 
@@ -59,6 +73,7 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 {
 	struct store_error why = { "" };
 	const char *delivery_why = "";
+	struct udax_store *s;
 	struct store *st;
 	int ret;
 
@@ -69,13 +84,20 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 	ret = delivery_init(&delivery_why);
 	if (ret)
 		return detail_set(ret, "%s", delivery_why);
+	s = handle_new();
+	if (!s)
+		return -ENOMEM;
 	ret = store_load(path, flags, &st, &why);
-	if (ret)
+	if (ret) {
+		free(s);
 		return detail_set(ret, "%s", why.text);
-	ret = handle_make(st, NULL, out);
-	if (!ret)
-		detail_set(0, "%s", why.text);	/* "" or: opened from the older superblock */
-	return ret;
+	}
+	ret = handle_fill(s, st, NULL);
+	if (ret)
+		return ret;
+	detail_set(0, "%s", why.text);	/* "" or: opened from the older superblock */
+	*out = s;
+	return 0;
 }
 
 int store_handle_open_shared(const char *path, struct udax_store **out)
@@ -83,6 +105,7 @@ int store_handle_open_shared(const char *path, struct udax_store **out)
 	struct store_error why = { "" };
 	const char *delivery_why = "";
 	struct file_share *share;
+	struct udax_store *s;
 	struct store *st;
 	int ret;
 
@@ -91,20 +114,27 @@ int store_handle_open_shared(const char *path, struct udax_store **out)
 	ret = delivery_init(&delivery_why);
 	if (ret)
 		return detail_set(ret, "%s", delivery_why);
+	s = handle_new();
 	share = calloc(1, sizeof(*share));
-	if (!share)
+	if (!s || !share) {
+		free(s);
+		free(share);
 		return -ENOMEM;
-	ret = store_load_shared(path, file_share_bytes, NULL, NULL, &st, &why);
+	}
+	ret = store_load_shared(path, file_share_bytes, inode_table_apply, s, &st, &why);
 	if (ret) {
 		free(share);
+		free(s);
 		return detail_set(ret, "%s", why.text);
 	}
 	/* Before this process uses anything of the region's files. */
 	file_share_attach(share, st->region, st->callers_area, st->files_max, st->space);
-	ret = handle_make(st, share, out);
-	if (!ret)
-		detail_set(0, "%s", why.text);
-	return ret;
+	ret = handle_fill(s, st, share);
+	if (ret)
+		return ret;
+	detail_set(0, "%s", why.text);
+	*out = s;
+	return 0;
 }
 
 int store_path_check(const char *path, unsigned flags)

@@ -56,6 +56,7 @@ struct inode {
 	struct udax_store *handle;	/* whose inode table holds it (api) */
 	uint32_t refs;			/* handles + mappings; inodes_lock */
 
+	struct file_share *share;	/* opened shared: the store's files */
 	struct file_rwlock io_lock;
 	struct file_rwlock invalidate_lock;
 	struct page_index pi;

@@ -17,9 +17,15 @@
  * missing fault: it waits on the entry lock or invalidate lock that the
  * zapper holds, then finds the new state.
  *
- * May call: base, store, index, mm/missing.c, mm/vma_budget.c.
- * Locks: inode.maps_lock while walking a file's mappings; nothing else of
- * its own.
+ * For a store several processes share (file_share.h), "every mapping of
+ * the file" is every mapping of it in every process: the calls that
+ * change them here then post the same change to the file's other openers
+ * (xproc_shootdown()), whose agents carry it out with
+ * inode_apply_request(), and wait for each to say it is done.
+ *
+ * May call: base, store, index, xproc, mm/missing.c, mm/vma_budget.c.
+ * Locks: inode.maps_lock while walking a file's mappings, never while
+ * waiting for other processes; nothing else of its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -185,7 +191,8 @@ static int vma_zap(struct udax_vma *vma, uint64_t first, uint64_t last)
 	return ret ? -EAGAIN : 0;
 }
 
-int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block)
+/* inode_protect_range() in this process's mappings. */
+static int protect_here(struct inode *ino, uint64_t index, uint64_t n, uint64_t block)
 {
 	/* Large folios mapped with PMDs where the 2 MiB is cached; else the
 	 * kernel's own read-around, so that a cold range written by small
@@ -221,8 +228,8 @@ int vma_zap_all(struct udax_vma *vma)
 	return ret;
 }
 
-int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
-		    const struct udax_vma *skip)
+/* inode_zap_range() in this process's mappings. */
+static int zap_here(struct inode *ino, uint64_t first, uint64_t last, const struct udax_vma *skip)
 {
 	int ret = 0;
 
@@ -234,4 +241,62 @@ int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
 	}
 	mutex_unlock(&ino->maps_lock);
 	return ret;
+}
+
+/* Have every other member with ino's file open do op on pages [first,
+ * first + count) (count UINT64_MAX: to the end), block as in struct
+ * xproc_request. A member that maps a page of the file counts among its
+ * openers from before its fault (under the entry lock or invalidate_lock
+ * that the caller now holds) until after its last unmapping.
+ * Return: 0, or -EAGAIN if a member could not. */
+static int others_too(struct inode *ino, uint32_t op, uint64_t first, uint64_t count,
+		      uint64_t block)
+{
+	struct file_share *fs = ino->share;
+	struct xproc_request req = { .op = op, .file = (uint32_t)ino->slot, .first = first,
+				     .count = count, .block = block };
+	uint64_t others;
+
+	if (!fs)
+		return 0;
+	others = atomic_load_explicit(&fs->file[ino->slot].openers, memory_order_acquire) &
+		 ~(1ull << xproc_self(fs->region));
+	return others ? xproc_shootdown(fs->region, others, &req) : 0;
+}
+
+int inode_protect_range(struct inode *ino, uint64_t index, uint64_t n, uint64_t block)
+{
+	int here = protect_here(ino, index, n, block);
+	int others = others_too(ino, XPROC_WRPROTECT, index, n, block);
+
+	return here ? here : others;
+}
+
+int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
+		    const struct udax_vma *skip)
+{
+	int here = zap_here(ino, first, last, skip);
+	int others = others_too(ino, XPROC_ZAP, first,
+				last - first == UINT64_MAX ? UINT64_MAX : last - first + 1, 0);
+
+	return here ? here : others;
+}
+
+int inode_apply_request(struct inode *ino, const struct xproc_request *req)
+{
+	uint64_t last;
+
+	if (!req->count)
+		return 0;
+	last = req->count - 1 > UINT64_MAX - req->first ? UINT64_MAX
+							 : req->first + req->count - 1;
+	/* A write-protect naming blocks outside the store (the region
+	 * written over) unmaps instead: just as safe. */
+	if (req->op == XPROC_WRPROTECT && req->block >= ino->st->data_start &&
+	    req->count <= ino->st->data_blocks &&
+	    req->block - ino->st->data_start <= ino->st->data_blocks - req->count)
+		return protect_here(ino, req->first, req->count, req->block);
+	if (req->op == XPROC_WRPROTECT || req->op == XPROC_ZAP)
+		return zap_here(ino, req->first, last, NULL);
+	return 0;
 }

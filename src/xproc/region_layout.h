@@ -15,8 +15,9 @@
  *                 acknowledged by P's agent only.
  * A cell is a sequence lock in one direction: R writes the request fields,
  * then seq (release); P reads seq (acquire), the fields, then seq again
- * and applies the request only if seq did not move, then stores ack = seq
- * (release) and wakes R. A request is pending while seq != ack. R waits
+ * and applies the request only if seq did not move, then stores the
+ * callback's result, then ack = seq (release), and wakes R, which reads
+ * the result after it sees ack (acquire). A request is pending while seq != ack. R waits
  * for each of its requests, so a request still pending when R posts is a
  * dead predecessor's in R's slot, which nobody waits for: R overwrites it.
  * Only then can the fields change under a reader: the reread catches most
@@ -63,7 +64,7 @@
 #include "xproc/xproc.h"
 
 #define XPROC_MAGIC "UDAXXPR1"
-#define XPROC_LAYOUT 2
+#define XPROC_LAYOUT 3	/* 3: a cell carries the block and the result */
 
 #define XPROC_LOCK_SETUP 0
 #define XPROC_LOCK_PRESENT 1
@@ -112,7 +113,9 @@ struct xproc_cell {
 	_Atomic uint32_t file;
 	_Atomic uint64_t first;
 	_Atomic uint64_t count;
-	uint32_t pad[8];
+	_Atomic uint64_t block;
+	_Atomic int32_t result;		/* the callback's, for seq; before ack */
+	uint32_t pad[5];
 };
 
 struct xproc_shared {

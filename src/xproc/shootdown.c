@@ -7,7 +7,8 @@
  * States of one request in cell[R][P]:
  *   POSTED    R stored the fields and seq = ack + 1, rang P's doorbell;
  *   APPLIED   P's agent reread seq unchanged and ran its apply callback;
- *   ACKED     P's agent stored ack = seq and woke R;
+ *   ACKED     P's agent stored the callback's result, then ack = seq, and
+ *             woke R;
  *   CONSUMED  R saw ack == seq, or saw P dead or P's slot taken over
  *             (its mappings died with it), and returned.
  * R posts only to slots alive when it posts, waits on ack with a timeout
@@ -47,14 +48,15 @@ static void agent_serve_cell(struct xproc_region *r, struct xproc_cell *c)
 		req.file = atomic_load_explicit(&c->file, memory_order_relaxed);
 		req.first = atomic_load_explicit(&c->first, memory_order_relaxed);
 		req.count = atomic_load_explicit(&c->count, memory_order_relaxed);
+		req.block = atomic_load_explicit(&c->block, memory_order_relaxed);
 		/* Pairs with the release store of seq in post(): the fields
 		 * read above belong to seq if seq has not moved since. */
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&c->seq, memory_order_relaxed) != seq)
 			continue;
-		r->apply(r->ctx, &req);
+		atomic_store_explicit(&c->result, r->apply(r->ctx, &req), memory_order_relaxed);
 		/* Pairs with the acquire load of ack in wait_all_acked():
-		 * the requester sees the mappings changed. */
+		 * the requester sees the mappings changed, and the result. */
 		atomic_store_explicit(&c->ack, seq, memory_order_release);
 		futex_wake_shared(&c->ack, 1);
 		return;
@@ -112,16 +114,23 @@ void xproc_agent_stop(struct xproc_region *r)
 /* Context: post_lock held. Returns when every target in `pending` has
  * acknowledged seq[target] or is gone. Each timeout or interruption
  * checks every target still pending, so targets dying together cost one
- * liveness period, not one each. */
-static void wait_all_acked(const struct xproc_region *r, uint64_t pending, const uint32_t *seq,
-			   const uint32_t *incarnation)
+ * liveness period, not one each.
+ * Return: 0, or -EAGAIN if a target's callback said it could not. */
+static int wait_all_acked(const struct xproc_region *r, uint64_t pending, const uint32_t *seq,
+			  const uint32_t *incarnation)
 {
+	int ret = 0;
+
 	while (pending) {
 		unsigned to = (unsigned)__builtin_ctzll(pending);
 		struct xproc_cell *c = &r->shared->cell[r->self][to];
 		uint32_t ack = atomic_load_explicit(&c->ack, memory_order_acquire);
 
 		if (ack == seq[to]) {
+			/* Not 0 is a failure: a damaged cell errs on the
+			 * side of "still mapped". */
+			if (atomic_load_explicit(&c->result, memory_order_relaxed))
+				ret = -EAGAIN;
 			pending &= pending - 1;
 			continue;
 		}
@@ -134,6 +143,7 @@ static void wait_all_acked(const struct xproc_region *r, uint64_t pending, const
 				pending &= ~(1ull << t);
 		}
 	}
+	return ret;
 }
 
 /* Context: post_lock held. Returns the request's seq. */
@@ -150,6 +160,7 @@ static uint32_t post(struct xproc_region *r, unsigned to, const struct xproc_req
 	atomic_store_explicit(&c->file, req->file, memory_order_relaxed);
 	atomic_store_explicit(&c->first, req->first, memory_order_relaxed);
 	atomic_store_explicit(&c->count, req->count, memory_order_relaxed);
+	atomic_store_explicit(&c->block, req->block, memory_order_relaxed);
 	/* Pairs with the acquire load of seq in agent_serve_cell(). */
 	atomic_store_explicit(&c->seq, seq + 1, memory_order_release);
 	atomic_fetch_add_explicit(&peer->doorbell, 1, memory_order_release);
@@ -160,6 +171,7 @@ static uint32_t post(struct xproc_region *r, unsigned to, const struct xproc_req
 int xproc_shootdown(struct xproc_region *r, uint64_t peers, const struct xproc_request *req)
 {
 	uint32_t seq[XPROC_PEERS_MAX], incarnation[XPROC_PEERS_MAX];
+	int ret;
 
 	if (r->forked)
 		return -EBADF;
@@ -181,7 +193,7 @@ int xproc_shootdown(struct xproc_region *r, uint64_t peers, const struct xproc_r
 		incarnation[to] = atomic_load_explicit(&r->shared->peer[to].incarnation,
 						       memory_order_acquire);
 	}
-	wait_all_acked(r, peers, seq, incarnation);
+	ret = wait_all_acked(r, peers, seq, incarnation);
 	mutex_unlock(&r->post_lock);
-	return 0;
+	return ret;
 }

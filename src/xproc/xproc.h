@@ -50,20 +50,25 @@ enum xproc_op {
 };
 
 /* What a shootdown asks: an operation on pages [first, first + count) of
- * one file (the store's file number). Read from shared memory: the agent's
- * callback must treat every field as untrusted. */
+ * one file (the store's file number); for XPROC_WRPROTECT, block is the
+ * store block of page first (the pages' blocks follow it), so that the
+ * target can map them read-only rather than make them missing. Read from
+ * shared memory: the agent's callback must treat every field as
+ * untrusted. */
 struct xproc_request {
 	uint32_t op;
 	uint32_t file;
 	uint64_t first;
 	uint64_t count;
+	uint64_t block;
 };
 
 /* Carries out one request in this process's mappings; runs on the agent
  * thread, with every signal blocked, and must not wait for anything a
  * requester may hold (an entry lock): it takes only this process's own
- * leaf locks. */
-typedef void (*xproc_apply_fn)(void *ctx, const struct xproc_request *req);
+ * leaf locks. Return: 0, or -EAGAIN if a page of the range may still be
+ * mapped (zap) or writable (write-protect) here: out of VMAs. */
+typedef int (*xproc_apply_fn)(void *ctx, const struct xproc_request *req);
 
 struct xproc_region;
 
@@ -127,7 +132,9 @@ uint64_t xproc_peers(const struct xproc_region *r);
  * caller's business, as before.
  * Context: may sleep; a thread of this process posts at a time (a local
  * lock); callable with entry locks held, since agents never take them.
- * Return: 0 (every peer applied it or is gone).
+ * Return: 0 (every peer applied it or is gone), -EAGAIN (a live peer's
+ * callback said it could not: the range may still be mapped there), or
+ * -EBADF in a fork child.
  */
 int xproc_shootdown(struct xproc_region *r, uint64_t peers, const struct xproc_request *req);
 
