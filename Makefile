@@ -1,7 +1,7 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
 # check-tsan, check-inject, check-fuzz, fuzz, install, uninstall, demo,
-# bench, bench-xproc, bench-store-shared, bench-entry-share, clean. install and uninstall take
-# DESTDIR (a staging root) and the
+# bench, bench-xproc, bench-store-shared, bench-entry-share, bench-shared-faults,
+# clean. install and uninstall take DESTDIR (a staging root) and the
 # directories below, e.g. for Debian multiarch:
 #   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
 # One version, the header's UDAX_VERSION (udax_version() returns it at run time).
@@ -249,10 +249,20 @@ bench-store-shared: $(BUILD)/libudax.a
 		-o $(BUILD)/bench/store_shared $(LDLIBS)
 	$(BUILD)/bench/store_shared 7 2000000
 
+# bench/shared_faults.c: a fault with the store opened shared by processes
+# (issue 14, stage 3), after another process mapped the page, and two
+# processes on disjoint halves, beside one process alone; not a test.
+bench-shared-faults: $(BUILD)/libudax.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Isrc bench/shared_faults.c $(BUILD)/libudax.a \
+		-o $(BUILD)/bench/shared_faults $(LDLIBS)
+	$(BUILD)/bench/shared_faults 7
+
 clean:
 	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
 .PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
 	fuzz-cov install uninstall demo bench bench-xproc bench-store-shared bench-entry-share \
+	bench-shared-faults \
 	clean FORCE
 FORCE:

@@ -204,23 +204,6 @@ static void remover(unsigned me)
 	CHECK_EQ(udax_store_close(s), 0);
 }
 
-/* Reap the n children in pid as they end: the first that did not exit 0
- * fails the test at once (the others would wait for it forever). */
-static void reap_all(const pid_t *pid, unsigned n)
-{
-	for (unsigned left = n; left; left--) {
-		int status;
-		pid_t who = waitpid(-1, &status, 0);
-		bool ours = false;
-
-		for (unsigned i = 0; i < n; i++)
-			ours |= who == pid[i];
-		CHECK(ours, "waitpid: %d", (int)who);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "member pid %d: status %#x",
-		      (int)who, status);
-	}
-}
-
 /* After every member left: the race file through a fresh open. */
 static void race_file_check(void)
 {
@@ -257,10 +240,10 @@ int main(void)
 
 	for (unsigned i = 0; i < PROCS; i++)
 		pid[i] = xproc_test_start(race_writer, i);
-	reap_all(pid, PROCS);
+	xproc_test_reap_all(pid, PROCS);
 	for (unsigned i = 0; i < PROCS; i++)
 		pid[i] = xproc_test_start(appender, i);
-	reap_all(pid, PROCS);
+	xproc_test_reap_all(pid, PROCS);
 
 	opener = xproc_test_start(old_opener, 0);
 	remover_pid = xproc_test_start(remover, 0);
@@ -268,7 +251,7 @@ int main(void)
 	CHECK_EQ(kill(opener, SIGKILL), 0);
 	xproc_test_reap(opener, true);
 	xproc_test_raise(&board->opener_gone);
-	reap_all(&remover_pid, 1);
+	xproc_test_reap_all(&remover_pid, 1);
 
 	race_file_check();
 	CHECK_EQ(udax_store_check(path, 0), 0);

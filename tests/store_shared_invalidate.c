@@ -205,23 +205,6 @@ static void syncer(unsigned me)
 	CHECK_EQ(udax_store_close(s), 0);
 }
 
-/* Reap the n children in pid as they end: the first that did not exit 0
- * fails the test at once (the others would wait for it forever). */
-static void reap_all(const pid_t *pid, unsigned n)
-{
-	for (unsigned left = n; left; left--) {
-		int status;
-		pid_t who = waitpid(-1, &status, 0);
-		bool ours = false;
-
-		for (unsigned i = 0; i < n; i++)
-			ours |= who == pid[i];
-		CHECK(ours, "waitpid: %d", (int)who);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "member pid %d: status %#x",
-		      (int)who, status);
-	}
-}
-
 int main(void)
 {
 	pid_t pid[2];
@@ -234,10 +217,10 @@ int main(void)
 
 	pid[0] = xproc_test_start(racer, 0);
 	pid[1] = xproc_test_start(racer, 1);
-	reap_all(pid, 2);
+	xproc_test_reap_all(pid, 2);
 	pid[0] = xproc_test_start(sync_writer, 0);
 	pid[1] = xproc_test_start(syncer, 1);
-	reap_all(pid, 2);
+	xproc_test_reap_all(pid, 2);
 	CHECK_EQ(udax_store_check(path, 0), 0);
 	test_pass();
 }

@@ -134,6 +134,23 @@ static inline void xproc_test_reap(pid_t pid, bool killed)
 		      (int)pid, status);
 }
 
+/* Reap the n children in pid as they end: the first that did not exit 0
+ * fails the test at once (the others may be waiting for it). */
+static inline void xproc_test_reap_all(const pid_t *pid, unsigned n)
+{
+	for (unsigned left = n; left; left--) {
+		int status;
+		pid_t who = waitpid(-1, &status, 0);
+		bool ours = false;
+
+		for (unsigned i = 0; i < n; i++)
+			ours |= who == pid[i];
+		CHECK(ours, "waitpid: %d", (int)who);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "pid %d: status %#x",
+		      (int)who, status);
+	}
+}
+
 /* Whether pid ended already (left to be reaped). */
 static inline bool xproc_test_ended(pid_t pid)
 {

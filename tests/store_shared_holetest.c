@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store_shared_holetest: the kernel's holetest pattern across processes
+ * (issue 14, stage 3). A writer process's two threads keep writing
+ * markers into random pages of its mapping of a file while another
+ * process punches holes in the file and shrinks and regrows it. Writes
+ * past EOF raise SIGBUS in the writer (caught, counted) and nothing else
+ * fails: no crash, no hang (watchdog). Then, with the writers stopped,
+ * the writer puts a final marker in every page and the other process
+ * punches a range: the writer's mapping and the puncher's pread both read
+ * zeros there and the markers elsewhere, the punched blocks are back in
+ * the store, and truncating to 0 frees every block. A page left mapped in
+ * the writer after its block was freed shows its old marker (or takes a
+ * write into a block no file owns, which the counts catch).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api/handles.h"
+#include "test_util.h"
+#include "xproc_test.h"
+
+#define PG 4096
+#define PAGES 1024
+#define WRITERS 2
+#define ROUNDS 75
+
+struct board {
+	_Atomic uint32_t mapped;	/* the writer's threads run */
+	_Atomic uint32_t rounds_done;
+	_Atomic uint32_t marked;	/* final markers written */
+	_Atomic uint32_t punched;	/* the final punch is done */
+	_Atomic uint32_t checked;	/* the writer checked its mapping */
+	uint64_t blocks_free_before;
+};
+
+static struct board *board;
+static const char *path;
+static char *map;
+static _Atomic int stop;
+static _Atomic uint64_t writes, sigbuses;
+
+static struct udax_store *open_shared(void)
+{
+	struct udax_store *s;
+	int ret = store_handle_open_shared(path, &s);
+
+	CHECK(ret == 0, "store_handle_open_shared: %d %s", ret, udax_strerror_detail());
+	return s;
+}
+
+static char want_of(uint64_t p)
+{
+	return p >= 100 && p < 150 ? 0 : (char)(p % 250 + 1);
+}
+
+static void *writer_thread(void *arg)
+{
+	uint64_t rng = test_seed ^ (uintptr_t)arg * 7919;
+
+	while (!atomic_load(&stop)) {
+		uint64_t p = test_rand(&rng) % PAGES;
+
+		if (test_access_sigbus(map + p * PG + (uintptr_t)arg, true, 'w'))
+			atomic_fetch_add(&sigbuses, 1);
+		else
+			atomic_fetch_add(&writes, 1);
+	}
+	return NULL;
+}
+
+static void writer(unsigned me)
+{
+	struct udax_store *s;
+	struct udax_file *f;
+	pthread_t t[WRITERS];
+
+	(void)me;
+	test_install_sigbus_catcher();
+	s = open_shared();
+	CHECK_EQ(udax_open(s, "holes", O_RDWR, &f), 0);
+	CHECK_EQ(udax_mmap(f, 0, PAGES * PG, PROT_READ | PROT_WRITE, (void **)&map), 0);
+	for (uintptr_t i = 0; i < WRITERS; i++)
+		CHECK(pthread_create(&t[i], NULL, writer_thread, (void *)(i + 1)) == 0);
+	xproc_test_raise(&board->mapped);
+	xproc_test_wait(&board->rounds_done, 1);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < WRITERS; i++)
+		pthread_join(t[i], NULL);
+	CHECK(atomic_load(&writes) > 0);
+	for (uint64_t p = 0; p < PAGES; p++)
+		map[p * PG] = (char)(p % 250 + 1);
+	xproc_test_raise(&board->marked);
+	xproc_test_wait(&board->punched, 1);
+	for (uint64_t p = 0; p < PAGES; p++)
+		CHECK(map[p * PG] == want_of(p), "page %llu: the writer's mapping shows %d, want %d",
+		      (unsigned long long)p, map[p * PG], want_of(p));
+	printf("%llu writes, %llu SIGBUS past EOF, %d punch/truncate rounds in another process\n",
+	       (unsigned long long)atomic_load(&writes), (unsigned long long)atomic_load(&sigbuses),
+	       ROUNDS);
+	fflush(stdout);	/* the child ends with _exit() */
+	CHECK(test_sigbus_seen_unarmed == 0);
+	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+	xproc_test_raise(&board->checked);
+}
+
+static void puncher(unsigned me)
+{
+	struct udax_store *s = open_shared();
+	struct udax_store_stat after;
+	struct udax_file_stat st;
+	struct udax_file *f;
+	uint64_t rng = test_seed;
+	static char buf[PG];
+
+	(void)me;
+	CHECK_EQ(udax_open(s, "holes", O_RDWR, &f), 0);
+	xproc_test_wait(&board->mapped, 1);
+	for (int round = 0; round < ROUNDS; round++) {
+		uint64_t a = test_rand(&rng) % PAGES, len = 1 + test_rand(&rng) % 64;
+
+		if (round % 3 == 2) {	/* shrink, then grow back */
+			CHECK_EQ(udax_truncate(f, a * PG + test_rand(&rng) % PG), 0);
+			CHECK_EQ(udax_truncate(f, PAGES * PG), 0);
+		} else {
+			CHECK_EQ(udax_punch_hole(f, a * PG, len * PG), 0);
+		}
+	}
+	xproc_test_raise(&board->rounds_done);
+	xproc_test_wait(&board->marked, 1);
+	CHECK_EQ(udax_fstat(f, &st), 0);
+	CHECK_EQ(st.blocks, PAGES);
+	CHECK_EQ(udax_punch_hole(f, 100 * PG, 50 * PG), 0);
+	CHECK_EQ(udax_fstat(f, &st), 0);
+	CHECK_EQ(st.blocks, PAGES - 50);
+	CHECK_EQ(udax_store_stat(s, &after), 0);
+	CHECK_EQ(after.blocks_free, board->blocks_free_before - (PAGES - 50));
+	for (uint64_t p = 0; p < PAGES; p++) {
+		CHECK_EQ(udax_pread(f, buf, PG, p * PG), PG);
+		CHECK(buf[0] == want_of(p), "page %llu: pread shows %d", (unsigned long long)p,
+		      buf[0]);
+		if (want_of(p) == 0)
+			for (int k = 0; k < PG; k++)
+				CHECK(buf[k] == 0, "punched page %llu byte %d", (unsigned long long)p, k);
+	}
+	xproc_test_raise(&board->punched);
+	xproc_test_wait(&board->checked, 1);
+	CHECK_EQ(udax_truncate(f, 0), 0);
+	CHECK_EQ(udax_store_stat(s, &after), 0);
+	CHECK_EQ(after.blocks_free, board->blocks_free_before);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
+static void prepare(unsigned me)
+{
+	struct udax_store *s = open_shared();
+	struct udax_store_stat before;
+	struct udax_file *f;
+
+	(void)me;
+	CHECK_EQ(udax_store_stat(s, &before), 0);
+	board->blocks_free_before = before.blocks_free;
+	CHECK_EQ(udax_open(s, "holes", O_RDWR | O_CREAT, &f), 0);
+	CHECK_EQ(udax_truncate(f, PAGES * PG), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
+int main(void)
+{
+	pid_t pid[2];
+
+	test_init("store_shared_holetest", 240);
+	path = test_path("store");
+	setenv("UDAX_REGION_DIR", test_path(""), 1);
+	CHECK_EQ(udax_store_create(path, 64ull << 20, 0), 0);
+	board = xproc_test_shared(sizeof(*board));
+	xproc_test_reap(xproc_test_start(prepare, 0), false);
+	pid[0] = xproc_test_start(writer, 0);
+	pid[1] = xproc_test_start(puncher, 0);
+	xproc_test_reap_all(pid, 2);
+	CHECK_EQ(udax_store_check(path, 0), 0);
+	test_pass();
+}
