@@ -27,9 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/handles.h"
+#include "store_shared_test.h"
 #include "test_util.h"
-#include "xproc_test.h"
 
 #define PROCS 3
 #define RACE_PAGES 8192u		/* 32 MiB: 2 MiB and 4 KiB entries */
@@ -50,15 +49,6 @@ struct board {
 static struct board *board;
 static const char *path;
 
-static struct udax_store *open_shared(void)
-{
-	struct udax_store *s;
-	int ret = store_handle_open_shared(path, &s);
-
-	CHECK(ret == 0, "store_handle_open_shared: %d %s", ret, udax_strerror_detail());
-	return s;
-}
-
 static uint64_t tag_of(unsigned me, uint64_t page)
 {
 	return (uint64_t)(me + 1) << 56 | page;
@@ -67,7 +57,7 @@ static uint64_t tag_of(unsigned me, uint64_t page)
 /* Phase 1: write my tag (word me) into every page, in the common order. */
 static void race_writer(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	uint64_t rng = test_seed, start = test_rand(&rng) % RACE_PAGES;
 	struct udax_file *f;
 	uint64_t *map;
@@ -109,7 +99,7 @@ static void record_fill(char *rec, unsigned me, uint64_t k)
 /* Phase 2: append my records (every PROCS-th) with pwrite; then read all. */
 static void appender(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	struct udax_file_stat st;
 	char rec[RECORD], got[RECORD];
 	struct udax_file *f;
@@ -140,7 +130,7 @@ static void appender(unsigned me)
  * be killed with it open and mapped. */
 static void old_opener(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	struct udax_file *f;
 	void *addr;
 
@@ -169,7 +159,7 @@ static void remover(unsigned me)
 
 	(void)me;
 	xproc_test_wait(&board->old_ready, 1);
-	s = open_shared();
+	s = store_shared_test_open(path);
 	CHECK_EQ(udax_unlink(s, "old"), -EBUSY);
 	CHECK(strstr(udax_strerror_detail(), "another process"), "%s", udax_strerror_detail());
 	CHECK_EQ(udax_rename(s, "log", "old"), -EBUSY);
@@ -207,7 +197,7 @@ static void remover(unsigned me)
 /* After every member left: the race file through a fresh open. */
 static void race_file_check(void)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	static uint64_t page_words[512];
 	struct udax_file_stat st;
 	struct udax_file *f;

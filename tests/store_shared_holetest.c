@@ -21,9 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/handles.h"
+#include "store_shared_test.h"
 #include "test_util.h"
-#include "xproc_test.h"
 
 #define PG 4096
 #define PAGES 1024
@@ -44,15 +43,6 @@ static const char *path;
 static char *map;
 static _Atomic int stop;
 static _Atomic uint64_t writes, sigbuses;
-
-static struct udax_store *open_shared(void)
-{
-	struct udax_store *s;
-	int ret = store_handle_open_shared(path, &s);
-
-	CHECK(ret == 0, "store_handle_open_shared: %d %s", ret, udax_strerror_detail());
-	return s;
-}
 
 static char want_of(uint64_t p)
 {
@@ -82,7 +72,7 @@ static void writer(unsigned me)
 
 	(void)me;
 	test_install_sigbus_catcher();
-	s = open_shared();
+	s = store_shared_test_open(path);
 	CHECK_EQ(udax_open(s, "holes", O_RDWR, &f), 0);
 	CHECK_EQ(udax_mmap(f, 0, PAGES * PG, PROT_READ | PROT_WRITE, (void **)&map), 0);
 	for (uintptr_t i = 0; i < WRITERS; i++)
@@ -113,7 +103,7 @@ static void writer(unsigned me)
 
 static void puncher(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	struct udax_store_stat after;
 	struct udax_file_stat st;
 	struct udax_file *f;
@@ -161,7 +151,7 @@ static void puncher(unsigned me)
 
 static void prepare(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	struct udax_store_stat before;
 	struct udax_file *f;
 

@@ -33,9 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/handles.h"
+#include "store_shared_test.h"
 #include "test_util.h"
-#include "xproc_test.h"
 
 #define PAGES 16384u			/* 64 MiB */
 #define ROUNDS 7u
@@ -57,15 +56,6 @@ struct board {
 static struct board *board;
 static const char *path;
 
-static struct udax_store *open_shared(void)
-{
-	struct udax_store *s;
-	int ret = store_handle_open_shared(path, &s);
-
-	CHECK(ret == 0, "store_handle_open_shared: %d %s", ret, udax_strerror_detail());
-	return s;
-}
-
 static uint64_t tag_of(unsigned round, uint64_t page)
 {
 	return (uint64_t)(round + 1) << 40 | page;
@@ -75,7 +65,7 @@ static uint64_t tag_of(unsigned round, uint64_t page)
  * page's tag; the reader (me 1) reads each page first, then checks all. */
 static void racer(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	struct udax_file *f;
 
 	CHECK_EQ(udax_open(s, "race", O_RDWR | O_CREAT, &f), 0);
@@ -133,7 +123,7 @@ static void racer(unsigned me)
  * reads the page the other process punched. */
 static void sync_writer(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	volatile unsigned char *map;
 	struct udax_file *f;
 	void *addr;
@@ -177,7 +167,7 @@ static void sync_writer(unsigned me)
 /* Phase 2 and 3, the syncer: syncs the writer's pages; punches odd pages. */
 static void syncer(unsigned me)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	struct udax_file_stat st;
 	struct udax_file *f;
 

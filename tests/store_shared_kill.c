@@ -29,9 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/handles.h"
+#include "store_shared_test.h"
 #include "test_util.h"
-#include "xproc_test.h"
 
 #define SURVIVORS 2
 #define KILLS 200
@@ -53,15 +52,6 @@ struct board {
 static struct board *board;
 static const char *path;
 
-static struct udax_store *open_shared(void)
-{
-	struct udax_store *s;
-	int ret = store_handle_open_shared(path, &s);
-
-	CHECK(ret == 0, "store_handle_open_shared: %d %s", ret, udax_strerror_detail());
-	return s;
-}
-
 struct worker {
 	struct udax_store *s;
 	struct udax_file *k, *t;
@@ -78,7 +68,7 @@ static void worker_open(struct worker *w, int who, uint64_t seed)
 
 	w->who = who;
 	w->rng = seed;
-	w->s = open_shared();
+	w->s = store_shared_test_open(path);
 	CHECK_EQ(udax_open(w->s, "k", O_RDWR, &w->k), 0);
 	CHECK_EQ(udax_open(w->s, "t", O_RDWR, &w->t), 0);
 	CHECK_EQ(udax_mmap(w->k, 0, (size_t)K_PAGES * 4096, PROT_READ | PROT_WRITE, &addr), 0);
@@ -172,7 +162,7 @@ static void victim(unsigned n)
 
 static void prepare(unsigned unused)
 {
-	struct udax_store *s = open_shared();
+	struct udax_store *s = store_shared_test_open(path);
 	struct udax_file *f;
 
 	(void)unused;
