@@ -12,9 +12,11 @@
  * Each image must pass the store check and open, and every page must hold
  * at least the value that was written before the msync that covers it
  * began (the last completed msync for images taken in the middle of one).
- * Run three times: the syncing call is udax_msync(MS_SYNC), udax_fsync, then
- * udax_close of a second handle that wrote the file. >= 1,000 flush points
- * each, 0 lost writes.
+ * Run four times: the syncing call is udax_msync(MS_SYNC), udax_fsync, then
+ * udax_close of a second handle that wrote the file; then (issue 14, stage
+ * 3) udax_fsync with the writers in another process, both processes with
+ * the store open shared: the sync must write-protect the writers' mapping
+ * in their process too. >= 1,000 flush points each, 0 lost writes.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,7 +26,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "api/handles.h"
+#include "store_shared_test.h"
 #include "test_util.h"
 #include "udax.h"
 
@@ -50,10 +52,17 @@ static struct {
 	size_t flushes, flush_cap;
 } rec = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* What the writers and the syncer share (across processes in the last
+ * mode: MAP_SHARED). */
+struct board {
+	_Atomic uint64_t published[PAGES];
+	_Atomic int stop;
+	_Atomic int active_pages;	/* pages in use per writer, grows */
+	_Atomic uint32_t ready, go;	/* the writers' process and the syncer */
+};
+
 static char *map;
-static _Atomic uint64_t published[PAGES];
-static _Atomic int stop;
-static _Atomic int active_pages = 1;	/* pages in use per writer, grows */
+static struct board *board;
 
 static int rec_write(struct store *s, const void *buf, size_t len, uint64_t off)
 {
@@ -97,12 +106,12 @@ static void *writer(void *arg)
 {
 	uint64_t id = (uintptr_t)arg, rng = test_seed + id, value[PAGES_PER_WRITER] = { 0 };
 
-	while (!atomic_load(&stop)) {
-		uint64_t k = test_rand(&rng) % (uint64_t)atomic_load(&active_pages);
+	while (!atomic_load(&board->stop)) {
+		uint64_t k = test_rand(&rng) % (uint64_t)atomic_load(&board->active_pages);
 		uint64_t p = id * PAGES_PER_WRITER + k;
 
 		__atomic_store_n((uint64_t *)(map + p * PG) + 1, ++value[k], __ATOMIC_RELAXED);
-		atomic_store_explicit(&published[p], value[k], memory_order_release);
+		atomic_store_explicit(&board->published[p], value[k], memory_order_release);
 		if (value[k] % 256 == 0)
 			sched_yield();	/* leave the msync thread a CPU */
 	}
@@ -149,8 +158,9 @@ static void check_image(const char *label, size_t flush, const uint8_t *image, s
 	close(fd);
 }
 
-enum sync_mode { SYNC_MSYNC, SYNC_FSYNC, SYNC_CLOSE, SYNC_MODES };
-static const char *const mode_name[SYNC_MODES] = { "msync", "fsync", "close" };
+enum sync_mode { SYNC_MSYNC, SYNC_FSYNC, SYNC_CLOSE, SYNC_OTHER_PROCESS, SYNC_MODES };
+static const char *const mode_name[SYNC_MODES] = { "msync", "fsync", "close",
+						   "fsync, writers in another process" };
 
 /* The call under test; with SYNC_CLOSE a second handle writes one byte
  * (so that the file has dirty pages of its own) and is closed. */
@@ -163,6 +173,7 @@ static void sync_call(enum sync_mode mode, struct udax_store *s, struct udax_fil
 		CHECK_EQ(udax_msync(map, PAGES * PG, MS_SYNC), 0);
 		break;
 	case SYNC_FSYNC:
+	case SYNC_OTHER_PROCESS:
 		CHECK_EQ(udax_fsync(f), 0);
 		break;
 	default:
@@ -173,6 +184,49 @@ static void sync_call(enum sync_mode mode, struct udax_store *s, struct udax_fil
 	}
 }
 
+/* The file "f" of the store, sized and synced, mapped at map. */
+static void file_make(struct udax_store *s, struct udax_file **f)
+{
+	CHECK_EQ(udax_open(s, "f", O_RDWR | O_CREAT, f), 0);
+	CHECK_EQ(udax_truncate(*f, PAGES * PG), 0);
+	CHECK_EQ(udax_fsync(*f), 0);
+	CHECK_EQ(udax_mmap(*f, 0, PAGES * PG, PROT_READ | PROT_WRITE, (void **)&map), 0);
+}
+
+static void writers_run(void)
+{
+	pthread_t t[WRITERS];
+
+	for (uintptr_t i = 0; i < WRITERS; i++)
+		CHECK(pthread_create(&t[i], NULL, writer, (void *)i) == 0);
+	for (int i = 0; i < WRITERS; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* SYNC_OTHER_PROCESS: the writers' process (forked before the test opens
+ * anything: it opens the store shared itself). */
+static void writers_process(unsigned unused)
+{
+	struct udax_store *s = store_shared_test_open(test_path("store"));
+	struct udax_file *f;
+
+	(void)unused;
+	file_make(s, &f);
+	xproc_test_raise(&board->ready);
+	xproc_test_wait(&board->go, 1);
+	writers_run();
+	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
+static void *writers_thread(void *arg)
+{
+	(void)arg;
+	writers_run();
+	return NULL;
+}
+
 static void run_mode(enum sync_mode mode)
 {
 	static uint64_t required[PAGES], prev_required[PAGES];
@@ -181,7 +235,8 @@ static void run_mode(enum sync_mode mode)
 	size_t applied = 0, flush_seen = 0, images = 0, torn = 0;
 	struct udax_store *s;
 	struct udax_file *f;
-	pthread_t t[WRITERS];
+	pthread_t writers;
+	pid_t other = 0;
 	uint64_t rng;
 	int fd, msyncs = 0;
 
@@ -191,11 +246,15 @@ static void run_mode(enum sync_mode mode)
 	unlink(test_path("store"));
 	unlink(test_path("image"));
 	CHECK_EQ(udax_store_create(test_path("store"), STORE_BYTES, 0), 0);
-	CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
-	CHECK_EQ(udax_open(s, "f", O_RDWR | O_CREAT, &f), 0);
-	CHECK_EQ(udax_truncate(f, PAGES * PG), 0);
-	CHECK_EQ(udax_fsync(f), 0);
-	CHECK_EQ(udax_mmap(f, 0, PAGES * PG, PROT_READ | PROT_WRITE, (void **)&map), 0);
+	if (mode == SYNC_OTHER_PROCESS) {
+		other = xproc_test_start(writers_process, 0);
+		xproc_test_wait(&board->ready, 1);
+		s = store_shared_test_open(test_path("store"));
+		CHECK_EQ(udax_open(s, "f", O_RDWR, &f), 0);
+	} else {
+		CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
+		file_make(s, &f);
+	}
 
 	/* The durable image now: the store file as it is after the fsync. */
 	durable = malloc(STORE_BYTES);
@@ -207,17 +266,19 @@ static void run_mode(enum sync_mode mode)
 	ops.cache_large = store_io_default.cache_large;
 	s->st->io = &ops;
 
-	for (uintptr_t i = 0; i < WRITERS; i++)
-		CHECK(pthread_create(&t[i], NULL, writer, (void *)i) == 0);
+	if (other)
+		xproc_test_raise(&board->go);
+	else
+		CHECK(pthread_create(&writers, NULL, writers_thread, NULL) == 0);
 	while (flush_seen < MIN_FLUSH_POINTS && msyncs++ < MAX_MSYNCS) {
 		uint64_t data_off = s->st->data_start * STORE_BLOCK_SIZE;
 		size_t last;
 
-		if (msyncs % 10 == 0 && atomic_load(&active_pages) < PAGES_PER_WRITER)
-			atomic_fetch_add(&active_pages, 1);	/* new blocks */
+		if (msyncs % 10 == 0 && atomic_load(&board->active_pages) < PAGES_PER_WRITER)
+			atomic_fetch_add(&board->active_pages, 1);	/* new blocks */
 		CHECK_EQ(udax_truncate(f, PAGES * PG + (uint64_t)msyncs), 0);	/* new size */
 		for (int p = 0; p < PAGES; p++)
-			required[p] = atomic_load_explicit(&published[p], memory_order_acquire);
+			required[p] = atomic_load_explicit(&board->published[p], memory_order_acquire);
 		sync_call(mode, s, f);
 
 		/* Data as the page cache has it now (at least as new as at
@@ -256,9 +317,11 @@ static void run_mode(enum sync_mode mode)
 		flush_seen = last;
 		memcpy(prev_required, required, sizeof(required));
 	}
-	atomic_store(&stop, 1);
-	for (int i = 0; i < WRITERS; i++)
-		pthread_join(t[i], NULL);
+	atomic_store(&board->stop, 1);
+	if (other)
+		xproc_test_reap(other, false);
+	else
+		pthread_join(writers, NULL);
 	CHECK(flush_seen >= MIN_FLUSH_POINTS, "only %zu flush points in %d msyncs", flush_seen,
 	      msyncs);
 	printf("%s: %zu flush points over %d calls, %zu crash images checked (%zu torn "
@@ -270,20 +333,25 @@ static void run_mode(enum sync_mode mode)
 		free(rec.w[k].data);
 	free(durable);
 	free(image);
-	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
+	if (!other)
+		CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
 	CHECK_EQ(udax_close(f), 0);
 	CHECK_EQ(udax_store_close(s), 0);
 	rec.count = rec.flushes = 0;
-	atomic_store(&stop, 0);
-	atomic_store(&active_pages, 1);
-	for (int p = 0; p < PAGES; p++)
-		atomic_store(&published[p], 0);
+	memset(board, 0, sizeof(*board));
+	atomic_store(&board->active_pages, 1);
 }
 
 int main(void)
 {
 	test_init("power_loss_replay", 600);
-	for (int mode = 0; mode < SYNC_MODES; mode++)
+	setenv("UDAX_REGION_DIR", test_path(""), 1);
+	board = xproc_test_shared(sizeof(*board));
+	atomic_store(&board->active_pages, 1);
+	/* The other process's mode first: fork before this process opens a
+	 * store (xproc_test.h). */
+	run_mode(SYNC_OTHER_PROCESS);
+	for (int mode = 0; mode < SYNC_OTHER_PROCESS; mode++)
 		run_mode((enum sync_mode)mode);
 	test_pass();
 }
