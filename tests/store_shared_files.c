@@ -15,6 +15,10 @@
  *  3. A file open in another process cannot be unlinked (-EBUSY); once
  *     that process is killed, it can; a file made in its place starts
  *     with no page of the old one (its page index made anew).
+ *  4. A process that has a file open but maps none of it is not asked to
+ *     unmap anything: stopped (SIGSTOP), it does not hold up another
+ *     process's punch of that file (found by the review: every opener was
+ *     asked, and the punch waited until the process was continued).
  * Fork children are the members (none before the test's own join, for
  * ASan); afterwards the test reads everything back through a fresh open.
  */
@@ -44,6 +48,9 @@ struct board {
 	_Atomic uint32_t old_ready;	/* phase 3: the opener has written */
 	_Atomic uint32_t busy_seen;	/* phase 3: unlink refused */
 	_Atomic uint32_t opener_gone;	/* phase 3: the opener was killed */
+	_Atomic uint32_t idle_open;	/* phase 4: the idle opener is ready */
+	_Atomic uint32_t idle_stopped;	/* phase 4: and stopped */
+	_Atomic uint32_t punch_done;	/* phase 4 */
 };
 
 static struct board *board;
@@ -194,6 +201,37 @@ static void remover(unsigned me)
 	CHECK_EQ(udax_store_close(s), 0);
 }
 
+/* Phase 4: has the file open, maps nothing, waits to be stopped. */
+static void idle_opener(unsigned me)
+{
+	struct udax_store *s = store_shared_test_open(path);
+	struct udax_file *f;
+
+	(void)me;
+	CHECK_EQ(udax_open(s, "log", O_RDWR, &f), 0);
+	xproc_test_raise(&board->idle_open);
+	for (;;)
+		pause();
+}
+
+/* Phase 4: punches the file the stopped process has open. */
+static void idle_puncher(unsigned me)
+{
+	struct udax_store *s = store_shared_test_open(path);
+	struct udax_file *f;
+	void *addr;
+
+	(void)me;
+	CHECK_EQ(udax_open(s, "log", O_RDWR, &f), 0);
+	CHECK_EQ(udax_mmap(f, 0, 4096, PROT_READ | PROT_WRITE, &addr), 0);
+	xproc_test_wait(&board->idle_stopped, 1);
+	CHECK_EQ(udax_punch_hole(f, 4096, 4096), 0);
+	xproc_test_raise(&board->punch_done);
+	CHECK_EQ(udax_munmap(addr, 4096), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
 /* After every member left: the race file through a fresh open. */
 static void race_file_check(void)
 {
@@ -242,6 +280,19 @@ int main(void)
 	xproc_test_reap(opener, true);
 	xproc_test_raise(&board->opener_gone);
 	xproc_test_reap_all(&remover_pid, 1);
+
+	opener = xproc_test_start(idle_opener, 0);
+	xproc_test_wait(&board->idle_open, 1);
+	CHECK_EQ(kill(opener, SIGSTOP), 0);
+	remover_pid = xproc_test_start(idle_puncher, 0);
+	xproc_test_raise(&board->idle_stopped);
+	/* A bound on a hang, not a measurement: the punch takes milliseconds. */
+	xproc_test_wait_a_while(&board->punch_done, 1, 10000);
+	CHECK(atomic_load(&board->punch_done), "a punch waited 10 s for a stopped process that "
+	      "maps nothing of the file");
+	xproc_test_reap_all(&remover_pid, 1);
+	CHECK_EQ(kill(opener, SIGKILL), 0);
+	xproc_test_reap(opener, true);
 
 	race_file_check();
 	CHECK_EQ(udax_store_check(path, 0), 0);

@@ -23,6 +23,10 @@
  *     write there lands in a block of the file (pread, which reads the
  *     store's map, sees it): a mapping left on the freed block would
  *     write into a block no file owns.
+ *  4. A write-protect request whose block is not the page's (a request
+ *     read torn, or the region written over) unmaps the page rather than
+ *     map that block (found by the review): the page then shows its own
+ *     file's data, never another file's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -195,6 +199,36 @@ static void syncer(unsigned me)
 	CHECK_EQ(udax_store_close(s), 0);
 }
 
+/* Phase 4: a write-protect request naming file "b"'s block for page 0 of
+ * file "a", carried out by this process's agent callback. */
+static void wrong_block(unsigned me)
+{
+	struct udax_store *s = store_shared_test_open(path);
+	struct xproc_request req = { .op = XPROC_WRPROTECT, .first = 0, .count = 1 };
+	struct udax_file *a, *b;
+	volatile char *amap;
+	void *addr;
+
+	(void)me;
+	CHECK_EQ(udax_open(s, "a", O_RDWR | O_CREAT, &a), 0);
+	CHECK_EQ(udax_open(s, "b", O_RDWR | O_CREAT, &b), 0);
+	CHECK_EQ(udax_pwrite(b, "bbbb", 4, 0), 4);
+	CHECK_EQ(udax_truncate(a, 4096), 0);
+	CHECK_EQ(udax_mmap2(a, 0, 4096, PROT_READ | PROT_WRITE, UDAX_MAP_PTE, &addr), 0);
+	amap = addr;
+	amap[0] = 'a';
+	req.file = (uint32_t)a->inode->slot;
+	req.block = (uint64_t)store_get_block(s->st, b->inode->slot, 0, STORE_LOOKUP);
+	CHECK(req.block > 0);
+	CHECK_EQ(inode_table_apply(s, &req), 0);
+	CHECK(amap[0] == 'a', "page 0 of a shows %c after a write-protect naming b's block",
+	      amap[0]);
+	CHECK_EQ(udax_munmap(addr, 4096), 0);
+	CHECK_EQ(udax_close(a), 0);
+	CHECK_EQ(udax_close(b), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
 int main(void)
 {
 	pid_t pid[2];
@@ -211,6 +245,8 @@ int main(void)
 	pid[0] = xproc_test_start(sync_writer, 0);
 	pid[1] = xproc_test_start(syncer, 1);
 	xproc_test_reap_all(pid, 2);
+	pid[0] = xproc_test_start(wrong_block, 0);
+	xproc_test_reap_all(pid, 1);
 	CHECK_EQ(udax_store_check(path, 0), 0);
 	test_pass();
 }

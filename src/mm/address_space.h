@@ -16,7 +16,8 @@
  *     while vma_evict_all() empties every mapping: mm/vma_registry.c)
  *   inode.invalidate_lock (rwlock: faults shared, truncate/punch exclusive)
  *   entry lock (ENTRY_LOCKED, index/entry_lock.c)
- *   inode.maps_lock (mutex: the inode's list of mappings, for zapping)
+ *   inode.maps_lock (mutex: the inode's list of mappings, for zapping;
+ *     a shared file's mappers bit changes under it)
  *   store.checkpoint_lock (mutex: one checkpoint at a time; taken only by
  *     fsync/truncate/punch/unlink/close with no lock above held)
  *   store.lock (store/store.h)
@@ -25,7 +26,11 @@
  *
  * udax_store.inodes_lock (api/handles.h) protects the inode table and
  * reference counts; it is taken only by open/close/mmap/munmap, never under
- * the locks above.
+ * the locks above. udax_store.apply_lock (a store opened shared) is taken
+ * under it to set or clear a table entry, and by the agent thread, which
+ * takes inode.maps_lock inside it to carry out another process's unmap or
+ * write-protect (mm/install.c): never an entry lock or invalidate_lock, which
+ * that process may hold while it waits for the agent.
  */
 #ifndef UDAX_MM_ADDRESS_SPACE_H
 #define UDAX_MM_ADDRESS_SPACE_H

@@ -3,9 +3,10 @@
  * file_share.c - layer mm: the shared files of a store several processes
  * share (file_share.h), and an inode's lock over either kind of store.
  *
- * Locks: openers changes under store.lock, but for the attach of a slot's
- * new member, which clears only its own slot's bits (no other member
- * writes them). size_known: store.lock.
+ * Locks: openers changes under store.lock, mappers under the member's own
+ * inode's maps_lock, but for the attach of a slot's new member, which
+ * clears only its own slot's bits (no other member writes them).
+ * size_known: store.lock.
  *
  * May call: base, xproc, index.
  */
@@ -35,8 +36,10 @@ void file_share_attach(struct file_share *fs, struct xproc_region *r, void *mem,
 	fs->files_max = files_max;
 	fs->file = (struct file_shared *)((char *)mem + files_offset(files_max));
 	index_share_attach(&fs->index, r, mem, files_max, space);
-	for (uint32_t i = 0; i < files_max; i++)
+	for (uint32_t i = 0; i < files_max; i++) {
 		atomic_fetch_and_explicit(&fs->file[i].openers, ~mine, memory_order_relaxed);
+		atomic_fetch_and_explicit(&fs->file[i].mappers, ~mine, memory_order_relaxed);
+	}
 }
 
 void file_share_open(struct file_share *fs, uint32_t slot)
@@ -56,6 +59,25 @@ bool file_share_open_elsewhere(const struct file_share *fs, uint32_t slot)
 	uint64_t openers = atomic_load_explicit(&fs->file[slot].openers, memory_order_relaxed);
 
 	return openers & xproc_peers(fs->region);
+}
+
+void file_share_mapped(struct file_share *fs, uint32_t slot, bool mapped)
+{
+	uint64_t mine = 1ull << xproc_self(fs->region);
+
+	/* The faults that follow take the entry lock or invalidate_lock a
+	 * requester holds when it reads the mask: they order the bit before
+	 * its read. */
+	if (mapped)
+		atomic_fetch_or_explicit(&fs->file[slot].mappers, mine, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&fs->file[slot].mappers, ~mine, memory_order_relaxed);
+}
+
+uint64_t file_share_mappers(const struct file_share *fs, uint32_t slot)
+{
+	return atomic_load_explicit(&fs->file[slot].mappers, memory_order_acquire) &
+	       ~(1ull << xproc_self(fs->region));
 }
 
 void file_share_forget(struct file_share *fs, uint32_t slot)

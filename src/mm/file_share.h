@@ -20,10 +20,11 @@
  * first opener (any process) empties the page index and reads the size
  * from the store, holding io_lock exclusive.
  *
- * Death: a member's bit in openers is cleared by its slot's next member
- * when it attaches (file_share_attach()), and is not counted meanwhile if
- * the slot is empty (file_share_open_elsewhere()); the locks and the page
- * index recover as xproc.h and entry_share.h say.
+ * Death: a member's bits in openers and mappers are cleared by its slot's
+ * next member when it attaches (file_share_attach()), and not counted
+ * meanwhile if the slot is empty (file_share_open_elsewhere(); a
+ * shootdown skips a dead slot); the locks and the page index recover as
+ * xproc.h and entry_share.h say.
  *
  * Layer: mm. May call: base, xproc, index.
  */
@@ -52,6 +53,7 @@ struct file_shared {
 	struct xproc_rwlock invalidate_lock;
 	struct file_state state;
 	_Atomic uint64_t openers;	/* member slots with the file open */
+	_Atomic uint64_t mappers;	/* member slots with a mapping of it */
 };
 
 /* A process's view of the shared files of one store. */
@@ -70,7 +72,8 @@ uint64_t file_share_bytes(uint32_t files_max);
  * file_share_attach - view the shared files at mem (file_share_bytes() of
  * r's user area, 64-byte aligned) whose page indexes' nodes come from
  * space; then undo what a dead member that had this process's slot before
- * left: its entry locks (index_share_attach()) and its openers bits.
+ * left: its entry locks (index_share_attach()) and its openers and mappers
+ * bits.
  * Context: right after joining r, before any shared file is used by this
  * process; may sleep (tree locks).
  */
@@ -87,6 +90,14 @@ void file_share_close(struct file_share *fs, uint32_t slot);
  * has slot open. Context: store.lock held (openers change under it or by
  * their own slot's member). */
 bool file_share_open_elsewhere(const struct file_share *fs, uint32_t slot);
+/* file_share_mapped - count this process among slot's mappers (mapped
+ * true: before its first mapping of the file can fault) or uncount it
+ * (false: after its last one left the address space); the members asked
+ * to unmap or write-protect the file's pages (mm/install.c). Context:
+ * the inode's maps_lock held. */
+void file_share_mapped(struct file_share *fs, uint32_t slot, bool mapped);
+/* file_share_mappers - the other members that map slot's file. */
+uint64_t file_share_mappers(const struct file_share *fs, uint32_t slot);
 /* file_share_forget - the file in slot is removed: its next first opener
  * makes its state anew. Context: store.lock held; no member has it open. */
 void file_share_forget(struct file_share *fs, uint32_t slot);

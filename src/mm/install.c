@@ -243,12 +243,12 @@ static int zap_here(struct inode *ino, uint64_t first, uint64_t last, const stru
 	return ret;
 }
 
-/* Have every other member with ino's file open do op on pages [first,
+/* Have every other member that maps ino's file do op on pages [first,
  * first + count) (count UINT64_MAX: to the end), block as in struct
- * xproc_request. A member that maps a page of the file counts among its
- * openers from before its fault (under the entry lock or invalidate_lock
- * that the caller now holds) until after its last unmapping.
- * Return: 0, or -EAGAIN if a member could not. */
+ * xproc_request. A member counts among the file's mappers from before its
+ * first mapping can fault (under the entry lock or invalidate_lock that
+ * the caller now holds) until its last mapping left its address space
+ * (file_share_mapped()). Return: 0, or -EAGAIN if a member could not. */
 static int others_too(struct inode *ino, uint32_t op, uint64_t first, uint64_t count,
 		      uint64_t block)
 {
@@ -259,8 +259,7 @@ static int others_too(struct inode *ino, uint32_t op, uint64_t first, uint64_t c
 
 	if (!fs)
 		return 0;
-	others = atomic_load_explicit(&fs->file[ino->slot].openers, memory_order_acquire) &
-		 ~(1ull << xproc_self(fs->region));
+	others = file_share_mappers(fs, (uint32_t)ino->slot);
 	return others ? xproc_shootdown(fs->region, others, &req) : 0;
 }
 
@@ -282,6 +281,26 @@ int inode_zap_range(struct inode *ino, uint64_t first, uint64_t last,
 	return here ? here : others;
 }
 
+/* Whether a write-protect request names exactly the block entry that its
+ * requester holds locked: its pages and blocks. A request read torn (a
+ * dead predecessor's pending one overwritten while the agent read it:
+ * region_layout.h) or written over could mix one request's range with
+ * another's block, and mapping that block would show this process another
+ * file's data; the page index, which the requester cannot change while it
+ * waits, says which block the pages have. */
+static bool protect_request_valid(struct inode *ino, const struct xproc_request *req)
+{
+	uint64_t at = req->first & ~(uint64_t)(ENTRY_PMD_PAGES - 1), entry;
+
+	entry = entry_next(&ino->pi, &at);
+	if (entry && at < req->first && !entry_is_pmd(entry)) {
+		at = req->first;	/* a 4 KiB entry before it: look at first */
+		entry = entry_next(&ino->pi, &at);
+	}
+	return entry && entry_is_block(entry) && at == req->first &&
+	       req->count == entry_pages(entry) && req->block == entry_block(entry);
+}
+
 int inode_apply_request(struct inode *ino, const struct xproc_request *req)
 {
 	uint64_t last;
@@ -290,13 +309,9 @@ int inode_apply_request(struct inode *ino, const struct xproc_request *req)
 		return 0;
 	last = req->count - 1 > UINT64_MAX - req->first ? UINT64_MAX
 							 : req->first + req->count - 1;
-	/* A write-protect naming blocks outside the store (the region
-	 * written over) unmaps instead: just as safe. */
-	if (req->op == XPROC_WRPROTECT && req->block >= ino->st->data_start &&
-	    req->count <= ino->st->data_blocks &&
-	    req->block - ino->st->data_start <= ino->st->data_blocks - req->count)
+	/* Anything but a write-protect that names its entry exactly
+	 * unmaps: just as safe (the pages fault back in). */
+	if (req->op == XPROC_WRPROTECT && protect_request_valid(ino, req))
 		return protect_here(ino, req->first, req->count, req->block);
-	if (req->op == XPROC_WRPROTECT || req->op == XPROC_ZAP)
-		return zap_here(ino, req->first, last, NULL);
-	return 0;
+	return zap_here(ino, req->first, last, NULL);
 }

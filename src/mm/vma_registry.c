@@ -119,6 +119,9 @@ void vma_register(struct udax_vma *vma)
 	vma->owner = getpid();
 	atomic_init(&vma->users, 0);
 	mutex_lock(&ino->maps_lock);
+	/* Among the file's mappers before the mapping can fault. */
+	if (ino->share)
+		file_share_mapped(ino->share, (uint32_t)ino->slot, true);
 	vma->next_in_inode = ino->maps;
 	ino->maps = vma;
 	mutex_unlock(&ino->maps_lock);
@@ -158,5 +161,13 @@ struct udax_vma *vma_unregister(void *addr, size_t len)
 	*link = vma->next_in_inode;
 	mutex_unlock(&ino->maps_lock);
 	munmap(vma->addr, vma->len);
+	/* No longer a mapper once its last mapping is gone from the address
+	 * space (a new one registered meanwhile keeps it one). */
+	if (ino->share) {
+		mutex_lock(&ino->maps_lock);
+		if (!ino->maps)
+			file_share_mapped(ino->share, (uint32_t)ino->slot, false);
+		mutex_unlock(&ino->maps_lock);
+	}
 	return vma;
 }
