@@ -15,7 +15,9 @@
  *   two, processes    two processes (shared store), each its own half.
  * The file is written by pwrite in 1 MiB pieces first (every block
  * allocated). Every case runs in fresh fork children that open the store
- * themselves; only the fault loop is timed. Usage: shared_faults [RUNS]
+ * themselves; only the fault loop is timed, and the two processes of a
+ * pair start it together (a barrier) and are timed from the first start
+ * to the last end; a process that only holds a mapping sleeps meanwhile. Usage: shared_faults [RUNS]
  * (default 7): a warm-up run, then RUNS runs with the cases interleaved;
  * prints min/median/max ns per fault (for two: wall time per fault of
  * the pair, i.e. aggregate) and the ratios the issue sets. The store lives
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "api/handles.h"
+#include "base/compat.h"
 #include "udax.h"
 
 #define PAGES 16384u			/* 64 MiB */
@@ -50,7 +53,8 @@ static const char *const kase_name[KASES] = {
 struct board {
 	_Atomic uint32_t mapped;	/* the other process touched every page */
 	_Atomic uint32_t timed;		/* the timed process is done */
-	double ns[2];			/* per process: ns of its fault loop */
+	_Atomic uint32_t ready;		/* timed processes mapped, at the start line */
+	double start[2], end[2];	/* per timed process: its fault loop */
 };
 
 static char path[256];
@@ -81,16 +85,25 @@ static struct udax_store *store_open(bool shared)
 	return s;
 }
 
-static void wait_for(_Atomic uint32_t *word)
+/* Sleep until *word reaches want (a futex: a waiter takes no CPU from
+ * the process being timed). */
+static void wait_for(_Atomic uint32_t *word, uint32_t want)
 {
-	while (!atomic_load(word))
-		sched_yield();
+	uint32_t now;
+
+	while ((now = atomic_load(word)) < want)
+		futex_wait_shared(word, now, 1000);
+}
+
+static void raise_word(_Atomic uint32_t *word)
+{
+	atomic_fetch_add(word, 1);
+	futex_wake_shared(word, INT32_MAX);
 }
 
 struct half {
 	volatile const char *map;
 	unsigned part, parts;
-	double ns;
 };
 
 /* Touch the pages of my part, in a fixed pseudo-random order. */
@@ -98,17 +111,16 @@ static void *touch(void *arg)
 {
 	struct half *h = arg;
 	uint64_t per = PAGES / h->parts, first = per * h->part, sum = 0;
-	double t0 = now_ns();
 
 	for (uint64_t i = 0; i < per; i++)
 		sum += (uint64_t)h->map[(first + (i * 7919) % per) * 4096];
-	h->ns = now_ns() - t0;
 	return sum == 1 ? arg : NULL;
 }
 
-/* One process's part of a case: open, map, touch (timed), unmap, close.
- * hold: touch all (untimed), say so, keep it mapped until the timed
- * process is done. */
+/* One process's part of a case: open, map, wait until the case's other
+ * timed process (if any) is mapped too, touch (timed), unmap, close.
+ * hold: touch all (untimed), say so, keep it mapped (asleep) until the
+ * timed process is done. */
 static void member(bool shared, unsigned part, unsigned parts, unsigned threads, bool hold)
 {
 	struct udax_store *s = store_open(shared);
@@ -123,22 +135,23 @@ static void member(bool shared, unsigned part, unsigned parts, unsigned threads,
 	if (ret)
 		die("open and map the file", ret);
 	for (unsigned t = 0; t < threads; t++)
-		h[t] = (struct half){ addr, part * threads + t, parts * threads, 0 };
+		h[t] = (struct half){ addr, part * threads + t, parts * threads };
 	if (hold) {
 		touch(&h[0]);
-		atomic_store(&board->mapped, 1);
-		wait_for(&board->timed);
-	} else if (threads == 2) {
-		pthread_t th;
-		double t0 = now_ns();
-
-		pthread_create(&th, NULL, touch, &h[1]);
-		touch(&h[0]);
-		pthread_join(th, NULL);
-		board->ns[part] = now_ns() - t0;
+		raise_word(&board->mapped);
+		wait_for(&board->timed, 1);
 	} else {
+		pthread_t th;
+
+		raise_word(&board->ready);
+		wait_for(&board->ready, parts);
+		board->start[part] = now_ns();
+		if (threads == 2)
+			pthread_create(&th, NULL, touch, &h[1]);
 		touch(&h[0]);
-		board->ns[part] = h[0].ns;
+		if (threads == 2)
+			pthread_join(th, NULL);
+		board->end[part] = now_ns();
 	}
 	udax_munmap(addr, (size_t)PAGES * 4096);
 	udax_close(f);
@@ -166,39 +179,44 @@ static void reap(pid_t pid)
 		die("a member failed", ECHILD);
 }
 
-/* ns per fault of one case, run once (aggregate for the pairs). */
+/* ns per fault of one case, run once: wall time from the timed processes'
+ * common start (a barrier) to the last one's end, over all pages. */
 static double run(enum kase k)
 {
+	unsigned parts = 1;
 	pid_t a, b;
-	double ns;
 
 	memset(board, 0, sizeof(*board));
 	switch (k) {
 	case ONE_PRIVATE:
 	case ONE_SHARED:
 		reap(start(k == ONE_SHARED, 0, 1, 1, false));
-		return board->ns[0] / PAGES;
+		break;
 	case AFTER_ANOTHER:
 		b = start(true, 0, 1, 1, true);
-		wait_for(&board->mapped);
-		a = start(true, 0, 1, 1, false);
-		reap(a);
-		atomic_store(&board->timed, 1);
+		wait_for(&board->mapped, 1);
+		reap(start(true, 0, 1, 1, false));
+		raise_word(&board->timed);
 		reap(b);
-		return board->ns[0] / PAGES;
+		break;
 	case TWO_THREADS:
 		reap(start(false, 0, 1, 2, false));
-		return board->ns[0] / PAGES;
+		break;
 	case TWO_PROCESSES:
+		parts = 2;
 		a = start(true, 0, 2, 1, false);
 		b = start(true, 1, 2, 1, false);
 		reap(a);
 		reap(b);
-		ns = board->ns[0] > board->ns[1] ? board->ns[0] : board->ns[1];
-		return ns / PAGES;
+		break;
 	default:
 		return 0;
 	}
+	if (parts == 2)
+		return ((board->end[0] > board->end[1] ? board->end[0] : board->end[1]) -
+			(board->start[0] < board->start[1] ? board->start[0] : board->start[1])) /
+		       PAGES;
+	return (board->end[0] - board->start[0]) / PAGES;
 }
 
 static void prepare(void)
