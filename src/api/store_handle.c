@@ -34,107 +34,77 @@ int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
 	return detail_set(ret, "%s", why.text);
 }
 
-/* A handle with no store yet. Return: it, or NULL without memory. */
-static struct udax_store *handle_new(void)
-{
-	struct udax_store *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	mutex_init(&s->inodes_lock);
-	mutex_init(&s->apply_lock);
-	s->owner = getpid();
-	return s;
-}
-
-/* Give s the loaded store st (and share, for a store opened shared) and
- * its inode table. Return: 0, or -ENOMEM (st unloaded, s and share
- * freed). */
-static int handle_fill(struct udax_store *s, struct store *st, struct file_share *share)
-{
-	struct inode **table = calloc(st->files_max, sizeof(*table));
-
-	if (!table) {
-		store_unload(st);
-		free(share);
-		free(s);
-		return -ENOMEM;
-	}
-	s->share = share;
-	/* The agent may look (inode_table_apply()). */
-	mutex_lock(&s->apply_lock);
-	s->st = st;
-	s->inode = table;
-	mutex_unlock(&s->apply_lock);
-	return 0;
-}
-
-int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
+/*
+ * The handle of the store at path: loaded for this process alone
+ * (store_load, flags as udax_store_open), or, shared, for several
+ * processes (store_load_shared, whose agent thread carries out the other
+ * processes' requests with inode_table_apply() on this handle, from the
+ * join on: the handle exists first, and its table is published under
+ * apply_lock). Return: 0 and *out, or -errno with the reason (detail.c).
+ */
+static int handle_open(const char *path, unsigned flags, bool shared, struct udax_store **out)
 {
 	struct store_error why = { "" };
 	const char *delivery_why = "";
 	struct udax_store *s;
+	struct inode **table;
 	struct store *st;
 	int ret;
 
-	if (!path || !out)
-		return detail_set(-EINVAL, "%s is NULL", path ? "out" : "the path");
-	if (flags & ~UDAX_STORE_RDONLY)
-		return detail_set(-EINVAL, "flags 0x%x: only UDAX_STORE_RDONLY is defined", flags);
 	ret = delivery_init(&delivery_why);
 	if (ret)
 		return detail_set(ret, "%s", delivery_why);
-	s = handle_new();
-	if (!s)
+	s = calloc(1, sizeof(*s));
+	if (s && shared)
+		s->share = calloc(1, sizeof(*s->share));
+	if (!s || (shared && !s->share)) {
+		free(s);
 		return -ENOMEM;
-	ret = store_load(path, flags, &st, &why);
+	}
+	mutex_init(&s->inodes_lock);
+	mutex_init(&s->apply_lock);
+	s->owner = getpid();
+	ret = shared ? store_load_shared(path, file_share_bytes, inode_table_apply, s, &st, &why)
+		     : store_load(path, flags, &st, &why);
 	if (ret) {
+		free(s->share);
 		free(s);
 		return detail_set(ret, "%s", why.text);
 	}
-	ret = handle_fill(s, st, NULL);
-	if (ret)
-		return ret;
+	/* Before this process uses anything of the region's files. */
+	if (shared)
+		file_share_attach(s->share, st->region, st->callers_area, st->files_max,
+				  st->space);
+	table = calloc(st->files_max, sizeof(*table));
+	if (!table) {
+		store_unload(st);
+		free(s->share);
+		free(s);
+		return -ENOMEM;
+	}
+	mutex_lock(&s->apply_lock);
+	s->st = st;
+	s->inode = table;
+	mutex_unlock(&s->apply_lock);
 	detail_set(0, "%s", why.text);	/* "" or: opened from the older superblock */
 	*out = s;
 	return 0;
 }
 
-int store_handle_open_shared(const char *path, struct udax_store **out)
+int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 {
-	struct store_error why = { "" };
-	const char *delivery_why = "";
-	struct file_share *share;
-	struct udax_store *s;
-	struct store *st;
-	int ret;
-
 	if (!path || !out)
 		return detail_set(-EINVAL, "%s is NULL", path ? "out" : "the path");
-	ret = delivery_init(&delivery_why);
-	if (ret)
-		return detail_set(ret, "%s", delivery_why);
-	s = handle_new();
-	share = calloc(1, sizeof(*share));
-	if (!s || !share) {
-		free(s);
-		free(share);
-		return -ENOMEM;
-	}
-	ret = store_load_shared(path, file_share_bytes, inode_table_apply, s, &st, &why);
-	if (ret) {
-		free(share);
-		free(s);
-		return detail_set(ret, "%s", why.text);
-	}
-	/* Before this process uses anything of the region's files. */
-	file_share_attach(share, st->region, st->callers_area, st->files_max, st->space);
-	ret = handle_fill(s, st, share);
-	if (ret)
-		return ret;
-	detail_set(0, "%s", why.text);
-	*out = s;
-	return 0;
+	if (flags & ~UDAX_STORE_RDONLY)
+		return detail_set(-EINVAL, "flags 0x%x: only UDAX_STORE_RDONLY is defined", flags);
+	return handle_open(path, flags, false, out);
+}
+
+int store_handle_open_shared(const char *path, struct udax_store **out)
+{
+	if (!path || !out)
+		return detail_set(-EINVAL, "%s is NULL", path ? "out" : "the path");
+	return handle_open(path, 0, true, out);
 }
 
 int store_path_check(const char *path, unsigned flags)
