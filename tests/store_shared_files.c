@@ -19,6 +19,13 @@
  *     unmap anything: stopped (SIGSTOP), it does not hold up another
  *     process's punch of that file (found by the review: every opener was
  *     asked, and the punch waited until the process was continued).
+ *  5. fork() of a process with the store open shared and a file mapped:
+ *     the child's inherited handles are refused (-EBADF); the child opens
+ *     the store itself, reads through its own mapping what the parent
+ *     wrote through its, and writes back; the parent, whose mapping stayed
+ *     as it was, sees the child's write (the plain build only: a
+ *     sanitizer's child of a process with threads must not start threads,
+ *     xproc_test.h).
  * Fork children are the members (none before the test's own join, for
  * ASan); afterwards the test reads everything back through a fresh open.
  */
@@ -232,6 +239,53 @@ static void idle_puncher(unsigned me)
 	CHECK_EQ(udax_store_close(s), 0);
 }
 
+/* Phase 5, the parent: maps the file, writes, forks a child that opens
+ * the store itself and writes back. */
+static void forking_member(unsigned me)
+{
+	struct udax_store *s = store_shared_test_open(path);
+	struct udax_file *f, *g;
+	volatile uint64_t *map;
+	void *addr;
+	pid_t child;
+
+	(void)me;
+	CHECK_EQ(udax_open(s, "forked", O_RDWR | O_CREAT, &f), 0);
+	CHECK_EQ(udax_truncate(f, 8 * 4096), 0);
+	CHECK_EQ(udax_mmap(f, 0, 8 * 4096, PROT_READ | PROT_WRITE, &addr), 0);
+	map = addr;
+	for (unsigned page = 0; page < 8; page++)
+		map[page * 512] = 100 + page;
+	child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		struct udax_store *cs;
+
+		CHECK_EQ(udax_open(s, "forked", O_RDWR, &g), -EBADF);
+		cs = store_shared_test_open(path);
+		CHECK_EQ(udax_open(cs, "forked", O_RDWR, &g), 0);
+		CHECK_EQ(udax_mmap(g, 0, 8 * 4096, PROT_READ | PROT_WRITE, &addr), 0);
+		for (unsigned page = 0; page < 8; page++) {
+			volatile uint64_t *word = (uint64_t *)addr + page * 512;
+
+			CHECK(*word == 100 + page, "the child reads %llu at page %u",
+			      (unsigned long long)*word, page);
+			*word = 200 + page;
+		}
+		CHECK_EQ(udax_munmap(addr, 8 * 4096), 0);
+		CHECK_EQ(udax_close(g), 0);
+		CHECK_EQ(udax_store_close(cs), 0);
+		_exit(0);
+	}
+	xproc_test_reap_all(&child, 1);
+	for (unsigned page = 0; page < 8; page++)
+		CHECK(map[page * 512] == 200 + page, "the parent reads %llu at page %u",
+		      (unsigned long long)map[page * 512], page);
+	CHECK_EQ(udax_munmap(addr, 8 * 4096), 0);
+	CHECK_EQ(udax_close(f), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+}
+
 /* After every member left: the race file through a fresh open. */
 static void race_file_check(void)
 {
@@ -293,6 +347,11 @@ int main(void)
 	xproc_test_reap_all(&remover_pid, 1);
 	CHECK_EQ(kill(opener, SIGKILL), 0);
 	xproc_test_reap(opener, true);
+
+	if (!XPROC_TEST_SANITIZED) {
+		opener = xproc_test_start(forking_member, 0);
+		xproc_test_reap_all(&opener, 1);
+	}
 
 	race_file_check();
 	CHECK_EQ(udax_store_check(path, 0), 0);
