@@ -109,18 +109,43 @@ struct udax_stat {
 UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned flags);
 
 /* udax_store_open() flag: open the store read-only. The backing file is
- * opened O_RDONLY and never written (no checkpoint at close); several
- * read-only openers may share a store. Opening a file O_RDWR, O_CREAT or
- * O_TRUNC, a writable mapping, udax_unlink and udax_rename get -EROFS;
- * udax_fsync and udax_msync do nothing and return 0. */
+ * opened O_RDONLY and never written (no checkpoint at close). Opening a
+ * file O_RDWR, O_CREAT or O_TRUNC, a writable mapping, udax_unlink and
+ * udax_rename get -EROFS; udax_fsync and udax_msync do nothing and return
+ * 0. */
 #define UDAX_STORE_RDONLY 0x1
 
-/* Open the store at path. flags: 0 or UDAX_STORE_RDONLY. One writer at a
- * time, or any number of read-only openers: a conflicting opener gets
- * -EBUSY. A store file this process may only read gets -EACCES or -EROFS
- * (as from open(2)) unless opened with UDAX_STORE_RDONLY. A file that is
- * not a store gets -EINVAL, a damaged or truncated one -EUCLEAN; the
- * one-line reason is in udax_strerror_detail(). A store whose newest
+/* udax_store_open() flag: open the store for this process alone, outside
+ * its shared region: any other opener gets -EBUSY while it is open, and
+ * it gets -EBUSY while another process has the store open. With
+ * UDAX_STORE_RDONLY: a read-only open beside other such readers only (no
+ * process may write the store meanwhile). */
+#define UDAX_STORE_EXCLUSIVE 0x4
+
+/* Open the store at path. flags: 0, UDAX_STORE_RDONLY, UDAX_STORE_EXCLUSIVE
+ * or both.
+ * Without UDAX_STORE_EXCLUSIVE the store is shared: any number of
+ * processes (up to 64) open it at once, read-write or read-only, and see
+ * one store. Each file has one page cache for all of them: a write through
+ * one process's mapping or udax_pwrite() is seen at once by every other
+ * process's mappings and reads; writeback, udax_truncate(),
+ * udax_punch_hole() and udax_unlink() reach every process's mappings; a
+ * process killed at any point leaves the others working (its locks are
+ * taken over after at most 100 ms; what it had not made durable with
+ * udax_fsync() or udax_msync() may be lost, as in a crash, once the last
+ * process closes the store). The processes meet in a region file in
+ * $UDAX_REGION_DIR (default /dev/shm), named after the store file and made
+ * with its permissions: only a user who may write the store file shares
+ * it. A user who may only read it must give UDAX_STORE_RDONLY (without,
+ * -EACCES or -EROFS as from open(2)) and then opens it as with
+ * UDAX_STORE_EXCLUSIVE | UDAX_STORE_RDONLY: beside other such readers
+ * only, -EBUSY while any process shares the store. A child of fork()
+ * cannot use its parent's store handle (-EBADF): it opens the store
+ * itself.
+ * A file that is not a store gets -EINVAL, a damaged or truncated one
+ * -EUCLEAN; a region that cannot be made -ENOSPC (its directory is full)
+ * or -EACCES (one there was made by a user who may not write the store);
+ * the one-line reason is in udax_strerror_detail(). A store whose newest
  * superblock's metadata is damaged opens from the older slot, losing the
  * last checkpoint's changes; udax_strerror_detail() then says so after the
  * successful open (else it is ""). Installs udax's SIGBUS/SIGSEGV handlers
@@ -140,8 +165,8 @@ UDAX_API int udax_store_open(const char *path, unsigned flags, struct udax_store
  * it; the next checkpoint rewrites it). -EUCLEAN if damaged, including a
  * store that opens only from its older superblock (the last checkpoint's
  * changes are lost) and a truncated one; -EINVAL if not a store; -EBUSY if
- * open for writing (by any process); the reason is in
- * udax_strerror_detail().
+ * any process has it open, but for exclusive read-only openers (to repair:
+ * any opener at all); the reason is in udax_strerror_detail().
  * With UDAX_CHECK_REPAIR, a store that can be opened (from either slot) is
  * repaired: a truncated file is extended to its size (the lost range reads
  * as zeros), the host space of free blocks is given back (a crash may leave

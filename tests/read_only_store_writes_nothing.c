@@ -8,9 +8,10 @@
  * may only read the store file (mode 0444; the test drops to nobody when
  * run as root) gets -EACCES from a normal open, with a reason naming the
  * flag, and can open it read-only; one who may not read it (mode 0600)
- * is refused every open and the check. Read-only openers share a store; a
- * writer and readers exclude each other (-EBUSY); the store check runs
- * beside readers.
+ * is refused every open and the check. Read-only openers share a store
+ * with each other and with a writer, whose writes they see at once;
+ * exclusive read-only openers share it with each other only, and the
+ * store check runs beside them only (-EBUSY).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,11 +167,30 @@ int main(void)
 	check_unchanged(path, bytes, mtime);
 	CHECK(chmod(path, 0644) == 0);
 
-	/* Readers share; a writer and readers exclude each other. */
+	/* Exclusive readers share with each other only; the check runs
+	 * beside them. */
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY | UDAX_STORE_EXCLUSIVE, &s), 0);
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY | UDAX_STORE_EXCLUSIVE, &s2), 0);
+	CHECK_EQ(udax_store_open(path, 0, &w), -EBUSY);
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &w), -EBUSY);
+	CHECK(strstr(udax_strerror_detail(), "read-only by a process outside"), "reason: %s",
+	      udax_strerror_detail());
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_EXCLUSIVE, &w), -EBUSY);
+	CHECK_EQ(udax_store_check(path, 0), 0);
+	check_contents(s);
+	check_contents(s2);
+	CHECK_EQ(udax_store_close(s2), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+
+	/* Shared readers share with each other (and writers, below); the
+	 * check and exclusive openers wait for them to close. */
 	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &s), 0);
 	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &s2), 0);
-	CHECK_EQ(udax_store_open(path, 0, &w), -EBUSY);
-	CHECK_EQ(udax_store_check(path, 0), 0);
+	CHECK_EQ(udax_store_check(path, 0), -EBUSY);
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY | UDAX_STORE_EXCLUSIVE, &w), -EBUSY);
+	CHECK(strstr(udax_strerror_detail(), "processes that share it"), "reason: %s",
+	      udax_strerror_detail());
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_EXCLUSIVE, &w), -EBUSY);
 	check_contents(s);
 	check_contents(s2);
 	CHECK_EQ(udax_store_close(s2), 0);
@@ -201,10 +221,27 @@ int main(void)
 	CHECK_EQ(udax_store_close(s), 0);
 	check_unchanged(path, bytes, mtime);
 
-	/* A writer keeps readers out while it has the store. */
+	/* A reader shares the store with a writer: it sees the writer's
+	 * writes at once, through its mapping too; exclusive readers and
+	 * the check are kept out meanwhile. */
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &s), 0);
+	CHECK_EQ(udax_open(s, "small", O_RDONLY, &g), 0);
+	CHECK_EQ(udax_mmap(g, 0, 4096, PROT_READ, &map), 0);
+	CHECK_EQ(((char *)map)[0], 'a');
 	CHECK_EQ(udax_store_open(path, 0, &w), 0);
-	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &s), -EBUSY);
+	CHECK_EQ(udax_open(w, "small", O_RDWR, &f), 0);
+	CHECK_EQ(udax_pwrite(f, "x", 1, 0), 1);
+	CHECK_EQ(((char *)map)[0], 'x');
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY | UDAX_STORE_EXCLUSIVE, &s2), -EBUSY);
+	CHECK_EQ(udax_store_check(path, 0), -EBUSY);
+	CHECK_EQ(udax_close(f), 0);
 	CHECK_EQ(udax_store_close(w), 0);
+	CHECK_EQ(udax_pread(g, buf, 1, 0), 1);
+	CHECK_EQ(buf[0], 'x');
+	CHECK_EQ(udax_munmap(map, 4096), 0);
+	CHECK_EQ(udax_close(g), 0);
+	CHECK_EQ(udax_store_close(s), 0);
+	CHECK_EQ(udax_store_check(path, 0), 0);
 	free(bytes);
 	test_pass();
 }

@@ -4,7 +4,8 @@
  * files. Each is refused by udax_store_open() with the expected negative
  * errno and a one-line reason, never a crash, and the file is left exactly
  * as it was. A store with one damaged superblock slot still opens from the
- * other. A second opener of a good store gets -EBUSY. udax_store_check()
+ * other. An exclusive opener of a good store open shared, and any opener
+ * of one open exclusive, get -EBUSY. udax_store_check()
  * finds the same problems, passes a good store and refuses a live one; a
  * directory is refused by both with -EINVAL. Then random damage
  * (seeded byte flips in the superblocks and metadata, with and without
@@ -105,6 +106,10 @@ int main(void)
 	CHECK_EQ(udax_store_create(good, 8ull << 20, 0), 0);
 	CHECK_EQ(udax_store_create(good, 8ull << 20, 0), -EEXIST);
 	CHECK_EQ(udax_store_open(good, 0, &s), 0);
+	CHECK_EQ(udax_store_open(good, UDAX_STORE_EXCLUSIVE, &s2), -EBUSY);
+	CHECK_EQ(udax_store_check(good, 0), -EBUSY);
+	CHECK_EQ(udax_store_close(s), 0);
+	CHECK_EQ(udax_store_open(good, UDAX_STORE_EXCLUSIVE, &s), 0);
 	CHECK_EQ(udax_store_open(good, 0, &s2), -EBUSY);
 	CHECK(strstr(udax_strerror_detail(), "in use") != NULL);
 	CHECK_EQ(udax_store_check(good, 0), -EBUSY);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * store_shared_files: processes that open one store shared (issue 14,
- * stage 3: store_handle_open_shared) share each file's page index, size
+ * stage 3: udax_store_open) share each file's page index, size
  * and locks, as threads of one process do.
  *  1. Write faults race across processes: three processes write their own
  *     tag into every page of one file through their own mappings, in the

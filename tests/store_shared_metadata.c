@@ -224,7 +224,7 @@ int main(void)
 	 * through a private load and through the API. */
 	CHECK_EQ(udax_store_check(path, 0), 0);
 	CHECK_EQ(store_load(path, UDAX_STORE_RDONLY, &s, &why), 0);
-	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY, &st), 0);
+	CHECK_EQ(udax_store_open(path, UDAX_STORE_RDONLY | UDAX_STORE_EXCLUSIVE, &st), 0);
 	for (unsigned p = 0; p < PROCS; p++) {
 		snprintf(name, sizeof(name), "own%u", p);
 		api_check(st, s, name, atomic_load(&sh->own_blocks[p]));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_shared_test.h - what the tests of a store shared by processes
- * (store_load_shared, issue 14 stage 2; store_handle_open_shared, stage 3)
+ * (store_load_shared, issue 14 stage 2; udax_store_open, stage 3)
  * share: the load or open that fails the
  * test with its reason, and memory the test and its workers share when
  * the workers are the test executed again (a file both map; an anonymous
@@ -24,20 +24,21 @@ static inline struct store *store_shared_test_load(const char *path)
 {
 	struct store_error why;
 	struct store *s;
-	int ret = store_load_shared(path, NULL, xproc_test_noop, NULL, &s, &why);
+	int ret = store_load_shared(path, 0, NULL, xproc_test_noop, NULL, &s, &why);
 
 	CHECK(ret == 0, "store_load_shared: %d %s", ret, why.text);
 	return s;
 }
 
-/* The store at path opened shared with its files (store_handle_open_shared,
- * issue 14 stage 3); the test fails with the reason if it cannot be. */
+/* The store at path opened shared with its files (udax_store_open's
+ * default, issue 14 stage 3); the test fails with the reason if it cannot
+ * be. */
 static inline struct udax_store *store_shared_test_open(const char *path)
 {
 	struct udax_store *s;
-	int ret = store_handle_open_shared(path, &s);
+	int ret = udax_store_open(path, 0, &s);
 
-	CHECK(ret == 0, "store_handle_open_shared: %d %s", ret, udax_strerror_detail());
+	CHECK(ret == 0, "udax_store_open: %d %s", ret, udax_strerror_detail());
 	return s;
 }
 

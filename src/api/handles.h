@@ -51,13 +51,6 @@ struct udax_file {
 int store_path_create(const char *path, uint64_t size_bytes, unsigned flags);
 int store_path_check(const char *path, unsigned flags);
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out);
-/* Open the store at path for several processes at once (issue 14, stage
- * 3: not yet reached from udax.h): its metadata, page indexes, file sizes
- * and file locks in its region (store_load_shared(), file_share.h); every
- * unmap or write-protect of a file's pages reaches the other processes
- * that have it open (mm/install.h), through this process's agent thread
- * and inode_table_apply(). */
-int store_handle_open_shared(const char *path, struct udax_store **out);
 int store_handle_close(struct udax_store *s);
 int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
 int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie, char *name,

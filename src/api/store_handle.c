@@ -35,8 +35,8 @@ int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
 }
 
 /*
- * The handle of the store at path: loaded for this process alone
- * (store_load, flags as udax_store_open), or, shared, for several
+ * The handle of the store at path (flags: 0 or UDAX_STORE_RDONLY): loaded
+ * for this process alone (store_load), or, shared, for several
  * processes (store_load_shared, whose agent thread carries out the other
  * processes' requests with inode_table_apply() on this handle, from the
  * join on: the handle exists first, and its table is published under
@@ -64,7 +64,8 @@ static int handle_open(const char *path, unsigned flags, bool shared, struct uda
 	mutex_init(&s->inodes_lock);
 	mutex_init(&s->apply_lock);
 	s->owner = getpid();
-	ret = shared ? store_load_shared(path, file_share_bytes, inode_table_apply, s, &st, &why)
+	ret = shared ? store_load_shared(path, flags, file_share_bytes, inode_table_apply, s, &st,
+					 &why)
 		     : store_load(path, flags, &st, &why);
 	if (ret) {
 		free(s->share);
@@ -93,18 +94,21 @@ static int handle_open(const char *path, unsigned flags, bool shared, struct uda
 
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 {
-	if (!path || !out)
-		return detail_set(-EINVAL, "%s is NULL", path ? "out" : "the path");
-	if (flags & ~UDAX_STORE_RDONLY)
-		return detail_set(-EINVAL, "flags 0x%x: only UDAX_STORE_RDONLY is defined", flags);
-	return handle_open(path, flags, false, out);
-}
+	int ret;
 
-int store_handle_open_shared(const char *path, struct udax_store **out)
-{
 	if (!path || !out)
 		return detail_set(-EINVAL, "%s is NULL", path ? "out" : "the path");
-	return handle_open(path, 0, true, out);
+	if (flags & ~(UDAX_STORE_RDONLY | UDAX_STORE_EXCLUSIVE))
+		return detail_set(-EINVAL, "flags 0x%x: only UDAX_STORE_RDONLY and "
+				  "UDAX_STORE_EXCLUSIVE are defined", flags);
+	if (flags & UDAX_STORE_EXCLUSIVE)
+		return handle_open(path, flags & UDAX_STORE_RDONLY, false, out);
+	ret = handle_open(path, flags, true, out);
+	/* A reader who may not write the store file (nor so its region)
+	 * reads it alone, or beside other such readers. */
+	if ((ret == -EACCES || ret == -EROFS) && (flags & UDAX_STORE_RDONLY))
+		ret = handle_open(path, flags, false, out);
+	return ret;
 }
 
 int store_path_check(const char *path, unsigned flags)

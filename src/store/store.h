@@ -269,14 +269,16 @@ typedef uint64_t (*store_callers_bytes_fn)(uint32_t files_max);
  * The region also holds callers_bytes(files_max) bytes for the callers
  * (NULL: none), 64-byte aligned, zeroed when the region was made, at
  * (*out)->callers_area.
- * flock(LOCK_SH): a private writer (store_load) and a shared one exclude
- * each other. Return: 0 (why as store_load() says it for the loader, else
+ * flags: 0 or UDAX_STORE_RDONLY (this member never writes the store
+ * file). flock(LOCK_SH): a private writer (store_load) and a member
+ * exclude each other; so do a private reader and a member (the store
+ * file's reader and member bytes, xproc.h). Return: 0 (why as store_load() says it for the loader, else
  * ""), or as store_load() and xproc_join() (-EUCLEAN also: the region
  * was made for another geometry, or the store file's changed), -EINVAL
  * (callers_bytes too large).
  */
-int store_load_shared(const char *path, store_callers_bytes_fn callers_bytes, xproc_apply_fn apply,
-		      void *ctx, struct store **out, struct store_error *why);
+int store_load_shared(const char *path, unsigned flags, store_callers_bytes_fn callers_bytes,
+		      xproc_apply_fn apply, void *ctx, struct store **out, struct store_error *why);
 
 /* Create a store file; flags: 0 or UDAX_STORE_PREALLOC (reserve the whole
  * file on the host: -ENOSPC if the host cannot hold it). */

@@ -6,7 +6,9 @@
  *
  * May call: base, store_disk.c, store_format.c, store_alloc.c.
  * Locks: none of the store's. The check holds flock(LOCK_SH) on the file
- * (LOCK_EX to repair), so that no opener changes it meanwhile; a repair
+ * and is a reader outside any region (xproc_store_reader_enter: members
+ * are refused meanwhile, and present members refuse it), or, to repair,
+ * holds LOCK_EX, so that no opener changes it meanwhile; a repair
  * then loads the store and writes checkpoints (store_format.c).
  */
 #define _GNU_SOURCE
@@ -127,6 +129,14 @@ int store_check_path(const char *path, unsigned flags, struct store_error *why)
 		store_error_set(why, "store is in use by another opener");
 		close(fd);
 		return ret;
+	}
+	/* Nor may members of its region change it (they hold LOCK_SH). */
+	if (!repair) {
+		ret = xproc_store_reader_enter(fd, why->text, sizeof(why->text));
+		if (ret) {
+			close(fd);
+			return ret;
+		}
 	}
 	ret = check_fd(fd, &ds, &usable, why, &what);
 	if (!repair || !usable) {

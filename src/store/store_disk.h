@@ -129,19 +129,30 @@ int disk_store_truncated(const struct disk_store *ds, struct store_error *why);
 uint64_t disk_truncation_lost(const struct disk_store *ds, char *names, size_t size,
 			      unsigned *files);
 
+/* Who opens a store file, and so which locks it takes (store_open_file):
+ * flock(LOCK_EX) for a writer alone; flock(LOCK_SH) for the others, which
+ * excludes such a writer; and a reader outside any region marks the file
+ * (xproc_store_reader_enter), which excludes every region's members (they
+ * change metadata it would not see). */
+enum store_opener {
+	STORE_OPENER_ALONE,	/* store_load(), read-write */
+	STORE_OPENER_READER,	/* store_load(UDAX_STORE_RDONLY), a check */
+	STORE_OPENER_MEMBER,	/* store_load_shared() */
+};
+
 /* The steps of a load (store_format.c), shared by store_load() and
  * store_load_shared(). store_open_file: open the file at path and take
- * flock `lock` for a new *out (store_close_disk() undoes it); then
+ * the locks of `opener` for a new *out (store_close_disk() undoes it); then
  * store_geometry_set: its geometry from a superblock, and its checkpoint
  * buffer (-ENOMEM); store_read_checked: read and check the store into *ds
  * (ds->area is the caller's to free; -EUCLEAN also if the geometry, once
  * set, changed); store_open_disk: the three; store_meta_fill: fill placed,
  * zeroed metadata from ds (0 or -ENOMEM). */
-int store_open_file(const char *path, unsigned flags, int lock, struct store **out,
-		    struct store_error *why);
+int store_open_file(const char *path, unsigned flags, enum store_opener opener,
+		    struct store **out, struct store_error *why);
 int store_geometry_set(struct store *s, const struct disk_super *sb);
-int store_open_disk(const char *path, unsigned flags, int lock, struct store **out,
-		    struct disk_store *ds, struct store_error *why);
+int store_open_disk(const char *path, unsigned flags, enum store_opener opener,
+		    struct store **out, struct disk_store *ds, struct store_error *why);
 int store_read_checked(struct store *s, unsigned flags, struct disk_store *ds,
 		       struct store_error *why);
 int store_meta_fill(struct store *s, const struct disk_store *ds);

@@ -230,9 +230,10 @@ int store_read_checked(struct store *s, unsigned flags, struct disk_store *ds,
 	return ret;
 }
 
-int store_open_file(const char *path, unsigned flags, int lock, struct store **out,
-		    struct store_error *why)
+int store_open_file(const char *path, unsigned flags, enum store_opener opener,
+		    struct store **out, struct store_error *why)
 {
+	int lock = opener == STORE_OPENER_ALONE ? LOCK_EX : LOCK_SH;
 	struct store *s;
 	int ret;
 
@@ -262,6 +263,14 @@ int store_open_file(const char *path, unsigned flags, int lock, struct store **o
 		free(s);
 		return ret;
 	}
+	if (opener == STORE_OPENER_READER) {
+		ret = xproc_store_reader_enter(s->fd, why->text, sizeof(why->text));
+		if (ret) {
+			close(s->fd);
+			free(s);
+			return ret;
+		}
+	}
 	*out = s;
 	return 0;
 }
@@ -285,11 +294,11 @@ int store_geometry_set(struct store *s, const struct disk_super *sb)
 	return s->ckpt_table ? 0 : -ENOMEM;
 }
 
-int store_open_disk(const char *path, unsigned flags, int lock, struct store **out,
-		    struct disk_store *ds, struct store_error *why)
+int store_open_disk(const char *path, unsigned flags, enum store_opener opener,
+		    struct store **out, struct disk_store *ds, struct store_error *why)
 {
 	struct store *s;
-	int ret = store_open_file(path, flags, lock, &s, why);
+	int ret = store_open_file(path, flags, opener, &s, why);
 
 	if (ret)
 		return ret;

@@ -46,7 +46,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 
 #include "store/store_disk.h"
 
@@ -189,8 +188,8 @@ static int shared_meta_use(struct store *s, struct store_error *why)
 	return 0;
 }
 
-int store_load_shared(const char *path, store_callers_bytes_fn callers_bytes, xproc_apply_fn apply,
-		      void *ctx, struct store **out, struct store_error *why)
+int store_load_shared(const char *path, unsigned flags, store_callers_bytes_fn callers_bytes,
+		      xproc_apply_fn apply, void *ctx, struct store **out, struct store_error *why)
 {
 	uint64_t callers, callers_at;
 	struct store_meta_layout meta;
@@ -204,7 +203,7 @@ int store_load_shared(const char *path, store_callers_bytes_fn callers_bytes, xp
 	/* The geometry from a superblock only: members may be checkpointing
 	 * (an area read now could be torn); the whole store is read under
 	 * the region's lock, by the member that fills the region. */
-	ret = store_open_file(path, 0, LOCK_SH, &s, why);
+	ret = store_open_file(path, flags, STORE_OPENER_MEMBER, &s, why);
 	if (ret)
 		return ret;
 	ret = disk_super_newest(s->fd, &sb, &slot);
@@ -278,8 +277,8 @@ int store_load(const char *path, unsigned flags, struct store **out, struct stor
 	void *meta;
 	int ret;
 
-	ret = store_open_disk(path, flags, flags & UDAX_STORE_RDONLY ? LOCK_SH : LOCK_EX, &s,
-			      &ds, why);
+	ret = store_open_disk(path, flags, flags & UDAX_STORE_RDONLY ? STORE_OPENER_READER
+			      : STORE_OPENER_ALONE, &s, &ds, why);
 	if (ret)
 		return ret;
 	store_meta_layout(s->files_max, s->data_blocks, &layout);

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "xproc/region_layout.h"
 
@@ -24,6 +26,34 @@ int xproc_byte_lock(int fd, int cmd, short type, off_t byte)
 			return -errno;
 	}
 	return 0;
+}
+
+bool xproc_byte_held(int fd, off_t byte)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+
+	/* An error says nothing: count it held (a refused open is safe, a
+	 * reader beside a writer is not). */
+	return fcntl(fd, F_OFD_GETLK, &fl) != 0 || fl.l_type != F_UNLCK;
+}
+
+int xproc_store_reader_enter(int store_fd, char *why, size_t why_len)
+{
+	int ret = xproc_byte_lock(store_fd, F_OFD_SETLK, F_RDLCK, XPROC_STORE_READER);
+
+	if (ret) {
+		snprintf(why, why_len, "cannot lock the store file for reading: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	/* Taken, then tested, as a joiner does the other way round
+	 * (region.c): of two that meet, at least one sees the other. */
+	if (!xproc_byte_held(store_fd, XPROC_STORE_MEMBER))
+		return 0;
+	(void)xproc_byte_lock(store_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_READER);
+	snprintf(why, why_len, "the store is open by processes that share it (read-write or "
+		 "read-only): a reader outside its shared region must wait until they close it");
+	return -EBUSY;
 }
 
 unsigned xproc_self(const struct xproc_region *r)

@@ -110,6 +110,14 @@ static int store_member_take(struct xproc_region *r, bool alone, char *why, size
 			 "they must close the store first", r->path);
 		return -EBUSY;
 	}
+	/* Taken, then tested, as a reader does the other way round. */
+	if (xproc_byte_held(r->member_fd, XPROC_STORE_READER)) {
+		(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
+		snprintf(why, why_len, "the store is open read-only by a process outside its "
+			 "shared region (one that may only read the store file, or opened it "
+			 "for itself): it must close the store first");
+		return -EBUSY;
+	}
 	return 0;
 }
 

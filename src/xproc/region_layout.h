@@ -48,6 +48,10 @@
  *                       (theirs was removed under them: /dev/shm cleaned,
  *                       RemoveIPC) and refuses rather than split the store
  *                       in two.
+ *   XPROC_STORE_READER  read-locked by every reader of the store outside
+ *                       any region (xproc_store_reader_enter): a joiner
+ *                       that finds it held refuses, as such a reader does
+ *                       when it finds XPROC_STORE_MEMBER held.
  */
 #ifndef UDAX_XPROC_REGION_LAYOUT_H
 #define UDAX_XPROC_REGION_LAYOUT_H
@@ -70,6 +74,7 @@
 #define XPROC_LOCK_PRESENT 1
 #define XPROC_LOCK_SLOT0 64
 #define XPROC_STORE_MEMBER (1ll << 62)
+#define XPROC_STORE_READER (XPROC_STORE_MEMBER + 1)
 
 /* The node arena's shared state (arena.c), under `lock`. Offsets are
  * places in the region file; 0 is none. Each field changes by one store
@@ -171,6 +176,9 @@ int xproc_file_map(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why
 /* peers.c: lock, unlock or wait for (cmd F_OFD_SETLK(W)) one byte of the
  * region file; 0 or -errno. */
 int xproc_byte_lock(int fd, int cmd, short type, off_t byte);
+/* peers.c: whether another open file description holds a lock on byte of
+ * fd's file (an error counts as held). */
+bool xproc_byte_held(int fd, off_t byte);
 /* lock.c: whether the holder a taken xproc_lock's word names is gone. */
 bool xproc_lock_word_dead(const struct xproc_region *r, uint32_t word);
 /* peers.c: whether the member that held `slot` as `incarnation` (the bits

@@ -95,10 +95,11 @@ struct xproc_layout {
  * the same region to finish).
  * Return: 0 and *out, or, with the reason in why: -EACCES (the region file
  * was made by someone who may not write the store, is more open than the
- * store, or is no plain file), -EBUSY (XPROC_PEERS_MAX members already, or
+ * store, or is no plain file), -EBUSY (XPROC_PEERS_MAX members already;
  * members of another region of this store: theirs was removed under
- * them), -EUCLEAN (members are present and the region is not a udax
- * region of this store, is truncated, or was made with another layout:
+ * them; or a reader outside any region: xproc_store_reader_enter),
+ * -EUCLEAN (members are present and the region is not a udax region of
+ * this store, is truncated, or was made with another layout:
  * two udax versions disagree), -ENOSPC (no room for it in the region
  * directory), -ENOMEM (no address space for its reservation: RLIMIT_AS),
  * -ESTALE (store_path names another file now), -EINVAL (UDAX_REGION_DIR
@@ -107,6 +108,20 @@ struct xproc_layout {
 int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *layout,
 	       xproc_apply_fn apply, void *ctx, struct xproc_region **out, char *why,
 	       size_t why_len);
+
+/*
+ * xproc_store_reader_enter - say that the store file open as store_fd is
+ * read by this open file description outside any region (a private
+ * read-only load, a check), unless members of a region of the store are
+ * present: their metadata changes the reader would not see. Readers
+ * exclude members both ways (xproc_join refuses while such a reader is
+ * there); two that come at once may both be refused, never both let in.
+ * The mark lasts until the description's last descriptor is closed. It
+ * needs no write access to the store file.
+ * Return: 0, or -EBUSY (members are present) or -errno of the lock, with
+ * the reason in why.
+ */
+int xproc_store_reader_enter(int store_fd, char *why, size_t why_len);
 
 /* xproc_leave - stop the agent, give up the slot; the last member removes
  * the region file. Context: no shootdown of this process in progress.
