@@ -126,7 +126,7 @@ TSAN_TESTS := entry_lock_wakeups seed_race_read_write readers_writer_hole \
 	invalidate_wakes_all_waiters dirty_tracking_writeback pmd_pte_conflicts \
 	map_ahead_adapts \
 	pmd_faults_aligned_extents pwrite_runs_read_back pwrite_same_page_never_enospc \
-	xproc_shootdown_acked xproc_rwlock_threads
+	xproc_shootdown_acked xproc_rwlock_threads store_two_handles_one_process
 check-tsan:
 	$(MAKE) BUILD=build-tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" all
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
