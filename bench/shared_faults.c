@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * shared_faults.c - what opening a store shared by processes (issue 14,
- * stage 3: store_handle_open_shared) costs a fault, beside the same store
- * opened by one process alone (udax_store_open):
+ * stage 3: udax_store_open's default) costs a fault, beside the same store
+ * opened by one process alone (UDAX_STORE_EXCLUSIVE):
  *   one, private      one process faults every page of a 64 MiB file once
  *                     (read faults of 4 KiB pages, UDAX_MAP_PTE, in a
  *                     seeded random order), the store opened privately;
@@ -78,7 +78,7 @@ static void die(const char *what, int err)
 static struct udax_store *store_open(bool shared)
 {
 	struct udax_store *s;
-	int ret = shared ? store_handle_open_shared(path, &s) : udax_store_open(path, 0, &s);
+	int ret = udax_store_open(path, shared ? 0 : UDAX_STORE_EXCLUSIVE, &s);
 
 	if (ret)
 		die("open the store", ret);

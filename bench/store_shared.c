@@ -69,7 +69,7 @@ static struct store *load(bool shared)
 {
 	struct store_error why;
 	struct store *s;
-	int ret = shared ? store_load_shared(path, NULL, noop, NULL, &s, &why)
+	int ret = shared ? store_load_shared(path, 0, NULL, noop, NULL, &s, &why)
 			 : store_load(path, 0, &s, &why);
 
 	if (ret) {
