@@ -12,8 +12,9 @@
  * Each image must pass the store check and open, and every page must hold
  * at least the value that was written before the msync that covers it
  * began (the last completed msync for images taken in the middle of one).
- * Run four times: the syncing call is udax_msync(MS_SYNC), udax_fsync, then
- * udax_close of a second handle that wrote the file; then (issue 14, stage
+ * Run four times: the syncing call is udax_msync(MS_SYNC) (the store open
+ * UDAX_STORE_EXCLUSIVE), udax_fsync, then udax_close of a second handle
+ * that wrote the file (the store open shared); then (issue 14, stage
  * 3) with the writers in another process, both processes with the store
  * open shared, udax_close of a second handle that wrote nothing: it syncs
  * only if the file has dirty pages, which after the first sync it has only
@@ -263,7 +264,10 @@ static void run_mode(enum sync_mode mode)
 		s = store_shared_test_open(test_path("store"));
 		CHECK_EQ(udax_open(s, "f", O_RDWR, &f), 0);
 	} else {
-		CHECK_EQ(udax_store_open(test_path("store"), 0, &s), 0);
+		/* The first mode on a store for this process alone, the
+		 * others on a shared one (the default). */
+		CHECK_EQ(udax_store_open(test_path("store"),
+					 mode == SYNC_MSYNC ? UDAX_STORE_EXCLUSIVE : 0, &s), 0);
 		file_make(s, &f);
 	}
 
