@@ -2,7 +2,10 @@
 # cli_read_only_commands: ls, stat, stat NAME, cat, get and fsck leave the
 # store file byte-identical, mtime included; a store file of mode 0444 can
 # be listed and read by a user who cannot write it (nobody, when run as
-# root), and rm on it fails with a reason naming the read-only open.
+# root), and rm on it fails with a reason naming the read-only open. An
+# immutable store file (chattr +i, where root can set it) is listed and
+# read too (the read-only open falls back from the shared region, which
+# would open the store for writing, to reading it alone).
 # Exit 0 pass, 1 fail.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
@@ -52,4 +55,18 @@ grep -Eq ' b$' "$dir/out" || fail "ls of a 0444 store: $(cat "$dir/out")"
 "${as_reader[@]}" "$udax" rm b 2>"$dir/err" && fail "rm in a 0444 store succeeded"
 grep -q "read-only" "$dir/err" || fail "rm in a 0444 store: $(cat "$dir/err")"
 unchanged "the reader's commands"
+chmod 0644 "$store"
+
+# An immutable store file (root, on a file system with chattr +i): nobody
+# may open it for writing, not even for the shared region's lock byte; the
+# read-only commands read it all the same.
+if chattr +i "$store" 2>/dev/null; then
+	trap 'chattr -i "$store" 2>/dev/null; rm -rf "$dir"' EXIT
+	"$udax" ls >"$dir/out" 2>&1 || fail "ls of an immutable store: $(cat "$dir/out")"
+	[ "$("$udax" cat b 2>&1)" = small ] || fail "cat of an immutable store: $("$udax" cat b 2>&1)"
+	chattr -i "$store"
+	unchanged "the commands on an immutable store"
+else
+	echo "chattr +i refused here (not root, or no such attribute): that part skipped"
+fi
 echo "PASS cli_read_only_commands"

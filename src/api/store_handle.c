@@ -104,9 +104,10 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 	if (flags & UDAX_STORE_EXCLUSIVE)
 		return handle_open(path, flags & UDAX_STORE_RDONLY, false, out);
 	ret = handle_open(path, flags, true, out);
-	/* A reader who may not write the store file (nor so its region)
-	 * reads it alone, or beside other such readers. */
-	if ((ret == -EACCES || ret == -EROFS) && (flags & UDAX_STORE_RDONLY))
+	/* A reader who may not write the store file (its mode, a read-only
+	 * mount, an immutable file), nor so its region, reads it alone, or
+	 * beside other such readers. */
+	if ((ret == -EACCES || ret == -EROFS || ret == -EPERM) && (flags & UDAX_STORE_RDONLY))
 		ret = handle_open(path, flags, false, out);
 	return ret;
 }

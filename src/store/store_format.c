@@ -250,7 +250,7 @@ int store_open_file(const char *path, unsigned flags, enum store_opener opener,
 		ret = s->fd;
 		store_error_set(why, "cannot open %s%s: %s%s", path,
 				s->rdonly ? "" : " for writing", strerror(-ret),
-				!s->rdonly && (ret == -EACCES || ret == -EROFS)
+				!s->rdonly && (ret == -EACCES || ret == -EROFS || ret == -EPERM)
 				? "; open it read-only (UDAX_STORE_RDONLY) to read it" : "");
 		free(s);
 		return ret;
