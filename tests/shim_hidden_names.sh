@@ -5,7 +5,8 @@
 # .udax-unlinked.1.2x, .udax-unlinked..1) are listed and kept when the
 # shim opens the store (they were removed before), while a leftover of
 # exactly that form (a crash while a file was unlinked and open) is swept
-# and never listed. Skips in sanitizer builds (see shim_coreutils).
+# and never listed; a file the program unlinked while open is not listed
+# either, and the listing ends. Skips in sanitizer builds (see shim_coreutils).
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
@@ -32,4 +33,16 @@ done
 ! grep -qF .udax-unlinked.99999.3 "$dir/out" || fail "the hidden leftover was not swept"
 expect_status 0 "$udax" run --root "$root" -- cat "$root/.udax-unlinked.notes"
 [ "$(cat "$dir/out")" = kept ] || fail "content: $(cat "$dir/out")"
-echo "shim_hidden_names: the program's look-alike names kept, a real leftover swept"
+
+# A file unlinked while open is hidden: a listing of the root in that
+# process skips it, and ends (it spun on the hidden name, found by the
+# adversarial pass of issue 14's API step)
+expect_status 0 timeout 20 "$udax" run --root "$root" -- perl -e '
+	open(my $f, ">", "$ARGV[0]/gone") or die "open: $!";
+	print $f "data" or die;
+	unlink("$ARGV[0]/gone") or die "unlink: $!";
+	opendir(my $d, $ARGV[0]) or die "opendir: $!";
+	print join("\n", sort grep { !/^\.\.?$/ } readdir($d)), "\n";' "$root"
+grep -qF .udax-unlinked.notes "$dir/out" || fail "listing beside an unlinked open file: $(cat "$dir/out")"
+! grep -qE 'gone|\.udax-unlinked\.[0-9]+\.[0-9]+$' "$dir/out" || fail "the unlinked open file was listed: $(cat "$dir/out")"
+echo "shim_hidden_names: the program's look-alike names kept, a real leftover swept, an unlinked open file not listed"

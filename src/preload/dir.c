@@ -143,10 +143,11 @@ static struct dirent64 *stream_next(struct shim_dir *sd)
 		return &sd->ent;
 	}
 	ret = shim_store(&s);
-	do {
-		if (!ret)
+	if (!ret) {
+		do
 			ret = udax_readdir2(s, sd->path, &sd->cookie, name, sizeof(name), &type);
-	} while (ret == 1 && !*sd->path && shim_name_is_hidden(name));
+		while (ret == 1 && !*sd->path && shim_name_is_hidden(name));
+	}
 	if (ret == 0 || ret == -ENOENT)		/* the end, or removed meanwhile */
 		return NULL;
 	if (ret < 0) {
