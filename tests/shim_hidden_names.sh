@@ -37,6 +37,7 @@ expect_status 0 "$udax" run --root "$root" -- cat "$root/.udax-unlinked.notes"
 # A file unlinked while open is hidden: a listing of the root in that
 # process skips it, and ends (it spun on the hidden name, found by the
 # adversarial pass of issue 14's API step)
+# shellcheck disable=SC2016 # perl's variables, not the shell's
 expect_status 0 timeout 20 "$udax" run --root "$root" -- perl -e '
 	open(my $f, ">", "$ARGV[0]/gone") or die "open: $!";
 	print $f "data" or die;
