@@ -4,7 +4,7 @@
  * store file, on top of the validation of store_disk.c and the loading and
  * checkpoints of store_format.c.
  *
- * May call: base, store_disk.c, store_format.c, store_alloc.c.
+ * May call: base, store_disk.c, store_format.c, store_alloc.c, store_fd.c.
  * Locks: none of the store's. The check holds flock(LOCK_SH) on the file
  * and is a reader outside any region (xproc_store_reader_enter: members
  * are refused meanwhile, and present members refuse it), or, to repair,
@@ -85,7 +85,7 @@ static int store_repair(const char *path, int fd, const struct disk_store *ds,
 	}
 	/* Unlocked until store_load() locks it again: an opener that gets
 	 * in between makes the load fail with -EBUSY, nothing else. */
-	close(fd);
+	store_fd_close(fd);
 	if (ret)
 		return ret;
 	ret = store_load(path, STORE_LOAD_TREE_REPAIR, &s, why);
@@ -115,7 +115,7 @@ int store_check_path(const char *path, unsigned flags, struct store_error *why)
 	bool repair = flags & UDAX_CHECK_REPAIR, usable;
 	struct store_error what;
 	struct disk_store ds;
-	int fd = compat_open_backing(path, repair ? O_RDWR : O_RDONLY, 0);
+	int fd = store_fd_open(path, repair ? O_RDWR : O_RDONLY);
 	int ret;
 
 	why->text[0] = '\0';
@@ -127,20 +127,20 @@ int store_check_path(const char *path, unsigned flags, struct store_error *why)
 	if (flock(fd, (repair ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		store_error_set(why, "store is in use by another opener");
-		close(fd);
+		store_fd_close(fd);
 		return ret;
 	}
 	/* Nor may members of its region change it (they hold LOCK_SH). */
 	if (!repair) {
 		ret = xproc_store_reader_enter(fd, why->text, sizeof(why->text));
 		if (ret) {
-			close(fd);
+			store_fd_close(fd);
 			return ret;
 		}
 	}
 	ret = check_fd(fd, &ds, &usable, why, &what);
 	if (!repair || !usable) {
-		close(fd);
+		store_fd_close(fd);
 		return ret;
 	}
 	return store_repair(path, fd, &ds, &what, why);

@@ -158,4 +158,10 @@ int store_read_checked(struct store *s, unsigned flags, struct disk_store *ds,
 int store_meta_fill(struct store *s, const struct disk_store *ds);
 void store_close_disk(struct store *s);
 
+/* store_fd.c: open the store file at path (compat_open_backing(), flags
+ * as open(2)), on the list of descriptors fork() children close; and close
+ * one so opened. Return: the descriptor or -errno. */
+int store_fd_open(const char *path, int flags);
+void store_fd_close(int fd);
+
 #endif /* UDAX_STORE_DISK_H */

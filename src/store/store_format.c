@@ -13,7 +13,8 @@
  * One writer at a time: store_load() holds flock(LOCK_EX) on the backing
  * file until store_unload(); read-only loads share it with LOCK_SH.
  *
- * Layer: store. May call: base, store_disk.c, store_alloc.c, store_io.c.
+ * Layer: store. May call: base, store_disk.c, store_alloc.c, store_io.c,
+ * store_fd.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -245,7 +246,7 @@ int store_open_file(const char *path, unsigned flags, enum store_opener opener,
 	s->io = &store_io_default;
 	s->space = &radix_process_space;
 	s->rdonly = flags & UDAX_STORE_RDONLY;
-	s->fd = compat_open_backing(path, s->rdonly ? O_RDONLY : O_RDWR, 0);
+	s->fd = store_fd_open(path, s->rdonly ? O_RDONLY : O_RDWR);
 	if (s->fd < 0) {
 		ret = s->fd;
 		store_error_set(why, "cannot open %s%s: %s%s", path,
@@ -259,14 +260,14 @@ int store_open_file(const char *path, unsigned flags, enum store_opener opener,
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		store_error_set(why, s->rdonly ? "store is open for writing by another opener"
 					       : "store is in use by another opener");
-		close(s->fd);
+		store_fd_close(s->fd);
 		free(s);
 		return ret;
 	}
 	if (opener == STORE_OPENER_READER) {
 		ret = xproc_store_reader_enter(s->fd, why->text, sizeof(why->text));
 		if (ret) {
-			close(s->fd);
+			store_fd_close(s->fd);
 			free(s);
 			return ret;
 		}
@@ -333,7 +334,7 @@ void store_close_disk(struct store *s)
 {
 	compat_buf_free(s->ckpt_table, disk_table_bytes(s->files_max));
 	compat_buf_free(s->ckpt_ext, s->ckpt_ext_cap * sizeof(*s->ckpt_ext));
-	close(s->fd);
+	store_fd_close(s->fd);
 	free(s);
 }
 
