@@ -113,8 +113,10 @@ long detail_fallback(const char *call, long ret)
 	char text[128];
 
 	if (ret < 0 && !detail[0])
-		snprintf(detail, sizeof(detail), "%s: %s", call,
-			 strerror_r((int)-ret, text, sizeof(text)));
+		snprintf(detail, sizeof(detail), "%s: %s%s", call,
+			 strerror_r((int)-ret, text, sizeof(text)),
+			 ret == -ENOMEM ? " (the process, or a shared store's region file, whose "
+			 "directory $UDAX_REGION_DIR or /dev/shm may be full)" : "");
 	return ret;
 }
 

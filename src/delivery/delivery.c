@@ -187,6 +187,17 @@ static bool evict_and_retry(struct udax_vma *vma, char *addr)
 	return false;
 }
 
+/* Why a fault raises SIGBUS for lack of index memory, which an
+ * application cannot tell from its own faults otherwise. */
+static void say_out_of_index_memory(void)
+{
+	static const char msg[] = "udax: no memory for a file's page index: the process is out "
+				  "of memory, or a shared store's region file cannot grow (its "
+				  "directory, $UDAX_REGION_DIR or /dev/shm, is full): SIGBUS\n";
+
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
@@ -256,6 +267,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 		last_fault.evicted_for = NULL;
 	vma_put(vma);
 	errno = saved_errno;
+	if (ret == FAULT_OOM)
+		say_out_of_index_memory();
 	if (ret != FAULT_OK && ret != FAULT_REMAPPED)
 		deliver_sigbus(addr, uc);
 	return;

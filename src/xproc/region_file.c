@@ -235,24 +235,31 @@ bool xproc_file_current(const struct xproc_region *r)
  * from the clock: a lock word naming a member of an earlier life of the
  * region (every member killed, the file left) must not match the new
  * member in that slot, or the lock would never be taken over. The memory
- * of the fixed part and the user area is taken now (tmpfs): a full file
- * system fails the join with -ENOSPC, not a member later with SIGBUS. The
- * arena is empty: its first take grows it. */
+ * of the fixed part, the user area and the arena's first chunk is taken
+ * now (tmpfs): a full file system fails the join with -ENOSPC, not a
+ * member's first fault later with SIGBUS (found by the adversarial pass of
+ * issue 14's API step). The arena is empty; a take past its first chunk
+ * grows it, and one that cannot fails (-ENOSPC: the fault gets SIGBUS,
+ * with a message, a call -ENOMEM). */
 int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *why,
 		    size_t why_len)
 {
-	struct xproc_header h = { .layout = XPROC_LAYOUT, .peers_max = XPROC_PEERS_MAX,
-				  .store_dev = dev, .store_ino = ino,
-				  .bytes = sizeof(struct xproc_shared),
-				  .user_bytes = r->layout.user_bytes,
-				  .arena_max = r->layout.arena_max,
-				  .node_bytes = r->layout.node_bytes,
-				  .arena = { .lock = XPROC_LOCK_INIT, .end = r->arena_off,
-					     .cursor = r->arena_off } };
+	uint64_t first_end = r->layout.node_bytes ? r->arena_off + XPROC_ARENA_CHUNK : r->arena_off;
+	struct xproc_header h;
 	struct xproc_peer peer[XPROC_PEERS_MAX];
 	struct timespec now;
 	int ret;
 
+	if (first_end > r->span)
+		first_end = r->span;
+	h = (struct xproc_header){ .layout = XPROC_LAYOUT, .peers_max = XPROC_PEERS_MAX,
+				   .store_dev = dev, .store_ino = ino,
+				   .bytes = sizeof(struct xproc_shared),
+				   .user_bytes = r->layout.user_bytes,
+				   .arena_max = r->layout.arena_max,
+				   .node_bytes = r->layout.node_bytes,
+				   .arena = { .lock = XPROC_LOCK_INIT, .end = first_end,
+					      .cursor = r->arena_off } };
 	memcpy(h.magic, XPROC_MAGIC, sizeof(h.magic));
 	memset(peer, 0, sizeof(peer));
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -260,7 +267,7 @@ int xproc_file_init(struct xproc_region *r, uint64_t dev, uint64_t ino, char *wh
 		peer[s].incarnation = (uint32_t)now.tv_nsec ^ (uint32_t)now.tv_sec << 10 ^ s << 20;
 	if (ftruncate(r->fd, 0) != 0)
 		return -errno;
-	ret = -posix_fallocate(r->fd, 0, (off_t)r->arena_off);
+	ret = -posix_fallocate(r->fd, 0, (off_t)first_end);
 	if (ret) {
 		snprintf(why, why_len, "no room for the shared region %s: %s", r->path,
 			 strerror(-ret));
