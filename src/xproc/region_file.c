@@ -95,7 +95,8 @@ static int region_file_check(int fd, const struct stat *store, char *why, size_t
 	if (st.st_uid != geteuid() && st.st_uid != store->st_uid && st.st_uid != 0 &&
 	    !((store->st_mode & S_IWGRP) && st.st_gid == store->st_gid)) {
 		snprintf(why, why_len, "shared region belongs to user %u, who may not write "
-			 "the store", (unsigned)st.st_uid);
+			 "the store (made there first: the store's users need an "
+			 "UDAX_REGION_DIR only they may write)", (unsigned)st.st_uid);
 		return -EACCES;
 	}
 	/* Wider than the store's (narrowed since the file was made, and its
@@ -220,15 +221,13 @@ void xproc_files_close(struct xproc_region *r)
 bool xproc_file_current(const struct xproc_region *r)
 {
 	struct stat a, b;
-	int at = open(r->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	bool same;
 
-	if (at < 0)
-		return false;
-	same = fstat(r->fd, &a) == 0 && a.st_nlink > 0 && fstat(at, &b) == 0 &&
+	/* By name, with no descriptor: out of descriptors, an open here
+	 * failed, which read as "removed", and the join retried until it
+	 * gave up with -EAGAIN (found by the adversarial pass). */
+	return fstat(r->fd, &a) == 0 && a.st_nlink > 0 &&
+	       fstatat(AT_FDCWD, r->path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-	close(at);
-	return same;
 }
 
 /* Zeroed, but for the header and the slots' incarnations, which start
