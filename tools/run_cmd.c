@@ -36,10 +36,10 @@ static const char run_help[] =
 	"it to the host file FILE (UDAX_STATS=FILE, or - for stderr).\n"
 	"Directories under DIR are the store's (mkdir, rmdir, opendir/readdir,\n"
 	"rename of a directory with its subtree, chdir into one: relative paths then\n"
-	"start there). Programs share the store (each opens it itself); a fork()\n"
-	"child that touches DIR before exec gets EBUSY. udax descriptors survive\n"
-	"exec, a working directory inside DIR does not. Exit status: PROGRAM's; 126\n"
-	"or 127 if it cannot be run, 1 if the store cannot be created, 2 usage error.\n";
+	"start there). This version: one process uses the store at a time (a fork()\n"
+	"child that touches DIR gets EBUSY); udax descriptors survive exec, a working\n"
+	"directory inside DIR does not. Exit status: PROGRAM's; 126 or 127 if it\n"
+	"cannot be run, 1 if the store cannot be created, 2 usage error.\n";
 
 /* The preload library: beside this program (the build directory), in
  * ../lib (an install under one prefix), else by name, which the dynamic

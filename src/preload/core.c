@@ -340,9 +340,12 @@ int shim_store(struct udax_store **s)
 		return ret;
 	pthread_mutex_lock(&store_lock);
 	if (!store) {
-		ret = udax_store_open(store_path, 0, &store);
-		if (ret == -EACCES || ret == -EROFS)
-			ret = udax_store_open(store_path, UDAX_STORE_RDONLY, &store);
+		/* Alone: the file locks (locks.c) are this process's table
+		 * (issue 14 stage 5 shares them across processes). */
+		ret = udax_store_open(store_path, UDAX_STORE_EXCLUSIVE, &store);
+		if (ret == -EACCES || ret == -EROFS || ret == -EPERM)
+			ret = udax_store_open(store_path,
+					      UDAX_STORE_EXCLUSIVE | UDAX_STORE_RDONLY, &store);
 		if (ret && !store_said) {
 			store_said = true;
 			say("udax-preload: cannot open the store %s for the files under %s: %s%s%s",
