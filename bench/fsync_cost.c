@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 	runs = atoi(argv[2]);
 	snprintf(path, sizeof(path), "%s/fsync-store.udax", argv[1]);
 	unlink(path);
-	if ((ret = udax_store_create(path, STORE_BYTES, 0)) || (ret = udax_store_open(path, 0, &s)) ||
+	if ((ret = udax_store_create(path, STORE_BYTES, 0)) || (ret = udax_store_open(path, UDAX_STORE_EXCLUSIVE, &s)) ||
 	    (ret = udax_open(s, "f", O_RDWR | O_CREAT, &f)) || (ret = udax_truncate(f, SPARSE)) ||
 	    (ret = udax_mmap(f, 0, SPARSE, PROT_READ | PROT_WRITE | UDAX_MAP_PTE, (void **)&umap))) {
 		fprintf(stderr, "fsync_cost: udax: %s\n", strerror(-ret));

@@ -4,8 +4,10 @@
  * include/udax.h only: file "f" of a store (4 times the file's size)
  * prepared with udax_pwrite/udax_fallocate/udax_fsync, then touched through
  * udax_mmap. bench/matrix_kernel.c is the same on a host file; the loops
- * are in bench/matrix_common.h. Single-threaded but for the touch threads
- * (see there); no locks.
+ * are in bench/matrix_common.h. The store is opened UDAX_STORE_EXCLUSIVE:
+ * one process's faults beside the kernel's (make bench-shared-faults
+ * measures what sharing a store costs). Single-threaded but for the touch
+ * threads (see there); no locks.
  *
  * usage:
  *   matrix_udax create STORE MIB           replace STORE by an empty store
@@ -70,7 +72,7 @@ static int prep(const char *path, const char *kind, uint64_t size)
 		return 2;
 	}
 	store_fresh(path, size);
-	check(path, udax_store_open(path, 0, &s));
+	check(path, udax_store_open(path, UDAX_STORE_EXCLUSIVE, &s));
 	check(FILE_NAME, udax_open(s, FILE_NAME, O_RDWR | O_CREAT | O_EXCL, &f));
 	t0 = now_sec();
 	if (!piece)
@@ -94,7 +96,7 @@ static void umap_open(struct umap *u, const char *path, int prot)
 {
 	struct udax_file_stat st;
 
-	check(path, udax_store_open(path, 0, &u->s));
+	check(path, udax_store_open(path, UDAX_STORE_EXCLUSIVE, &u->s));
 	check(FILE_NAME, udax_open(u->s, FILE_NAME, O_RDWR, &u->f));
 	check("udax_fstat", udax_fstat(u->f, &st));
 	u->size = st.size;

@@ -54,8 +54,11 @@ struct udax_store_stat {
 	uint64_t files_max;	/* capacity of the file table (files and
 				   directories) */
 	uint32_t delivery;	/* enum udax_delivery of this process */
-	uint64_t index_bytes;	/* memory of the process's udax indexes (page
-				   indexes and block maps of open stores) */
+	uint64_t index_bytes;	/* memory of udax indexes (page indexes and
+				   block maps) of the stores this process has
+				   open alone, and of this store if shared
+				   (its region's, counted by every process
+				   sharing it) */
 };
 
 /* Per-file figures and fault counters, filled by udax_fstat(). */

@@ -12,6 +12,7 @@
  *  3. A punch through one handle unmaps the pages in the other's mapping:
  *     they read zeros there, and a write there lands in a block of the
  *     file (pread through the first handle sees it).
+ *     Both handles count the same index memory: the region's.
  *  4. The file cannot be removed while the other handle has it open.
  *  5. Both close; the store checks clean and holds the last writes.
  */
@@ -61,6 +62,7 @@ int main(void)
 	struct udax_store *a, *b, *x;
 	struct udax_file *fa, *fb;
 	struct writer wa, wb;
+	struct udax_store_stat sa, sb;
 	struct udax_stat st;
 	pthread_t ta, tb;
 	uint8_t *ma, *mb;
@@ -96,6 +98,13 @@ int main(void)
 	}
 	CHECK_EQ(udax_stat(a, "f", &st), 0);
 	CHECK_EQ(st.blocks, (uint64_t)PAGES);
+	/* The indexes are the region's: both handles count them, the
+	 * block map of PAGES blocks at least (a leaf per 64). */
+	CHECK_EQ(udax_store_stat(a, &sa), 0);
+	CHECK_EQ(udax_store_stat(b, &sb), 0);
+	CHECK(sa.index_bytes == sb.index_bytes && sa.index_bytes >= PAGES / 64 * 512,
+	      "index bytes %llu and %llu", (unsigned long long)sa.index_bytes,
+	      (unsigned long long)sb.index_bytes);
 
 	/* 3: a punch through a reaches b's mapping. */
 	CHECK_EQ(udax_punch_hole(fa, 0, 2 * PAGE), 0);

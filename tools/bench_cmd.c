@@ -307,8 +307,10 @@ static int bench_store_open(struct bench *b, const char *dir)
 	/* Room for the 16 GiB file and the others, with 2 MiB extents:
 	 * 7/8 of the store at most (the 4 KiB reserve). */
 	ret = udax_store_create(path, (SPARSE_READ_BYTES + 4 * b->size) / 7 * 8, 0);
+	/* For this process alone: one process's faults beside the kernel's
+	 * (make bench-shared-faults measures what sharing a store costs). */
 	if (!ret)
-		ret = udax_store_open(path, 0, &b->s);
+		ret = udax_store_open(path, UDAX_STORE_EXCLUSIVE, &b->s);
 	unlink(path);	/* in the new directory: bench's own */
 	rmdir(tmp);
 	return ret ? fail_detail(path, ret) : 0;

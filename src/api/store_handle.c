@@ -163,7 +163,11 @@ int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)
 	out.files_max = s->st->files_max;
 	store_unlock(s->st);
 	out.delivery = missing_delivery();
-	out.index_bytes = radix_nodes_in_use() * sizeof(struct radix_node);
+	/* A shared store's indexes are in its region, counted by every
+	 * process that shares it. */
+	out.index_bytes = (radix_nodes_in_use() +
+			   (s->st->region ? xproc_arena_nodes_in_use(s->st->region) : 0)) *
+			  sizeof(struct radix_node);
 	*st = out;
 	return 0;
 }
