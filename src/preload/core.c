@@ -704,6 +704,11 @@ int shim_libc_fstat(int fd, struct stat *st)
 	return real.fstat(fd, st);
 }
 
+int shim_libc_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	return real.fstatat(dirfd, path, st, flags);
+}
+
 int shim_libc_fstatvfs(int fd, struct statvfs *st)
 {
 	return real.fstatvfs(fd, st);

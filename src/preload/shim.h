@@ -448,6 +448,7 @@ ssize_t shim_libc_pread(int fd, void *buf, size_t len, off_t off);
 ssize_t shim_libc_pwrite(int fd, const void *buf, size_t len, off_t off);
 off_t shim_libc_lseek(int fd, off_t off, int whence);
 int shim_libc_fstat(int fd, struct stat *st);
+int shim_libc_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int shim_libc_fstatvfs(int fd, struct statvfs *st);
 int shim_libc_ftruncate(int fd, off_t len);
 int shim_libc_fsync(int fd);
