@@ -12,9 +12,10 @@
  * (-ENOMEM, all or none, every node once), gives back and takes again; a
  * joiner with another layout gets -EUCLEAN and one out of bounds -EINVAL.
  * Alone first, the parent checks the user area is zeroed and measures a
- * take + give pair; as root, a region directory with room for the region
- * but not for an arena chunk gives the take -ENOSPC, and the arena stays
- * usable; under an RLIMIT_AS too small for the reservation the join gets
+ * take + give pair; as root, a region directory without room for the
+ * arena's first chunk fails the join with -ENOSPC, and one with room for
+ * that chunk only gives a take past it -ENOSPC, the arena staying usable;
+ * under an RLIMIT_AS too small for the reservation the join gets
  * -ENOMEM with the reason.
  */
 #include <errno.h>
@@ -371,14 +372,19 @@ static void alone(void)
 	xproc_leave(r);	/* the last: the region goes */
 }
 
-/* A tmpfs of 1 MiB holds the region's fixed part and user area, not a
- * chunk of arena (skipped where mounting is not allowed). */
+/* A tmpfs of 1 MiB holds the region's fixed part and user area, not the
+ * arena's first chunk: the join fails with -ENOSPC and says why. One of
+ * 3 MiB holds that chunk, not a second: takes succeed until the chunk is
+ * used up, then fail with -ENOSPC, and the arena stays usable. (Skipped
+ * where mounting is not allowed.) */
 static void full_region_dir(void)
 {
+	static uint64_t off[XPROC_ARENA_CHUNK / NODE_BYTES + 1];
 	const char *dir = test_path("small");
 	struct xproc_region *r;
-	uint64_t off;
-	int ret, again;
+	char why[256] = "";
+	unsigned n = 0;
+	int ret;
 
 	CHECK(mkdir(dir, 0700) == 0);
 	if (mount("udax-test", dir, "tmpfs", 0, "size=1m") != 0) {
@@ -386,15 +392,24 @@ static void full_region_dir(void)
 		return;
 	}
 	setenv("UDAX_REGION_DIR", dir, 1);
+	ret = xproc_join(store_fd, store, &layout, xproc_test_noop, NULL, &r, why, sizeof(why));
+	umount(dir);
+	CHECK(ret == -ENOSPC && strstr(why, "no room"), "join in a full directory: %d %s", ret,
+	      why);
+	CHECK(mount("udax-test", dir, "tmpfs", 0, "size=3m") == 0);
 	r = xproc_test_join(store_fd, store, &layout, xproc_test_noop, NULL);
-	ret = xproc_arena_take(r, 1, &off);
-	again = xproc_arena_take(r, 1, &off);
+	while (n < sizeof(off) / sizeof(off[0]) && (ret = xproc_arena_take(r, 1, &off[n])) == 0)
+		n++;
+	CHECK(ret == -ENOSPC, "take past the first chunk: %d after %u nodes", ret, n);
+	CHECK(n >= (XPROC_ARENA_CHUNK - 4096) / NODE_BYTES, "only %u nodes in the first chunk", n);
+	CHECK_EQ(xproc_arena_nodes_in_use(r), n);
+	xproc_arena_give(r, n, off);
+	CHECK_EQ(xproc_arena_take(r, 1, &off[0]), 0);
+	xproc_arena_give(r, 1, off);
 	CHECK_EQ(xproc_arena_nodes_in_use(r), 0);
 	xproc_leave(r);
 	umount(dir);
 	setenv("UDAX_REGION_DIR", test_path(""), 1);
-	CHECK(ret == -ENOSPC && again == -ENOSPC, "take in a full region directory: %d, %d", ret,
-	      again);
 }
 
 /* A child under a 1 GiB RLIMIT_AS asks for a 1 TiB arena. Not in
