@@ -3,11 +3,15 @@
  * vma_registry.c - layer mm: the registry of udax mappings (see
  * vma_registry.h).
  *
- * Locks: registry_lock protects the registry list. A fault takes it only to
- * find its mapping and count itself in vma.users; vma_unregister() unlinks
- * the mapping under the lock, so no new fault finds it, then waits outside
- * it for users to reach 0 before releasing the addresses, so no fault can
- * install a page into a range that was given back to the kernel.
+ * Locks: registry_lock protects the registry list and the unmapping list.
+ * A fault takes it only to find its mapping and count itself in
+ * vma.users; vma_unregister() moves the mapping to the unmapping list
+ * under the lock, so no new fault finds it, then waits outside it for
+ * users to reach 0 before releasing the addresses, so no fault can install
+ * a page into a range that was given back to the kernel; then it takes the
+ * mapping off the unmapping list (a fork in between: the child unmaps it,
+ * or it would keep pages of the store file: found by the adversarial
+ * pass).
  * inode.maps_lock protects the inode's list (install.c zaps through it).
  *
  * fork(): a child gets copies of the mappings' VMAs but nothing serves
@@ -36,8 +40,10 @@
 
 static struct mutex registry_lock = MUTEX_INIT;
 static struct udax_vma *registry;
+/* Mappings udax_munmap() took off the registry and has not unmapped yet:
+ * a fork child unmaps them (it would keep the store file's pages). */
+static struct udax_vma *unmapping;
 static _Atomic uint64_t vma_ids;
-static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
 
 static void registry_fork_prepare(void)
 {
@@ -58,11 +64,15 @@ static void registry_fork_child(void)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
 			munmap(vma->addr, vma->len);	/* past vm.max_map_count */
 	}
-	registry = NULL;	/* the copies are the parent's to free */
+	for (struct udax_vma *vma = unmapping; vma; vma = vma->next)
+		munmap(vma->addr, vma->len);
+	registry = unmapping = NULL;	/* the copies are the parent's to free */
 	mutex_init(&registry_lock);
 }
 
-static void fork_handlers_install(void)
+/* Before main(), so before any thread: a handler registered by a first
+ * mapping while another thread forks is not run for that fork. */
+__attribute__((constructor)) static void fork_handlers_install(void)
 {
 	(void)pthread_atfork(registry_fork_prepare, registry_fork_parent, registry_fork_child);
 }
@@ -114,7 +124,6 @@ void vma_register(struct udax_vma *vma)
 {
 	struct inode *ino = vma->inode;
 
-	pthread_once(&fork_handlers_once, fork_handlers_install);
 	vma->id = atomic_fetch_add_explicit(&vma_ids, 1, memory_order_relaxed) + 1;
 	vma->owner = getpid();
 	atomic_init(&vma->users, 0);
@@ -143,6 +152,8 @@ struct udax_vma *vma_unregister(void *addr, size_t len)
 		    (*link)->len == ((len + PAGE_SIZE_4K - 1) & ~(size_t)(PAGE_SIZE_4K - 1))) {
 			vma = *link;
 			*link = vma->next;
+			vma->next = unmapping;
+			unmapping = vma;
 			break;
 		}
 	}
@@ -161,6 +172,11 @@ struct udax_vma *vma_unregister(void *addr, size_t len)
 	*link = vma->next_in_inode;
 	mutex_unlock(&ino->maps_lock);
 	munmap(vma->addr, vma->len);
+	mutex_lock(&registry_lock);
+	for (link = &unmapping; *link != vma; link = &(*link)->next)
+		;
+	*link = vma->next;
+	mutex_unlock(&registry_lock);
 	/* No longer a mapper once its last mapping is gone from the address
 	 * space (a new one registered meanwhile keeps it one). */
 	if (ino->share) {

@@ -28,7 +28,6 @@
 static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *fds;
 static size_t fds_count, fds_cap;
-static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void)
 {
@@ -48,7 +47,10 @@ static void fork_child(void)
 	pthread_mutex_unlock(&fds_lock);
 }
 
-static void fork_handler_install(void)
+/* Before main(), so before any thread: a handler registered by a first
+ * open while another thread forks is not run for that fork, and its child
+ * kept the descriptor (found by the adversarial pass). */
+__attribute__((constructor)) static void fork_handler_install(void)
 {
 	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
@@ -57,7 +59,6 @@ int store_fd_open(const char *path, int flags)
 {
 	int fd, ret = 0;
 
-	pthread_once(&fork_handler_once, fork_handler_install);
 	pthread_mutex_lock(&fds_lock);
 	if (fds_count == fds_cap) {
 		size_t cap = fds_cap ? 2 * fds_cap : 8;
