@@ -142,7 +142,8 @@ UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned f
  * it. A user who may only read it must give UDAX_STORE_RDONLY (without,
  * -EACCES or -EROFS as from open(2)) and then opens it as with
  * UDAX_STORE_EXCLUSIVE | UDAX_STORE_RDONLY: beside other such readers
- * only, -EBUSY while any process shares the store. A child of fork()
+ * only, -EBUSY while any process shares the store (so does a read-only
+ * opener that finds no room for the region). A child of fork()
  * cannot use its parent's store handle (-EBADF): it opens the store
  * itself.
  * A file that is not a store gets -EINVAL, a damaged or truncated one

@@ -5,7 +5,8 @@
  * the adversarial pass of issue 14's API step: the open succeeded, and the
  * first fault, a read of a hole, died of SIGBUS without a word).
  *  1. Room for the region's fixed part but not for the first chunk of its
- *     node arena: the shared open fails with -ENOSPC and says why.
+ *     node arena: the shared open fails with -ENOSPC and says why; a
+ *     read-only open reads the store outside the region.
  *  2. Room for the first chunk only: the open succeeds, and once the page
  *     index of a file outgrows the chunk (read faults of holes scattered
  *     over 4 GiB), the fault raises SIGBUS in the faulting process with a
@@ -95,6 +96,7 @@ int main(void)
 	char why[512];
 	struct udax_store *s;
 	struct udax_file *f;
+	struct udax_stat fst;
 	uint64_t full;
 	int status;
 	pid_t pid;
@@ -122,6 +124,11 @@ int main(void)
 	CHECK_EQ(udax_store_open(store, 0, &s), -ENOSPC);
 	CHECK(strstr(udax_strerror_detail(), "no room for the shared region"), "detail: %s",
 	      udax_strerror_detail());
+	/* A reader reads it outside the region, as one who may not write it. */
+	CHECK_EQ(udax_store_open(store, UDAX_STORE_RDONLY, &s), 0);
+	CHECK_EQ(udax_stat(s, "f", &fst), 0);
+	CHECK_EQ(fst.size, FILE_BYTES);
+	CHECK_EQ(udax_store_close(s), 0);
 
 	/* 2: room for the first chunk only. */
 	tmpfs_at(small, full + CHUNK / 4);

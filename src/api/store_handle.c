@@ -105,9 +105,10 @@ int store_handle_open(const char *path, unsigned flags, struct udax_store **out)
 		return handle_open(path, flags & UDAX_STORE_RDONLY, false, out);
 	ret = handle_open(path, flags, true, out);
 	/* A reader who may not write the store file (its mode, a read-only
-	 * mount, an immutable file), nor so its region, reads it alone, or
-	 * beside other such readers. */
-	if ((ret == -EACCES || ret == -EROFS || ret == -EPERM) && (flags & UDAX_STORE_RDONLY))
+	 * mount, an immutable file), nor so its region, or finds no room for
+	 * the region, reads it alone, or beside other such readers. */
+	if ((ret == -EACCES || ret == -EROFS || ret == -EPERM || ret == -ENOSPC) &&
+	    (flags & UDAX_STORE_RDONLY))
 		ret = handle_open(path, flags, false, out);
 	return ret;
 }
