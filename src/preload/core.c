@@ -283,8 +283,9 @@ int shim_child_check(void)
 	if (!shim_is_child())
 		return 0;
 	if (!atomic_exchange(&child_said, true))
-		say("udax-preload: pid %d: udax files under %s are its parent's (fork); a child "
-		    "cannot use the store while its parent holds it: EBUSY", (int)getpid(), root);
+		say("udax-preload: pid %d: udax files under %s are its parent's (fork); a fork "
+		    "child cannot use the store before it execs a program: EBUSY", (int)getpid(),
+		    root);
 	return -EBUSY;
 }
 
