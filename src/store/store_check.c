@@ -4,22 +4,18 @@
  * store file, on top of the validation of store_disk.c and the loading and
  * checkpoints of store_format.c.
  *
- * May call: base, store_disk.c, store_format.c, store_alloc.c, store_fd.c.
- * Locks: none of the store's. The check holds flock(LOCK_SH) on the file
- * and is a reader outside any region (xproc_store_reader_enter: members
- * are refused meanwhile, and present members refuse it), or, to repair,
- * holds LOCK_EX, so that no opener changes it meanwhile; a repair
- * then loads the store and writes checkpoints (store_format.c).
+ * May call: base, store_disk.c, store_format.c, store_alloc.c.
+ * Locks: none of the store's. The check opens the file as a reader outside
+ * any region, the repair as a writer alone (store_open_file()), so that no
+ * opener changes it meanwhile; a repair then loads the store and writes
+ * checkpoints (store_format.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
-#include "base/compat.h"
 #include "store/store_disk.h"
 
 /* Check the store in fd. Return: as store_check_path(); *usable says
@@ -66,11 +62,11 @@ static int check_fd(int fd, struct disk_store *ds, bool *usable, struct store_er
 	return ret;
 }
 
-/* Repair the usable store in fd (locked exclusively; closed here): extend
- * a truncated file, then load the store and write two checkpoints,
- * rewriting both superblock slots and areas. what says what it does.
- * Return: as store_check_path(). */
-static int store_repair(const char *path, int fd, const struct disk_store *ds,
+/* Repair the usable store opened (its file locked exclusively; closed
+ * here): extend a truncated file, then load the store and write two
+ * checkpoints, rewriting both superblock slots and areas. what says what
+ * it does. Return: as store_check_path(). */
+static int store_repair(const char *path, struct store *opened, const struct disk_store *ds,
 			const struct store_error *what, struct store_error *why)
 {
 	uint64_t store_bytes = store_block_offset(ds->sb.store_blocks);
@@ -79,13 +75,13 @@ static int store_repair(const char *path, int fd, const struct disk_store *ds,
 	int ret = 0;
 
 	if (ds->file_bytes < store_bytes &&
-	    (ftruncate(fd, (off_t)store_bytes) != 0 || fsync(fd) != 0)) {
+	    (ftruncate(opened->fd, (off_t)store_bytes) != 0 || fsync(opened->fd) != 0)) {
 		ret = -errno;
 		store_error_set(why, "cannot extend the store file: %s", strerror(errno));
 	}
 	/* Unlocked until store_load() locks it again: an opener that gets
 	 * in between makes the load fail with -EBUSY, nothing else. */
-	store_fd_close(fd);
+	store_close_disk(opened);
 	if (ret)
 		return ret;
 	ret = store_load(path, STORE_LOAD_TREE_REPAIR, &s, why);
@@ -115,33 +111,22 @@ int store_check_path(const char *path, unsigned flags, struct store_error *why)
 	bool repair = flags & UDAX_CHECK_REPAIR, usable;
 	struct store_error what;
 	struct disk_store ds;
-	int fd = store_fd_open(path, repair ? O_RDWR : O_RDONLY);
+	struct store *s;
 	int ret;
 
 	why->text[0] = '\0';
-	if (fd < 0) {
-		store_error_set(why, "cannot open %s: %s", path, strerror(-fd));
-		return fd;
-	}
-	/* A store in use may be between two metadata writes: refuse. */
-	if (flock(fd, (repair ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		store_error_set(why, "store is in use by another opener");
-		store_fd_close(fd);
+	/* A store in use may be between two metadata writes, and a shared
+	 * one's newest metadata is in its region: the check reads as a reader
+	 * outside any region, the repair alone (store_open_file() refuses
+	 * either beside such openers). */
+	ret = repair ? store_open_file(path, 0, STORE_OPENER_ALONE, &s, why)
+		     : store_open_file(path, UDAX_STORE_RDONLY, STORE_OPENER_READER, &s, why);
+	if (ret)
 		return ret;
-	}
-	/* Nor may members of its region change it (they hold LOCK_SH). */
-	if (!repair) {
-		ret = xproc_store_reader_enter(fd, why->text, sizeof(why->text));
-		if (ret) {
-			store_fd_close(fd);
-			return ret;
-		}
-	}
-	ret = check_fd(fd, &ds, &usable, why, &what);
+	ret = check_fd(s->fd, &ds, &usable, why, &what);
 	if (!repair || !usable) {
-		store_fd_close(fd);
+		store_close_disk(s);
 		return ret;
 	}
-	return store_repair(path, fd, &ds, &what, why);
+	return store_repair(path, s, &ds, &what, why);
 }
