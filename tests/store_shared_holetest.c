@@ -15,18 +15,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "holetest.h"
 #include "store_shared_test.h"
-#include "test_util.h"
 
-#define PG 4096
-#define PAGES 1024
-#define WRITERS 2
+#define PG HOLETEST_PG
+#define PAGES HOLETEST_PAGES
 #define ROUNDS 75
 
 struct board {
@@ -40,59 +37,34 @@ struct board {
 
 static struct board *board;
 static const char *path;
-static char *map;
-static _Atomic int stop;
-static _Atomic uint64_t writes, sigbuses;
-
-static char want_of(uint64_t p)
-{
-	return p >= 100 && p < 150 ? 0 : (char)(p % 250 + 1);
-}
-
-static void *writer_thread(void *arg)
-{
-	uint64_t rng = test_seed ^ (uintptr_t)arg * 7919;
-
-	while (!atomic_load(&stop)) {
-		uint64_t p = test_rand(&rng) % PAGES;
-
-		if (test_access_sigbus(map + p * PG + (uintptr_t)arg, true, 'w'))
-			atomic_fetch_add(&sigbuses, 1);
-		else
-			atomic_fetch_add(&writes, 1);
-	}
-	return NULL;
-}
 
 static void writer(unsigned me)
 {
+	static struct holetest_writers w;
 	struct udax_store *s;
 	struct udax_file *f;
-	pthread_t t[WRITERS];
+	char *map;
 
 	(void)me;
 	test_install_sigbus_catcher();
 	s = store_shared_test_open(path);
 	CHECK_EQ(udax_open(s, "holes", O_RDWR, &f), 0);
 	CHECK_EQ(udax_mmap(f, 0, PAGES * PG, PROT_READ | PROT_WRITE, (void **)&map), 0);
-	for (uintptr_t i = 0; i < WRITERS; i++)
-		CHECK(pthread_create(&t[i], NULL, writer_thread, (void *)(i + 1)) == 0);
+	holetest_writers_start(&w, map);
 	xproc_test_raise(&board->mapped);
 	xproc_test_wait(&board->rounds_done, 1);
-	atomic_store(&stop, 1);
-	for (int i = 0; i < WRITERS; i++)
-		pthread_join(t[i], NULL);
-	CHECK(atomic_load(&writes) > 0);
+	holetest_writers_stop(&w);
 	for (uint64_t p = 0; p < PAGES; p++)
-		map[p * PG] = (char)(p % 250 + 1);
+		map[p * PG] = holetest_marker(p, false);
 	xproc_test_raise(&board->marked);
 	xproc_test_wait(&board->punched, 1);
 	for (uint64_t p = 0; p < PAGES; p++)
-		CHECK(map[p * PG] == want_of(p), "page %llu: the writer's mapping shows %d, want %d",
-		      (unsigned long long)p, map[p * PG], want_of(p));
+		CHECK(map[p * PG] == holetest_marker(p, true),
+		      "page %llu: the writer's mapping shows %d, want %d", (unsigned long long)p,
+		      map[p * PG], holetest_marker(p, true));
 	printf("%llu writes, %llu SIGBUS past EOF, %d punch/truncate rounds in another process\n",
-	       (unsigned long long)atomic_load(&writes), (unsigned long long)atomic_load(&sigbuses),
-	       ROUNDS);
+	       (unsigned long long)atomic_load(&w.writes),
+	       (unsigned long long)atomic_load(&w.sigbuses), ROUNDS);
 	fflush(stdout);	/* the child ends with _exit() */
 	CHECK(test_sigbus_seen_unarmed == 0);
 	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);
@@ -105,41 +77,17 @@ static void puncher(unsigned me)
 {
 	struct udax_store *s = store_shared_test_open(path);
 	struct udax_store_stat after;
-	struct udax_file_stat st;
 	struct udax_file *f;
 	uint64_t rng = test_seed;
-	static char buf[PG];
 
 	(void)me;
 	CHECK_EQ(udax_open(s, "holes", O_RDWR, &f), 0);
 	xproc_test_wait(&board->mapped, 1);
-	for (int round = 0; round < ROUNDS; round++) {
-		uint64_t a = test_rand(&rng) % PAGES, len = 1 + test_rand(&rng) % 64;
-
-		if (round % 3 == 2) {	/* shrink, then grow back */
-			CHECK_EQ(udax_truncate(f, a * PG + test_rand(&rng) % PG), 0);
-			CHECK_EQ(udax_truncate(f, PAGES * PG), 0);
-		} else {
-			CHECK_EQ(udax_punch_hole(f, a * PG, len * PG), 0);
-		}
-	}
+	holetest_rounds(f, ROUNDS, &rng);
 	xproc_test_raise(&board->rounds_done);
 	xproc_test_wait(&board->marked, 1);
-	CHECK_EQ(udax_fstat(f, &st), 0);
-	CHECK_EQ(st.blocks, PAGES);
-	CHECK_EQ(udax_punch_hole(f, 100 * PG, 50 * PG), 0);
-	CHECK_EQ(udax_fstat(f, &st), 0);
-	CHECK_EQ(st.blocks, PAGES - 50);
-	CHECK_EQ(udax_store_stat(s, &after), 0);
-	CHECK_EQ(after.blocks_free, board->blocks_free_before - (PAGES - 50));
-	for (uint64_t p = 0; p < PAGES; p++) {
-		CHECK_EQ(udax_pread(f, buf, PG, p * PG), PG);
-		CHECK(buf[0] == want_of(p), "page %llu: pread shows %d", (unsigned long long)p,
-		      buf[0]);
-		if (want_of(p) == 0)
-			for (int k = 0; k < PG; k++)
-				CHECK(buf[k] == 0, "punched page %llu byte %d", (unsigned long long)p, k);
-	}
+	holetest_final_punch(s, f, board->blocks_free_before);
+	holetest_check_pread(f);
 	xproc_test_raise(&board->punched);
 	xproc_test_wait(&board->checked, 1);
 	CHECK_EQ(udax_truncate(f, 0), 0);
