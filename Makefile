@@ -1,6 +1,7 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
 # check-tsan, check-inject, check-fuzz, fuzz, install, uninstall, demo,
 # bench, bench-xproc, bench-store-shared, bench-entry-share, bench-shared-faults,
+# bench-store-open,
 # clean. install and uninstall take DESTDIR (a staging root) and the
 # directories below, e.g. for Debian multiarch:
 #   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
@@ -258,11 +259,20 @@ bench-shared-faults: $(BUILD)/libudax.a
 		-o $(BUILD)/bench/shared_faults $(LDLIBS)
 	$(BUILD)/bench/shared_faults 7
 
+# bench/store_open.c: what an open + close of a store costs in each way a
+# process can open it (exclusive, shared alone or beside a member); not a
+# test.
+bench-store-open: $(BUILD)/libudax.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE bench/store_open.c $(BUILD)/libudax.a \
+		-o $(BUILD)/bench/store_open $(LDLIBS)
+	$(BUILD)/bench/store_open 7 200
+
 clean:
 	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
 .PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
 	fuzz-cov install uninstall demo bench bench-xproc bench-store-shared bench-entry-share \
-	bench-shared-faults \
+	bench-shared-faults bench-store-open \
 	clean FORCE
 FORCE:
