@@ -299,6 +299,10 @@ UDAX_API int64_t udax_seek_data(struct udax_file *f, uint64_t off, int whence);
  * fault maps and dirties one page. */
 #define UDAX_MAP_PTE 0x20000000
 
+/* udax_mmap2() flag: like madvise(MADV_DONTFORK), a child of fork() does
+ * not inherit this mapping: its addresses are free there. */
+#define UDAX_MAP_DONTFORK 0x40000000
+
 /* Map len bytes of the file from off (page aligned) with prot PROT_READ or
  * PROT_READ|PROT_WRITE, shared; flags: 0, or UDAX_MAP_SYNC and
  * UDAX_MAP_PTE or'ed. Faults are served by udax: where a 2 MiB-aligned

@@ -77,7 +77,13 @@ int main(void)
 	CHECK_EQ(udax_mmap2(f, 0, 4096, PROT_READ, MAP_SHARED, &map), -EINVAL);
 	CHECK_EQ(udax_mmap2(f, 0, 4096, PROT_READ, -1, &map), -EINVAL);
 	CHECK_EQ(udax_mmap2(f, 0, 4096, PROT_WRITE, 0, &map), -EINVAL);
-	CHECK_EQ(udax_mmap(f, 0, 4096, PROT_READ | 0x40000000, &map), -EINVAL);
+	CHECK_EQ(udax_mmap(f, 0, 4096, PROT_READ | 0x08000000, &map), -EINVAL);
+	CHECK_EQ(udax_mmap2(f, 0, 4096, PROT_READ, 0x08000000, &map), -EINVAL);
+	/* UDAX_MAP_DONTFORK is a flag (fork_child_shares_mappings tests it). */
+	CHECK_EQ(udax_mmap2(f, 0, 4096, PROT_READ, UDAX_MAP_DONTFORK | UDAX_MAP_PTE, &map), 0);
+	CHECK_EQ(udax_munmap(map, 4096), 0);
+	CHECK_EQ(udax_mmap(f, 0, 4096, PROT_READ | UDAX_MAP_DONTFORK, &map), 0);
+	CHECK_EQ(udax_munmap(map, 4096), 0);
 	CHECK_EQ(test_file_stat(f).mappings, 0);
 
 	CHECK_EQ(udax_close(f), 0);

@@ -4,7 +4,8 @@
  * store open (shared, UDAX_STORE_EXCLUSIVE, or UDAX_STORE_EXCLUSIVE |
  * UDAX_STORE_RDONLY, with a file mapped) keeps none of the store file's
  * locks: once the parent has closed the store, while the child still
- * lives, an exclusive open succeeds (a child that kept the store's
+ * lives (having unmapped the mapping it inherited of a shared store, with
+ * which it was a member of its own), an exclusive open succeeds (a child that kept the store's
  * descriptor kept its flock or lock bytes, and every open stayed refused,
  * the child's own included: found by the adversarial pass of issue 14's
  * API step). Then the child opens the store itself and reads the file
@@ -24,15 +25,19 @@
 
 static const char *path;
 
-/* The child (its fork handlers have run): say so, wait for the parent's
- * word, then (plain build) open the store itself and read the file.
- * Return: its exit status. */
-static int child(int from_parent, int to_parent)
+/* The child (its fork handlers have run): a mapping of a shared store it
+ * inherited (plain build) reads the file, and once unmapped leaves
+ * nothing; say so, wait for the parent's word, then (plain build) open the
+ * store itself and read the file. Return: its exit status. */
+static int child(unsigned flags, char *map, int from_parent, int to_parent)
 {
 	struct udax_store *s;
 	struct udax_file *f;
 	char c = 0;
 
+	if (!(flags & UDAX_STORE_EXCLUSIVE) && !XPROC_TEST_SANITIZED &&
+	    (map[0] != 'p' || udax_munmap(map, 4096) != 0))
+		return 4;
 	if (write(to_parent, "r", 1) != 1 || read(from_parent, &c, 1) != 1)
 		return 2;
 	if (XPROC_TEST_SANITIZED)
@@ -62,7 +67,7 @@ static void run(unsigned flags)
 	if (pid == 0) {
 		close(pipefd[1]);
 		close(back[0]);
-		_exit(child(pipefd[0], back[1]));
+		_exit(child(flags, map, pipefd[0], back[1]));
 	}
 	close(pipefd[0]);
 	close(back[1]);

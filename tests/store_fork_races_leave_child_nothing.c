@@ -12,7 +12,9 @@
  * fork during udax_munmap() copied the store file's pages of a mapping
  * already off the registry. Bounded: FORKS forks (a map/unmap loop in a
  * thread of its own makes the second window common), seeded pauses; each
- * child looks through /proc/self (skipped without /proc).
+ * child looks through /proc/self (skipped without /proc). The mappings
+ * are UDAX_MAP_DONTFORK: a child that inherits one opens the store itself
+ * (fork_child_shares_mappings), and its own descriptors are no leak.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -51,7 +53,7 @@ static void *opener(void *arg)
 		if (udax_store_open(store, mode, &s))
 			continue;
 		if (!udax_open(s, "f", O_RDONLY, &f)) {
-			if (!udax_mmap(f, 0, 4096, PROT_READ, &map)) {
+			if (!udax_mmap2(f, 0, 4096, PROT_READ, UDAX_MAP_DONTFORK, &map)) {
 				(void)*(volatile char *)map;
 				udax_munmap(map, 4096);
 			}
@@ -75,7 +77,7 @@ static void *mapper(void *arg)
 		return NULL;
 	if (!udax_open(s, "f", O_RDONLY, &f)) {
 		while (!atomic_load(&stop)) {
-			if (udax_mmap(f, 0, 4096, PROT_READ, &map))
+			if (udax_mmap2(f, 0, 4096, PROT_READ, UDAX_MAP_DONTFORK, &map))
 				continue;
 			(void)*(volatile char *)map;
 			udax_munmap(map, 4096);

@@ -34,6 +34,12 @@
 #include "delivery/delivery.h"
 #include "udax.h"
 
+/* Before main(), so before any thread (fork.c). */
+__attribute__((constructor)) static void fork_handlers_before_main(void)
+{
+	fork_handlers_install();
+}
+
 static bool store_inherited(const struct udax_store *s)
 {
 	return s && s->owner != getpid();
@@ -181,7 +187,7 @@ int64_t udax_seek_data(struct udax_file *f, uint64_t off, int whence)
 /* udax_mmap2() with the flags taken out of prot, as version 0.1 had them. */
 int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot, void **addr)
 {
-	int flags = prot & (UDAX_MAP_SYNC | UDAX_MAP_PTE);
+	int flags = prot & (UDAX_MAP_SYNC | UDAX_MAP_PTE | UDAX_MAP_DONTFORK);
 
 	API_CALL(int, file_inherited(f), mapping_create(f, off, len, prot & ~flags, flags, addr));
 }

@@ -37,6 +37,17 @@ struct udax_store {
 	struct inode **inode;		/* by file slot, NULL when not open */
 	pid_t owner;			/* the process that opened it */
 	struct udax_file_stat closed_counters;	/* of inodes gone; inodes_lock */
+	/* What a fork child needs to open it again (fork.c): the flags, and
+	 * for a store opened shared its absolute path (NULL: not known) and
+	 * the store file's identity. */
+	unsigned flags;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	/* Opened by a fork child for the mappings it inherited (fork.c),
+	 * unseen by the application: closed when the last goes. */
+	bool inherited;
+	_Atomic uint32_t inherited_maps;
 };
 
 struct udax_file {
@@ -83,6 +94,15 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, int 
 		   void **addr);
 int mapping_remove(void *addr, size_t len);
 int mapping_sync(void *addr, size_t len, int flags);
+
+/* fork.c: the mappings a fork child inherited are its own from the
+ * child's first instruction on (see there). fork_handlers_install()
+ * registers the library's fork handlers (once, before main()).
+ * mapping_inherited_gone():
+ * one of s's inherited mappings was unmapped; the last closes s.
+ * Return: 0 or the close's -errno. */
+void fork_handlers_install(void);
+int mapping_inherited_gone(struct udax_store *s);
 
 /* detail.c: the reason text of udax_strerror_detail(), thread-local.
  * detail_clear() empties it; detail_set() writes it (printf-style) and

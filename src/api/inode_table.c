@@ -10,9 +10,25 @@
  * holds its io_lock exclusive (under inodes_lock) to make it anew.
  */
 #include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "api/handles.h"
 #include "mm/install.h"
+
+/* A number no earlier making of a file's state drew (file_state.made). */
+static uint64_t made_draw(void)
+{
+	struct timespec ts;
+	uint64_t v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v) && v)
+		return v;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+	       ((uint64_t)getpid() << 40) ^ 1;
+}
 
 /* Make the shared state of ino's file anew if it was removed (or the
  * region made) since its last opener: no entry of the earlier file may
@@ -43,6 +59,7 @@ static void shared_first_open(struct inode *ino)
 	store_unlock(ino->st);
 	atomic_store_explicit(&state->write_end, 0, memory_order_relaxed);
 	atomic_store_explicit(&state->unsynced_writes, 0, memory_order_relaxed);
+	atomic_store_explicit(&state->made, made_draw(), memory_order_relaxed);
 	atomic_store_explicit(&state->size_known, 1, memory_order_release);
 out_unlock:
 	file_write_unlock(&ino->io_lock);
@@ -71,6 +88,7 @@ static void inode_state_init(struct udax_store *s, struct inode *ino)
 	file_rwlock_init(&ino->invalidate_lock, &shared->invalidate_lock, fs->region);
 	page_index_init_shared(&ino->pi, &fs->index, (uint32_t)ino->slot);
 	shared_first_open(ino);
+	ino->made = atomic_load_explicit(&shared->state.made, memory_order_relaxed);
 }
 
 struct inode *__inode_get(struct udax_store *s, int slot)

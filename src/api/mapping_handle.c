@@ -32,9 +32,9 @@ static int mapping_args_check(struct udax_file *f, uint64_t off, size_t len, int
 	if (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE))
 		return detail_set(-EINVAL, "prot 0x%x: PROT_READ or PROT_READ|PROT_WRITE",
 				  (unsigned)prot);
-	if (flags & ~(UDAX_MAP_SYNC | UDAX_MAP_PTE))
-		return detail_set(-EINVAL, "flags 0x%x: 0, or UDAX_MAP_SYNC and UDAX_MAP_PTE "
-				  "or'ed", (unsigned)flags);
+	if (flags & ~(UDAX_MAP_SYNC | UDAX_MAP_PTE | UDAX_MAP_DONTFORK))
+		return detail_set(-EINVAL, "flags 0x%x: 0, or UDAX_MAP_SYNC, UDAX_MAP_PTE and "
+				  "UDAX_MAP_DONTFORK or'ed", (unsigned)flags);
 	if (len > UDAX_FILE_MAX_BYTES || off > UDAX_FILE_MAX_BYTES - len)
 		return detail_set(-EINVAL, "the range ends past 64 TiB, the largest file size");
 	return 0;
@@ -69,6 +69,7 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, int 
 	vma->prot = prot;
 	vma->sync = flags & UDAX_MAP_SYNC;
 	vma->pte_only = flags & UDAX_MAP_PTE;
+	vma->dontfork = flags & UDAX_MAP_DONTFORK;
 	vma->inode = inode_get(ino->handle, ino->slot);
 	map_ahead_init(&vma->ahead);
 	vma_register(vma);
@@ -79,17 +80,22 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, int 
 int mapping_remove(void *addr, size_t len)
 {
 	struct udax_vma *vma = vma_unregister(addr, len);
+	struct udax_store *s;
 	struct inode *ino;
-	int ret;
+	int ret, closed;
 
 	if (!vma)
 		return detail_set(-EINVAL, "no udax mapping at addr of len bytes (a whole mapping, "
 				  "as udax_mmap2() returned it)");
 	ino = vma->inode;
+	s = ino->handle;
 	ret = inode_fsync_if_dirty(ino);
 	inode_put(ino);
 	free(vma);
-	return ret;
+	if (!s->inherited)
+		return ret;
+	closed = mapping_inherited_gone(s);
+	return ret ? ret : closed;
 }
 
 int mapping_sync(void *addr, size_t len, int flags)

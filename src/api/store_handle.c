@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/handles.h"
@@ -32,6 +33,19 @@ int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
 				  flags);
 	ret = store_format(path, size_bytes, flags, &why);
 	return detail_set(ret, "%s", why.text);
+}
+
+/* What a fork child needs to find the store again (fork.c); without
+ * memory for the path, its children do not inherit its mappings. */
+static void store_identity_keep(struct udax_store *s, int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->path = realpath(path, NULL);
 }
 
 /*
@@ -64,6 +78,7 @@ static int handle_open(const char *path, unsigned flags, bool shared, struct uda
 	mutex_init(&s->inodes_lock);
 	mutex_init(&s->apply_lock);
 	s->owner = getpid();
+	s->flags = flags;
 	ret = shared ? store_load_shared(path, flags, file_share_bytes, inode_table_apply, s, &st,
 					 &why)
 		     : store_load(path, flags, &st, &why);
@@ -73,12 +88,15 @@ static int handle_open(const char *path, unsigned flags, bool shared, struct uda
 		return detail_set(ret, "%s", why.text);
 	}
 	/* Before this process uses anything of the region's files. */
-	if (shared)
+	if (shared) {
 		file_share_attach(s->share, st->region, st->callers_area, st->files_max,
 				  st->space);
+		store_identity_keep(s, st->fd, path);
+	}
 	table = calloc(st->files_max, sizeof(*table));
 	if (!table) {
 		store_unload(st);
+		free(s->path);
 		free(s->share);
 		free(s);
 		return -ENOMEM;
@@ -143,6 +161,7 @@ int store_handle_close(struct udax_store *s)
 				  "and unmap the mappings first", busy, busy == 1 ? " is" : "s are");
 	ret = s->st->rdonly ? 0 : store_checkpoint(s->st);
 	store_unload(s->st);
+	free(s->path);
 	free(s->share);
 	free(s->inode);
 	free(s);

@@ -5,7 +5,8 @@
  *
  * Locks: pool_lock protects the pool's free list and chunk cursor. It is a
  * leaf lock, taken only by the pool's take and give, which run outside the
- * tree owner's lock (radix_preload_fill/drain, radix_release). Tree
+ * tree owner's lock (radix_preload_fill/drain, radix_release), and by
+ * radix_fork_prepare() across a fork. Tree
  * operations take no lock. Nodes come from mmap'ed chunks, never malloc,
  * because the fault path fills preloads inside a signal handler that may
  * have interrupted malloc. Nodes are reached from refs through their
@@ -30,6 +31,21 @@ static struct radix_node *pool_free;	/* singly linked through ->parent */
 static char *pool_chunk;		/* bump allocation in the newest chunk */
 static size_t pool_chunk_left;
 static _Atomic uint64_t pool_in_use;
+
+void radix_fork_prepare(void)
+{
+	mutex_lock(&pool_lock);
+}
+
+void radix_fork_parent(void)
+{
+	mutex_unlock(&pool_lock);
+}
+
+void radix_fork_child(void)
+{
+	mutex_init(&pool_lock);
+}
 
 static struct radix_node *pool_get_locked(void)
 {

@@ -114,6 +114,11 @@ void radix_preload_drain(const struct radix_space *sp, struct radix_preload *pl)
 void radix_release(const struct radix_space *sp, struct radix_freed *fr);
 /* Nodes of the process's pool in use (memory accounting). */
 uint64_t radix_nodes_in_use(void);
+/* fork(): prepare takes the pool's lock (no fork mid-take), parent
+ * releases it, child makes it anew (api/fork.c). */
+void radix_fork_prepare(void);
+void radix_fork_parent(void);
+void radix_fork_child(void);
 
 /* Return: the value slot of index if its leaf exists (the value may be 0),
  * NULL if a node would have to be allocated to hold it. A leaf holds the

@@ -297,6 +297,21 @@ static int install_handlers(void)
 	return 0;
 }
 
+void delivery_fork_prepare(void)
+{
+	mutex_lock(&init_lock);
+}
+
+void delivery_fork_parent(void)
+{
+	mutex_unlock(&init_lock);
+}
+
+void delivery_fork_child(void)
+{
+	mutex_init(&init_lock);
+}
+
 int delivery_init(const char **why)
 {
 	int ret = 0;

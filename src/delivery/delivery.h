@@ -14,6 +14,12 @@
  * application's to chain to. Return: 0, or -errno with the reason in *why. */
 int delivery_init(const char **why);
 
+/* fork(): prepare takes the lock of the handlers' installation, parent
+ * releases it, child makes it anew (api/fork.c). */
+void delivery_fork_prepare(void);
+void delivery_fork_parent(void);
+void delivery_fork_child(void);
+
 /* Block the application's asynchronous signals in this thread (every
  * signal but SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, which the
  * CPU raises for the instruction that runs), keeping the mask it had in

@@ -67,6 +67,7 @@ struct inode {
 	struct page_index pi;
 	struct file_state *state;	/* own_state, or the region's */
 	struct file_state own_state;
+	uint64_t made;			/* shared: state->made when it was opened */
 
 	struct mutex maps_lock;		/* protects maps list */
 	struct udax_vma *maps;
@@ -95,6 +96,7 @@ struct udax_vma {
 	int prot;			/* PROT_READ[|PROT_WRITE] */
 	bool sync;			/* UDAX_MAP_SYNC */
 	bool pte_only;			/* UDAX_MAP_PTE: no 2 MiB entries */
+	bool dontfork;			/* UDAX_MAP_DONTFORK: not in fork children */
 	struct inode *inode;
 	struct map_ahead ahead;		/* map-ahead streams (a hint, no lock) */
 	uint64_t id;			/* unique in the process, never reused */

@@ -45,6 +45,10 @@ struct file_state {
 	_Atomic uint64_t write_end;	/* where the last pwrite ended (a hint) */
 	_Atomic uint32_t unsynced_writes;	/* pwrite since the last fsync began */
 	_Atomic uint32_t size_known;	/* shared: size is the file's (see above) */
+	/* shared: drawn at random each time the state is made anew (with
+	 * size_known), so a file removed and made again in its slot (or a
+	 * region made again) is told from the one a fork child inherited */
+	_Atomic uint64_t made;
 };
 
 /* One file slot's shared part (zeroed: nobody has it open, size unknown). */

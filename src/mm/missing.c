@@ -3,8 +3,9 @@
  * missing.c - layer mm: the missing state of pages and the choice of
  * delivery (see missing.h).
  *
- * May call: base. Locks: mode_lock (a leaf) guards the choice; the fault
- * handler reads the mode without it, set before the first mapping exists.
+ * May call: base. Locks: mode_lock (a leaf, held across fork by
+ * missing_fork_prepare()) guards the choice; the fault handler reads the
+ * mode without it, set before the first mapping exists.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +62,23 @@ static int mode_of_this_process(void)
 	return ret;
 }
 
+void missing_fork_prepare(void)
+{
+	mutex_lock(&mode_lock);
+}
+
+void missing_fork_parent(void)
+{
+	mutex_unlock(&mode_lock);
+}
+
+/* The child chooses again at its first reservation or inherited range
+ * (mode_pid is the parent's). */
+void missing_fork_child(void)
+{
+	mutex_init(&mode_lock);
+}
+
 enum udax_delivery missing_delivery(void)
 {
 	enum udax_delivery m;
@@ -92,6 +110,13 @@ int missing_range_arm(char *start, size_t len, int prot)
 	if (!ret && mprotect(start, len, prot) != 0)
 		ret = -errno;
 	return ret;
+}
+
+int missing_range_inherit(char *start, size_t len, int prot)
+{
+	int ret = mode_of_this_process();
+
+	return ret < 0 ? ret : missing_range_arm(start, len, prot);
 }
 
 int missing_range_reserve(size_t len, int prot, void **addr)

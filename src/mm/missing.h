@@ -36,4 +36,17 @@ int missing_range_reserve(size_t len, int prot, void **addr);
  * Return: 0 or -errno. */
 int missing_range_arm(char *start, size_t len, int prot);
 
+/* Make a range a fork() child inherited (PROT_NONE anonymous memory at
+ * the addresses of its parent's mapping) missing in the child: as
+ * missing_range_arm(), choosing the child's delivery (its own
+ * userfaultfd) first. Return: 0 or -errno. */
+int missing_range_inherit(char *start, size_t len, int prot);
+
+/* fork(): prepare takes the delivery choice's lock, parent releases it,
+ * child makes it anew; the child chooses its delivery again (the
+ * parent's userfaultfd serves the parent's address space only). */
+void missing_fork_prepare(void);
+void missing_fork_parent(void);
+void missing_fork_child(void);
+
 #endif /* UDAX_MM_MISSING_H */

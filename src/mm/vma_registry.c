@@ -17,21 +17,21 @@
  * fork(): a child gets copies of the mappings' VMAs but nothing serves
  * their faults (with userfaultfd its missing pages would read as zeros; with
  * SIGSEGV delivery it would serve them from a copy of the parent's index
- * and allocator, and write into the store behind the parent's back). Until
- * processes can share a file, the child gets no udax mapping: each becomes
- * PROT_NONE memory that udax does not know, so an access raises SIGSEGV in
- * the child (its handler, or death), like a mapping not inherited
- * (MADV_DONTFORK), with the addresses kept reserved. The handles it
- * inherited are refused too (api/api.c: -EBADF). A child made without fork
- * handlers (a raw fork or clone syscall, _Fork()) inherits the pages udax
- * installed but not the missing ones (MADV_DONTFORK, missing.c), and its
- * faults are not served (vma.owner, delivery/delivery.c).
+ * and allocator, and write into the store behind the parent's back).
+ * vma_registry_fork_child() makes every mapping PROT_NONE memory that udax
+ * does not know (an access raises SIGSEGV) and hands them to the library's
+ * fork handler (api/fork.c), which makes them udax mappings of the child
+ * again where it can (a store shared by processes); a mapping made with
+ * UDAX_MAP_DONTFORK is unmapped instead, as the kernel's MADV_DONTFORK
+ * leaves nothing in the child. A child made without fork handlers (a raw
+ * fork or clone syscall, _Fork()) inherits the pages udax installed but
+ * not the missing ones (MADV_DONTFORK, missing.c), and its faults are not
+ * served (vma.owner, delivery/delivery.c).
  *
  * May call: base, mm/install.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -45,36 +45,38 @@ static struct udax_vma *registry;
 static struct udax_vma *unmapping;
 static _Atomic uint64_t vma_ids;
 
-static void registry_fork_prepare(void)
+void vma_registry_fork_prepare(void)
 {
 	mutex_lock(&registry_lock);
 }
 
-static void registry_fork_parent(void)
+void vma_registry_fork_parent(void)
 {
 	mutex_unlock(&registry_lock);
 }
 
 /* In the child, single-threaded: no lock is needed, and the parent's
  * registry_lock state (held by prepare) is dropped. */
-static void registry_fork_child(void)
+struct udax_vma *vma_registry_fork_child(void)
 {
-	for (struct udax_vma *vma = registry; vma; vma = vma->next) {
-		if (mmap(vma->addr, vma->len, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-			munmap(vma->addr, vma->len);	/* past vm.max_map_count */
-	}
-	for (struct udax_vma *vma = unmapping; vma; vma = vma->next)
-		munmap(vma->addr, vma->len);
-	registry = unmapping = NULL;	/* the copies are the parent's to free */
-	mutex_init(&registry_lock);
-}
+	struct udax_vma *inherited = NULL, *vma, *next;
 
-/* Before main(), so before any thread: a handler registered by a first
- * mapping while another thread forks is not run for that fork. */
-__attribute__((constructor)) static void fork_handlers_install(void)
-{
-	(void)pthread_atfork(registry_fork_prepare, registry_fork_parent, registry_fork_child);
+	for (vma = registry; vma; vma = next) {
+		next = vma->next;
+		if (!vma->dontfork &&
+		    mmap(vma->addr, vma->len, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
+			vma->next = inherited;
+			inherited = vma;
+			continue;
+		}
+		munmap(vma->addr, vma->len);	/* UDAX_MAP_DONTFORK, or past vm.max_map_count */
+	}
+	for (vma = unmapping; vma; vma = vma->next)
+		munmap(vma->addr, vma->len);
+	registry = unmapping = NULL;	/* the other copies are the parent's to free */
+	mutex_init(&registry_lock);
+	return inherited;
 }
 
 struct udax_vma *vma_get(const void *addr)

@@ -35,4 +35,15 @@ void vma_put(struct udax_vma *vma);
  * Return: the number of mappings. Context: no udax lock held. */
 uint64_t vma_evict_all(void);
 
+/* fork(): prepare takes the registry lock (no mapping comes or goes
+ * across the fork), parent releases it. child (in the child) makes every
+ * mapping PROT_NONE memory udax does not know, but unmaps those made with
+ * dontfork (and those being unmapped), empties the registry and returns
+ * the PROT_NONE ones, linked by next, still pointing to the parent's
+ * inodes: the caller makes them mappings of the child's own, or frees
+ * them. */
+void vma_registry_fork_prepare(void);
+void vma_registry_fork_parent(void);
+struct udax_vma *vma_registry_fork_child(void);
+
 #endif /* UDAX_MM_VMA_REGISTRY_H */

@@ -512,4 +512,13 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 void store_error_set(struct store_error *why, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* fork() of a process with stores open (api/fork.c calls these from its
+ * pthread_atfork handlers): prepare takes the lock of the list of store
+ * descriptors (store_fd.c), parent releases it, child closes every listed
+ * descriptor (the child must keep none of the parent's flock and lock
+ * bytes) and releases it. */
+void store_fd_fork_prepare(void);
+void store_fd_fork_parent(void);
+void store_fd_fork_child(void);
+
 #endif /* UDAX_STORE_H */

@@ -8,10 +8,12 @@
  * parent, keeping an exclusive store refused to everyone, the child's own
  * open included, and a shared one refused to exclusive openers and checks.
  * The child cannot use its parent's stores anyway (the api refuses its
- * handles; its udax mappings became PROT_NONE, mm/vma_registry.c).
+ * handles); it inherits its parent's mappings by opening the store again
+ * itself (api/fork.c).
  *
- * Locks: fds_lock (process-local mutex) protects the list; pthread_atfork's
- * prepare takes it, so no fork happens between an open and its listing.
+ * Locks: fds_lock (process-local mutex) protects the list; the library's
+ * fork handler (api/fork.c) takes it before fork, so no fork happens
+ * between an open and its listing.
  * A leaf: only open, fcntl and close run under it.
  *
  * Layer: store. May call: base.
@@ -23,36 +25,29 @@
 #include <unistd.h>
 
 #include "base/compat.h"
+#include "store/store.h"
 #include "store/store_disk.h"
 
 static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *fds;
 static size_t fds_count, fds_cap;
 
-static void fork_prepare(void)
+void store_fd_fork_prepare(void)
 {
 	pthread_mutex_lock(&fds_lock);
 }
 
-static void fork_parent(void)
+void store_fd_fork_parent(void)
 {
 	pthread_mutex_unlock(&fds_lock);
 }
 
-static void fork_child(void)
+void store_fd_fork_child(void)
 {
 	for (size_t i = 0; i < fds_count; i++)
 		close(fds[i]);
 	fds_count = 0;
 	pthread_mutex_unlock(&fds_lock);
-}
-
-/* Before main(), so before any thread: a handler registered by a first
- * open while another thread forks is not run for that fork, and its child
- * kept the descriptor (found by the adversarial pass). */
-__attribute__((constructor)) static void fork_handler_install(void)
-{
-	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 int store_fd_open(const char *path, int flags)

@@ -17,8 +17,8 @@
  * could fail where nothing can report it). Bytes past the file's end are
  * never touched: the arena publishes its end only after the file holds it.
  *
- * Locks: fork_lock (process-local mutex; pthread_atfork's prepare takes
- * it, so no fork happens while it is held) protects `forkable` and each
+ * Locks: fork_lock (process-local mutex; xproc_fork_prepare() takes it
+ * before fork, so no fork happens while it is held) protects `forkable` and each
  * listed membership's descriptors. A leaf: nothing that may wait runs
  * under it (open, fstat, mmap of tmpfs and of the store path only).
  *
@@ -41,12 +41,12 @@
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xproc_region *forkable;
 
-static void fork_prepare(void)
+void xproc_fork_prepare(void)
 {
 	pthread_mutex_lock(&fork_lock);
 }
 
-static void fork_parent(void)
+void xproc_fork_parent(void)
 {
 	pthread_mutex_unlock(&fork_lock);
 }
@@ -54,7 +54,7 @@ static void fork_parent(void)
 /* The child is no member: its copies of the descriptors go (the parent's
  * locks live on in the parent's), its memberships are marked forked (the
  * calls on them then fail; the library refuses a child's handles). */
-static void fork_child(void)
+void xproc_fork_child(void)
 {
 	for (struct xproc_region *r = forkable; r; r = r->next_forkable) {
 		if (r->fd >= 0)
@@ -67,14 +67,6 @@ static void fork_child(void)
 	}
 	forkable = NULL;
 	pthread_mutex_unlock(&fork_lock);
-}
-
-/* Before main(), so before any thread: a handler registered by a first
- * join while another thread forks is not run for that fork (found by the
- * adversarial pass: the child kept SETUP). */
-__attribute__((constructor)) static void fork_handler_install(void)
-{
-	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 /* Whether an existing region file may be trusted: a plain file with one

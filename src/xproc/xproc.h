@@ -19,9 +19,8 @@
  * pid, /proc or pidfd involved, and a recycled pid is never mistaken for
  * the dead process. A fork child inherits no region mapping (which would
  * hold the description, MADV_DONTFORK) and closes its copies of the region
- * descriptors (a pthread_atfork handler, installed at the first join): a
- * child never keeps its dead parent alive, and is no member until it
- * joins itself.
+ * descriptors (xproc_fork_child()): a child never keeps its dead parent
+ * alive, and is no member until it joins itself.
  *
  * Stage 2's foundation: after its fixed part the region holds a user area
  * (the caller's fixed shared data) and a node arena (fixed-size nodes
@@ -122,6 +121,15 @@ int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *
  * the reason in why.
  */
 int xproc_store_reader_enter(int store_fd, char *why, size_t why_len);
+
+/* fork() of a process that may be a member (the library's pthread_atfork
+ * handlers call these): prepare takes the lock under which memberships'
+ * descriptors are made and dropped, parent releases it, child closes its
+ * copies of every membership's descriptors, marks the memberships forked
+ * (xproc_leave only frees them there) and releases it. */
+void xproc_fork_prepare(void);
+void xproc_fork_parent(void);
+void xproc_fork_child(void);
 
 /* xproc_leave - stop the agent, give up the slot; the last member removes
  * the region file. Context: no shootdown of this process in progress.

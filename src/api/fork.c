@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fork.c - layer api: fork() of a process that uses udax. As with the
+ * kernel's MAP_SHARED mappings (dup_mmap()), a child inherits its parent's
+ * udax mappings, over the same page cache: parent and child see each
+ * other's writes, and every invalidation reaches both.
+ *
+ * The library's one set of pthread_atfork handlers, registered before
+ * main() by api.c (a handler registered while another thread forks is not
+ * run for that fork; api.c is in every program that calls udax), so that their order is the lock order and the child cleans
+ * up before it inherits:
+ * - prepare takes every process-local lock a child could need: the mapping
+ *   registry's first (the budget's eviction takes file locks under it),
+ *   then the leaves: the store descriptors' list, the memberships', the
+ *   delivery choice's, the handlers' installation's, the radix pool's. So
+ *   no fork happens while another thread holds one, half-way through what
+ *   it protects;
+ * - parent releases them;
+ * - child releases or makes anew each (its only thread is the one that
+ *   forked), closes its copies of the store and region descriptors (it
+ *   must keep none of the parent's locks), takes the parent's mappings off
+ *   the registry (PROT_NONE, or unmapped for UDAX_MAP_DONTFORK), and then
+ *   inherits them.
+ *
+ * Inheriting: for each store opened shared of which the child has
+ * mappings, the child joins the store's region as a member of its own (a
+ * handle the application never sees; the parent's handles stay refused,
+ * api.c), opens each mapped file in it, checks that it is the file the
+ * parent mapped (file_state.made: the parent may have closed it since the
+ * fork, and someone removed it and made another in its slot), and makes
+ * the mapping a udax mapping of the child at the same addresses, missing:
+ * its pages fault in from the store's one page cache. At once, in the
+ * handler, not at the child's first fault: the join starts the member's
+ * agent thread, which a signal handler cannot do. The hidden handle is
+ * closed when the child unmaps the last mapping it inherited; a child that
+ * exits first leaves it as any process killed does (xproc.h).
+ *
+ * Not inherited, each left PROT_NONE (an access raises SIGSEGV, the
+ * addresses stay reserved): the mappings of a store opened
+ * UDAX_STORE_EXCLUSIVE (nobody else may open it; the preload shim's) or
+ * read outside its region (a private reader), as documented; and, with a
+ * message on stderr at the fork, those of a file removed, or a store
+ * renamed, between the fork and the child's join, all of a store whose
+ * join fails (64 members, no room, descriptors or memory), and all in a
+ * build with AddressSanitizer or ThreadSanitizer, which cannot start a
+ * thread in a fork child of a process with threads.
+ *
+ * Locks: those of the layers, in the order above; the child's inheritance
+ * takes what an open and a mapping take (handles.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/handles.h"
+#include "delivery/delivery.h"
+#include "mm/map_ahead.h"
+#include "mm/missing.h"
+#include "mm/vma_registry.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define FORK_CHILD_MAY_START_THREADS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define FORK_CHILD_MAY_START_THREADS 0
+#endif
+#endif
+#ifndef FORK_CHILD_MAY_START_THREADS
+#define FORK_CHILD_MAY_START_THREADS 1
+#endif
+
+static void fork_prepare(void)
+{
+	vma_registry_fork_prepare();
+	store_fd_fork_prepare();
+	xproc_fork_prepare();
+	missing_fork_prepare();
+	delivery_fork_prepare();
+	radix_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	radix_fork_parent();
+	delivery_fork_parent();
+	missing_fork_parent();
+	xproc_fork_parent();
+	store_fd_fork_parent();
+	vma_registry_fork_parent();
+}
+
+/* The file parent_ino was, opened in s (the child's handle of its
+ * store): the same slot, still in use, made by the same first open.
+ * Return: its inode, or NULL. */
+static struct inode *inherit_inode(struct udax_store *s, const struct inode *parent_ino)
+{
+	int slot = parent_ino->slot;
+	struct inode *ino = NULL;
+	bool same;
+
+	mutex_lock(&s->inodes_lock);
+	store_lock(s->st);
+	same = s->st->file[slot].in_use && s->st->file[slot].type == STORE_TYPE_FILE;
+	if (same)
+		file_share_open(s->share, (uint32_t)slot);
+	store_unlock(s->st);
+	if (same)
+		ino = __inode_get(s, slot);
+	mutex_unlock(&s->inodes_lock);
+	if (ino && ino->made != parent_ino->made) {
+		inode_put(ino);
+		ino = NULL;
+	}
+	return ino;
+}
+
+/* Make vma (PROT_NONE at its parent's addresses) a mapping of s's file
+ * that the parent's was. Return: 0, or -errno (vma is then the caller's
+ * to free). */
+static int inherit_mapping(struct udax_store *s, struct udax_vma *vma)
+{
+	struct inode *ino = inherit_inode(s, vma->inode);
+	int ret;
+
+	if (!ino)
+		return -ESTALE;
+	ret = missing_range_inherit(vma->addr, vma->len, vma->prot);
+	if (ret) {
+		inode_put(ino);
+		return ret;
+	}
+	vma->inode = ino;
+	vma->next = vma->next_in_inode = NULL;
+	map_ahead_init(&vma->ahead);
+	atomic_init(&vma->changes, 0);
+	atomic_fetch_add_explicit(&s->inherited_maps, 1, memory_order_relaxed);
+	vma_register(vma);
+	return 0;
+}
+
+/* The child's own handle of the store parent is a handle of.
+ * Return: 0 and *out, or -errno with *why set. */
+static int inherit_store_open(const struct udax_store *parent, struct udax_store **out,
+			      const char **why)
+{
+	struct stat st;
+	int ret;
+
+	*why = "";
+	if (!FORK_CHILD_MAY_START_THREADS) {
+		*why = "a sanitizer build cannot start threads in a fork child";
+		return -ENOTSUP;
+	}
+	if (!parent->path) {
+		*why = "the store's path is not known";
+		return -ENOENT;
+	}
+	ret = store_handle_open(parent->path, parent->flags, out);
+	if (ret) {
+		*why = detail_text();
+		return ret;
+	}
+	if (!(*out)->share || fstat((*out)->st->fd, &st) != 0 || st.st_dev != parent->dev ||
+	    st.st_ino != parent->ino) {
+		store_handle_close(*out);
+		*why = "the store file was renamed or replaced";
+		return -ESTALE;
+	}
+	(*out)->inherited = true;
+	return 0;
+}
+
+/* Inherit vmas, the mappings of the store parent is a handle of; say on
+ * stderr what could not be. */
+static void inherit_store(const struct udax_store *parent, struct udax_vma *vmas)
+{
+	struct udax_store *s = NULL;
+	unsigned lost = 0;
+	const char *why;
+	int ret;
+
+	/* A store only the parent may open: documented, said nowhere else
+	 * (the preload shim's, in every fork of a `udax run` program). */
+	ret = parent->share ? inherit_store_open(parent, &s, &why) : -EBUSY;
+	while (vmas) {
+		struct udax_vma *vma = vmas;
+
+		vmas = vma->next;
+		if (!ret && inherit_mapping(s, vma) == 0)
+			continue;
+		lost++;
+		free(vma);
+	}
+	if (!ret && !atomic_load_explicit(&s->inherited_maps, memory_order_relaxed))
+		store_handle_close(s);
+	if (lost && parent->share)
+		fprintf(stderr, "udax: fork child: %u mapping%s of store %s not inherited (%s): "
+			"%s PROT_NONE here\n", lost, lost == 1 ? "" : "s",
+			parent->path ? parent->path : "(path unknown)",
+			ret ? why : "its file was removed, or no memory or userfaultfd",
+			lost == 1 ? "it is" : "they are");
+}
+
+static void fork_child(void)
+{
+	int saved_errno = errno;
+	struct udax_vma *inherited;
+	sigset_t saved;
+
+	radix_fork_child();
+	delivery_fork_child();
+	missing_fork_child();
+	xproc_fork_child();
+	store_fd_fork_child();
+	inherited = vma_registry_fork_child();
+	if (!inherited)
+		return;	/* nothing here sets errno */
+	/* No handler of the application may touch a mapping half made. */
+	delivery_signals_block(&saved);
+	while (inherited) {
+		const struct udax_store *parent = inherited->inode->handle;
+		struct udax_vma *mine = NULL, **link = &inherited;
+
+		while (*link) {
+			struct udax_vma *vma = *link;
+
+			if (vma->inode->handle != parent) {
+				link = &vma->next;
+				continue;
+			}
+			*link = vma->next;
+			vma->next = mine;
+			mine = vma;
+		}
+		inherit_store(parent, mine);
+	}
+	delivery_signals_restore(&saved);
+	errno = saved_errno;	/* fork() returns 0 with errno as it was */
+}
+
+void fork_handlers_install(void)
+{
+	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+int mapping_inherited_gone(struct udax_store *s)
+{
+	if (atomic_fetch_sub_explicit(&s->inherited_maps, 1, memory_order_acq_rel) != 1)
+		return 0;
+	return store_handle_close(s);
+}
