@@ -1,7 +1,7 @@
 # udax - see README.md. Targets: all (default), check, check-asan,
 # check-tsan, check-inject, check-fuzz, fuzz, install, uninstall, demo,
 # bench, bench-xproc, bench-store-shared, bench-entry-share, bench-shared-faults,
-# bench-store-open,
+# bench-store-open, bench-fork,
 # clean. install and uninstall take DESTDIR (a staging root) and the
 # directories below, e.g. for Debian multiarch:
 #   make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
@@ -268,11 +268,20 @@ bench-store-open: $(BUILD)/libudax.a
 		-o $(BUILD)/bench/store_open $(LDLIBS)
 	$(BUILD)/bench/store_open 7 200
 
+# bench/fork_child.c: what a fork() of a process with a udax mapping of a
+# shared store costs (the child joins and faults in again), beside the
+# kernel's MAP_SHARED mapping; not a test.
+bench-fork: $(BUILD)/libudax.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE bench/fork_child.c $(BUILD)/libudax.a \
+		-o $(BUILD)/bench/fork_child $(LDLIBS)
+	$(BUILD)/bench/fork_child 7 20
+
 clean:
 	rm -rf build build-asan build-tsan build-inject $(FUZZ_BUILD)
 
 .PHONY: all check check-asan check-tsan check-inject check-fuzz fuzz fuzz-merge fuzz-seeds \
 	fuzz-cov install uninstall demo bench bench-xproc bench-store-shared bench-entry-share \
-	bench-shared-faults bench-store-open \
+	bench-shared-faults bench-store-open bench-fork \
 	clean FORCE
 FORCE:

@@ -181,7 +181,7 @@ static void inherit_store(const struct udax_store *parent, struct udax_vma *vmas
 {
 	struct udax_store *s = NULL;
 	unsigned lost = 0;
-	const char *why;
+	const char *why = "";
 	int ret;
 
 	/* A store only the parent may open: documented, said nowhere else
