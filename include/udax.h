@@ -145,7 +145,8 @@ UDAX_API int udax_store_create(const char *path, uint64_t size_bytes, unsigned f
  * only, -EBUSY while any process shares the store (so does a read-only
  * opener that finds no room for the region). A child of fork()
  * cannot use its parent's store handle (-EBADF): it opens the store
- * itself.
+ * itself; it inherits the parent's mappings of a shared store
+ * (udax_mmap2()).
  * A file that is not a store gets -EINVAL, a damaged or truncated one
  * -EUCLEAN; a region that cannot be made -ENOSPC (its directory is full)
  * or -EACCES (one there was made by a user who may not write the store);
@@ -304,13 +305,18 @@ UDAX_API int64_t udax_seek_data(struct udax_file *f, uint64_t off, int whence);
 #define UDAX_MAP_DONTFORK 0x40000000
 
 /* Map len bytes of the file from off (page aligned) with prot PROT_READ or
- * PROT_READ|PROT_WRITE, shared; flags: 0, or UDAX_MAP_SYNC and
- * UDAX_MAP_PTE or'ed. Faults are served by udax: where a 2 MiB-aligned
+ * PROT_READ|PROT_WRITE, shared; flags: 0, or UDAX_MAP_SYNC, UDAX_MAP_PTE
+ * and UDAX_MAP_DONTFORK or'ed. Faults are served by udax: where a 2 MiB-aligned
  * range of the file lies inside the mapping and inside EOF, with one 2 MiB
  * fault (a 2 MiB extent, allocated by a write into holes while the store
  * has room); else, and in UDAX_MAP_PTE mappings, 4 KiB at a time. A
  * sequential run of faults maps ahead, up to 64 MiB at once. len >= 2 MiB
- * gives a 2 MiB-aligned address. */
+ * gives a 2 MiB-aligned address. A child of fork() inherits the mapping if
+ * its store was opened shared and flags has no UDAX_MAP_DONTFORK, MAP_SHARED:
+ * parent and child see each other's writes (the child joins the store in
+ * its fork handler, about 2 ms, and leaves it when it unmaps the last
+ * mapping it inherited, or exits); otherwise the child's copy is
+ * inaccessible (SIGSEGV) or, with UDAX_MAP_DONTFORK, absent. */
 UDAX_API int udax_mmap2(struct udax_file *f, uint64_t off, size_t len, int prot, int flags,
 			void **addr);
 
@@ -319,7 +325,10 @@ UDAX_API int udax_mmap2(struct udax_file *f, uint64_t off, size_t len, int prot,
 UDAX_API int udax_mmap(struct udax_file *f, uint64_t off, size_t len, int prot,
 	      void **addr);
 
-/* Unmap a whole mapping made by udax_mmap (addr and len as returned). */
+/* Unmap a whole mapping made by udax_mmap (addr and len as returned). In
+ * a fork() child, unmapping the last mapping it inherited of a store takes
+ * the child out of the store (a close of its own, which checkpoints; its
+ * error is returned). */
 UDAX_API int udax_munmap(void *addr, size_t len);
 
 /* Write back the pages of [addr, addr+len) of a udax mapping. flags:

@@ -3,8 +3,9 @@
  * fork_child_never_reads_zeros: a child of fork() of a process with a udax
  * mapping touches it. Every access, to a page the parent had faulted in, to
  * one it had not (data written by pwrite), and to a hole, either sees the
- * file's bytes or raises SIGSEGV in the child (a clean fault: the mapping
- * is not inherited); a read never returns zeros where the file has data,
+ * file's bytes (the mapping is inherited: fork_child_shares_mappings) or
+ * raises SIGSEGV in the child (a clean fault: not inherited, as in a
+ * sanitizer build); a read never returns zeros where the file has data,
  * and a write either reaches the file (the parent reads it back) or faults.
  * The old code gave the child zeros (userfaultfd) or served its faults from
  * a private copy of the index and allocator, losing its writes (SIGSEGV

@@ -15,8 +15,8 @@
  *
  * Why refuse inherited handles: a child of fork() has a copy of the store's
  * index and allocator, not the parent's; using it would allocate blocks
- * the parent may allocate too (mm/vma_registry.c explains what the child's
- * mappings become), and closing the store would write the copy's stale
+ * the parent may allocate too (fork.c gives the child its own handle for
+ * the mappings it inherits), and closing the store would write the copy's stale
  * metadata over the parent's. The check asks the kernel for the pid (0.2
  * us): a child made without fork handlers (the fork syscall, _Fork()) is
  * caught too.
