@@ -18,9 +18,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "udax.h"
 
 #define MODES 5
@@ -38,21 +38,6 @@ static const struct {
 	{ "udax, inherited, child reads nothing", true, false, false },
 	{ "udax UDAX_MAP_DONTFORK, child reads nothing", true, true, false },
 };
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void check(const char *what, long ret)
 {
@@ -86,7 +71,7 @@ static double measure(struct udax_file *f, int host_fd, unsigned m, int forks)
 		 MAP_FAILED)
 		check("mmap", -1);
 	read_pages(map);
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < forks; i++) {
 		pid_t pid = fork();
 
@@ -95,7 +80,7 @@ static double measure(struct udax_file *f, int host_fd, unsigned m, int forks)
 		check("fork", pid < 0);
 		check("child", waitpid(pid, &status, 0) != pid || status != 0);
 	}
-	t0 = (now() - t0) / forks * 1e3;
+	t0 = (bench_now() - t0) / forks * 1e3;
 	check("unmap", mode[m].udax ? udax_munmap(map, BYTES) : munmap(map, BYTES));
 	return t0;
 }
@@ -134,11 +119,8 @@ int main(int argc, char **argv)
 			ms[m][r] = measure(f, fd, m, forks);
 	printf("ms per fork + child + waitpid, a 64 MiB mapping read by the parent, %d runs of %d "
 	       "(min / median / max):\n", runs, forks);
-	for (unsigned m = 0; m < MODES; m++) {
-		qsort(ms[m], (size_t)runs, sizeof(double), cmp);
-		printf("  %-44s %7.2f / %7.2f / %7.2f\n", mode[m].name, ms[m][0], ms[m][runs / 2],
-		       ms[m][runs - 1]);
-	}
+	for (unsigned m = 0; m < MODES; m++)
+		bench_report(mode[m].name, ms[m], runs, 2);
 	check("close", udax_close(f));
 	check("store close", udax_store_close(s));
 	close(fd);

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "udax.h"
 
 #define MODES 5
@@ -31,21 +31,6 @@ static const struct {
 	{ "shared read-only, beside a member", UDAX_STORE_RDONLY, true },
 };
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void check(const char *what, int ret)
 {
 	if (ret) {
@@ -62,12 +47,12 @@ static double measure(const char *path, unsigned m, int opens)
 
 	if (mode[m].beside_member)
 		check("open the member", udax_store_open(path, 0, &member));
-	t0 = now();
+	t0 = bench_now();
 	for (int i = 0; i < opens; i++) {
 		check(mode[m].name, udax_store_open(path, mode[m].flags, &s));
 		check("close", udax_store_close(s));
 	}
-	t0 = (now() - t0) / opens * 1e6;
+	t0 = (bench_now() - t0) / opens * 1e6;
 	if (member)
 		check("close the member", udax_store_close(member));
 	return t0;
@@ -90,11 +75,8 @@ int main(int argc, char **argv)
 			us[m][r] = measure(path, m, opens);
 	printf("us per udax_store_open + udax_store_close, 1 GiB store, %d runs of %d "
 	       "(min / median / max):\n", runs, opens);
-	for (unsigned m = 0; m < MODES; m++) {
-		qsort(us[m], (size_t)runs, sizeof(double), cmp);
-		printf("  %-34s %8.0f / %8.0f / %8.0f\n", mode[m].name, us[m][0], us[m][runs / 2],
-		       us[m][runs - 1]);
-	}
+	for (unsigned m = 0; m < MODES; m++)
+		bench_report(mode[m].name, us[m], runs, 0);
 	unlink(path);
 	rmdir(dir);
 	return 0;
