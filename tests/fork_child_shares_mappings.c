@@ -9,7 +9,8 @@
  * child's mapping; a grandchild inherits the child's; udax_msync() works
  * in the child. A UDAX_MAP_DONTFORK mapping leaves its addresses free in
  * the child. Once the child unmapped what it inherited it holds nothing of
- * the store: an exclusive open succeeds while it lives. Both delivery
+ * the store, nor does a child that exec'd: an exclusive open succeeds
+ * while they live. Both delivery
  * modes; one mapping 4 KiB only, one with 2 MiB faults. The old code gave
  * the child PROT_NONE (SIGSEGV, caught here). Plain build only: a
  * sanitizer build does not inherit (fork.c).
@@ -143,8 +144,8 @@ static void scenario(void *arg)
 	struct udax_store *s, *x;
 	struct udax_file *f;
 	char *dontfork;
-	int status;
-	pid_t pid;
+	int status, hold[2];
+	pid_t pid, exec_pid;
 
 	test_install_sigsegv_catcher();	/* before udax: udax chains to it */
 	setenv("UDAX_DELIVERY", arg, 1);
@@ -181,14 +182,26 @@ static void scenario(void *arg)
 
 	xproc_test_wait(&sh->child_unmapped, 1);
 	CHECK_EQ(word_of((char *)maps[1], GRAND, 0), test_page_stamp('g', GRAND));
+	/* A child that execs leaves the store with its address space. */
+	CHECK(pipe(hold) == 0);
+	exec_pid = fork();
+	CHECK(exec_pid >= 0);
+	if (exec_pid == 0) {
+		dup2(hold[0], 0);
+		close(hold[1]);
+		execl("/bin/sh", "sh", "-c", "read line", (char *)NULL);
+		_exit(127);
+	}
+	close(hold[0]);
 	CHECK_EQ(udax_munmap(maps[0], PAGES * PG), 0);
 	CHECK_EQ(udax_munmap(maps[1], PAGES * PG), 0);
 	CHECK_EQ(udax_munmap(dontfork, PG), 0);
 	CHECK_EQ(udax_close(f), 0);
 	CHECK_EQ(udax_store_close(s), 0);
-	/* The child lives on, holding nothing of the store. */
+	/* The children live on, holding nothing of the store. */
 	CHECK(udax_store_open(path, UDAX_STORE_EXCLUSIVE, &x) == 0,
-	      "an exclusive open beside the child that unmapped: %s", udax_strerror_detail());
+	      "an exclusive open beside the child that unmapped and the one that exec'd: %s",
+	      udax_strerror_detail());
 	CHECK_EQ(udax_open(x, "f", O_RDONLY, &f), 0);
 	for (uint64_t p = DISJOINT; p < DISJOINT + 100; p++) {
 		uint64_t got = 0;
@@ -199,6 +212,10 @@ static void scenario(void *arg)
 	CHECK_EQ(udax_close(f), 0);
 	CHECK_EQ(udax_store_close(x), 0);
 	xproc_test_raise(&sh->release);
+	CHECK(write(hold[1], "\n", 1) == 1);
+	close(hold[1]);
+	CHECK(waitpid(exec_pid, &status, 0) == exec_pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the child that exec'd: status %#x", status);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child %s %d", (char *)arg,
 	      WIFEXITED(status) ? "exited" : "killed by signal",
