@@ -42,8 +42,9 @@
  * message on stderr at the fork, those of a file removed, or a store
  * renamed, between the fork and the child's join, all of a store whose
  * join fails (64 members, no room, descriptors or memory), and all in a
- * build with AddressSanitizer or ThreadSanitizer, which cannot start a
- * thread in a fork child of a process with threads.
+ * program with AddressSanitizer or ThreadSanitizer (the library or the
+ * program built with one: its runtime's symbol is there), which cannot
+ * start a thread in a fork child of a process with threads.
  *
  * Locks: those of the layers, in the order above; the child's inheritance
  * takes what an open and a mapping take (handles.h).
@@ -63,16 +64,10 @@
 #include "mm/missing.h"
 #include "mm/vma_registry.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define FORK_CHILD_MAY_START_THREADS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define FORK_CHILD_MAY_START_THREADS 0
-#endif
-#endif
-#ifndef FORK_CHILD_MAY_START_THREADS
-#define FORK_CHILD_MAY_START_THREADS 1
-#endif
+/* The sanitizer runtimes: present (non-NULL) in a program built with
+ * AddressSanitizer or ThreadSanitizer, the library or the program. */
+extern void __asan_init(void) __attribute__((weak));
+extern void __tsan_init(void) __attribute__((weak));
 
 static void fork_prepare(void)
 {
@@ -152,8 +147,8 @@ static int inherit_store_open(const struct udax_store *parent, struct udax_store
 	int ret;
 
 	*why = "";
-	if (!FORK_CHILD_MAY_START_THREADS) {
-		*why = "a sanitizer build cannot start threads in a fork child";
+	if (__asan_init || __tsan_init) {
+		*why = "a program with a sanitizer cannot start threads in a fork child";
 		return -ENOTSUP;
 	}
 	if (!parent->path) {
