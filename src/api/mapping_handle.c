@@ -80,7 +80,7 @@ int mapping_create(struct udax_file *f, uint64_t off, size_t len, int prot, int 
 int mapping_remove(void *addr, size_t len)
 {
 	struct udax_vma *vma = vma_unregister(addr, len);
-	struct udax_store *s;
+	struct udax_store *inherited;
 	struct inode *ino;
 	int ret, closed;
 
@@ -88,13 +88,15 @@ int mapping_remove(void *addr, size_t len)
 		return detail_set(-EINVAL, "no udax mapping at addr of len bytes (a whole mapping, "
 				  "as udax_mmap2() returned it)");
 	ino = vma->inode;
-	s = ino->handle;
+	/* Read before the put: once the file is closed, another thread may
+	 * close an application's store. */
+	inherited = ino->handle->inherited ? ino->handle : NULL;
 	ret = inode_fsync_if_dirty(ino);
 	inode_put(ino);
 	free(vma);
-	if (!s->inherited)
+	if (!inherited)
 		return ret;
-	closed = mapping_inherited_gone(s);
+	closed = mapping_inherited_gone(inherited);
 	return ret ? ret : closed;
 }
 
