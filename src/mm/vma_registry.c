@@ -21,9 +21,9 @@
  * vma_registry_fork_child() makes every mapping PROT_NONE memory that udax
  * does not know (an access raises SIGSEGV) and hands them to the library's
  * fork handler (api/fork.c), which makes them udax mappings of the child
- * again where it can (a store shared by processes); a mapping made with
- * UDAX_MAP_DONTFORK is unmapped instead, as the kernel's MADV_DONTFORK
- * leaves nothing in the child. A child made without fork handlers (a raw
+ * again where it can (a store shared by processes), and unmaps those made
+ * with UDAX_MAP_DONTFORK, as the kernel's MADV_DONTFORK leaves nothing in
+ * the child. A child made without fork handlers (a raw
  * fork or clone syscall, _Fork()) inherits the pages udax installed but
  * not the missing ones (MADV_DONTFORK, missing.c), and its faults are not
  * served (vma.owner, delivery/delivery.c).
@@ -55,28 +55,35 @@ void vma_registry_fork_parent(void)
 	mutex_unlock(&registry_lock);
 }
 
+bool vma_registry_any_locked(bool (*pred)(const struct udax_vma *vma))
+{
+	for (const struct udax_vma *vma = registry; vma; vma = vma->next)
+		if (pred(vma))
+			return true;
+	return false;
+}
+
 /* In the child, single-threaded: no lock is needed, and the parent's
  * registry_lock state (held by prepare) is dropped. */
 struct udax_vma *vma_registry_fork_child(void)
 {
-	struct udax_vma *inherited = NULL, *vma, *next;
+	struct udax_vma *kept = NULL, *vma, *next;
 
 	for (vma = registry; vma; vma = next) {
 		next = vma->next;
-		if (!vma->dontfork &&
-		    mmap(vma->addr, vma->len, PROT_NONE,
+		if (mmap(vma->addr, vma->len, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED) {
-			vma->next = inherited;
-			inherited = vma;
+			vma->next = kept;
+			kept = vma;
 			continue;
 		}
-		munmap(vma->addr, vma->len);	/* UDAX_MAP_DONTFORK, or past vm.max_map_count */
+		munmap(vma->addr, vma->len);	/* past vm.max_map_count */
 	}
 	for (vma = unmapping; vma; vma = vma->next)
 		munmap(vma->addr, vma->len);
 	registry = unmapping = NULL;	/* the other copies are the parent's to free */
 	mutex_init(&registry_lock);
-	return inherited;
+	return kept;
 }
 
 struct udax_vma *vma_get(const void *addr)

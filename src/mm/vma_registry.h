@@ -10,6 +10,7 @@
 #ifndef UDAX_MM_VMA_REGISTRY_H
 #define UDAX_MM_VMA_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,13 +38,15 @@ uint64_t vma_evict_all(void);
 
 /* fork(): prepare takes the registry lock (no mapping comes or goes
  * across the fork), parent releases it. child (in the child) makes every
- * mapping PROT_NONE memory udax does not know, but unmaps those made with
- * dontfork (and those being unmapped), empties the registry and returns
- * the PROT_NONE ones, linked by next, still pointing to the parent's
- * inodes: the caller makes them mappings of the child's own, or frees
- * them. */
+ * mapping PROT_NONE memory udax does not know (unmapping those being
+ * unmapped), empties the registry and returns them, linked by next, still
+ * pointing to the parent's inodes: the caller makes them mappings of the
+ * child's own, or unmaps or leaves them, and frees them. */
 void vma_registry_fork_prepare(void);
 void vma_registry_fork_parent(void);
 struct udax_vma *vma_registry_fork_child(void);
+/* Whether pred holds for a mapping of the process. Context: the registry
+ * lock held (vma_registry_fork_prepare()). */
+bool vma_registry_any_locked(bool (*pred)(const struct udax_vma *vma));
 
 #endif /* UDAX_MM_VMA_REGISTRY_H */
