@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * fork_while_faulting: the main thread forks while other threads of the
- * process fault pages in, write through the mapping and write back (an
- * msync loop) a shared store's file (issue 14, stage 4). Each child reads
+ * process fault pages in, write through the mapping, write back (an msync
+ * loop) a shared store's file and check the store (refused: -EBUSY)
+ * (issue 14, stage 4). Each child reads
  * every page through the mapping it inherited (never zeros: every page
  * holds data) and writes its own word into pages chosen by the seed, then
  * exits without syncing. Afterwards the parent's view has every child's
@@ -11,6 +12,7 @@
  * it nor to the child's exit. Seeded, FORKS children one at a time. Plain
  * build only: a sanitizer build does not inherit (fork.c).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,6 +44,17 @@ static void *writer(void *arg)
 
 		((volatile uint64_t *)map)[p * (PG / 8)] = (p << 32) | n++;
 	}
+	return NULL;
+}
+
+/* udax_store_check() of the store, refused beside members (-EBUSY), but
+ * holding its reader byte for a moment each time: a child joining then
+ * was refused too, and lost its mappings (the second adversarial pass of
+ * stage 4). */
+static void *checker(void *arg)
+{
+	while (!atomic_load(&stop))
+		CHECK_EQ(udax_store_check(arg, 0), -EBUSY);
 	return NULL;
 }
 
@@ -120,7 +133,7 @@ int main(void)
 	const char *path;
 	struct udax_store *s;
 	struct udax_file *f;
-	pthread_t t[2];
+	pthread_t t[3];
 	int status;
 
 	test_init("fork_while_faulting", 120);
@@ -143,6 +156,7 @@ int main(void)
 			    (void **)&map), 0);
 	CHECK(pthread_create(&t[0], NULL, writer, NULL) == 0);
 	CHECK(pthread_create(&t[1], NULL, syncer, NULL) == 0);
+	CHECK(pthread_create(&t[2], NULL, checker, (void *)path) == 0);
 	for (unsigned c = 0; c < FORKS; c++) {
 		pid_t pid = fork();
 
@@ -158,6 +172,7 @@ int main(void)
 	atomic_store(&stop, 1);
 	pthread_join(t[0], NULL);
 	pthread_join(t[1], NULL);
+	pthread_join(t[2], NULL);
 	check_children("the parent's mapping", mapped_word);
 	CHECK_EQ(udax_msync(map, PAGES * PG, MS_SYNC), 0);
 	CHECK_EQ(udax_munmap(map, PAGES * PG), 0);

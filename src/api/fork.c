@@ -32,14 +32,16 @@
  * its pages fault in from the store's one page cache. At once, in the
  * handler, not at the child's first fault: the join starts the member's
  * agent thread, which a signal handler cannot do. And the parent's fork()
- * returns only once the child is done (a pipe made in prepare, whose write
- * end the child closes, or its death or exec): as with the kernel, whose
- * fork() returns with the child's mappings holding their files, the
- * parent may then close, unmap, remove or exit at once. Before, a parent
- * that exited right after fork (a daemon's start), as the store's last
- * process, took the region with it before the child joined, and the child
- * lost its mappings in 7-40% of runs (the adversarial pass). The hidden handle is
- * closed when the child unmaps the last mapping it inherited; a child that
+ * returns only once the child is done (a pipe made in prepare: the child
+ * writes its pid, then a byte when done; or it dies or execs; or the
+ * parent sees it stopped or traced, or it never began: inherit_wait()),
+ * as with the kernel, whose fork() returns with the child's mappings
+ * holding their files: the parent may then close, unmap, remove or exit
+ * at once. Before, a parent that exited right after fork (a daemon's
+ * start), as the store's last process, took the region with it before
+ * the child joined, and the child lost its mappings in 7-40% of runs (the
+ * adversarial pass). The hidden handle is closed when the child unmaps
+ * the last mapping it inherited; a child that
  * exits first leaves it as any process killed does (xproc.h).
  *
  * Not inherited, each left PROT_NONE (an access raises SIGSEGV, the
@@ -63,8 +65,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/handles.h"
@@ -89,8 +93,16 @@ static bool inheritable(const struct udax_vma *vma)
 	return !vma->dontfork && vma->inode->handle->share;
 }
 
+/* The forking thread's signal mask before fork_prepare() blocked the
+ * application's asynchronous signals until the fork is over: a handler
+ * that forks again would wait for the locks this fork holds (found by the
+ * second adversarial pass: a SIGALRM handler forking), and no handler may
+ * touch a mapping the child has half made. */
+static __thread sigset_t fork_mask;
+
 static void fork_prepare(void)
 {
+	delivery_signals_block(&fork_mask);
 	vma_registry_fork_prepare();
 	store_fd_fork_prepare();
 	xproc_fork_prepare();
@@ -104,14 +116,66 @@ static void fork_prepare(void)
 		inherit_done[0] = inherit_done[1] = -1;
 }
 
-/* Wait until the child has inherited its mappings (EOF: its write end is
- * closed), then close the pipe. */
+/* How the parent waits: in slices, looking at the child between them; at
+ * most START_MS for a child that never began its handler (a debugger
+ * holds a new child stopped from its creation: gdb's detach-on-fork off),
+ * at most MAX_MS in all (no /proc to look at the child). */
+#define INHERIT_SLICE_MS 50
+#define INHERIT_START_MS 1000
+#define INHERIT_MAX_MS 10000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Whether pid runs (or sleeps): not stopped, traced, a zombie or gone, as
+ * /proc/PID/stat's state says; true when that cannot be read. */
+static bool child_runs(pid_t pid)
+{
+	char path[64], stat[512], *close_paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	stat[n] = '\0';
+	close_paren = strrchr(stat, ')');
+	return !close_paren || !strchr("TtZX", close_paren[2]);
+}
+
+/* Wait until the child says it is done (a byte after its pid), dies (EOF),
+ * or cannot go on: stopped, traced, or never begun (see above). A process
+ * made without fork handlers meanwhile by another thread (the raw fork
+ * system call) may hold the write end: the done byte, not EOF, ends the
+ * wait. (The application's signals are blocked: fork_mask.) */
 static void inherit_wait(int done)
 {
-	char c;
+	uint64_t start = now_ms();
+	struct pollfd pfd = { .fd = done, .events = POLLIN };
+	pid_t child = 0;
 
-	while (read(done, &c, 1) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		uint64_t waited = now_ms() - start;
+
+		if (poll(&pfd, 1, INHERIT_SLICE_MS) > 0) {
+			if (child || read(done, &child, sizeof(child)) != sizeof(child))
+				break;	/* the done byte, EOF, or no pid: done either way */
+			continue;
+		}
+		if ((!child && waited >= INHERIT_START_MS) || waited >= INHERIT_MAX_MS ||
+		    (child && !child_runs(child)))
+			break;
+	}
 	close(done);
 }
 
@@ -130,6 +194,7 @@ static void fork_parent(void)
 	vma_registry_fork_parent();
 	if (done >= 0)
 		inherit_wait(done);
+	delivery_signals_restore(&fork_mask);
 	errno = saved_errno;
 }
 
@@ -249,25 +314,33 @@ static void inherit_store(const struct udax_store *parent, struct udax_vma *vmas
 			lost == 1 ? "it is" : "they are");
 }
 
-static void fork_child(void)
+/* Tell the parent (waiting in inherit_wait()) len bytes of buf; it may
+ * have stopped waiting: the SIGPIPE that brings is blocked (fork_mask),
+ * and discarded before the child's signals are restored (the child's
+ * pending signals began empty at the fork). */
+static void parent_tell(int done, const void *buf, size_t len)
 {
-	int saved_errno = errno, done = inherit_done[1];
-	struct udax_vma *kept, *dontfork = NULL;
-	sigset_t saved;
+	(void)!write(done, buf, len);
+}
 
-	if (done >= 0)
-		close(inherit_done[0]);
-	inherit_done[0] = inherit_done[1] = -1;
-	radix_fork_child();
-	delivery_fork_child();
-	missing_fork_child();
-	xproc_fork_child();
-	store_fd_fork_child();
-	kept = vma_registry_fork_child();
-	if (!kept)
-		goto out;
-	/* No handler of the application may touch a mapping half made. */
-	delivery_signals_block(&saved);
+static void sigpipe_discard(void)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t pipe_only;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	while (sigtimedwait(&pipe_only, NULL, &now) == SIGPIPE)
+		;
+}
+
+/* Split kept (every mapping the child has, PROT_NONE) by store and
+ * inherit each store's; unmap the UDAX_MAP_DONTFORK ones after, so that
+ * the joins' own mappings did not take their addresses. */
+static void inherit_all(struct udax_vma *kept)
+{
+	struct udax_vma *dontfork = NULL;
+
 	while (kept) {
 		const struct udax_store *parent = kept->inode->handle;
 		struct udax_vma *mine = NULL, **link = &kept;
@@ -291,8 +364,6 @@ static void fork_child(void)
 		if (mine)
 			inherit_store(parent, mine);
 	}
-	/* Only now, so that the join's own mappings did not take their
-	 * addresses. */
 	while (dontfork) {
 		struct udax_vma *vma = dontfork;
 
@@ -300,10 +371,34 @@ static void fork_child(void)
 		munmap(vma->addr, vma->len);
 		free(vma);
 	}
-	delivery_signals_restore(&saved);
-out:
-	if (done >= 0)
-		close(done);	/* the parent's fork() returns */
+}
+
+static void fork_child(void)
+{
+	int saved_errno = errno, done = inherit_done[1], parents_end = inherit_done[0];
+	struct udax_vma *kept;
+	pid_t self;
+
+	inherit_done[0] = inherit_done[1] = -1;
+	if (done >= 0) {
+		close(parents_end);
+		self = getpid();
+		parent_tell(done, &self, sizeof(self));	/* the parent looks at it */
+	}
+	radix_fork_child();
+	delivery_fork_child();
+	missing_fork_child();
+	xproc_fork_child();
+	store_fd_fork_child();
+	kept = vma_registry_fork_child();
+	if (kept)
+		inherit_all(kept);
+	if (done >= 0) {
+		parent_tell(done, "d", 1);	/* the parent's fork() returns */
+		close(done);
+		sigpipe_discard();
+	}
+	delivery_signals_restore(&fork_mask);
 	errno = saved_errno;	/* fork() returns 0 with errno as it was */
 }
 

@@ -98,6 +98,25 @@ static bool store_member_free(struct xproc_region *r)
 	return false;
 }
 
+/* Whether the reader byte is let go within XPROC_LIVENESS_MS. Asked by a
+ * joiner beside members: no reader is ever let in beside members, so one
+ * holding its byte then is a reader (a udax_store_check(), udax fsck, a
+ * read-only open) that took it and is about to see the members' byte and
+ * give its own back. Without the wait such a passing check refused a
+ * member that joined (a fork child, which lost its mappings: found by the
+ * second adversarial pass of stage 4). */
+static bool store_reader_leaves(struct xproc_region *r)
+{
+	const struct timespec pause = { 0, XPROC_LIVENESS_MS * 1000000L / 100 };
+
+	for (int tries = 0; tries < 100; tries++) {
+		nanosleep(&pause, NULL);
+		if (!xproc_byte_held(r->member_fd, XPROC_STORE_READER))
+			return true;
+	}
+	return false;
+}
+
 /* Hold the store's member byte for reading; alone in the region, first
  * check that no member of another region holds it. */
 static int store_member_take(struct xproc_region *r, bool alone, char *why, size_t why_len)
@@ -111,7 +130,8 @@ static int store_member_take(struct xproc_region *r, bool alone, char *why, size
 		return -EBUSY;
 	}
 	/* Taken, then tested, as a reader does the other way round. */
-	if (xproc_byte_held(r->member_fd, XPROC_STORE_READER)) {
+	if (xproc_byte_held(r->member_fd, XPROC_STORE_READER) &&
+	    (alone || !store_reader_leaves(r))) {
 		(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
 		snprintf(why, why_len, "the store is open read-only by a process outside its "
 			 "shared region (one that may only read the store file, or opened it "
