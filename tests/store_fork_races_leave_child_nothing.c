@@ -38,6 +38,17 @@
 static const char *store;
 static atomic_int stop;
 
+/* Map the first page of f (not inherited: see above), read it, unmap. */
+static void map_read_unmap(struct udax_file *f)
+{
+	void *map;
+
+	if (udax_mmap2(f, 0, 4096, PROT_READ, UDAX_MAP_DONTFORK, &map))
+		return;
+	(void)*(volatile char *)map;
+	udax_munmap(map, 4096);
+}
+
 static void *opener(void *arg)
 {
 	static const unsigned modes[OPENERS] = {
@@ -48,15 +59,11 @@ static void *opener(void *arg)
 	while (!atomic_load(&stop)) {
 		struct udax_store *s;
 		struct udax_file *f;
-		void *map;
 
 		if (udax_store_open(store, mode, &s))
 			continue;
 		if (!udax_open(s, "f", O_RDONLY, &f)) {
-			if (!udax_mmap2(f, 0, 4096, PROT_READ, UDAX_MAP_DONTFORK, &map)) {
-				(void)*(volatile char *)map;
-				udax_munmap(map, 4096);
-			}
+			map_read_unmap(f);
 			udax_close(f);
 		}
 		udax_store_close(s);
@@ -70,18 +77,13 @@ static void *mapper(void *arg)
 {
 	struct udax_store *s;
 	struct udax_file *f;
-	void *map;
 
 	(void)arg;
 	if (udax_store_open(store, 0, &s))
 		return NULL;
 	if (!udax_open(s, "f", O_RDONLY, &f)) {
-		while (!atomic_load(&stop)) {
-			if (udax_mmap2(f, 0, 4096, PROT_READ, UDAX_MAP_DONTFORK, &map))
-				continue;
-			(void)*(volatile char *)map;
-			udax_munmap(map, 4096);
-		}
+		while (!atomic_load(&stop))
+			map_read_unmap(f);
 		udax_close(f);
 	}
 	udax_store_close(s);

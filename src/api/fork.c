@@ -82,10 +82,10 @@
 extern void __asan_init(void) __attribute__((weak));
 extern void __tsan_init(void) __attribute__((weak));
 
-/* This thread's fork, while its handlers run: a pipe whose write end the
- * child closes once it has inherited (or dies, or execs), so that the
- * parent's fork() returns only then (see the file comment); -1: no
- * mapping to inherit, no wait. */
+/* This thread's fork, while its handlers run: a pipe on which the child
+ * writes its pid, then a byte once it has inherited (or it dies, or
+ * execs), so that the parent's fork() returns only then (inherit_wait());
+ * -1: no mapping to inherit, no wait. */
 static __thread int inherit_done[2] = { -1, -1 };
 
 static bool inheritable(const struct udax_vma *vma)
@@ -314,15 +314,10 @@ static void inherit_store(const struct udax_store *parent, struct udax_vma *vmas
 			lost == 1 ? "it is" : "they are");
 }
 
-/* Tell the parent (waiting in inherit_wait()) len bytes of buf; it may
- * have stopped waiting: the SIGPIPE that brings is blocked (fork_mask),
- * and discarded before the child's signals are restored (the child's
- * pending signals began empty at the fork). */
-static void parent_tell(int done, const void *buf, size_t len)
-{
-	(void)!write(done, buf, len);
-}
-
+/* The parent may have stopped waiting (inherit_wait()): the SIGPIPE a
+ * write to it then brings is blocked (fork_mask), and discarded before the
+ * child's signals are restored (the child's pending signals began empty at
+ * the fork). */
 static void sigpipe_discard(void)
 {
 	const struct timespec now = { 0, 0 };
@@ -383,7 +378,7 @@ static void fork_child(void)
 	if (done >= 0) {
 		close(parents_end);
 		self = getpid();
-		parent_tell(done, &self, sizeof(self));	/* the parent looks at it */
+		(void)!write(done, &self, sizeof(self));	/* the parent looks at it */
 	}
 	radix_fork_child();
 	delivery_fork_child();
@@ -394,7 +389,7 @@ static void fork_child(void)
 	if (kept)
 		inherit_all(kept);
 	if (done >= 0) {
-		parent_tell(done, "d", 1);	/* the parent's fork() returns */
+		(void)!write(done, "d", 1);	/* the parent's fork() returns */
 		close(done);
 		sigpipe_discard();
 	}
