@@ -82,46 +82,45 @@ static int slot_claim(struct xproc_region *r, char *why, size_t why_len)
 	return -EBUSY;
 }
 
-/* Whether the member byte can be write-locked (nobody holds it), asked
- * again for up to XPROC_LIVENESS_MS: a member that just died released its
- * region file's locks, but the kernel closes its descriptors one by one,
- * and the store's may still be open for a moment. */
-static bool store_member_free(struct xproc_region *r)
+/* Whether ready(r) holds, asked again for up to XPROC_LIVENESS_MS. */
+static bool ready_within_liveness(struct xproc_region *r, bool (*ready)(struct xproc_region *r))
 {
 	const struct timespec pause = { 0, XPROC_LIVENESS_MS * 1000000L / 20 };
 
 	for (int tries = 0; tries < 20; tries++) {
-		if (xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_WRLCK, XPROC_STORE_MEMBER) == 0)
+		if (ready(r))
 			return true;
 		nanosleep(&pause, NULL);
 	}
 	return false;
 }
 
-/* Whether the reader byte is let go within XPROC_LIVENESS_MS. Asked by a
- * joiner beside members: no reader is ever let in beside members, so one
- * holding its byte then is a reader (a udax_store_check(), udax fsck, a
- * read-only open) that took it and is about to see the members' byte and
- * give its own back. Without the wait such a passing check refused a
- * member that joined (a fork child, which lost its mappings: found by the
- * second adversarial pass of stage 4). */
-static bool store_reader_leaves(struct xproc_region *r)
+/* Whether the member byte can be write-locked (nobody holds it; taken if
+ * so). Asked for a while: a member that just died released its region
+ * file's locks, but the kernel closes its descriptors one by one, and the
+ * store's may still be open for a moment. */
+static bool store_member_free(struct xproc_region *r)
 {
-	const struct timespec pause = { 0, XPROC_LIVENESS_MS * 1000000L / 100 };
+	return xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_WRLCK, XPROC_STORE_MEMBER) == 0;
+}
 
-	for (int tries = 0; tries < 100; tries++) {
-		nanosleep(&pause, NULL);
-		if (!xproc_byte_held(r->member_fd, XPROC_STORE_READER))
-			return true;
-	}
-	return false;
+/* Whether the reader byte is free. Asked for a while by a joiner beside
+ * members: no reader is ever let in beside members, so one holding its
+ * byte then is a reader (a udax_store_check(), udax fsck, a read-only
+ * open) that took it and is about to see the members' byte and give its
+ * own back. Asked once, such a passing check refused a member that joined
+ * (a fork child, which lost its mappings: found by the second adversarial
+ * pass of stage 4). */
+static bool store_reader_gone(struct xproc_region *r)
+{
+	return !xproc_byte_held(r->member_fd, XPROC_STORE_READER);
 }
 
 /* Hold the store's member byte for reading; alone in the region, first
  * check that no member of another region holds it. */
 static int store_member_take(struct xproc_region *r, bool alone, char *why, size_t why_len)
 {
-	if ((alone && !store_member_free(r)) ||
+	if ((alone && !ready_within_liveness(r, store_member_free)) ||
 	    xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_RDLCK, XPROC_STORE_MEMBER)) {
 		snprintf(why, why_len, "the store is in use by processes outside the shared "
 			 "region %s (its file was removed under them, they use another "
@@ -130,8 +129,7 @@ static int store_member_take(struct xproc_region *r, bool alone, char *why, size
 		return -EBUSY;
 	}
 	/* Taken, then tested, as a reader does the other way round. */
-	if (xproc_byte_held(r->member_fd, XPROC_STORE_READER) &&
-	    (alone || !store_reader_leaves(r))) {
+	if (!store_reader_gone(r) && (alone || !ready_within_liveness(r, store_reader_gone))) {
 		(void)xproc_byte_lock(r->member_fd, F_OFD_SETLK, F_UNLCK, XPROC_STORE_MEMBER);
 		snprintf(why, why_len, "the store is open read-only by a process outside its "
 			 "shared region (one that may only read the store file, or opened it "
