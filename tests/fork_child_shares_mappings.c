@@ -55,10 +55,19 @@ static uint64_t word_of(char *map, uint64_t page, unsigned word)
 	return v;
 }
 
+/* Both sides at step n. The parent names its child (child_pid): should
+ * the child die (a failed check, SIGSEGV in an uninherited mapping), the
+ * parent fails at once instead of waiting for the watchdog. */
+static pid_t child_pid;
+
 static void barrier(uint32_t n)
 {
 	xproc_test_raise(&sh->step);
-	xproc_test_wait(&sh->step, 2 * n);
+	while (atomic_load(&sh->step) < 2 * n) {
+		xproc_test_wait_a_while(&sh->step, 2 * n, 100);
+		CHECK(!child_pid || atomic_load(&sh->step) >= 2 * n || !xproc_test_ended(child_pid),
+		      "the child ended before step %u", n);
+	}
 }
 
 /* Write this side's share of the disjoint and common pages through map. */
@@ -171,6 +180,7 @@ static void scenario(void *arg)
 		child(s, f, dontfork);
 		_exit(0);
 	}
+	child_pid = pid;
 	barrier(1);
 	write_share((char *)maps[1], false);
 	barrier(2);

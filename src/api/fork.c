@@ -269,10 +269,13 @@ static int inherit_store_open(const struct udax_store *parent, struct udax_store
 		*why = detail_text();
 		return ret;
 	}
-	if (!(*out)->share || fstat((*out)->st->fd, &st) != 0 || st.st_dev != parent->dev ||
-	    st.st_ino != parent->ino) {
-		store_handle_close(*out);
+	if (!(*out)->share)	/* a read-only open's fallback: outside the region */
+		*why = "the child can only read the store outside its region";
+	else if (fstat((*out)->st->fd, &st) != 0 || st.st_dev != parent->dev ||
+		 st.st_ino != parent->ino)
 		*why = "the store file was renamed or replaced";
+	if (**why) {
+		store_handle_close(*out);
 		return -ESTALE;
 	}
 	(*out)->inherited = true;
