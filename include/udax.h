@@ -270,6 +270,20 @@ UDAX_API int udax_fsync(struct udax_file *f);
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 
+/* A new kernel descriptor (O_CLOEXEC; read-write for a handle opened
+ * O_RDWR, else read-only) of the file's lock proxy: an empty file that
+ * every process of the store locks for this file. fcntl() record locks
+ * (F_SETLK, F_SETLKW, F_GETLK), OFD locks and flock() on it lock the udax
+ * file across processes, with the kernel's owners, conflicts, deadlock
+ * detection and release at close and at death. Lock offsets are the udax
+ * file's (SEEK_END and SEEK_CUR mean nothing on it: its size is 0). It
+ * locks this file while a handle of it is open in this process; close it
+ * with close(), and know that, as with any file, closing any descriptor
+ * of the proxy drops every POSIX lock this process holds on it (the
+ * descriptor is the lowest free number, as open()'s, for that reason). -ENOLCK if the store is open read-only and no process
+ * that opened it for writing has made the proxy yet. */
+UDAX_API int udax_lock_fd(struct udax_file *f);
+
 /* Fill st with this process's counters of store s: the fault, allocation
  * and writeback counters summed over every file it has opened or mapped
  * since udax_store_open() (files closed since included); size, blocks,

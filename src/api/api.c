@@ -169,6 +169,11 @@ int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
 	API_CALL(int, file_inherited(f), file_fstat(f, st));
 }
 
+int udax_lock_fd(struct udax_file *f)
+{
+	API_CALL(int, file_inherited(f), file_lock_fd(f));
+}
+
 int udax_store_counters(struct udax_store *s, struct udax_file_stat *st)
 {
 	API_CALL(int, store_inherited(s), file_stat_store(s, st));

@@ -82,6 +82,7 @@ int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len);
 int file_fsync(struct udax_file *f);
 /* file_stat.c */
 int file_fstat(struct udax_file *f, struct udax_file_stat *st);
+int file_lock_fd(struct udax_file *f);
 int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st);
 int file_stat_store(struct udax_store *s, struct udax_file_stat *st);
 /* Add ino's counters to its store's closed_counters, as it goes.

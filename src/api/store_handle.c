@@ -19,6 +19,7 @@
 #include "api/handles.h"
 #include "delivery/delivery.h"
 #include "mm/missing.h"
+#include "xproc/xproc.h"
 #include "udax.h"
 
 int store_path_create(const char *path, uint64_t size_bytes, unsigned flags)
@@ -160,6 +161,8 @@ int store_handle_close(struct udax_store *s)
 		return detail_set(-EBUSY, "%u file%s still open or mapped: close the handles "
 				  "and unmap the mappings first", busy, busy == 1 ? " is" : "s are");
 	ret = s->st->rdonly ? 0 : store_checkpoint(s->st);
+	if (!s->share && !s->st->rdonly)	/* alone: nobody else locks */
+		xproc_lock_proxies_remove(s->st->fd);
 	store_unload(s->st);
 	free(s->path);
 	free(s->share);

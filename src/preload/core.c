@@ -341,12 +341,11 @@ int shim_store(struct udax_store **s)
 		return ret;
 	pthread_mutex_lock(&store_lock);
 	if (!store) {
-		/* Alone: the file locks (locks.c) are this process's table
-		 * (issue 14 stage 5 shares them across processes). */
-		ret = udax_store_open(store_path, UDAX_STORE_EXCLUSIVE, &store);
+		/* Shared with every other process of the store, `udax run`
+		 * programs and API users alike (locks.c: the file locks too). */
+		ret = udax_store_open(store_path, 0, &store);
 		if (ret == -EACCES || ret == -EROFS || ret == -EPERM)
-			ret = udax_store_open(store_path,
-					      UDAX_STORE_EXCLUSIVE | UDAX_STORE_RDONLY, &store);
+			ret = udax_store_open(store_path, UDAX_STORE_RDONLY, &store);
 		if (ret && !store_said) {
 			store_said = true;
 			say("udax-preload: cannot open the store %s for the files under %s: %s%s%s",
@@ -471,6 +470,7 @@ struct shim_node *shim_node_get(const char *name)
 		if (n) {
 			strcpy(n->name, name);
 			n->refs = 1;
+			n->lock_fd = -1;
 			pthread_mutex_init(&n->append_lock, NULL);
 			n->next = nodes;
 			nodes = n;
@@ -495,6 +495,7 @@ void shim_node_put(struct shim_node *node)
 	if (node->unlinked)	/* a node exists only once the store is open */
 		(void)udax_unlink(store, node->name);
 	pthread_mutex_unlock(&nodes_lock);
+	shim_locks_node_gone(node);
 	free(node);
 }
 

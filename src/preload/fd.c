@@ -215,6 +215,7 @@ int shim_ofd_new(struct udax_file *file, const char *name, int flags, struct shi
 	atomic_init(&ofd->flags, (flags & SHOWN_FLAGS) | KERNEL_O_LARGEFILE);
 	atomic_init(&ofd->refs, 1);
 	pthread_mutex_init(&ofd->pos_lock, NULL);
+	ofd->lock_fd = -1;
 	*out = ofd;
 	return 0;
 }
@@ -327,6 +328,7 @@ int shim_dir_open(const char *path, int flags)
 				 (flags & (O_NONBLOCK | O_NOFOLLOW | O_NOATIME)));
 	atomic_init(&ofd->refs, 1);
 	pthread_mutex_init(&ofd->pos_lock, NULL);
+	ofd->lock_fd = -1;
 	fd = placeholder_open(flags);
 	ret = fd < 0 ? fd : shim_fd_install(fd, ofd);
 	shim_ofd_put(ofd);

@@ -54,6 +54,9 @@ struct shim_node {
 	unsigned refs;			/* ofds and mappings holding it */
 	bool unlinked;			/* unlinked while held: name is hidden */
 	pthread_mutex_t append_lock;	/* O_APPEND writes, one at a time */
+	int lock_fd;			/* its lock proxy, to drop the process's
+					   POSIX locks through; -1 until the
+					   first (locks.c's proxy_lock) */
 	struct shim_node *next;
 };
 
@@ -66,6 +69,9 @@ struct shim_ofd {
 	_Atomic bool dirty;		/* written since its last fsync */
 	pthread_mutex_t pos_lock;
 	uint64_t pos;
+	int lock_fd;			/* its own description of the file's lock
+					   proxy; -1 until its first lock
+					   (locks.c's proxy_lock) */
 };
 
 /* The functions of the next object (libc) the shim calls instead of its
@@ -316,8 +322,11 @@ int shim_lock_flock(struct shim_ofd *ofd, int op);
 /* A descriptor of ofd's file was closed: the process's POSIX locks on the
  * file go. */
 void shim_locks_fd_closed(const struct shim_ofd *ofd);
-/* ofd's last descriptor is gone: its OFD and flock locks go. */
-void shim_locks_ofd_gone(const struct shim_ofd *ofd);
+/* ofd's last descriptor is gone: its OFD and flock locks go (its proxy is
+ * closed). */
+void shim_locks_ofd_gone(struct shim_ofd *ofd);
+/* The node's last reference is gone: its proxy is closed. */
+void shim_locks_node_gone(struct shim_node *node);
 
 /* Whether [buf, buf+len) overlaps a udax mapping of the shim. */
 bool shim_map_overlaps(const void *buf, size_t len);

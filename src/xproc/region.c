@@ -39,6 +39,25 @@ static void store_identity(const struct stat *st, uint64_t *dev, uint64_t *ino)
 	*ino = S_ISBLK(st->st_mode) ? (uint64_t)st->st_rdev : (uint64_t)st->st_ino;
 }
 
+int xproc_store_file_path(const struct stat *store, const char *suffix, char *path,
+			  size_t len, char *why, size_t why_len)
+{
+	const char *dir = secure_getenv("UDAX_REGION_DIR");
+	uint64_t dev, ino;
+
+	if (dir && *dir && *dir != '/') {
+		snprintf(why, why_len, "UDAX_REGION_DIR must be an absolute path");
+		return -EINVAL;
+	}
+	store_identity(store, &dev, &ino);
+	if (snprintf(path, len, "%s/udax-%llx-%llx.%s", dir && *dir ? dir : "/dev/shm",
+		     (unsigned long long)dev, (unsigned long long)ino, suffix) >= (int)len) {
+		snprintf(why, why_len, "UDAX_REGION_DIR is too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 /* Where the user area and the arena go, from a layout checked in bounds:
  * page aligned after the fixed part; the mapping reaches arena_max. */
 static int region_geometry(struct xproc_region *r, const struct xproc_layout *layout,
@@ -166,9 +185,17 @@ static int region_enter(struct xproc_region *r, uint64_t dev, uint64_t ino, char
 static void region_remove_if_last(struct xproc_region *r)
 {
 	(void)xproc_byte_lock(r->fd, F_OFD_SETLK, F_UNLCK, XPROC_LOCK_PRESENT);
+	char locks[PATH_MAX];
+	size_t len = strlen(r->path) - strlen("region");
+
 	if (xproc_byte_lock(r->fd, F_OFD_SETLK, F_WRLCK, XPROC_LOCK_PRESENT) == 0 &&
-	    xproc_file_current(r))
+	    xproc_file_current(r)) {
 		unlink(r->path);
+		/* no member holds a lock proxy now, nor can one until the
+		 * next joiner has SETUP */
+		snprintf(locks, sizeof(locks), "%.*slocks", (int)len, r->path);
+		xproc_lock_proxies_remove_path(locks);
+	}
 }
 
 /* Under SETUP: give up the slot (if one was claimed) and the member byte,
@@ -215,7 +242,6 @@ int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *
 	       xproc_apply_fn apply, void *ctx, struct xproc_region **out, char *why,
 	       size_t why_len)
 {
-	const char *dir = secure_getenv("UDAX_REGION_DIR");
 	struct xproc_region *r;
 	uint64_t dev, ino;
 	struct stat st;
@@ -223,10 +249,6 @@ int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *
 
 	if (fstat(store_fd, &st) != 0)
 		return -errno;
-	if (dir && *dir && *dir != '/') {
-		snprintf(why, why_len, "UDAX_REGION_DIR must be an absolute path");
-		return -EINVAL;
-	}
 	store_identity(&st, &dev, &ino);
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -239,13 +261,9 @@ int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *
 	ret = region_geometry(r, layout, why, why_len);
 	if (ret)
 		goto err_free;
-	if (snprintf(r->path, sizeof(r->path), "%s/udax-%llx-%llx.region",
-		     dir && *dir ? dir : "/dev/shm", (unsigned long long)dev,
-		     (unsigned long long)ino) >= (int)sizeof(r->path)) {
-		snprintf(why, why_len, "UDAX_REGION_DIR is too long");
-		ret = -ENAMETOOLONG;
+	ret = xproc_store_file_path(&st, "region", r->path, sizeof(r->path), why, why_len);
+	if (ret)
 		goto err_free;
-	}
 	ret = region_setup_lock(r, store_path, &st, why, why_len);
 	if (ret)
 		goto err_free;

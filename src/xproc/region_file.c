@@ -69,6 +69,12 @@ void xproc_fork_child(void)
 	pthread_mutex_unlock(&fork_lock);
 }
 
+bool xproc_owner_may_write(const struct stat *st, const struct stat *store)
+{
+	return st->st_uid == geteuid() || st->st_uid == store->st_uid || st->st_uid == 0 ||
+	       ((store->st_mode & S_IWGRP) && st->st_gid == store->st_gid);
+}
+
 /* Whether an existing region file may be trusted: a plain file with one
  * name, made by someone who may write the store (its owner, this user,
  * root, or, for a group-writable store, a member of its group: the file
@@ -86,8 +92,7 @@ static int region_file_check(int fd, const struct stat *store, char *why, size_t
 		snprintf(why, why_len, "shared region is not a plain file");
 		return -EACCES;
 	}
-	if (st.st_uid != geteuid() && st.st_uid != store->st_uid && st.st_uid != 0 &&
-	    !((store->st_mode & S_IWGRP) && st.st_gid == store->st_gid)) {
+	if (!xproc_owner_may_write(&st, store)) {
 		snprintf(why, why_len, "shared region belongs to user %u, who may not write "
 			 "the store (made there first: the store's users need an "
 			 "UDAX_REGION_DIR only they may write)", (unsigned)st.st_uid);

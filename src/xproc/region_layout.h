@@ -163,6 +163,19 @@ struct xproc_region {
 int xproc_files_open(struct xproc_region *r, const char *store_path, const struct stat *store,
 		     char *why, size_t why_len);
 void xproc_files_close(struct xproc_region *r);
+/* Whether the file st was made by someone who may write the store: its
+ * owner, this user, root, or, for a group-writable store, a member of its
+ * group (the file has the store's group). */
+bool xproc_owner_may_write(const struct stat *st, const struct stat *store);
+/* region.c: the path, in the region directory (UDAX_REGION_DIR or
+ * /dev/shm), of the store's file with suffix ("region", "locks").
+ * Return: 0, -EINVAL (UDAX_REGION_DIR not absolute), -ENAMETOOLONG; the
+ * reason in why. */
+int xproc_store_file_path(const struct stat *store, const char *suffix, char *path,
+			  size_t len, char *why, size_t why_len);
+/* lock_proxy.c: remove the store's lock proxies. Context: the last member
+ * leaving, under SETUP (or the exclusive opener closing). */
+void xproc_lock_proxies_remove_path(const char *dir);
 /* Whether r->fd is still the file at r->path. */
 bool xproc_file_current(const struct xproc_region *r);
 /* Context: SETUP and PRESENT write-locked (alone). */

@@ -122,6 +122,22 @@ int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *
  */
 int xproc_store_reader_enter(int store_fd, char *why, size_t why_len);
 
+/*
+ * xproc_lock_proxy_open - a new open description (O_CLOEXEC; O_RDWR if
+ * writable, else O_RDONLY) of the lock proxy of file slot `slot` of the
+ * store open as store_fd: the empty file every process of the store locks
+ * for that file (lock_proxy.c). A store opened for writing makes it when
+ * missing.
+ * Return: the descriptor, or -errno with the reason in why: -ENOLCK (the
+ * store is open read-only and no proxy was made yet, or no directory
+ * could be made), -EACCES (made by a stranger), another -errno.
+ */
+int xproc_lock_proxy_open(int store_fd, uint32_t slot, bool writable, char *why,
+			  size_t why_len);
+/* Remove the lock proxies of the store open as store_fd (its exclusive
+ * opener closing; a region's last member does it for a shared store). */
+void xproc_lock_proxies_remove(int store_fd);
+
 /* fork() of a process that may be a member (the library's pthread_atfork
  * handlers call these): prepare takes the lock under which memberships'
  * descriptors are made and dropped, parent releases it, child closes its
