@@ -43,8 +43,7 @@ static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct udax_store *store;
 static uint64_t store_dev;
 static bool store_said;		/* the open failure was reported */
-static _Atomic bool forked_child;
-static _Atomic bool child_said;
+static _Atomic bool offset_said;
 /* The process this memory is the memory of: a vfork() child (posix_spawn,
  * system, Python's subprocess, dash) runs in its parent's memory until it
  * execs, and must change none of the shim's state there. */
@@ -100,8 +99,9 @@ void shim_core_fork(int phase)
 		atomic_store(&memory_owner, getpid());
 		pthread_mutex_init(&nodes_lock, NULL);
 		pthread_mutex_init(&store_lock, NULL);
-		if (store) {	/* the library refuses its handles here */
-			atomic_store(&forked_child, true);
+		if (store) {	/* the library refuses the parent's handles here:
+				   the child opens the store again on first use */
+			store = NULL;
 			library_fds_drop();
 		}
 	}
@@ -112,11 +112,6 @@ bool shim_in_vfork_child(void)
 	pid_t owner = atomic_load_explicit(&memory_owner, memory_order_relaxed);
 
 	return owner && getpid() != owner;
-}
-
-bool shim_is_child(void)
-{
-	return atomic_load_explicit(&forked_child, memory_order_relaxed);
 }
 
 int shim_path_normalize(const char *in, char *out)
@@ -278,15 +273,16 @@ int shim_entry_type(int where, const char *name)
 	return (int)st.type;
 }
 
-int shim_child_check(void)
+int shim_offset_check(struct shim_ofd *ofd)
 {
-	if (!shim_is_child())
+	if (!ofd->offset_private || (atomic_load(&ofd->flags) & O_APPEND))
 		return 0;
-	if (!atomic_exchange(&child_said, true))
-		say("udax-preload: pid %d: udax files under %s are its parent's (fork); a fork "
-		    "child cannot use the store before it execs a program: EBUSY", (int)getpid(),
-		    root);
-	return -EBUSY;
+	if (!atomic_exchange(&offset_said, true))
+		say("udax-preload: pid %d: a udax descriptor opened before fork() does not share "
+		    "its file offset with the other process: read, write and lseek at the offset "
+		    "fail (EBADF); pread, pwrite, O_APPEND writes, mmap and locks work",
+		    (int)getpid());
+	return -EBADF;
 }
 
 /* Remove the hidden files a process that died while holding unlinked
@@ -335,7 +331,7 @@ static uint64_t hash64(const void *p, size_t n, uint64_t h)
 int shim_store(struct udax_store **s)
 {
 	struct stat host;
-	int ret = shim_in_vfork_child() ? -EBUSY : shim_child_check();
+	int ret = shim_in_vfork_child() ? -EBUSY : 0;
 
 	if (ret)
 		return ret;
@@ -492,7 +488,7 @@ void shim_node_put(struct shim_node *node)
 	for (link = &nodes; *link != node; link = &(*link)->next)
 		;
 	*link = node->next;
-	if (node->unlinked)	/* a node exists only once the store is open */
+	if (node->unlinked && store)	/* (a fork child's may not be yet) */
 		(void)udax_unlink(store, node->name);
 	pthread_mutex_unlock(&nodes_lock);
 	shim_locks_node_gone(node);
@@ -603,6 +599,7 @@ int shim_store_close(void)
  * close_range, closefrom, dup2 and dup3 leave them alone (fd.c). */
 #define LIBRARY_FDS 65536
 static _Atomic uint64_t library_fds[LIBRARY_FDS / 64];
+static _Atomic uint64_t kept_fds[LIBRARY_FDS / 64];	/* of those, a child's too */
 
 int shim_fd_mark_library(int fd, bool held)
 {
@@ -613,19 +610,28 @@ int shim_fd_mark_library(int fd, bool held)
 			atomic_fetch_or(&library_fds[fd / 64], bit);
 		else
 			atomic_fetch_and(&library_fds[fd / 64], ~bit);
+		atomic_fetch_and(&kept_fds[fd / 64], ~bit);
 	}
+	return fd;
+}
+
+int shim_fd_keep_in_child(int fd)
+{
+	if (fd >= 0 && fd < LIBRARY_FDS)
+		atomic_fetch_or(&kept_fds[fd / 64], 1ull << (fd % 64));
 	return fd;
 }
 
 /* In a fork() child of a process holding the store: close the copies of
  * the library's descriptors (the store, its userfaultfd, the kept
- * stderr). The child may not use them, and the program cannot close them:
- * a daemon forked off would hold the store's lock until it exits, and
- * pipes open for as long. */
+ * stderr) but the lock proxies. The child may not use them, and the
+ * program cannot close them: a daemon forked off would hold the store's
+ * descriptions until it exits, and pipes open for as long. */
 static void library_fds_drop(void)
 {
 	for (int word = 0; word < LIBRARY_FDS / 64; word++) {
-		uint64_t bits = atomic_exchange(&library_fds[word], 0);
+		uint64_t kept = atomic_load(&kept_fds[word]);
+		uint64_t bits = atomic_fetch_and(&library_fds[word], kept) & ~kept;
 
 		while (bits) {
 			int bit = __builtin_ctzll(bits);

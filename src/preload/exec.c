@@ -14,8 +14,9 @@
  * offset, before main() runs (stdin, stdout and stderr over them where
  * they are 0, 1, 2), and takes the variable out of the environment. What
  * is not handed over: an unlinked file still open (its descriptor is EBADF
- * in the new program), locks (a new description), a fork child's
- * descriptors (the store is its parent's: no handover).
+ * in the new program), locks (a new description). A descriptor a fork
+ * child inherited stays one whose offset is private (its calls at the
+ * offset fail: shim_offset_check()).
  * Dups of one description stay one description (a shared offset).
  *
  * May call: the public API of udax.h, libc, core.c, fd.c, stdio.c.
@@ -32,6 +33,9 @@
 #include "preload/shim.h"
 
 #define HANDOVER "UDAX_SHIM_FDS"
+/* In FLAGS: the offset is private (a fork child's inherited descriptor):
+ * calls at it stay refused in the new program (shim_offset_check()). */
+#define HANDED_OFFSET_PRIVATE 0x40000000
 
 struct text {
 	char *buf;
@@ -93,8 +97,8 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 		pthread_mutex_unlock(&ofd->pos_lock);
 		for (size_t i = 0; ofd->node->name[i]; i++)
 			snprintf(hex + 2 * i, 3, "%02x", (unsigned char)ofd->node->name[i]);
-		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",", fd, atomic_load(&ofd->flags),
-			 pos);
+		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",", fd, atomic_load(&ofd->flags) |
+			 (ofd->offset_private ? HANDED_OFFSET_PRIVATE : 0), pos);
 		ret = text_add(t, head, strlen(head));
 		if (!ret)
 			ret = text_add(t, hex, strlen(hex));
@@ -112,7 +116,7 @@ char **shim_exec_env(char *const envp[])
 	size_t n = 0, kept = 0, n_seen = 0;
 	char **out;
 
-	if (shim_is_child() || shim_fd_next_udax(0) < 0 || shim_in_vfork_child())
+	if (shim_fd_next_udax(0) < 0 || shim_in_vfork_child())
 		return NULL;
 	if (text_add(&t, HANDOVER "=", strlen(HANDOVER) + 1))
 		return NULL;
@@ -169,12 +173,13 @@ static int entry_take(int fd, int flags, uint64_t pos, const char *name)
 	ret = udax_open(s, name, (flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : O_RDWR, &file);
 	if (ret)
 		return ret;
-	ret = shim_ofd_new(file, name, flags, &ofd);
+	ret = shim_ofd_new(file, name, flags & ~HANDED_OFFSET_PRIVATE, &ofd);
 	if (ret) {
 		udax_close(file);
 		return ret;
 	}
 	ofd->pos = pos;
+	ofd->offset_private = flags & HANDED_OFFSET_PRIVATE;
 	ret = shim_fd_install(fd, ofd);
 	shim_ofd_put(ofd);
 	return ret;

@@ -41,14 +41,65 @@ int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* In a fork child: every file ofd is the parent's, to open again on first
+ * use (shim_ofd_get()). Context: fd_lock held or remade. */
+static void ofds_inherited(void)
+{
+	for (unsigned c = 0; c < FD_CHUNKS; c++) {
+		ofd_slot *chunk = atomic_load(&fd_chunks[c]);
+
+		for (unsigned i = 0; chunk && i < FD_CHUNK; i++) {
+			struct shim_ofd *ofd = atomic_load(&chunk[i]);
+
+			if (ofd && ofd->file) {
+				atomic_store(&ofd->inherited, true);
+				ofd->offset_private = true;
+			}
+		}
+	}
+}
+
 void shim_fd_fork(int phase)
 {
-	if (phase == 0)
+	if (phase == 0) {
+		pthread_mutex_lock(&reopen_lock);
 		pthread_rwlock_wrlock(&fd_lock);
-	else if (phase == 1)
+	} else if (phase == 1) {
 		pthread_rwlock_unlock(&fd_lock);
-	else
+		pthread_mutex_unlock(&reopen_lock);
+	} else {
 		pthread_rwlock_init(&fd_lock, NULL);
+		pthread_mutex_init(&reopen_lock, NULL);
+		ofds_inherited();
+	}
+}
+
+/* Open an inherited ofd's file again, in this process's store, by its
+ * name now (a file renamed by another process since the fork is not
+ * found, or another is). Return: 0 or -errno. */
+static int ofd_reopen(struct shim_ofd *ofd)
+{
+	char name[SHIM_PATH_SIZE];
+	struct udax_store *s;
+	struct udax_file *file;
+	int ret = 0;
+
+	pthread_mutex_lock(&reopen_lock);
+	if (atomic_load(&ofd->inherited)) {
+		shim_node_name(ofd->node, name);
+		ret = shim_store(&s);
+		if (!ret)
+			ret = udax_open(s, name, (atomic_load(&ofd->flags) & O_ACCMODE) ==
+					O_RDONLY ? O_RDONLY : O_RDWR, &file);
+		if (!ret) {
+			ofd->file = file;
+			atomic_store(&ofd->inherited, false);
+		}
+	}
+	pthread_mutex_unlock(&reopen_lock);
+	return ret;
 }
 
 /* Return: fd's slot, or NULL if fd is outside the table or its chunk was
@@ -89,6 +140,11 @@ struct shim_ofd *shim_ofd_get_any(int fd)
 	if (ofd)
 		atomic_fetch_add(&ofd->refs, 1);
 	pthread_rwlock_unlock(&fd_lock);
+	if (ofd && atomic_load_explicit(&ofd->inherited, memory_order_acquire) &&
+	    ofd_reopen(ofd)) {
+		shim_ofd_put(ofd);	/* its placeholder answers: EBADF */
+		return NULL;
+	}
 	return ofd;
 }
 
@@ -111,9 +167,10 @@ int shim_ofd_put(struct shim_ofd *ofd)
 		return 0;
 	if (!ofd->file) {
 		free(ofd->dir);
-	} else if (!shim_is_child()) {	/* a child's handles are its parent's */
+	} else {
 		shim_locks_ofd_gone(ofd);
-		ret = udax_close(ofd->file);
+		if (!atomic_load(&ofd->inherited))	/* else the parent's handle */
+			ret = udax_close(ofd->file);
 		shim_node_put(ofd->node);
 	}
 	pthread_mutex_destroy(&ofd->pos_lock);
@@ -768,9 +825,7 @@ static int fcntl_any(int fd, int cmd, void *arg)
 		shim_ofd_put(ofd);
 		return shim_real()->fcntl(fd, cmd, arg);
 	}
-	ret = shim_child_check();
-	if (!ret || cmd == F_GETFD || cmd == F_SETFD)
-		ret = udax_fcntl(ofd, fd, cmd, arg);
+	ret = udax_fcntl(ofd, fd, cmd, arg);
 	shim_ofd_put(ofd);
 	return ret < 0 ? shim_fail(ret) : ret;
 }
@@ -808,9 +863,7 @@ int shim_ofd_for_change(int fd, struct shim_ofd **ofd, int not_writable)
 	*ofd = shim_ofd_get(fd);
 	if (!*ofd)
 		return 1;
-	ret = shim_child_check();
-	if (!ret && (atomic_load(&(*ofd)->flags) & O_ACCMODE) == O_RDONLY)
-		ret = not_writable;
+	ret = (atomic_load(&(*ofd)->flags) & O_ACCMODE) == O_RDONLY ? not_writable : 0;
 	if (ret)
 		shim_ofd_put(*ofd);
 	return ret;

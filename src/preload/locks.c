@@ -43,7 +43,7 @@ static int proxy_get(struct shim_ofd *ofd, bool posix)
 	if (fd < 0) {
 		fd = udax_lock_fd(ofd->file);
 		if (fd >= 0)
-			ofd->lock_fd = fd;
+			ofd->lock_fd = shim_fd_keep_in_child(fd);
 	}
 	if (fd >= 0 && posix && ofd->node->lock_fd < 0) {
 		int node_fd = udax_lock_fd(ofd->file);
@@ -51,7 +51,7 @@ static int proxy_get(struct shim_ofd *ofd, bool posix)
 		if (node_fd < 0)
 			fd = node_fd;
 		else
-			ofd->node->lock_fd = node_fd;
+			ofd->node->lock_fd = shim_fd_keep_in_child(node_fd);
 	}
 	pthread_mutex_unlock(&proxy_lock);
 	return fd;
@@ -120,8 +120,6 @@ void shim_locks_fd_closed(const struct shim_ofd *ofd)
 {
 	struct flock all = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
 
-	if (shim_is_child())	/* the numbers are the parent's, closed here */
-		return;
 	pthread_mutex_lock(&proxy_lock);
 	if (ofd->node && ofd->node->lock_fd >= 0)
 		(void)shim_real()->fcntl(ofd->node->lock_fd, F_SETLK, &all);

@@ -32,14 +32,6 @@ void shim_map_fork(int phase)
 		pthread_mutex_init(&maps_lock, NULL);
 }
 
-void shim_map_forget_all(void)
-{
-	free(maps);	/* the nodes are the parent's copies: left alone */
-	maps = NULL;
-	maps_used = maps_size = 0;
-	atomic_store(&maps_count, 0);
-}
-
 bool shim_map_any(void)
 {
 	return atomic_load_explicit(&maps_count, memory_order_relaxed) != 0;

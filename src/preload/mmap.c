@@ -105,15 +105,13 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 {
 	struct shim_ofd *ofd;
 	void *p;
-	int ret;
 
 	if ((flags & MAP_ANONYMOUS) || !shim_fd_is_udax(fd))
 		return shim_real()->mmap(addr, len, prot, flags, fd, off);
 	ofd = shim_ofd_get(fd);
 	if (!ofd)
 		return shim_real()->mmap(addr, len, prot, flags, fd, off);
-	ret = shim_child_check();
-	p = ret ? shim_fail_ptr(ret) : udax_map(ofd, len, prot, flags, off);
+	p = udax_map(ofd, len, prot, flags, off);
 	shim_ofd_put(ofd);
 	return p;
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * process.c - layer preload: the process around the store. fork(): the
- * shim's locks are held across it, and a child of a process holding the
- * store fails every udax call with EBUSY (the library refuses the handles
- * it inherited: -EBADF). Exit and exec, which skip what the program did not
+ * shim's locks are held across it; a child opens the store again on first
+ * use (the library refuses the handles it inherited: -EBADF), the files
+ * of the descriptors it inherited too (fd.c), and keeps the mappings (the
+ * library's child inherits them). Exit and exec, which skip what the program did not
  * close: the store is closed if nothing is open (its metadata written),
  * else every mapping and file is synced, which checkpoints the metadata;
  * exec hands the descriptors that survive it to the new program (exec.c).
@@ -41,8 +42,6 @@ static void fork_child(void)
 	shim_core_fork(2);
 	shim_fd_fork(2);
 	shim_map_fork(2);
-	if (shim_is_child())	/* the mappings are the library's PROT_NONE now */
-		shim_map_forget_all();
 }
 
 __attribute__((constructor)) static void process_load(void)
@@ -52,12 +51,13 @@ __attribute__((constructor)) static void process_load(void)
 
 static void ofd_sync(struct shim_ofd *ofd)
 {
-	(void)udax_fsync(ofd->file);
+	if (!atomic_load(&ofd->inherited))	/* else its parent's to sync */
+		(void)udax_fsync(ofd->file);
 }
 
 void shim_sync_all(void)
 {
-	if (shim_is_child() || shim_in_vfork_child())
+	if (shim_in_vfork_child())
 		return;
 	shim_map_sync_all();	/* nothing to do when nothing is open */
 	shim_ofd_each(ofd_sync);

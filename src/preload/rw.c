@@ -211,7 +211,7 @@ ssize_t shim_read_any(int fd, const struct iovec *iov, int cnt, off_t pos, int r
 		return pos < 0 ? shim_real()->read(fd, iov[0].iov_base, iov[0].iov_len) :
 			shim_real()->pread(fd, iov[0].iov_base, iov[0].iov_len, pos);
 	}
-	ret = shim_child_check();
+	ret = pos < 0 ? shim_offset_check(ofd) : 0;
 	if (!ret && (rwf & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_APPEND)))
 		ret = rwf & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_APPEND | RWF_NOWAIT) ?
 			-EINVAL : -EOPNOTSUPP;
@@ -238,7 +238,7 @@ ssize_t shim_write_any(int fd, const struct iovec *iov, int cnt, off_t pos, int 
 		return pos < 0 ? shim_real()->write(fd, iov[0].iov_base, iov[0].iov_len) :
 			shim_real()->pwrite(fd, iov[0].iov_base, iov[0].iov_len, pos);
 	}
-	ret = shim_child_check();
+	ret = pos < 0 && !(rwf & RWF_APPEND) ? shim_offset_check(ofd) : 0;
 	if (!ret && (rwf & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_APPEND)))
 		ret = rwf & ~(RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_APPEND | RWF_NOWAIT) ?
 			-EINVAL : -EOPNOTSUPP;
@@ -411,7 +411,7 @@ off_t shim_lseek_any(int fd, off_t off, int whence)
 
 	if (!ofd)
 		return shim_real()->lseek(fd, off, whence);
-	ret = shim_child_check();
+	ret = shim_offset_check(ofd);
 	if (!ret)
 		ret = udax_lseek(ofd, off, whence);
 	shim_ofd_put(ofd);
@@ -449,9 +449,7 @@ SHIM_EXPORT int fstat(int fd, struct stat *st)
 
 	if (!ofd)
 		return shim_real()->fstat(fd, st);
-	ret = shim_child_check();
-	if (!ret)
-		ret = udax_fstat_ofd(ofd, st);
+	ret = udax_fstat_ofd(ofd, st);
 	shim_ofd_put(ofd);
 	return ret ? shim_fail(ret) : 0;
 }
@@ -490,13 +488,10 @@ static int sync_any(int fd, int (*host)(int fd))
 
 	if (!ofd)
 		return host(fd);
-	ret = shim_child_check();
-	if (!ret) {
-		atomic_store(&ofd->dirty, false);
-		ret = udax_fsync(ofd->file);
-		if (ret)
-			atomic_store(&ofd->dirty, true);
-	}
+	atomic_store(&ofd->dirty, false);
+	ret = udax_fsync(ofd->file);
+	if (ret)
+		atomic_store(&ofd->dirty, true);
 	shim_ofd_put(ofd);
 	return ret ? shim_fail(ret) : 0;
 }

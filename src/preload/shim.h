@@ -72,6 +72,12 @@ struct shim_ofd {
 	int lock_fd;			/* its own description of the file's lock
 					   proxy; -1 until its first lock
 					   (locks.c's proxy_lock) */
+	/* In a fork() child, for an ofd of the parent's: file is the
+	 * parent's handle until the child's first use opens the file again
+	 * (shim_ofd_get()); the offset stays the child's copy, so reads,
+	 * writes and lseek at it are refused (offset_private). */
+	_Atomic bool inherited;
+	bool offset_private;
 };
 
 /* The functions of the next object (libc) the shim calls instead of its
@@ -195,9 +201,10 @@ int shim_path_where(int dirfd, const char *path, char *name);
  * named with a trailing '/' is -ENOTDIR). */
 int shim_entry_type(int where, const char *name);
 
-/* The store, opened on first use. Return: 0 (*s set), or -errno: a forked
- * child of a process holding the store gets -EBUSY; a store that cannot
- * be opened gets its error. Either is said once on stderr per process. */
+/* The store, opened on first use (shared: other processes, a fork child
+ * too, open it beside this one). Return: 0 (*s set), or -errno: a vfork
+ * child gets -EBUSY; a store that cannot be opened gets its error, said
+ * once on stderr per process. */
 int shim_store(struct udax_store **s);
 
 /* Have watch(fd, done) called before (done false) and after (true) a dup2
@@ -208,6 +215,10 @@ void shim_fd_watch_std(void (*watch)(int fd, bool done));
 bool shim_fd_is_library(int fd);
 /* Mark fd as the library's (held) or no longer. Return: fd. */
 int shim_fd_mark_library(int fd, bool held);
+/* Mark a library descriptor as one a fork child keeps (a lock proxy: the
+ * child shares its description, as it shares the udax descriptor's); the
+ * others a child closes. Return: fd. */
+int shim_fd_keep_in_child(int fd);
 /* Whether name (of the store's root) is exactly a hidden name,
  * SHIM_HIDDEN_PREFIX "PID.N": other names that start alike are the
  * program's, listed and kept. */
@@ -234,9 +245,10 @@ int shim_fd_install(int fd, struct shim_ofd *ofd);
 int shim_fd_forget(int fd);
 /* Forget every udax descriptor in [first, last]. */
 void shim_fd_forget_range(unsigned first, unsigned last);
-/* Whether the process is a fork() child of one that opened the store:
- * then every udax call fails with -EBUSY (said once). Return: 0 or -EBUSY. */
-int shim_child_check(void);
+/* Whether a call at ofd's file offset may go on: -EBADF (said once per
+ * process) for a non-O_APPEND description a fork child inherited, whose
+ * offset its parent does not see. Return: 0 or -EBADF. */
+int shim_offset_check(struct shim_ofd *ofd);
 
 /* fd's ofd in *ofd for a call that changes the file: -EBUSY in a fork
  * child, not_writable if fd is read-only. Return: 1 (fd is a host
@@ -422,8 +434,6 @@ int shim_map_take(char *addr, size_t len, struct shim_map **gone, size_t *n);
 int shim_map_within(const void *addr, size_t len);
 /* msync(MS_SYNC) every writable mapping. */
 void shim_map_sync_all(void);
-/* Forget the mappings in a fork() child (they are the parent's). */
-void shim_map_forget_all(void);
 /* Call fn on every open ofd (under fd_lock, read). */
 void shim_ofd_each(void (*fn)(struct shim_ofd *ofd));
 /* Copy the node's current name into name (SHIM_PATH_SIZE bytes). */
@@ -436,8 +446,6 @@ void shim_node_name(struct shim_node *node, char *name);
 void shim_core_fork(int phase);
 void shim_fd_fork(int phase);
 void shim_map_fork(int phase);
-/* Whether the process is a fork() child of one holding the store. */
-bool shim_is_child(void);
 /* Whether the process is a vfork() child running in its parent's memory:
  * the descriptor calls then go straight to the kernel, changing nothing
  * of the shim's (the parent's) tables, exec neither syncs nor hands over,

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * shim_fork_child_uses_store: under `udax run`, a process holding a store
+ * file open, mapped and locked forks. The child uses the store as any
+ * process of it (issue 14, stage 5):
+ * - it opens, writes and maps a file of its own, which the parent then
+ *   reads by name and by mapping;
+ * - it sees the parent's data through the mapping it inherited and
+ *   through pread on the descriptor it inherited, and its writes through
+ *   both reach the parent's;
+ * - the parent's POSIX lock is the parent's: the child's F_GETLK reports
+ *   it with the parent's pid, its F_SETLK gets EAGAIN; the flock lock the
+ *   parent took before the fork is the child's too (one description),
+ *   while a description of its own conflicts with it;
+ * - read() at the inherited descriptor's offset fails with EBADF (the
+ *   offset is not shared) with one line on stderr, however many calls
+ *   fail; an O_APPEND descriptor's writes work.
+ * Children that exec (this program again, /bin/sh and system() but in
+ * sanitizer builds) run normally. The parent then reads its own data and
+ * the child's, by descriptor and mapping. Exit 0 pass, 1 fail.
+ */
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+
+#include "shim_lib.h"
+
+/* The child's side; returns its exit status (0: every check held). */
+static int child(int fd, int afd, char *m, const char *errpath, pid_t parent)
+{
+	int err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	char buf[16];
+	int own, g;
+	char *gm;
+
+	if (err < 0 || dup2(err, 2) != 2)
+		return 2;
+	g = open(shim_path(1, "g"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (g < 0 || write(g, "child file", 10) != 10 || ftruncate(g, 4096) != 0)
+		return 3;
+	gm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, g, 0);
+	if (gm == MAP_FAILED || memcmp(gm, "child file", 10))
+		return 4;
+	gm[100] = 'M';
+	if (munmap(gm, 4096) || close(g))
+		return 5;
+	if (memcmp(m, "Parent data", 11) || pread(fd, buf, 11, 0) != 11 ||
+	    memcmp(buf, "Parent data", 11))
+		return 6;
+	m[20] = 'C';	/* through the inherited mapping */
+	if (pwrite(fd, "pw", 2, 30) != 2)	/* through the inherited descriptor */
+		return 7;
+	if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type != F_WRLCK || fl.l_pid != parent)
+		return 8;
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1 };
+	if (fcntl(fd, F_SETLK, &fl) == 0 || (errno != EAGAIN && errno != EACCES))
+		return 9;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)	/* the parent's description */
+		return 10;
+	own = open(shim_path(1, "f"), O_RDONLY);
+	if (own < 0 || flock(own, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK || close(own))
+		return 11;
+	if (read(fd, buf, 1) >= 0 || errno != EBADF || lseek(fd, 0, SEEK_SET) >= 0 ||
+	    errno != EBADF)
+		return 12;
+	if (write(afd, "child\n", 6) != 6)
+		return 13;
+	return close(fd) == 0 ? 0 : 14;
+}
+
+static int wait_status(pid_t pid)
+{
+	int status;
+
+	SHIM_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork/wait: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	char line[512], *m;
+	int fd, afd, g, lines = 0;
+	pid_t pid;
+	FILE *f;
+
+	if (argc == 2 && !strcmp(argv[1], "exit3"))	/* exec'd by the test below */
+		return 3;
+	shim_start(argc, argv, 60);
+	fd = open(shim_path(1, "f"), O_RDWR | O_CREAT, 0644);
+	afd = open(shim_path(1, "log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+	SHIM_CHECK(fd >= 0 && afd >= 0, "open: %s", strerror(errno));
+	SHIM_CHECK(pwrite(fd, "parent data", 11, 0) == 11, "pwrite: %s", strerror(errno));
+	SHIM_CHECK(write(afd, "parent\n", 7) == 7, "write: %s", strerror(errno));
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	SHIM_CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
+	m[0] = 'P';
+	SHIM_CHECK(fcntl(fd, F_SETLK, &fl) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0,
+		   "lock: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0)
+		_exit(child(fd, afd, m, shim_path(0, "err"), getppid()));
+	lines = wait_status(pid);
+	SHIM_CHECK(lines == 0, "the child's check %d failed", lines);
+	f = fopen(shim_path(0, "err"), "r");
+	SHIM_CHECK(f, "fopen: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		SHIM_CHECK(strstr(line, "fork") && strstr(line, "EBADF"), "the line: %s", line);
+	}
+	fclose(f);
+	SHIM_CHECK(lines == 1, "%d lines on the child's stderr, expected 1", lines);
+	SHIM_CHECK(m[20] == 'C' && !memcmp(m + 30, "pw", 2), "the child's writes are not seen");
+	g = open(shim_path(1, "g"), O_RDONLY);
+	SHIM_CHECK(g >= 0 && pread(g, line, 10, 0) == 10 && !memcmp(line, "child file", 10) &&
+		   pread(g, line, 1, 100) == 1 && line[0] == 'M' && close(g) == 0,
+		   "the child's file: %s", strerror(errno));
+	g = open(shim_path(1, "log"), O_RDONLY);
+	SHIM_CHECK(g >= 0 && read(g, line, sizeof(line)) == 13 && !memcmp(line, "parent\nchild\n", 13),
+		   "the O_APPEND log");
+	close(g);
+	/* children that never touch the store: fork + exec, system() */
+	pid = fork();
+	if (pid == 0) {
+		execl("/proc/self/exe", argv[0], "exit3", (char *)NULL);
+		_exit(127);
+	}
+	SHIM_CHECK(wait_status(pid) == 3, "exec of this program from a shim process failed");
+	if (!SHIM_SANITIZED) {
+		pid = fork();
+		if (pid == 0) {
+			execl("/bin/sh", "sh", "-c", "exit 3", (char *)NULL);
+			_exit(127);
+		}
+		SHIM_CHECK(wait_status(pid) == 3, "exec of /bin/sh from a shim process failed");
+		SHIM_CHECK(system("exit 4") == 4 << 8, "system() from a shim process failed");
+	}
+	SHIM_CHECK(pread(fd, line, 11, 0) == 11 && !memcmp(line, "Parent data", 11),
+		   "the parent's data changed: %.11s", line);
+	SHIM_CHECK(!memcmp(m, "Parent data", 11), "the parent's mapping changed");
+	SHIM_CHECK(munmap(m, 4096) == 0 && close(fd) == 0, "munmap/close: %s", strerror(errno));
+	printf("shim_fork_child_uses_store: the child opened, mapped, locked and wrote; exec "
+	       "and the parent work\n");
+	return 0;
+}
