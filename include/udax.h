@@ -15,6 +15,8 @@
 #include <sys/mman.h>	/* PROT_READ, PROT_WRITE for udax_mmap(), MS_* for udax_msync() */
 #include <sys/types.h>
 
+struct sigaction;	/* <signal.h>, for udax_sigaction() */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -269,6 +271,16 @@ UDAX_API int udax_fsync(struct udax_file *f);
 
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
+
+/* sigaction(2) for a program that installs SIGBUS or SIGSEGV handlers
+ * after its first udax_store_open(): udax's own handlers stay in place
+ * (sigaction() itself would replace them and break every udax mapping)
+ * and act becomes the handler udax calls for the signals that are not
+ * its faults, as it calls the handlers found at the first open; oldact
+ * gets the handler udax called until now. Before the first open, and for
+ * other signals, it is sigaction() itself. Async-signal-safe.
+ * Returns 0 or -errno (sigaction's errors). */
+UDAX_API int udax_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact);
 
 /* A new kernel descriptor (O_CLOEXEC; read-write for a handle opened
  * O_RDWR, else read-only) of the file's lock proxy: an empty file that

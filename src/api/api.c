@@ -169,6 +169,11 @@ int udax_fstat(struct udax_file *f, struct udax_file_stat *st)
 	API_CALL(int, file_inherited(f), file_fstat(f, st));
 }
 
+int udax_sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+	return delivery_app_sigaction(sig, act, oldact);
+}
+
 int udax_lock_fd(struct udax_file *f)
 {
 	API_CALL(int, file_inherited(f), file_lock_fd(f));

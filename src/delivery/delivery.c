@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -45,7 +46,15 @@
  * emptying the mappings does not cure (memory, not VMAs). */
 #define EVICTIONS_PER_PAGE 8
 
-static struct sigaction app_sigbus, app_sigsegv;
+/* The application's SIGBUS and SIGSEGV handlers, which udax's chains to:
+ * those in place at the installation, then those given to
+ * delivery_app_sigaction(). Two copies each: a change fills the one not
+ * in use and publishes it (app_current), so a fault reading the handler
+ * never sees half of one; changes are one at a time (app_changing, taken
+ * with every signal blocked: a handler may change them too). */
+static struct sigaction app_handlers[2][2];	/* [SIGSEGV, SIGBUS][copy] */
+static _Atomic int app_current[2];
+static atomic_flag app_changing = ATOMIC_FLAG_INIT;
 static _Atomic int installed;
 static struct mutex init_lock = MUTEX_INIT;
 
@@ -96,7 +105,8 @@ void delivery_signals_restore(const sigset_t *saved)
  * interrupted code's, its sa_mask, and sig itself), not udax's. */
 static void chain(int sig, siginfo_t *si, void *uc)
 {
-	struct sigaction *app = sig == SIGBUS ? &app_sigbus : &app_sigsegv;
+	int which = sig == SIGBUS;
+	const struct sigaction *app = &app_handlers[which][atomic_load(&app_current[which])];
 	sigset_t mask = ((const ucontext_t *)uc)->uc_sigmask;
 
 	if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
@@ -290,10 +300,34 @@ static int install_handlers(void)
 	/* A fault holds udax locks: no asynchronous signal may run a handler
 	 * that faults on a udax mapping and waits for them (api.c). */
 	sa.sa_mask = async_signals;
-	if (sigaction(SIGBUS, &sa, &app_sigbus) != 0)
+	if (sigaction(SIGBUS, &sa, &app_handlers[1][atomic_load(&app_current[1])]) != 0)
 		return -errno;
-	if (sigaction(SIGSEGV, &sa, &app_sigsegv) != 0)
+	if (sigaction(SIGSEGV, &sa, &app_handlers[0][atomic_load(&app_current[0])]) != 0)
 		return -errno;
+	return 0;
+}
+
+int delivery_app_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int which = sig == SIGBUS, now;
+	sigset_t all, saved;
+
+	if ((sig != SIGBUS && sig != SIGSEGV) ||
+	    !atomic_load_explicit(&installed, memory_order_acquire))
+		return sigaction(sig, act, old) ? -errno : 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	while (atomic_flag_test_and_set_explicit(&app_changing, memory_order_acquire))
+		;	/* another thread's change: a few stores */
+	now = atomic_load(&app_current[which]);
+	if (old)
+		*old = app_handlers[which][now];
+	if (act) {
+		app_handlers[which][!now] = *act;
+		atomic_store(&app_current[which], !now);
+	}
+	atomic_flag_clear_explicit(&app_changing, memory_order_release);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return 0;
 }
 

@@ -14,6 +14,12 @@
  * application's to chain to. Return: 0, or -errno with the reason in *why. */
 int delivery_init(const char **why);
 
+/* sigaction(2) for the application: for SIGBUS and SIGSEGV once udax's
+ * handlers are installed, the handler udax chains to is changed (act) and
+ * reported (old), udax's own staying in place; otherwise sigaction itself.
+ * Async-signal-safe. Return: 0 or -errno. */
+int delivery_app_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 /* fork(): prepare takes the lock of the handlers' installation, parent
  * releases it, child makes it anew (api/fork.c). */
 void delivery_fork_prepare(void);

@@ -193,6 +193,7 @@ static void real_resolve(void)
 	RESOLVE(getpeername); RESOLVE(connect); RESOLVE(bind); RESOLVE(listen); RESOLVE(accept);
 	RESOLVE(accept4);
 	RESOLVE(fwrite); RESOLVE(fread); RESOLVE(fwrite_unlocked); RESOLVE(fread_unlocked);
+	RESOLVE(sigaction); RESOLVE(signal);
 	config_read();
 }
 
@@ -826,4 +827,14 @@ int shim_libc_madvise(void *addr, size_t len, int advice)
 int shim_libc_mprotect(void *addr, size_t len, int prot)
 {
 	return real.mprotect(addr, len, prot);
+}
+
+int shim_libc_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return shim_real()->sigaction(sig, act, old);
+}
+
+void (*shim_libc_signal(int sig, void (*handler)(int)))(int)
+{
+	return shim_real()->signal(sig, handler);
 }

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,32 @@ static void fork_child(void)
 __attribute__((constructor)) static void process_load(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* SIGBUS and SIGSEGV handlers a program installs once udax's are in place
+ * go behind them (udax_sigaction()): in their place, they would leave
+ * every udax mapping's faults unserved (stress-ng's stressors install
+ * theirs in each forked child). */
+SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	int ret = udax_sigaction(sig, act, old);
+
+	return ret ? shim_fail(ret) : 0;
+}
+
+/* signal(2) as glibc's (BSD semantics: SA_RESTART, sig blocked while its
+ * handler runs), through sigaction() above for SIGBUS and SIGSEGV. */
+SHIM_EXPORT void (*signal(int sig, void (*handler)(int)))(int)
+{
+	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESTART }, old;
+
+	if (sig != SIGBUS && sig != SIGSEGV)
+		return shim_real()->signal(sig, handler);
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, sig);
+	if (sigaction(sig, &act, &old))
+		return SIG_ERR;
+	return old.sa_handler;
 }
 
 static void ofd_sync(struct shim_ofd *ofd)

@@ -169,6 +169,8 @@ struct shim_real {
 	size_t (*fread)(void *, size_t, size_t, FILE *);
 	size_t (*fwrite_unlocked)(const void *, size_t, size_t, FILE *);
 	size_t (*fread_unlocked)(void *, size_t, size_t, FILE *);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	void (*(*signal)(int, void (*)(int)))(int);
 };
 
 /* Return: the real functions, resolved on first use. */
@@ -484,5 +486,7 @@ int shim_libc_munmap(void *addr, size_t len);
 void *shim_libc_mremap(void *addr, size_t old_len, size_t new_len, int flags, ...);
 int shim_libc_madvise(void *addr, size_t len, int advice);
 int shim_libc_mprotect(void *addr, size_t len, int prot);
+int shim_libc_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void (*shim_libc_signal(int sig, void (*handler)(int)))(int);
 
 #endif /* UDAX_PRELOAD_SHIM_H */
