@@ -98,7 +98,8 @@ int main(void)
 	CHECK_ERR(udax_close(NULL), -EINVAL);
 	CHECK_ERR(udax_readdir(s, &cookie, buf, sizeof(buf)), -EINVAL);	/* too small */
 	CHECK_ERR(udax_readdir(NULL, &cookie, name, sizeof(name)), -EINVAL);
-	CHECK_ERR(udax_unlink(s, "x"), -EBUSY);
+	CHECK_ERR(udax_unlink(s, ".udax-unlinked/1"), -EINVAL);	/* udax's own */
+	CHECK_ERR(udax_open(s, ".udax-unlinked", O_RDWR | O_CREAT, &ro), -EINVAL);
 	CHECK_ERR(udax_unlink(s, "nope"), -ENOENT);
 	CHECK_ERR(udax_unlink(s, ""), -EINVAL);
 	CHECK_ERR(udax_rename(NULL, "x", "y"), -EINVAL);

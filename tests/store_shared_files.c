@@ -12,9 +12,12 @@
  *     tag was written, fails this).
  *  2. pwrite across processes: each appends its records to one file at
  *     once; each sees the file's one size and every record.
- *  3. A file open in another process cannot be unlinked (-EBUSY); once
- *     that process is killed, it can; a file made in its place starts
- *     with no page of the old one (its page index made anew).
+ *  3. A file open and mapped in another process can be unlinked (and a
+ *     file renamed over its name): its name goes at once, its data stays
+ *     for that process, which reads it through its mapping and handle;
+ *     once that process is killed, the next open of the store frees its
+ *     blocks; a file made in its place starts with no page of the old
+ *     one (its page index made anew).
  *  4. A process that has a file open but maps none of it is not asked to
  *     unmap anything: stopped (SIGSTOP), it does not hold up another
  *     process's punch of that file (found by the review: every opener was
@@ -53,7 +56,8 @@ struct board {
 	_Atomic uint32_t written;	/* phase 1: members done writing */
 	_Atomic uint32_t appended;	/* phase 2: members done appending */
 	_Atomic uint32_t old_ready;	/* phase 3: the opener has written */
-	_Atomic uint32_t busy_seen;	/* phase 3: unlink refused */
+	_Atomic uint32_t unlinked;	/* phase 3: the remover unlinked it */
+	_Atomic uint32_t still_read;	/* phase 3: the opener read it after */
 	_Atomic uint32_t opener_gone;	/* phase 3: the opener was killed */
 	_Atomic uint32_t idle_open;	/* phase 4: the idle opener is ready */
 	_Atomic uint32_t idle_stopped;	/* phase 4: and stopped */
@@ -140,8 +144,9 @@ static void appender(unsigned me)
 	CHECK_EQ(udax_store_close(s), 0);
 }
 
-/* Phase 3, the opener: write the old file through a mapping, then wait to
- * be killed with it open and mapped. */
+/* Phase 3, the opener: write the old file through a mapping, read it back
+ * once another process unlinked it, then wait to be killed with it open
+ * and mapped. */
 static void old_opener(unsigned me)
 {
 	struct udax_store *s = store_shared_test_open(path);
@@ -156,30 +161,51 @@ static void old_opener(unsigned me)
 	memset(addr, 0x5a, OLD_PAGES * 4096);
 	CHECK_EQ(udax_msync(addr, OLD_PAGES * 4096, MS_SYNC), 0);
 	xproc_test_raise(&board->old_ready);
+	xproc_test_wait(&board->unlinked, 1);
+	for (unsigned i = 0; i < OLD_PAGES * 4096; i++) {
+		unsigned char b;
+
+		CHECK(((unsigned char *)addr)[i] == 0x5a, "the unlinked file's byte %u", i);
+		if (i % 4096 == 0)
+			CHECK(udax_pread(f, &b, 1, i) == 1 && b == 0x5a, "pread of byte %u", i);
+	}
+	xproc_test_raise(&board->still_read);
 	for (;;)
 		pause();
 }
 
-/* Phase 3, the remover: refused while the opener lives, then removes the
- * old file and makes a new one, which must not show the old pages. */
+/* Phase 3, the remover: removes the old file while the opener uses it,
+ * sees its blocks freed by the next open after the opener's death, and
+ * makes a new file, which must not show the old pages. */
 static void remover(unsigned me)
 {
 	static unsigned char got[4096];
+	struct udax_store_stat before, after;
 	struct udax_file_stat st;
 	struct udax_store *s;
 	struct udax_file *f;
 	unsigned char *map;
+	uint64_t cookie = 0;
+	char name[UDAX_NAME_MAX + 1];
 	void *addr;
 
 	(void)me;
 	xproc_test_wait(&board->old_ready, 1);
 	s = store_shared_test_open(path);
-	CHECK_EQ(udax_unlink(s, "old"), -EBUSY);
-	CHECK(strstr(udax_strerror_detail(), "another process"), "%s", udax_strerror_detail());
-	CHECK_EQ(udax_rename(s, "log", "old"), -EBUSY);
-	xproc_test_raise(&board->busy_seen);
-	xproc_test_wait(&board->opener_gone, 1);
 	CHECK_EQ(udax_unlink(s, "old"), 0);
+	CHECK_EQ(udax_open(s, "old", O_RDONLY, &f), -ENOENT);
+	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1)
+		CHECK(strcmp(name, "old") && name[0] != '.', "listed after the unlink: %s", name);
+	CHECK_EQ(udax_store_stat(s, &before), 0);
+	xproc_test_raise(&board->unlinked);
+	xproc_test_wait(&board->opener_gone, 1);
+	CHECK_EQ(udax_store_close(s), 0);
+	s = store_shared_test_open(path);	/* frees the dead opener's file */
+	CHECK_EQ(udax_store_stat(s, &after), 0);
+	CHECK(after.blocks_free == before.blocks_free + OLD_PAGES && after.files == before.files - 1,
+	      "after the opener's death: %llu blocks free (%llu before), %llu files (%llu)",
+	      (unsigned long long)after.blocks_free, (unsigned long long)before.blocks_free,
+	      (unsigned long long)after.files, (unsigned long long)before.files);
 	CHECK_EQ(udax_open(s, "new", O_RDWR | O_CREAT | O_EXCL, &f), 0);
 	CHECK_EQ(udax_truncate(f, OLD_PAGES * 4096), 0);
 	CHECK_EQ(udax_mmap2(f, 0, OLD_PAGES * 4096, PROT_READ | PROT_WRITE, UDAX_MAP_PTE, &addr),
@@ -329,7 +355,7 @@ int main(void)
 
 	opener = xproc_test_start(old_opener, 0);
 	remover_pid = xproc_test_start(remover, 0);
-	xproc_test_wait(&board->busy_seen, 1);
+	xproc_test_wait(&board->still_read, 1);
 	CHECK_EQ(kill(opener, SIGKILL), 0);
 	xproc_test_reap(opener, true);
 	xproc_test_raise(&board->opener_gone);

@@ -13,7 +13,10 @@
  *     they read zeros there, and a write there lands in a block of the
  *     file (pread through the first handle sees it).
  *     Both handles count the same index memory: the region's.
- *  4. The file cannot be removed while the other handle has it open.
+ *  4. A file removed through one handle while the other has it open stays
+ *     readable through that one, unlisted; its last close frees its block.
+ *     So does one replaced by a rename: the other handle reads the old
+ *     data, the name the new.
  *  5. Both close; the store checks clean and holds the last writes.
  */
 #include <errno.h>
@@ -60,7 +63,7 @@ static void *write_pages(void *arg)
 int main(void)
 {
 	struct udax_store *a, *b, *x;
-	struct udax_file *fa, *fb;
+	struct udax_file *fa, *fb, *ga, *gb;
 	struct writer wa, wb;
 	struct udax_store_stat sa, sb;
 	struct udax_stat st;
@@ -113,11 +116,39 @@ int main(void)
 	CHECK_EQ(udax_pread(fa, buf, 1, PAGE + 3), 1);
 	CHECK_EQ(buf[0], 'z');
 
-	/* 4: open through b: a cannot remove it. */
+	/* 4: open through b: a removes it, b keeps reading it; b's close
+	 * frees its block (released by the next checkpoint: the fsync). */
 	CHECK_EQ(udax_munmap(ma, FILE_BYTES), 0);
 	CHECK_EQ(udax_close(fa), 0);
-	CHECK_EQ(udax_unlink(a, "f"), -EBUSY);
+	CHECK_EQ(udax_open(a, "g", O_RDWR | O_CREAT, &ga), 0);
+	CHECK_EQ(udax_pwrite(ga, "gone", 4, 0), 4);
+	CHECK_EQ(udax_open(b, "g", O_RDONLY, &gb), 0);
+	CHECK_EQ(udax_close(ga), 0);
+	CHECK_EQ(udax_unlink(a, "g"), 0);
+	CHECK_EQ(udax_open(a, "g", O_RDONLY, &ga), -ENOENT);
+	CHECK_EQ(udax_pread(gb, buf, 4, 0), 4);
+	CHECK(memcmp(buf, "gone", 4) == 0, "the removed file's data through b");
+	CHECK_EQ(udax_store_stat(a, &sa), 0);
+	CHECK_EQ(udax_close(gb), 0);
 	CHECK_EQ(udax_fsync(fb), 0);
+	CHECK_EQ(udax_store_stat(a, &sb), 0);
+	CHECK(sb.blocks_free == sa.blocks_free + 1, "blocks free %llu, then %llu",
+	      (unsigned long long)sa.blocks_free, (unsigned long long)sb.blocks_free);
+	CHECK_EQ(udax_open(a, "h", O_RDWR | O_CREAT, &ga), 0);
+	CHECK_EQ(udax_pwrite(ga, "old!", 4, 0), 4);
+	CHECK_EQ(udax_open(b, "h", O_RDONLY, &gb), 0);
+	CHECK_EQ(udax_close(ga), 0);
+	CHECK_EQ(udax_open(a, "h2", O_RDWR | O_CREAT, &ga), 0);
+	CHECK_EQ(udax_pwrite(ga, "new!", 4, 0), 4);
+	CHECK_EQ(udax_close(ga), 0);
+	CHECK_EQ(udax_rename(a, "h2", "h"), 0);
+	CHECK_EQ(udax_pread(gb, buf, 4, 0), 4);
+	CHECK(memcmp(buf, "old!", 4) == 0, "the replaced file's data through b");
+	CHECK_EQ(udax_close(gb), 0);
+	CHECK_EQ(udax_open(a, "h", O_RDONLY, &ga), 0);
+	CHECK_EQ(udax_pread(ga, buf, 4, 0), 4);
+	CHECK(memcmp(buf, "new!", 4) == 0, "the new file's data under the name");
+	CHECK_EQ(udax_close(ga), 0);
 	CHECK_EQ(udax_munmap(mb, FILE_BYTES), 0);
 	CHECK_EQ(udax_close(fb), 0);
 

@@ -129,7 +129,12 @@ int path_check(const char *path)
 {
 	const char *problem = store_path_problem(path);
 
-	return problem ? detail_set(-EINVAL, "%s", problem) : 0;
+	if (problem)
+		return detail_set(-EINVAL, "%s", problem);
+	if (orphan_path(path))
+		return detail_set(-EINVAL, "%s is udax's own directory: it keeps the files "
+				  "removed while open until their last close", ORPHAN_DIR);
+	return 0;
 }
 
 int path_lookup_failed(int err)

@@ -146,19 +146,6 @@ int file_close(struct udax_file *f)
 	return checkpoint_failed(ret);
 }
 
-/* Return 0, or -EBUSY if the file in slot (`what`, for the reason) is open
- * or mapped in this process or, for a store opened shared, in another
- * live process. Context: inodes_lock and store.lock held. */
-static int open_refused(struct udax_store *s, int slot, const char *what)
-{
-	if (s->inode[slot])
-		return detail_set(-EBUSY, "%s is open or mapped in this process", what);
-	if (s->share && file_share_open_elsewhere(s->share, (uint32_t)slot))
-		return detail_set(-EBUSY, "%s is open or mapped in another process sharing "
-				  "the store", what);
-	return 0;
-}
-
 int file_unlink(struct udax_store *s, const char *name)
 {
 	const char *leaf;
@@ -182,9 +169,9 @@ int file_unlink(struct udax_store *s, const char *name)
 		ret = detail_set(slot, "no file of that name");
 	else if (s->st->file[slot].type == STORE_TYPE_DIR)
 		ret = detail_set(-EISDIR, "that name is a directory (udax_rmdir removes it)");
-	else
-		ret = open_refused(s, slot, "the file");
-	if (!ret) {
+	else if (__orphan_busy(s, slot))	/* removed at its last close */
+		ret = __orphan_adopt(s, slot);
+	else {
 		__store_file_remove(s->st, slot);
 		if (s->share)
 			file_share_forget(s->share, (uint32_t)slot);
@@ -247,8 +234,10 @@ int file_rename(struct udax_store *s, const char *oldname, const char *newname)
 		ret = detail_set(slot, "no file or directory of the old name");
 	else
 		ret = rename_refused(s->st, slot, from, victim, to);
-	if (!ret && victim >= 0)
-		ret = open_refused(s, victim, "the file of the new name");
+	if (!ret && victim >= 0 && __orphan_busy(s, victim)) {
+		ret = __orphan_adopt(s, victim);	/* removed at its last close */
+		victim = -1;
+	}
 	if (!ret) {
 		/* An open handle names a slot, not a name: it follows; so
 		 * does a directory's subtree, whose entries name its slot. */

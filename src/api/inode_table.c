@@ -141,6 +141,7 @@ void inode_put(struct inode *ino)
 		inode_counters_retire(ino);
 		if (s->share)
 			file_share_close(s->share, (uint32_t)ino->slot);
+		__orphan_let_go(s, ino->slot);
 	}
 	mutex_unlock(&s->inodes_lock);
 	if (!last)

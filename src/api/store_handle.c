@@ -106,6 +106,8 @@ static int handle_open(const char *path, unsigned flags, bool shared, struct uda
 	s->st = st;
 	s->inode = table;
 	mutex_unlock(&s->apply_lock);
+	/* Files removed while open by processes now gone (or a crash). */
+	(void)orphans_reap(s);
 	detail_set(0, "%s", why.text);	/* "" or: opened from the older superblock */
 	*out = s;
 	return 0;
@@ -223,7 +225,8 @@ int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie
 	for (; slot >= 0 && next < s->st->files_max && !found[0]; next++) {
 		const struct store_file *f = &s->st->file[next];
 
-		if (f->in_use && f->parent == parent) {
+		if (f->in_use && f->parent == parent &&
+		    !(parent == STORE_PARENT_ROOT && !strcmp(f->name, ORPHAN_DIR))) {
 			strcpy(found, f->name);
 			found_type = f->type == STORE_TYPE_DIR ? UDAX_TYPE_DIR : UDAX_TYPE_FILE;
 		}

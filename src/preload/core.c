@@ -286,8 +286,6 @@ int shim_offset_check(struct shim_ofd *ofd)
 	return -EBADF;
 }
 
-/* Remove the hidden files a process that died while holding unlinked
- * files left behind. The store is this process's alone now. */
 /* Whether text starts with a decimal number ending at stop. Return: the
  * character after the digits, or NULL. */
 static const char *digits_then(const char *text, char stop)
@@ -309,14 +307,31 @@ bool shim_name_is_hidden(const char *name)
 	return p && digits_then(p + 1, '\0');
 }
 
+/* Unlink the hidden names that processes killed while holding unlinked
+ * files left (those that exit let them go: shim_nodes_let_go()). */
 static void hidden_sweep(struct udax_store *s)
 {
 	char name[UDAX_NAME_MAX + 1];
 	uint64_t cookie = 0;
 
-	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1)
-		if (shim_name_is_hidden(name))
+	while (udax_readdir(s, &cookie, name, sizeof(name)) == 1) {
+		long pid = strtol(name + strlen(SHIM_HIDDEN_PREFIX), NULL, 10);
+
+		/* a live process's (the store is shared) stays: the library
+		 * would take it from under its name */
+		if (shim_name_is_hidden(name) && pid > 0 && kill((pid_t)pid, 0) != 0 &&
+		    errno == ESRCH)
 			(void)udax_unlink(s, name);
+	}
+}
+
+void shim_nodes_let_go(void)
+{
+	pthread_mutex_lock(&nodes_lock);
+	for (struct shim_node *n = nodes; store && n; n = n->next)
+		if (n->unlinked && udax_unlink(store, n->name) == 0)
+			n->unlinked = false;	/* the library's to remove now */
+	pthread_mutex_unlock(&nodes_lock);
 }
 
 /* FNV-1a. */

@@ -89,6 +89,7 @@ void shim_sync_all(void)
 	shim_map_sync_all();	/* nothing to do when nothing is open */
 	shim_ofd_each(ofd_sync);
 	shim_store_report();	/* after the syncs: their writeback counts */
+	shim_nodes_let_go();
 	(void)shim_store_close();	/* -EBUSY while files stay open */
 }
 

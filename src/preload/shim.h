@@ -267,6 +267,12 @@ void shim_node_put(struct shim_node *node);
 /* unlink(2) on a store file: a file held by this process is renamed to a
  * hidden name and removed at its last close or unmap. Return: 0 or -errno. */
 int shim_node_unlink(struct udax_store *s, const char *name);
+/* Before exit or exec: the files this process unlinked while holding them
+ * are unlinked in the library too (udax_unlink() of their hidden names),
+ * which removes them once no process uses them (the hidden names of a
+ * process killed first are removed by the next process's open of the
+ * store). */
+void shim_nodes_let_go(void);
 /* rename(2) between store names; held nodes follow. Return: 0 or -errno. */
 int shim_node_rename(struct udax_store *s, const char *from, const char *to);
 /* The inode number the shim gives the store entry called name ("": the
