@@ -6,11 +6,12 @@
 # back and verified by the same job; a second fio process verifies the
 # store's file again (verify_only); one byte changed in the store file by
 # dd under udax run makes that verify fail (so fio reads what is there).
-# The same jobs run on a host twin. fio runs its jobs as threads
-# (--thread): job processes would be fork() children using the store
-# their parent holds, which needs the multi-process support of a later
-# issue. Skips without fio or in sanitizer builds. Exit 0 pass, 1 fail,
-# 77 skip.
+# The same jobs run on a host twin. fio runs each job in a process of its
+# own (no --thread), a fork() child of fio, which opens the store and the
+# file itself beside its parent. Then 2 job processes at once write and
+# verify a file each, and 2 read and write one shared file
+# (randrw, verify off: both write it). Skips without fio or in sanitizer
+# builds. Exit 0 pass, 1 fail, 77 skip.
 set -u
 # shellcheck source=SCRIPTDIR/cli_lib.bash
 . "$(dirname "$0")/../../tests/cli_lib.bash" || exit 1
@@ -24,7 +25,7 @@ run() { "$udax" run --root "$root" -- "$@"; }
 expect_status 0 "$udax" create "$UDAX_STORE" 256M
 # fio's terse output: field 5 the job's error, 6 KiB read, 47 KiB written
 job() { # ENGINE FILE: the job's fio command line in $cmd
-	cmd=(fio --thread --name="$1" --filename="$2" --ioengine="$1" --rw=randwrite \
+	cmd=(fio --name="$1" --filename="$2" --ioengine="$1" --rw=randwrite \
 		--bsrange=4k-64k --size=32M --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
 		--randseed="$seed" \
 		--output-format=terse)
@@ -55,4 +56,23 @@ for engine in mmap psync; do
 	grep -q 'verify failed' "$dir/err" ||
 		fail "$engine (seed $seed): a changed byte: $(head -2 "$dir/err")"
 done
-echo "shim_fio: mmap and psync jobs write and verify (crc32c) a store file as on the host twin"
+# 2 job processes at once: a file each, written and verified; then one
+# file shared by both, read and written at random
+for engine in mmap psync; do
+	expect_status 0 run fio --name="two-$engine" --directory="$root" --numjobs=2 \
+		--ioengine="$engine" --rw=randwrite --bs=4k --size=16M --verify=crc32c \
+		--verify_fatal=1 --verify_state_save=0 --randseed="$seed" --group_reporting \
+		--output-format=terse
+	IFS=';' read -ra got <"$dir/out"
+	[ "${got[4]}/${got[5]}/${got[46]}" = 0/32768/32768 ] ||
+		fail "2 jobs, $engine (seed $seed): error/read/written KiB ${got[4]}/${got[5]}/${got[46]}"
+	expect_status 0 run fio --name="shared-$engine" --filename="$root/shared-$engine" \
+		--numjobs=2 --ioengine="$engine" --rw=randrw --bs=4k --size=16M --io_size=8M \
+		--randseed="$seed" --group_reporting --output-format=terse
+	IFS=';' read -ra got <"$dir/out"
+	[ "${got[4]}" = 0 ] && ((got[5] + got[46] == 16384)) ||
+		fail "shared file, $engine (seed $seed): error/read/written KiB ${got[4]}/${got[5]}/${got[46]}"
+done
+expect_status 0 "$udax" fsck
+echo "shim_fio: mmap and psync jobs write and verify (crc32c) a store file as on the host twin;" \
+	"2 job processes at once, on a file each and on one"
