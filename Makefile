@@ -91,10 +91,10 @@ $(BUILD)/tests/shim_%: tests/shim_%.c tests/shim_lib.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $< -o $@ $(LDLIBS)
 
-# shim_lmdb runs liblmdb: linked with it where lmdb.h is there (Debian
+# shim_lmdb and shim_lmdb_processes run liblmdb: linked with it where lmdb.h is there (Debian
 # liblmdb-dev), else built as a program that skips.
 HAVE_LMDB := $(shell printf '\043include <lmdb.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
-$(BUILD)/tests/shim_lmdb: tests/shim_lmdb.c tests/shim_lib.h
+$(BUILD)/tests/shim_lmdb $(BUILD)/tests/shim_lmdb_processes: $(BUILD)/tests/%: tests/%.c tests/shim_lib.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $(if $(HAVE_LMDB),-DHAVE_LMDB) $< -o $@ \
 		$(if $(HAVE_LMDB),-llmdb) $(LDLIBS)
