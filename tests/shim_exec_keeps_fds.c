@@ -5,7 +5,10 @@
  * kernel's do on a host twin: the offset (shared by a dup), the flags
  * (O_APPEND, read-only), the contents; a close-on-exec one is closed;
  * stdout on a store file is a stream whose fileno() is 1 and whose printf
- * output lands in the file. Before that, closefrom(3) and close_range()
+ * output lands in the file; a store file whose path is 1,000 bytes long
+ * (a hex byte per byte of it in the handover: it overflowed a buffer of
+ * 512 and crashed the exec, found by the third adversarial pass of issue
+ * 14) is handed over too. Before that, closefrom(3) and close_range()
  * in the process holding the store close the program's descriptors but
  * never the store's own (files opened afterwards still work).
  * Exit 0 pass, 1 fail (with the seed).
@@ -28,6 +31,8 @@ static int after_exec(char **argv)
 	for (int s = 0; s < 2; s++)
 		for (int i = 0; i < FDS; i++)
 			fd[s][i] = atoi(argv[4 + s * FDS + i]);
+	SHIM_CHECK(pread(atoi(argv[4 + 2 * FDS]), got[1], 4, 0) == 4 && !memcmp(got[1], "deep", 4),
+		   "the file of the long path after exec: %s", strerror(errno));
 	SHIM_CHECK(!getenv("UDAX_SHIM_FDS"), "the handover stayed in the environment");
 	for (int s = 0; s < 2; s++)
 		memset(got[s], 0, sizeof(got[s]));
@@ -64,8 +69,9 @@ static int after_exec(char **argv)
 int main(int argc, char **argv)
 {
 	int fd[2][FDS], out;
-	char self[PATH_MAX], *args[4 + 2 * FDS + 1], num[2 * FDS][12];
+	char self[PATH_MAX], *args[4 + 2 * FDS + 2], num[2 * FDS + 1][12], deep[PATH_MAX];
 	ssize_t n;
+	int deep_fd;
 
 	shim_start(argc, argv, 60);
 	if (argc > 3)
@@ -91,6 +97,20 @@ int main(int argc, char **argv)
 			snprintf(num[s * FDS + i], sizeof(num[0]), "%d", fd[s][i]);
 		}
 	}
+	snprintf(deep, sizeof(deep), "%s", shim_path(1, ""));
+	for (int level = 0; level < 10; level++) {
+		size_t len = strlen(deep);
+
+		memset(deep + len, 'a' + level, 99);
+		deep[len + 99] = '\0';
+		SHIM_CHECK(mkdir(deep, 0755) == 0, "mkdir %zu bytes: %s", len + 99, strerror(errno));
+		strcat(deep, "/");
+	}
+	strcat(deep, "file");
+	deep_fd = open(deep, O_RDWR | O_CREAT, 0644);
+	SHIM_CHECK(deep_fd >= 0 && write(deep_fd, "deep", 4) == 4, "the long path: %s",
+		   strerror(errno));
+	snprintf(num[2 * FDS], sizeof(num[0]), "%d", deep_fd);
 	out = open(shim_path(1, "out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	SHIM_CHECK(out >= 0 && dup2(out, 1) == 1, "stdout onto the store: %s", strerror(errno));
 	close(out);
@@ -101,9 +121,9 @@ int main(int argc, char **argv)
 	args[1] = argv[1];
 	args[2] = argv[2];
 	args[3] = "after";
-	for (int i = 0; i < 2 * FDS; i++)
+	for (int i = 0; i < 2 * FDS + 1; i++)
 		args[4 + i] = num[i];
-	args[4 + 2 * FDS] = NULL;
+	args[4 + 2 * FDS + 1] = NULL;
 	execv(self, args);
 	SHIM_FAIL("execv: %s", strerror(errno));
 }

@@ -76,7 +76,7 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 {
 	int fd_flags = shim_real()->fcntl(fd, F_GETFD);
 	struct shim_ofd *ofd;
-	char head[80], hex[2 * UDAX_NAME_MAX + 2];
+	char head[80], hex[3];
 	uint64_t pos;
 	int ret = 0;
 
@@ -95,13 +95,15 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 		pthread_mutex_lock(&ofd->pos_lock);
 		pos = ofd->pos;
 		pthread_mutex_unlock(&ofd->pos_lock);
-		for (size_t i = 0; ofd->node->name[i]; i++)
-			snprintf(hex + 2 * i, 3, "%02x", (unsigned char)ofd->node->name[i]);
 		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",", fd, atomic_load(&ofd->flags) |
 			 (ofd->offset_private ? HANDED_OFFSET_PRIVATE : 0), pos);
 		ret = text_add(t, head, strlen(head));
-		if (!ret)
-			ret = text_add(t, hex, strlen(hex));
+		/* a byte at a time: a path may be UDAX_PATH_MAX bytes, and
+		 * exec may run on a signal's small stack */
+		for (size_t i = 0; !ret && ofd->node->name[i]; i++) {
+			snprintf(hex, sizeof(hex), "%02x", (unsigned char)ofd->node->name[i]);
+			ret = text_add(t, hex, 2);
+		}
 		if (!ret)
 			ret = text_add(t, ";", 1);
 	}
@@ -143,7 +145,7 @@ char **shim_exec_env(char *const envp[])
 /* Decode hex (2 * len digits) into name. Return: 0, or -EINVAL. */
 static int name_unhex(const char *hex, size_t digits, char *name)
 {
-	if (digits % 2 || digits / 2 > UDAX_NAME_MAX || !digits)
+	if (digits % 2 || digits / 2 > UDAX_PATH_MAX || !digits)
 		return -EINVAL;
 	for (size_t i = 0; i < digits / 2; i++) {
 		unsigned byte;
@@ -206,7 +208,7 @@ static int entry_dup(int fd, int first)
 __attribute__((constructor)) static void exec_load(void)
 {
 	const char *at = getenv(HANDOVER);
-	char name[UDAX_NAME_MAX + 1];
+	static char name[SHIM_PATH_SIZE];	/* at load: one thread */
 
 	if (!at)
 		return;
