@@ -56,6 +56,15 @@ for f in a b sorted upper sum err rest devout; do
 	cmp -s "$dir/host/$f" "$dir/$f.back" ||
 		fail "$f differs: $(diff "$dir/host/$f" "$dir/$f.back" | head -5)"
 done
+# dash ends with _exit, with the file it made still open, in the shell and
+# in a subshell (a fork child): the files stay (they were lost: the store's
+# shared metadata went with the last process holding it)
+"$udax" run --root "$root" -- dash -c "exec >$root/dash1; echo one" ||
+	fail "dash: exec >FILE"
+"$udax" run --root "$root" -- dash -c "(exec >$root/dash2; echo two); echo parent" \
+	>"$dir/out" || fail "dash: a subshell's exec >FILE"
+[ "$("$udax" cat dash1)/$("$udax" cat dash2)" = one/two ] ||
+	fail "dash's files: $("$udax" ls)"
 expect_status 0 "$udax" fsck
 grep -q warning "$dir/out" && fail "fsck: $(cat "$dir/out")"
 echo "PASS shim_shell_redirects"

@@ -193,7 +193,7 @@ static void real_resolve(void)
 	RESOLVE(getpeername); RESOLVE(connect); RESOLVE(bind); RESOLVE(listen); RESOLVE(accept);
 	RESOLVE(accept4);
 	RESOLVE(fwrite); RESOLVE(fread); RESOLVE(fwrite_unlocked); RESOLVE(fread_unlocked);
-	RESOLVE(sigaction); RESOLVE(signal);
+	RESOLVE(sigaction); RESOLVE(signal); RESOLVE(_exit);
 	config_read();
 }
 

@@ -101,6 +101,25 @@ __attribute__((destructor)) static void process_unload(void)
 	shim_sync_all();
 }
 
+/* _exit and _Exit skip the destructors; dash ends every run with _exit,
+ * fork children (stress-ng's, Python's os._exit) too. The files such a
+ * process made or extended live in the store's shared metadata, which a
+ * process that exits holding the store last leaves to be made anew from
+ * the store: so it writes back first, as exit does (a process killed
+ * first loses them, as a crash does). Not in a vfork child, whose memory
+ * is its parent's (shim_sync_all() does nothing there). */
+SHIM_EXPORT void _exit(int status)
+{
+	shim_sync_all();
+	shim_real()->_exit(status);
+	__builtin_unreachable();
+}
+
+SHIM_EXPORT void _Exit(int status)
+{
+	_exit(status);
+}
+
 /* exec replaces the process without running its destructors: write back
  * first what it leaves open or mapped, and hand over the descriptors that
  * survive it (call: the real exec, with the environment envp_). */
