@@ -250,6 +250,13 @@ UDAX_API ssize_t udax_pread(struct udax_file *f, void *buf, size_t len, uint64_t
 UDAX_API ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len,
 		    uint64_t off);
 
+/* Write len bytes at the file's end, atomically: no other append or
+ * truncate of the file, by any thread of any process of the store, comes
+ * between finding the end and writing there (O_APPEND's guarantee). off
+ * (may be NULL) gets where the bytes went. Returns the bytes written, or
+ * -errno (-ENOSPC, -EFBIG past 64 TiB). */
+UDAX_API ssize_t udax_append(struct udax_file *f, const void *buf, size_t len, uint64_t *off);
+
 /* Set the file size. Shrinking unmaps and frees the blocks past it. */
 UDAX_API int udax_truncate(struct udax_file *f, uint64_t size);
 

@@ -144,6 +144,11 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 	API_CALL(ssize_t, file_inherited(f), file_pwrite(f, buf, len, off));
 }
 
+ssize_t udax_append(struct udax_file *f, const void *buf, size_t len, uint64_t *off)
+{
+	API_CALL(ssize_t, file_inherited(f), file_append(f, buf, len, off));
+}
+
 int udax_truncate(struct udax_file *f, uint64_t size)
 {
 	API_CALL(int, file_inherited(f), file_truncate(f, size));

@@ -284,6 +284,24 @@ ssize_t file_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t o
 	return ret ? ret : data_path_failed(f, inode_write(f->inode, buf, len, off));
 }
 
+ssize_t file_append(struct udax_file *f, const void *buf, size_t len, uint64_t *off)
+{
+	uint64_t at = 0;
+	int ret = f && !buf && len ? detail_set(-EINVAL, "buf is NULL") : writable_check(f);
+	ssize_t n;
+
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (ret)
+		return ret;
+	n = inode_append(f->inode, buf, len, &at);
+	if (n == -EFBIG)
+		return detail_set(-EFBIG, "the append would end past 64 TiB, the largest file size");
+	if (off)
+		*off = at;
+	return data_path_failed(f, n);
+}
+
 int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len)
 {
 	int ret = f && !len ? detail_set(-EINVAL, "len is 0") : writable_check(f);

@@ -76,6 +76,7 @@ int file_unlink(struct udax_store *s, const char *name);
 int file_rename(struct udax_store *s, const char *oldname, const char *newname);
 ssize_t file_pread(struct udax_file *f, void *buf, size_t len, uint64_t off);
 ssize_t file_pwrite(struct udax_file *f, const void *buf, size_t len, uint64_t off);
+ssize_t file_append(struct udax_file *f, const void *buf, size_t len, uint64_t *off);
 int file_truncate(struct udax_file *f, uint64_t size);
 int file_punch_hole(struct udax_file *f, uint64_t off, uint64_t len);
 int file_fallocate(struct udax_file *f, uint64_t off, uint64_t len);

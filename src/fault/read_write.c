@@ -310,15 +310,13 @@ static ssize_t pwrite_holes(struct inode *ino, uint64_t pos, const char *buf, ui
 	}
 }
 
-ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off)
+/* inode_write()'s work. Context: io_lock held, shared or exclusive. */
+static ssize_t write_locked(struct inode *ino, const void *buf, size_t len, uint64_t off)
 {
 	unsigned faults_left = PREFAULT_RETRIES;
 	uint64_t done = 0;
-	int ret;
+	int ret = 0;
 
-	ret = file_read_lock(&ino->io_lock);
-	if (ret)
-		return ret;
 	while (done < len && !ret) {
 		int64_t block;
 		uint64_t n = io_piece(ino, off + done, len - done, false, &block);
@@ -349,8 +347,32 @@ ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off
 		atomic_store_explicit(&ino->state->unsynced_writes, true, memory_order_relaxed);
 		inode_extend(ino, off + done);
 	}
-	file_read_unlock(&ino->io_lock);
 	return done ? (ssize_t)done : ret;
+}
+
+ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t ret = file_read_lock(&ino->io_lock);
+
+	if (ret)
+		return ret;
+	ret = write_locked(ino, buf, len, off);
+	file_read_unlock(&ino->io_lock);
+	return ret;
+}
+
+ssize_t inode_append(struct inode *ino, const void *buf, size_t len, uint64_t *off)
+{
+	ssize_t ret;
+
+	/* exclusive: no other append (nor a truncate) between reading the
+	 * size and extending it, in any process */
+	file_write_lock(&ino->io_lock);
+	*off = atomic_load_explicit(&ino->state->size, memory_order_relaxed);
+	ret = *off > STORE_FILE_MAX_BYTES || len > STORE_FILE_MAX_BYTES - *off ? -EFBIG :
+	      write_locked(ino, buf, len, *off);
+	file_write_unlock(&ino->io_lock);
+	return ret;
 }
 
 int inode_fallocate(struct inode *ino, uint64_t off, uint64_t len)

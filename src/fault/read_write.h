@@ -23,6 +23,10 @@ ssize_t inode_read(struct inode *ino, void *buf, size_t len, uint64_t off);
  * allocating hole pages, extending the file. Return: bytes written, or
  * -errno if none. */
 ssize_t inode_write(struct inode *ino, const void *buf, size_t len, uint64_t off);
+/* inode_append - write at the file's end, *off set to where: one append at
+ * a time per file, across processes (io_lock exclusive). Return: bytes,
+ * or -errno (-EFBIG past the largest file size). */
+ssize_t inode_append(struct inode *ino, const void *buf, size_t len, uint64_t *off);
 /* Give [off, off + len) blocks (extents where whole aligned 2 MiB allow)
  * and extend the file to off + len. Return: 0 or -errno. */
 int inode_fallocate(struct inode *ino, uint64_t off, uint64_t len);

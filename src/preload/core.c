@@ -483,7 +483,6 @@ struct shim_node *shim_node_get(const char *name)
 			strcpy(n->name, name);
 			n->refs = 1;
 			n->lock_fd = -1;
-			pthread_mutex_init(&n->append_lock, NULL);
 			n->next = nodes;
 			nodes = n;
 		}

@@ -10,7 +10,8 @@
  *
  * May call: the public API of udax.h, libc, core.c, fd.c, maps.c.
  * Locks: ofd.pos_lock across a read or write that uses the offset (the
- * kernel's f_pos_lock), node.append_lock across an O_APPEND write.
+ * kernel's f_pos_lock). An O_APPEND write is one udax_append(), atomic
+ * across the processes of the store.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,13 +75,40 @@ ssize_t shim_ofd_read(struct shim_ofd *ofd, const struct iovec *iov, int cnt, of
 	return done || n >= 0 ? done : n;
 }
 
+/* An O_APPEND write of iov (cnt parts, left bytes): one udax_append(), so
+ * that no other append, in any process, lands inside it (the parts
+ * gathered first when there are several). Return: bytes or -errno, *at
+ * where they went. */
+static ssize_t append_iov(struct shim_ofd *ofd, const struct iovec *iov, int cnt, size_t left,
+			  uint64_t *at)
+{
+	char *buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if (cnt == 1)
+		return udax_append(ofd->file, iov[0].iov_base, left, at);
+	buf = malloc(left);
+	if (!buf)
+		return -ENOMEM;
+	for (int i = 0; i < cnt && got < left; i++) {
+		size_t len = iov[i].iov_len < left - got ? iov[i].iov_len : left - got;
+
+		memcpy(buf + got, iov[i].iov_base, len);
+		got += len;
+	}
+	n = udax_append(ofd->file, buf, left, at);
+	free(buf);
+	return n;
+}
+
 ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, off_t pos,
 		       bool append)
 {
 	ssize_t left = iov_total(iov, cnt), done = 0, n = 0;
 	int flags = atomic_load(&ofd->flags);
 	bool own_pos = pos < 0;
-	uint64_t at;
+	uint64_t at = 0;
 
 	if (left < 0)
 		return left;
@@ -92,12 +120,12 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 	if (own_pos)
 		pthread_mutex_lock(&ofd->pos_lock);
 	if (append) {
-		pthread_mutex_lock(&ofd->node->append_lock);
-		n = shim_ofd_size(ofd, &at);
+		n = append_iov(ofd, iov, cnt, (size_t)left, &at);
+		done = n > 0 ? n : 0;
 	} else {
 		at = own_pos ? ofd->pos : (uint64_t)pos;
 	}
-	for (int i = 0; n >= 0 && i < cnt && left > 0; i++) {
+	for (int i = 0; !append && n >= 0 && i < cnt && left > 0; i++) {
 		size_t len = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
 
 		if (!len)
@@ -110,8 +138,6 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 		if ((size_t)n < len)
 			break;
 	}
-	if (append)
-		pthread_mutex_unlock(&ofd->node->append_lock);
 	if (done)
 		atomic_store(&ofd->dirty, true);
 	if (own_pos) {

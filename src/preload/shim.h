@@ -14,12 +14,12 @@
  * something else) that the descriptor table maps to its shim_ofd.
  *
  * Locks (in this order): ofd.pos_lock (the offset, held across a read or
- * write like the kernel's f_pos_lock), node.append_lock, then one of
+ * write like the kernel's f_pos_lock), then one of
  * fd_lock (the descriptor table, rwlock), maps_lock (the mappings),
  * nodes_lock (the nodes, their names and refs), store_lock (the lazy store
  * open), cwd_lock (the working directory inside the store), dirs_lock (the
  * directory streams); none of these last is held with another. No shim lock is held while application memory is touched, except
- * the first two, which no page fault takes.
+ * the first, which no page fault takes.
  */
 #ifndef UDAX_PRELOAD_SHIM_H
 #define UDAX_PRELOAD_SHIM_H
@@ -53,7 +53,6 @@ struct shim_node {
 	char name[SHIM_PATH_SIZE];	/* current path in the store */
 	unsigned refs;			/* ofds and mappings holding it */
 	bool unlinked;			/* unlinked while held: name is hidden */
-	pthread_mutex_t append_lock;	/* O_APPEND writes, one at a time */
 	int lock_fd;			/* its lock proxy, to drop the process's
 					   POSIX locks through; -1 until the
 					   first (locks.c's proxy_lock) */
