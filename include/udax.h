@@ -82,6 +82,13 @@ struct udax_file_stat {
 					   faulting 2 MiB */
 	uint64_t map_evictions;		/* times its mappings were emptied to stay
 					   under vm.max_map_count */
+	uint64_t file_id;		/* udax_fstat() only: which file this is
+					   in its store (its slot + 1, the same in
+					   every process and across opens: a
+					   renamed file keeps it, a file made under
+					   the old name has another; a removed
+					   file's number may go to a file made
+					   once nobody has it open any more) */
 };
 
 /* Persistent figures of a file or directory, filled by udax_stat() from

@@ -12,6 +12,10 @@
  *   it with the parent's pid, its F_SETLK gets EAGAIN; the flock lock the
  *   parent took before the fork is the child's too (one description),
  *   while a description of its own conflicts with it;
+ * - an inherited descriptor of a file the parent renamed after the fork,
+ *   making a new file under the old name, never reads the new file (the
+ *   child reopened descriptors by name; found by the third adversarial
+ *   pass of issue 14): it reads the old one, or fails with EBADF;
  * - read() at the inherited descriptor's offset fails with EBADF (the
  *   offset is not shared) with one line on stderr, however many calls
  *   fail; an O_APPEND descriptor's writes work.
@@ -26,7 +30,7 @@
 #include "shim_lib.h"
 
 /* The child's side; returns its exit status (0: every check held). */
-static int child(int fd, int afd, char *m, const char *errpath, pid_t parent)
+static int child(int fd, int afd, int wfd, int go, char *m, const char *errpath, pid_t parent)
 {
 	int err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
@@ -36,6 +40,11 @@ static int child(int fd, int afd, char *m, const char *errpath, pid_t parent)
 
 	if (err < 0 || dup2(err, 2) != 2)
 		return 2;
+	if (read(go, buf, 1) != 1)	/* the parent renamed w and made a new one */
+		return 15;
+	memset(buf, 0, sizeof(buf));
+	if (pread(wfd, buf, 5, 0) == 5 ? memcmp(buf, "old-w", 5) != 0 : errno != EBADF)
+		return 16;
 	g = open(shim_path(1, "g"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (g < 0 || write(g, "child file", 10) != 10 || ftruncate(g, 4096) != 0)
 		return 3;
@@ -81,7 +90,7 @@ int main(int argc, char **argv)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
 	char line[512], *m;
-	int fd, afd, g, lines = 0;
+	int fd, afd, wfd, g, go[2], lines = 0;
 	pid_t pid;
 	FILE *f;
 
@@ -98,9 +107,17 @@ int main(int argc, char **argv)
 	m[0] = 'P';
 	SHIM_CHECK(fcntl(fd, F_SETLK, &fl) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0,
 		   "lock: %s", strerror(errno));
+	wfd = open(shim_path(1, "w"), O_RDWR | O_CREAT, 0644);
+	SHIM_CHECK(wfd >= 0 && pwrite(wfd, "old-w", 5, 0) == 5 && pipe(go) == 0, "w: %s",
+		   strerror(errno));
 	pid = fork();
 	if (pid == 0)
-		_exit(child(fd, afd, m, shim_path(0, "err"), getppid()));
+		_exit(child(fd, afd, wfd, go[0], m, shim_path(0, "err"), getppid()));
+	SHIM_CHECK(rename(shim_path(1, "w"), shim_path(1, "w.old")) == 0, "rename: %s",
+		   strerror(errno));
+	g = open(shim_path(1, "w"), O_RDWR | O_CREAT, 0644);
+	SHIM_CHECK(g >= 0 && pwrite(g, "new-w", 5, 0) == 5 && close(g) == 0 &&
+		   write(go[1], "g", 1) == 1, "the new w: %s", strerror(errno));
 	lines = wait_status(pid);
 	SHIM_CHECK(lines == 0, "the child's check %d failed", lines);
 	f = fopen(shim_path(0, "err"), "r");

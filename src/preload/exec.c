@@ -6,8 +6,10 @@
  * the store, the file and the offset were the old program's memory. So the
  * exec wrappers (process.c) hand them over in the new program's
  * environment, as
- *   UDAX_SHIM_FDS=FD,FLAGS,OFFSET,NAME;FD,=FIRST;...
- * (NAME in hex: any bytes; "FD,=FIRST": a dup of FIRST's description)
+ *   UDAX_SHIM_FDS=FD,FLAGS,OFFSET,ID,NAME;FD,=FIRST;...
+ * (ID the file's udax_file_stat.file_id in hex, so that a file renamed or
+ * replaced meanwhile is not taken for it; NAME in hex: any bytes;
+ * "FD,=FIRST": a dup of FIRST's description)
  * after writing back every file and mapping (shim_sync_all()), and the new
  * program's shim, at load, opens the store and each file again and puts
  * them behind the same descriptor numbers, with the same flags and
@@ -95,8 +97,9 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 		pthread_mutex_lock(&ofd->pos_lock);
 		pos = ofd->pos;
 		pthread_mutex_unlock(&ofd->pos_lock);
-		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",", fd, atomic_load(&ofd->flags) |
-			 (ofd->offset_private ? HANDED_OFFSET_PRIVATE : 0), pos);
+		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",%" PRIx64 ",", fd,
+			 atomic_load(&ofd->flags) |
+			 (ofd->offset_private ? HANDED_OFFSET_PRIVATE : 0), pos, ofd->file_id);
 		ret = text_add(t, head, strlen(head));
 		/* a byte at a time: a path may be UDAX_PATH_MAX bytes, and
 		 * exec may run on a signal's small stack */
@@ -159,8 +162,9 @@ static int name_unhex(const char *hex, size_t digits, char *name)
 }
 
 /* Put file name behind descriptor fd (the placeholder the kernel kept),
- * with the flags and offset it had. Return: 0 or -errno. */
-static int entry_take(int fd, int flags, uint64_t pos, const char *name)
+ * with the flags and offset it had, if it is still the file id.
+ * Return: 0 or -errno. */
+static int entry_take(int fd, int flags, uint64_t pos, uint64_t id, const char *name)
 {
 	struct udax_store *s;
 	struct udax_file *file;
@@ -175,6 +179,10 @@ static int entry_take(int fd, int flags, uint64_t pos, const char *name)
 	ret = udax_open(s, name, (flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : O_RDWR, &file);
 	if (ret)
 		return ret;
+	if (shim_file_id(file) != id) {	/* renamed or replaced meanwhile */
+		udax_close(file);
+		return -ESTALE;
+	}
 	ret = shim_ofd_new(file, name, flags & ~HANDED_OFFSET_PRIVATE, &ofd);
 	if (ret) {
 		udax_close(file);
@@ -215,7 +223,7 @@ __attribute__((constructor)) static void exec_load(void)
 	shim_real();	/* the root and the store's path */
 	while (*at) {
 		int fd, first, flags, used = 0;
-		uint64_t pos;
+		uint64_t pos, id;
 		size_t digits;
 
 		if (sscanf(at, "%d,=%d;%n", &fd, &first, &used) == 2 && used) {
@@ -223,12 +231,13 @@ __attribute__((constructor)) static void exec_load(void)
 			at += used;
 			continue;
 		}
-		if (sscanf(at, "%d,%d,%" SCNu64 ",%n", &fd, &flags, &pos, &used) != 3 || !used)
+		if (sscanf(at, "%d,%d,%" SCNu64 ",%" SCNx64 ",%n", &fd, &flags, &pos, &id, &used) != 4 ||
+		    !used)
 			break;
 		at += used;
 		digits = strcspn(at, ";");
 		if (!name_unhex(at, digits, name))
-			(void)entry_take(fd, flags, pos, name);	/* else EBADF there */
+			(void)entry_take(fd, flags, pos, id, name);	/* else EBADF there */
 		at += digits + (at[digits] == ';');
 	}
 	unsetenv(HANDOVER);

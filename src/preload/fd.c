@@ -76,9 +76,16 @@ void shim_fd_fork(int phase)
 	}
 }
 
+uint64_t shim_file_id(struct udax_file *file)
+{
+	struct udax_file_stat st;
+
+	return udax_fstat(file, &st) ? 0 : st.file_id;
+}
+
 /* Open an inherited ofd's file again, in this process's store, by its
- * name now (a file renamed by another process since the fork is not
- * found, or another is). Return: 0 or -errno. */
+ * name now: -ESTALE if that is another file now (renamed or removed by
+ * another process since the fork). Return: 0 or -errno. */
 static int ofd_reopen(struct shim_ofd *ofd)
 {
 	char name[SHIM_PATH_SIZE];
@@ -93,6 +100,10 @@ static int ofd_reopen(struct shim_ofd *ofd)
 		if (!ret)
 			ret = udax_open(s, name, (atomic_load(&ofd->flags) & O_ACCMODE) ==
 					O_RDONLY ? O_RDONLY : O_RDWR, &file);
+		if (!ret && shim_file_id(file) != ofd->file_id) {
+			udax_close(file);
+			ret = -ESTALE;
+		}
 		if (!ret) {
 			ofd->file = file;
 			atomic_store(&ofd->inherited, false);
@@ -269,6 +280,7 @@ int shim_ofd_new(struct udax_file *file, const char *name, int flags, struct shi
 		return -ENOMEM;
 	}
 	ofd->file = file;
+	ofd->file_id = shim_file_id(file);
 	atomic_init(&ofd->flags, (flags & SHOWN_FLAGS) | KERNEL_O_LARGEFILE);
 	atomic_init(&ofd->refs, 1);
 	pthread_mutex_init(&ofd->pos_lock, NULL);
