@@ -305,8 +305,10 @@ UDAX_API int udax_sigaction(int sig, const struct sigaction *act, struct sigacti
  * file's (SEEK_END and SEEK_CUR mean nothing on it: its size is 0). It
  * locks this file while a handle of it is open in this process; close it
  * with close(), and know that, as with any file, closing any descriptor
- * of the proxy drops every POSIX lock this process holds on it (the
- * descriptor is the lowest free number, as open()'s, for that reason). -ENOLCK if the store is open read-only and no process
+ * of the proxy drops every POSIX lock this process holds on it. The
+ * descriptor is the lowest free number, as open()'s (moving it with a dup
+ * and a close is safe only while this process holds no POSIX lock on the
+ * file). -ENOLCK if the store is open read-only and no process
  * that opened it for writing has made the proxy yet. */
 UDAX_API int udax_lock_fd(struct udax_file *f);
 

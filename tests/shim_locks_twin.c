@@ -178,5 +178,26 @@ int main(int argc, char **argv)
 		open_all(s, true);
 	}
 	blocking_waits();
+	/* The first locks of a file take no descriptor number the program
+	 * would get: the lock proxies are out of its way (they took the
+	 * lowest free ones, and a dup2 onto one failed: the third
+	 * adversarial pass of issue 14). */
+	{
+		struct flock wr = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
+		int fresh = open(shim_path(1, "fresh"), O_RDWR | O_CREAT, 0644);
+		int probe = open("/dev/null", O_RDONLY), again;
+
+		SHIM_CHECK(fresh >= 0 && probe >= 0 && close(probe) == 0, "open: %s",
+			   strerror(errno));
+		SHIM_CHECK(fcntl(fresh, F_SETLK, &wr) == 0 && flock(fresh, LOCK_SH) == 0,
+			   "lock: %s", strerror(errno));
+		again = open("/dev/null", O_RDONLY);
+		SHIM_CHECK(again == probe, "after the locks open() gave %d, not %d", again, probe);
+		SHIM_CHECK(dup2(2, probe + 1) == probe + 1, "dup2 onto %d: %s", probe + 1,
+			   strerror(errno));
+		close(probe + 1);
+		close(again);
+		close(fresh);
+	}
 	return 0;
 }

@@ -26,11 +26,37 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "preload/shim.h"
 
 static pthread_mutex_t proxy_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new proxy descriptor of ofd's file, moved out of the program's way
+ * (half the soft RLIMIT_NOFILE, at most 1024, as the library's own: a
+ * program dup2()s onto small numbers) when that is safe: moving is a
+ * close, which drops the process's POSIX locks on the proxy, so only
+ * while it has taken none on the file (the node has no proxy yet). Else it
+ * stays the lowest free number. Context: proxy_lock held.
+ * Return: the descriptor, or -errno. */
+static int proxy_open(struct shim_ofd *ofd)
+{
+	int fd = udax_lock_fd(ofd->file), high;
+	struct rlimit rl;
+	int floor = 1024;
+
+	if (fd < 0 || ofd->node->lock_fd >= 0)
+		return fd;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < 1024)
+		floor = rl.rlim_cur / 2 > STDERR_FILENO ? (int)(rl.rlim_cur / 2) : STDERR_FILENO + 1;
+	high = shim_libc_fcntl(fd, F_DUPFD_CLOEXEC, floor);
+	if (high < 0)
+		return fd;
+	shim_libc_close(fd);
+	return high;
+}
 
 /* The proxy descriptor of ofd (and, for POSIX locks, the node's), opened on
  * first use. Return: the descriptor, or -errno. */
@@ -41,12 +67,12 @@ static int proxy_get(struct shim_ofd *ofd, bool posix)
 	pthread_mutex_lock(&proxy_lock);
 	fd = ofd->lock_fd;
 	if (fd < 0) {
-		fd = udax_lock_fd(ofd->file);
+		fd = proxy_open(ofd);
 		if (fd >= 0)
 			ofd->lock_fd = shim_fd_keep_in_child(fd);
 	}
 	if (fd >= 0 && posix && ofd->node->lock_fd < 0) {
-		int node_fd = udax_lock_fd(ofd->file);
+		int node_fd = proxy_open(ofd);
 
 		if (node_fd < 0)
 			fd = node_fd;

@@ -127,7 +127,10 @@ int xproc_store_reader_enter(int store_fd, char *why, size_t why_len);
  * writable, else O_RDONLY) of the lock proxy of file slot `slot` of the
  * store open as store_fd: the empty file every process of the store locks
  * for that file (lock_proxy.c). A store opened for writing makes it when
- * missing.
+ * missing. The descriptor is the lowest free number, as open()'s: moving
+ * it (a dup and a close) would drop the process's POSIX locks on the
+ * proxy, as any close does (the caller, who knows whether it holds any,
+ * may move it).
  * Return: the descriptor, or -errno with the reason in why: -ENOLCK (the
  * store is open read-only and no proxy was made yet, or no directory
  * could be made), -EACCES (made by a stranger), another -errno.
