@@ -22,9 +22,9 @@ extern "C" {
 #endif
 
 /* The version of this header; udax_version() returns the library's. */
-#define UDAX_VERSION "0.3.0"
+#define UDAX_VERSION "0.4.0"
 #define UDAX_VERSION_MAJOR 0
-#define UDAX_VERSION_MINOR 3
+#define UDAX_VERSION_MINOR 4
 #define UDAX_VERSION_PATCH 0
 
 /* Marks the exported API; everything else in libudax is hidden. */
@@ -82,13 +82,6 @@ struct udax_file_stat {
 					   faulting 2 MiB */
 	uint64_t map_evictions;		/* times its mappings were emptied to stay
 					   under vm.max_map_count */
-	uint64_t file_id;		/* udax_fstat() only: which file this is
-					   in its store (its slot + 1, the same in
-					   every process and across opens: a
-					   renamed file keeps it, a file made under
-					   the old name has another; a removed
-					   file's number may go to a file made
-					   once nobody has it open any more) */
 };
 
 /* Persistent figures of a file or directory, filled by udax_stat() from
@@ -285,6 +278,13 @@ UDAX_API int udax_fsync(struct udax_file *f);
 
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
+
+/* Which file f is, in its store: *id gets a number that is the same in
+ * every process and across opens (the file's slot + 1): a renamed file
+ * keeps it, a file made under the old name has another, so a program that
+ * opens a file again by name can tell whether it found the same one. A
+ * removed file's number may go to a file made once nobody has it open. */
+UDAX_API int udax_file_id(struct udax_file *f, uint64_t *id);
 
 /* sigaction(2) for a program that installs SIGBUS or SIGSEGV handlers
  * after its first udax_store_open(): udax's own handlers stay in place

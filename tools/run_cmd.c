@@ -36,10 +36,13 @@ static const char run_help[] =
 	"it to the host file FILE (UDAX_STATS=FILE, or - for stderr).\n"
 	"Directories under DIR are the store's (mkdir, rmdir, opendir/readdir,\n"
 	"rename of a directory with its subtree, chdir into one: relative paths then\n"
-	"start there). This version: one process uses the store at a time (a fork()\n"
-	"child that touches DIR gets EBUSY); udax descriptors survive exec, a working\n"
-	"directory inside DIR does not. Exit status: PROGRAM's; 126 or 127 if it\n"
-	"cannot be run, 1 if the store cannot be created, 2 usage error.\n";
+	"start there). Processes share the store: other udax run programs, fork()\n"
+	"children, programs of the udax library; fcntl and flock locks hold across\n"
+	"them, O_APPEND writes land whole. A child reads and writes a descriptor it\n"
+	"inherited with pread/pwrite (or O_APPEND), not at the shared offset\n"
+	"(EBADF). udax descriptors survive exec, a working directory inside DIR does\n"
+	"not. Exit status: PROGRAM's; 126 or 127 if it cannot be run, 1 if the store\n"
+	"cannot be created, 2 usage error.\n";
 
 /* The preload library: beside this program (the build directory), in
  * ../lib (an install under one prefix), else by name, which the dynamic

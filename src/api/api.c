@@ -179,6 +179,11 @@ int udax_sigaction(int sig, const struct sigaction *act, struct sigaction *oldac
 	return delivery_app_sigaction(sig, act, oldact);
 }
 
+int udax_file_id(struct udax_file *f, uint64_t *id)
+{
+	API_CALL(int, file_inherited(f), file_id(f, id));
+}
+
 int udax_lock_fd(struct udax_file *f)
 {
 	API_CALL(int, file_inherited(f), file_lock_fd(f));

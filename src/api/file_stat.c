@@ -136,8 +136,15 @@ int file_fstat(struct udax_file *f, struct udax_file_stat *st)
 		return detail_set(-EINVAL, "%s is NULL", f ? "st" : "the file handle");
 	inode_state_add(f->inode, &out);
 	inode_counters_add(f->inode, &out);
-	out.file_id = (uint64_t)f->inode->slot + 1;
 	*st = out;	/* st may be a udax mapping: written with no lock held */
+	return 0;
+}
+
+int file_id(struct udax_file *f, uint64_t *id)
+{
+	if (!f || !id)
+		return detail_set(-EINVAL, "%s is NULL", f ? "id" : "the file handle");
+	*id = (uint64_t)f->inode->slot + 1;
 	return 0;
 }
 

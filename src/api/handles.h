@@ -84,6 +84,7 @@ int file_fsync(struct udax_file *f);
 /* file_stat.c */
 int file_fstat(struct udax_file *f, struct udax_file_stat *st);
 int file_lock_fd(struct udax_file *f);
+int file_id(struct udax_file *f, uint64_t *id);
 
 /* orphan.c: files removed while in use. ORPHAN_DIR is their directory in
  * the root. __orphan_busy: whether slot is open or mapped here or by a

@@ -7,7 +7,7 @@
  * exec wrappers (process.c) hand them over in the new program's
  * environment, as
  *   UDAX_SHIM_FDS=FD,FLAGS,OFFSET,ID,NAME;FD,=FIRST;...
- * (ID the file's udax_file_stat.file_id in hex, so that a file renamed or
+ * (ID the file's udax_file_id() in hex, so that a file renamed or
  * replaced meanwhile is not taken for it; NAME in hex: any bytes;
  * "FD,=FIRST": a dup of FIRST's description)
  * after writing back every file and mapping (shim_sync_all()), and the new

@@ -78,9 +78,9 @@ void shim_fd_fork(int phase)
 
 uint64_t shim_file_id(struct udax_file *file)
 {
-	struct udax_file_stat st;
+	uint64_t id;
 
-	return udax_fstat(file, &st) ? 0 : st.file_id;
+	return udax_file_id(file, &id) ? 0 : id;
 }
 
 /* Open an inherited ofd's file again, in this process's store, by its

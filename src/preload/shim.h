@@ -77,7 +77,7 @@ struct shim_ofd {
 	 * writes and lseek at it are refused (offset_private). */
 	_Atomic bool inherited;
 	bool offset_private;
-	uint64_t file_id;		/* udax_file_stat.file_id: a reopen by
+	uint64_t file_id;		/* udax_file_id(): a reopen by
 					   name must find this file again */
 };
 
@@ -258,7 +258,7 @@ int shim_offset_check(struct shim_ofd *ofd);
  * child, not_writable if fd is read-only. Return: 1 (fd is a host
  * descriptor), 0, or -errno (no reference kept). */
 int shim_ofd_for_change(int fd, struct shim_ofd **ofd, int not_writable);
-/* The file's udax_file_stat.file_id (0 if unknown). */
+/* The file's udax_file_id() (0 if unknown). */
 uint64_t shim_file_id(struct udax_file *file);
 /* Make a new ofd for an open file (refs 1, node referenced by name).
  * Return: 0 or -errno. */
