@@ -99,6 +99,11 @@ int main(void)
 	CHECK_ERR(udax_readdir(s, &cookie, buf, sizeof(buf)), -EINVAL);	/* too small */
 	CHECK_ERR(udax_readdir(NULL, &cookie, name, sizeof(name)), -EINVAL);
 	CHECK_ERR(udax_unlink(s, ".udax-unlinked/1"), -EINVAL);	/* udax's own */
+	CHECK_ERR(udax_append(NULL, "a", 1, NULL), -EINVAL);
+	CHECK_ERR(udax_append(f, NULL, 1, NULL), -EINVAL);
+	CHECK_ERR(udax_append(ro, "a", 1, NULL), -EBADF);
+	CHECK_ERR(udax_lock_fd(NULL), -EINVAL);
+	CHECK_ERR(udax_file_id(f, NULL), -EINVAL);
 	CHECK_ERR(udax_open(s, ".udax-unlinked", O_RDWR | O_CREAT, &ro), -EINVAL);
 	CHECK_ERR(udax_unlink(s, "nope"), -ENOENT);
 	CHECK_ERR(udax_unlink(s, ""), -EINVAL);
