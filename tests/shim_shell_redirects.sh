@@ -65,6 +65,15 @@ done
 	>"$dir/out" || fail "dash: a subshell's exec >FILE"
 [ "$("$udax" cat dash1)/$("$udax" cat dash2)" = one/two ] ||
 	fail "dash's files: $("$udax" ls)"
+# one description shared by the shell, its forked commands and the programs
+# they exec: each writes where the last left the offset (another
+# description, opened with >>, appends at the end, and the first one's
+# next write lands at its own offset, over it: as the kernel's)
+"$udax" run --root "$root" -- bash -c "exec >$root/seq; echo a; /bin/echo b; (echo c);
+	{ /bin/echo d; echo e; } >>$root/seq; printf f; cat $root/dash1; /bin/echo g" ||
+	fail "a shell's shared offset"
+[ "$("$udax" cat seq)" = $'a\nb\nc\nfone\ng' ] ||
+	fail "a shell's shared offset: $("$udax" cat seq | od -c | head -3)"
 expect_status 0 "$udax" fsck
 grep -q warning "$dir/out" && fail "fsck: $(cat "$dir/out")"
 echo "PASS shim_shell_redirects"

@@ -94,13 +94,12 @@ int file_id(struct udax_file *f, uint64_t *id);
  * this process's last use of slot is gone: remove it if it is an orphan
  * nobody uses (context: inodes_lock; takes store.lock). orphans_reap:
  * remove those nobody uses (at open; takes both; returns the checkpoint's
- * error). orphan_path: whether path is ORPHAN_DIR or under it. */
+ * error). path_check() refuses ORPHAN_DIR and paths under it. */
 #define ORPHAN_DIR ".udax-unlinked"
 bool __orphan_busy(struct udax_store *s, int slot);
 int __orphan_adopt(struct udax_store *s, int slot);
 void __orphan_let_go(struct udax_store *s, int slot);
 int orphans_reap(struct udax_store *s);
-bool orphan_path(const char *path);
 int file_stat_name(struct udax_store *s, const char *name, struct udax_stat *st);
 int file_stat_store(struct udax_store *s, struct udax_file_stat *st);
 /* Add ino's counters to its store's closed_counters, as it goes.

@@ -107,10 +107,3 @@ int orphans_reap(struct udax_store *s)
 	mutex_unlock(&s->inodes_lock);
 	return reaped ? store_checkpoint(s->st) : 0;
 }
-
-bool orphan_path(const char *path)
-{
-	size_t n = strlen(ORPHAN_DIR);
-
-	return !strncmp(path, ORPHAN_DIR, n) && (path[n] == '\0' || path[n] == '/');
-}

@@ -506,7 +506,8 @@ void shim_node_put(struct shim_node *node)
 	if (node->unlinked && store)	/* (a fork child's may not be yet) */
 		(void)udax_unlink(store, node->name);
 	pthread_mutex_unlock(&nodes_lock);
-	shim_locks_node_gone(node);
+	if (node->lock_fd >= 0)	/* its last user: nobody else reads it */
+		shim_libc_close(node->lock_fd);
 	free(node);
 }
 

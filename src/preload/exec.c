@@ -21,7 +21,8 @@
  * offset fail: shim_offset_check()).
  * Dups of one description stay one description (a shared offset).
  *
- * May call: the public API of udax.h, libc, core.c, fd.c, stdio.c.
+ * May call: the public API of udax.h, libc, core.c, fd.c, stdio.c,
+ * offsets.c.
  * Locks: none of its own (fd.c's through its calls).
  */
 #define _GNU_SOURCE
@@ -31,10 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "preload/shim.h"
 
 #define HANDOVER "UDAX_SHIM_FDS"
+#define OFFSETS "UDAX_SHIM_OFFSETS"
 /* In FLAGS: the offset is private (a fork child's inherited descriptor):
  * calls at it stay refused in the new program (shim_offset_check()). */
 #define HANDED_OFFSET_PRIVATE 0x40000000
@@ -94,12 +97,13 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 	if (!ofd->node->unlinked) {
 		if (*n_seen < HANDED_MAX)
 			seen[(*n_seen)++] = (struct handed){ ofd, fd };
-		pthread_mutex_lock(&ofd->pos_lock);
-		pos = ofd->pos;
-		pthread_mutex_unlock(&ofd->pos_lock);
-		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",%" PRIx64 ",", fd,
+		shim_pos_lock(ofd->pos);
+		pos = ofd->pos->value;
+		shim_pos_unlock(ofd->pos);
+		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",%d,%" PRIx64 ",", fd,
 			 atomic_load(&ofd->flags) |
-			 (ofd->offset_private ? HANDED_OFFSET_PRIVATE : 0), pos, ofd->file_id);
+			 (ofd->offset_private ? HANDED_OFFSET_PRIVATE : 0), pos,
+			 shim_pos_slot(ofd->pos), ofd->file_id);
 		ret = text_add(t, head, strlen(head));
 		/* a byte at a time: a path may be UDAX_PATH_MAX bytes, and
 		 * exec may run on a signal's small stack */
@@ -114,11 +118,48 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 	return ret;
 }
 
+/* Append OFFSETS=TABLE:SLOT,SLOT,... to t: the offsets' table and the slot
+ * of each of this process's ofds (once each), whose counts the new
+ * program gives back (it counts those it takes over anew). Return: 0 or
+ * -ENOMEM (t freed). */
+static int offsets_add(struct text *t)
+{
+	const struct shim_ofd **counted = NULL;
+	size_t n = 0;
+	char num[48];
+	int ret;
+
+	snprintf(num, sizeof(num), OFFSETS "=%d:", shim_pos_table_fd());
+	ret = text_add(t, num, strlen(num));
+	for (int fd = shim_fd_next_udax(0); !ret && fd >= 0; fd = shim_fd_next_udax(fd + 1)) {
+		struct shim_ofd *ofd = shim_ofd_get_any(fd);
+		const struct shim_ofd **more;
+		bool seen = !ofd || !shim_pos_shared(ofd->pos);
+
+		for (size_t i = 0; !seen && i < n; i++)
+			seen = counted[i] == ofd;
+		if (!seen && !(more = realloc(counted, (n + 1) * sizeof(*counted)))) {
+			free(t->buf);
+			ret = -ENOMEM;
+		} else if (!seen) {
+			counted = more;
+			counted[n++] = ofd;
+			snprintf(num, sizeof(num), "%d,", shim_pos_slot(ofd->pos));
+			ret = text_add(t, num, strlen(num));
+		}
+		if (ofd)
+			shim_ofd_put(ofd);
+	}
+	free(counted);
+	return ret;
+}
+
 char **shim_exec_env(char *const envp[])
 {
 	struct handed seen[HANDED_MAX];
-	struct text t = { .buf = NULL };
+	struct text t = { .buf = NULL }, offsets = { .buf = NULL };
 	size_t n = 0, kept = 0, n_seen = 0;
+	int table = shim_pos_table_fd();
 	char **out;
 
 	if (shim_fd_next_udax(0) < 0 || shim_in_vfork_child())
@@ -128,21 +169,42 @@ char **shim_exec_env(char *const envp[])
 	for (int fd = shim_fd_next_udax(0); fd >= 0; fd = shim_fd_next_udax(fd + 1))
 		if (entry_add(&t, fd, seen, &n_seen))
 			return NULL;
-	while (envp && envp[n])
-		n++;
-	/* one block: the pointers, then the text */
-	out = malloc((n + 2) * sizeof(*out) + t.len + 1);
-	if (!out) {
+	if (table >= 0 && offsets_add(&offsets)) {
 		free(t.buf);
 		return NULL;
 	}
+	while (envp && envp[n])
+		n++;
+	/* one block: the pointers, then the texts */
+	out = malloc((n + 3) * sizeof(*out) + t.len + 1 + offsets.len + 1);
+	if (!out) {
+		free(t.buf);
+		free(offsets.buf);
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(envp[i], HANDOVER "=", strlen(HANDOVER) + 1))
+		if (strncmp(envp[i], HANDOVER "=", strlen(HANDOVER) + 1) &&
+		    strncmp(envp[i], OFFSETS "=", strlen(OFFSETS) + 1))
 			out[kept++] = envp[i];
-	out[kept] = memcpy((char *)(out + n + 2), t.buf, t.len + 1);
-	out[kept + 1] = NULL;
+	out[kept++] = memcpy((char *)(out + n + 3), t.buf, t.len + 1);
+	if (offsets.buf) {
+		out[kept++] = memcpy((char *)(out + n + 3) + t.len + 1, offsets.buf,
+				     offsets.len + 1);
+		shim_real()->fcntl(table, F_SETFD, 0);	/* for the new program */
+	}
+	out[kept] = NULL;
 	free(t.buf);
+	free(offsets.buf);
 	return out;
+}
+
+void shim_exec_env_free(char **env)
+{
+	int table = shim_pos_table_fd();
+
+	if (env && table >= 0)	/* the exec failed: the table is ours again */
+		shim_real()->fcntl(table, F_SETFD, FD_CLOEXEC);
+	free(env);
 }
 
 /* Decode hex (2 * len digits) into name. Return: 0, or -EINVAL. */
@@ -162,10 +224,11 @@ static int name_unhex(const char *hex, size_t digits, char *name)
 }
 
 /* Put file name behind descriptor fd (the placeholder the kernel kept),
- * with the flags and offset it had, if it is still the file id.
- * Return: 0 or -errno. */
-static int entry_take(int fd, int flags, uint64_t pos, uint64_t id, const char *name)
+ * with the flags and offset it had (the table's slot if one was handed
+ * over, else pos), if it is still the file id. Return: 0 or -errno. */
+static int entry_take(int fd, int flags, uint64_t pos, int slot, uint64_t id, const char *name)
 {
+	struct shim_pos *handed = shim_pos_slot_at(slot);
 	struct udax_store *s;
 	struct udax_file *file;
 	struct shim_ofd *ofd;
@@ -188,7 +251,13 @@ static int entry_take(int fd, int flags, uint64_t pos, uint64_t id, const char *
 		udax_close(file);
 		return ret;
 	}
-	ofd->pos = pos;
+	if (handed) {	/* the old program's offset, shared with its family */
+		shim_pos_put(ofd->pos);
+		ofd->pos = handed;
+		shim_pos_get(handed);
+	} else {
+		ofd->pos->value = pos;
+	}
 	ofd->offset_private = flags & HANDED_OFFSET_PRIVATE;
 	ret = shim_fd_install(fd, ofd);
 	shim_ofd_put(ofd);
@@ -212,17 +281,47 @@ static int entry_dup(int fd, int first)
 	return ret;
 }
 
+/* At load: the offsets' table the old program handed over (OFFSETS),
+ * mapped; *drops gets the list of slots whose counts to give back once
+ * the descriptors are taken over. */
+static void offsets_take(const char **drops)
+{
+	const char *at = getenv(OFFSETS);
+	int table, used = 0;
+
+	*drops = "";
+	if (!at || sscanf(at, "%d:%n", &table, &used) != 1 || !used)
+		return;
+	if (shim_pos_table_take(table) == 0)
+		*drops = at + used;
+	else if (table > STDERR_FILENO)
+		shim_real()->close(table);
+}
+
+/* Give back the old program's counts of the slots in drops ("N,N,"). */
+static void offsets_drop(const char *drops)
+{
+	int slot, used = 0;
+
+	while (sscanf(drops, "%d,%n", &slot, &used) == 1 && used) {
+		shim_pos_put(shim_pos_slot_at(slot));
+		drops += used;
+		used = 0;
+	}
+}
+
 /* At load: take over what the old program handed over. */
 __attribute__((constructor)) static void exec_load(void)
 {
-	const char *at = getenv(HANDOVER);
+	const char *at = getenv(HANDOVER), *drops;
 	static char name[SHIM_PATH_SIZE];	/* at load: one thread */
 
 	if (!at)
 		return;
 	shim_real();	/* the root and the store's path */
+	offsets_take(&drops);
 	while (*at) {
-		int fd, first, flags, used = 0;
+		int fd, first, flags, slot, used = 0;
 		uint64_t pos, id;
 		size_t digits;
 
@@ -231,16 +330,18 @@ __attribute__((constructor)) static void exec_load(void)
 			at += used;
 			continue;
 		}
-		if (sscanf(at, "%d,%d,%" SCNu64 ",%" SCNx64 ",%n", &fd, &flags, &pos, &id, &used) != 4 ||
-		    !used)
+		if (sscanf(at, "%d,%d,%" SCNu64 ",%d,%" SCNx64 ",%n", &fd, &flags, &pos, &slot, &id,
+			   &used) != 5 || !used)
 			break;
 		at += used;
 		digits = strcspn(at, ";");
 		if (!name_unhex(at, digits, name))
-			(void)entry_take(fd, flags, pos, id, name);	/* else EBADF there */
+			(void)entry_take(fd, flags, pos, slot, id, name);	/* else EBADF */
 		at += digits + (at[digits] == ';');
 	}
+	offsets_drop(drops);
 	unsetenv(HANDOVER);
+	unsetenv(OFFSETS);
 	shim_std_streams();
 	shim_stats_keep();	/* stderr may be one of them now */
 }

@@ -7,7 +7,7 @@
  * working directory), open and its variants, close, dup,
  * and fcntl (flags, duplication; record locks are locks.c's).
  *
- * May call: the public API of udax.h, libc, core.c, locks.c.
+ * May call: the public API of udax.h, libc, core.c, locks.c, offsets.c.
  * Locks: fd_lock (rwlock) over the table: read to take a reference, write
  * to change an entry; nothing else is taken under it.
  */
@@ -44,8 +44,31 @@ int __openat64_2(int dirfd, const char *path, int flags);
 static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* In a fork child: every file ofd is the parent's, to open again on first
- * use (shim_ofd_get()). Context: fd_lock held or remade. */
+ * use (shim_ofd_get()), and this process counts among the users of its
+ * offset (once per ofd, however many descriptors name it); one of its own
+ * is the child's copy (offset_private). Context: fd_lock held or remade. */
 static void ofds_inherited(void)
+{
+	static unsigned fork_generation;
+
+	fork_generation++;
+	for (unsigned c = 0; c < FD_CHUNKS; c++) {
+		ofd_slot *chunk = atomic_load(&fd_chunks[c]);
+
+		for (unsigned i = 0; chunk && i < FD_CHUNK; i++) {
+			struct shim_ofd *ofd = atomic_load(&chunk[i]);
+
+			if (!ofd || !ofd->file || ofd->forks_seen == fork_generation)
+				continue;
+			ofd->forks_seen = fork_generation;
+			atomic_store(&ofd->inherited, true);
+			ofd->offset_private = !shim_pos_shared(ofd->pos);
+			shim_pos_get(ofd->pos);
+		}
+	}
+}
+
+void shim_ofd_release_all(void)
 {
 	for (unsigned c = 0; c < FD_CHUNKS; c++) {
 		ofd_slot *chunk = atomic_load(&fd_chunks[c]);
@@ -53,16 +76,15 @@ static void ofds_inherited(void)
 		for (unsigned i = 0; chunk && i < FD_CHUNK; i++) {
 			struct shim_ofd *ofd = atomic_load(&chunk[i]);
 
-			if (ofd && ofd->file) {
-				atomic_store(&ofd->inherited, true);
-				ofd->offset_private = true;
-			}
+			if (ofd && ofd->file && !atomic_exchange(&ofd->released, true))
+				shim_pos_put(ofd->pos);
 		}
 	}
 }
 
 void shim_fd_fork(int phase)
 {
+	shim_pos_fork(phase);	/* a leaf: held with none of these */
 	if (phase == 0) {
 		pthread_mutex_lock(&reopen_lock);
 		pthread_rwlock_wrlock(&fd_lock);
@@ -184,7 +206,8 @@ int shim_ofd_put(struct shim_ofd *ofd)
 			ret = udax_close(ofd->file);
 		shim_node_put(ofd->node);
 	}
-	pthread_mutex_destroy(&ofd->pos_lock);
+	if (ofd->pos != &ofd->own_pos && !atomic_load(&ofd->released))
+		shim_pos_put(ofd->pos);
 	free(ofd);
 	return ret;
 }
@@ -283,7 +306,11 @@ int shim_ofd_new(struct udax_file *file, const char *name, int flags, struct shi
 	ofd->file_id = shim_file_id(file);
 	atomic_init(&ofd->flags, (flags & SHOWN_FLAGS) | KERNEL_O_LARGEFILE);
 	atomic_init(&ofd->refs, 1);
-	pthread_mutex_init(&ofd->pos_lock, NULL);
+	ofd->pos = shim_pos_new();
+	if (!ofd->pos) {	/* no table: an offset of its own */
+		shim_pos_own(&ofd->own_pos, 0);
+		ofd->pos = &ofd->own_pos;
+	}
 	ofd->lock_fd = -1;
 	*out = ofd;
 	return 0;
@@ -396,7 +423,8 @@ int shim_dir_open(const char *path, int flags)
 	atomic_init(&ofd->flags, O_RDONLY | O_DIRECTORY | KERNEL_O_LARGEFILE |
 				 (flags & (O_NONBLOCK | O_NOFOLLOW | O_NOATIME)));
 	atomic_init(&ofd->refs, 1);
-	pthread_mutex_init(&ofd->pos_lock, NULL);
+	shim_pos_own(&ofd->own_pos, 0);
+	ofd->pos = &ofd->own_pos;
 	ofd->lock_fd = -1;
 	fd = placeholder_open(flags);
 	ret = fd < 0 ? fd : shim_fd_install(fd, ofd);
@@ -752,9 +780,9 @@ static int lock_base(struct shim_ofd *ofd, const struct flock *fl, int64_t *base
 		*base = 0;
 		break;
 	case SEEK_CUR:
-		pthread_mutex_lock(&ofd->pos_lock);
-		*base = (int64_t)ofd->pos;
-		pthread_mutex_unlock(&ofd->pos_lock);
+		shim_pos_lock(ofd->pos);
+		*base = (int64_t)ofd->pos->value;
+		shim_pos_unlock(ofd->pos);
 		break;
 	case SEEK_END:
 		ret = shim_ofd_size(ofd, &size);

@@ -160,12 +160,3 @@ void shim_locks_ofd_gone(struct shim_ofd *ofd)
 	ofd->lock_fd = -1;
 	pthread_mutex_unlock(&proxy_lock);
 }
-
-void shim_locks_node_gone(struct shim_node *node)
-{
-	pthread_mutex_lock(&proxy_lock);
-	if (node->lock_fd >= 0)
-		shim_libc_close(node->lock_fd);
-	node->lock_fd = -1;
-	pthread_mutex_unlock(&proxy_lock);
-}

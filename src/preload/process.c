@@ -9,7 +9,8 @@
  * else every mapping and file is synced, which checkpoints the metadata;
  * exec hands the descriptors that survive it to the new program (exec.c).
  *
- * May call: the public API of udax.h, libc, core.c, fd.c, maps.c, exec.c.
+ * May call: the public API of udax.h, libc, core.c, fd.c, maps.c, exec.c,
+ * stats.c.
  * Locks: all of the shim's across fork() (core, fd, maps, in that order).
  */
 #define _GNU_SOURCE
@@ -99,6 +100,7 @@ __attribute__((destructor)) static void process_unload(void)
 {
 	fflush(NULL);	/* exit flushes streams after this: a udax stdout now */
 	shim_sync_all();
+	shim_ofd_release_all();
 }
 
 /* _exit and _Exit skip the destructors; dash ends every run with _exit,
@@ -111,6 +113,8 @@ __attribute__((destructor)) static void process_unload(void)
 SHIM_EXPORT void _exit(int status)
 {
 	shim_sync_all();
+	if (!shim_in_vfork_child())	/* a vfork child's ofds are its parent's */
+		shim_ofd_release_all();
 	shim_real()->_exit(status);
 	__builtin_unreachable();
 }
@@ -133,7 +137,7 @@ SHIM_EXPORT void _Exit(int status)
 		envp_ = handed_ ? handed_ : (envp);			\
 		ret_ = (call);						\
 		err_ = errno;						\
-		free(handed_);	/* exec failed */			\
+		shim_exec_env_free(handed_);	/* exec failed */	\
 		errno = err_;						\
 		return ret_;						\
 	} while (0)

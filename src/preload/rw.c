@@ -8,7 +8,7 @@
  * those pages in (userfaultfd in SIGBUS mode serves user accesses only), so
  * the data goes through a bounce buffer that the shim copies in user space.
  *
- * May call: the public API of udax.h, libc, core.c, fd.c, maps.c.
+ * May call: the public API of udax.h, libc, core.c, fd.c, maps.c, offsets.c.
  * Locks: ofd.pos_lock across a read or write that uses the offset (the
  * kernel's f_pos_lock). An O_APPEND write is one udax_append(), atomic
  * across the processes of the store.
@@ -53,8 +53,8 @@ ssize_t shim_ofd_read(struct shim_ofd *ofd, const struct iovec *iov, int cnt, of
 	if ((atomic_load(&ofd->flags) & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
 	if (own_pos)
-		pthread_mutex_lock(&ofd->pos_lock);
-	at = own_pos ? ofd->pos : (uint64_t)pos;
+		shim_pos_lock(ofd->pos);
+	at = own_pos ? ofd->pos->value : (uint64_t)pos;
 	for (int i = 0; i < cnt && left > 0; i++) {
 		size_t len = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
 
@@ -69,8 +69,8 @@ ssize_t shim_ofd_read(struct shim_ofd *ofd, const struct iovec *iov, int cnt, of
 			break;
 	}
 	if (own_pos) {
-		ofd->pos = at + (uint64_t)done;
-		pthread_mutex_unlock(&ofd->pos_lock);
+		ofd->pos->value = at + (uint64_t)done;
+		shim_pos_unlock(ofd->pos);
 	}
 	return done || n >= 0 ? done : n;
 }
@@ -118,12 +118,12 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 		return 0;
 	append = append || (flags & O_APPEND);	/* Linux: pwrite on O_APPEND appends */
 	if (own_pos)
-		pthread_mutex_lock(&ofd->pos_lock);
+		shim_pos_lock(ofd->pos);
 	if (append) {
 		n = append_iov(ofd, iov, cnt, (size_t)left, &at);
 		done = n > 0 ? n : 0;
 	} else {
-		at = own_pos ? ofd->pos : (uint64_t)pos;
+		at = own_pos ? ofd->pos->value : (uint64_t)pos;
 	}
 	for (int i = 0; !append && n >= 0 && i < cnt && left > 0; i++) {
 		size_t len = iov[i].iov_len < (size_t)left ? iov[i].iov_len : (size_t)left;
@@ -142,8 +142,8 @@ ssize_t shim_ofd_write(struct shim_ofd *ofd, const struct iovec *iov, int cnt, o
 		atomic_store(&ofd->dirty, true);
 	if (own_pos) {
 		if (n >= 0 || done)
-			ofd->pos = at + (uint64_t)done;
-		pthread_mutex_unlock(&ofd->pos_lock);
+			ofd->pos->value = at + (uint64_t)done;
+		shim_pos_unlock(ofd->pos);
 	}
 	if (done && (flags & O_DSYNC)) {
 		n = udax_fsync(ofd->file);
@@ -395,13 +395,13 @@ static off_t udax_lseek(struct shim_ofd *ofd, off_t off, int whence)
 	off_t base;
 	int ret = 0;
 
-	pthread_mutex_lock(&ofd->pos_lock);
+	shim_pos_lock(ofd->pos);
 	switch (whence) {
 	case SEEK_SET:
 		base = 0;
 		break;
 	case SEEK_CUR:
-		base = (off_t)ofd->pos;
+		base = (off_t)ofd->pos->value;
 		break;
 	case SEEK_END:
 		ret = shim_ofd_size(ofd, &size);
@@ -420,8 +420,8 @@ static off_t udax_lseek(struct shim_ofd *ofd, off_t off, int whence)
 	if (!ret && (__builtin_add_overflow(base, off, &base) || base < 0))
 		ret = -EINVAL;
 	if (!ret)
-		ofd->pos = (uint64_t)base;
-	pthread_mutex_unlock(&ofd->pos_lock);
+		ofd->pos->value = (uint64_t)base;
+	shim_pos_unlock(ofd->pos);
 	return ret ? ret : base;
 }
 

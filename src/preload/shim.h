@@ -13,8 +13,8 @@
  * call the shim does not intercept fails with EBADF instead of acting on
  * something else) that the descriptor table maps to its shim_ofd.
  *
- * Locks (in this order): ofd.pos_lock (the offset, held across a read or
- * write like the kernel's f_pos_lock), then one of
+ * Locks (in this order): ofd.pos->lock (the offset, held across a read or
+ * write like the kernel's f_pos_lock; process-shared), then one of
  * fd_lock (the descriptor table, rwlock), maps_lock (the mappings),
  * nodes_lock (the nodes, their names and refs), store_lock (the lazy store
  * open), cwd_lock (the working directory inside the store), dirs_lock (the
@@ -59,6 +59,15 @@ struct shim_node {
 	struct shim_node *next;
 };
 
+/* A description's file offset and its lock (the kernel's f_pos_lock): a
+ * slot of the table shared with fork children and exec'd programs
+ * (offsets.c), or the ofd's own. */
+struct shim_pos {
+	pthread_mutex_t lock;		/* process-shared, robust */
+	uint64_t value;
+	_Atomic uint32_t refs;		/* a table slot's users (0: free) */
+};
+
 struct shim_ofd {
 	struct udax_file *file;		/* NULL for a directory */
 	char *dir;			/* a directory's path ("": the root) */
@@ -66,17 +75,20 @@ struct shim_ofd {
 	_Atomic int flags;		/* as F_GETFL returns them */
 	_Atomic unsigned refs;		/* descriptors and calls in flight */
 	_Atomic bool dirty;		/* written since its last fsync */
-	pthread_mutex_t pos_lock;
-	uint64_t pos;
+	struct shim_pos *pos;		/* a table slot, or &own_pos */
+	struct shim_pos own_pos;
 	int lock_fd;			/* its own description of the file's lock
 					   proxy; -1 until its first lock
 					   (locks.c's proxy_lock) */
 	/* In a fork() child, for an ofd of the parent's: file is the
 	 * parent's handle until the child's first use opens the file again
-	 * (shim_ofd_get()); the offset stays the child's copy, so reads,
-	 * writes and lseek at it are refused (offset_private). */
+	 * (shim_ofd_get()); an offset of its own (no table slot) stays the
+	 * child's copy, so reads, writes and lseek at it are refused
+	 * (offset_private). */
 	_Atomic bool inherited;
 	bool offset_private;
+	unsigned forks_seen;		/* fork_generation when last counted */
+	_Atomic bool released;		/* its offset's count given back (exit) */
 	uint64_t file_id;		/* udax_file_id(): a reopen by
 					   name must find this file again */
 };
@@ -335,8 +347,32 @@ void shim_std_streams(void);
 
 /* exec.c: envp with the udax descriptors that survive exec (no
  * FD_CLOEXEC) described for the new program's shim, or NULL if there are
- * none (or this is a fork child): free() it if exec fails. */
+ * none (or this is a vfork child): shim_exec_env_free() it if exec fails
+ * (the offsets' table stays close-on-exec while no exec hands it over). */
 char **shim_exec_env(char *const envp[]);
+void shim_exec_env_free(char **env);
+
+/* offsets.c: an ofd's offset. shim_pos_new: a free table slot (refs 1,
+ * offset 0), or NULL (the ofd keeps its own: shim_pos_own() sets one up).
+ * shim_pos_get/put count an ofd of a process more or less on a table slot
+ * (nothing for an own one). shim_pos_lock/unlock: the offset's lock.
+ * shim_pos_slot: a table slot's number, else -1; shim_pos_slot_at: the
+ * slot of a number (NULL if none); shim_pos_table_fd: the table's memfd
+ * (-1 if none), which exec hands over; shim_pos_table_take: map the
+ * table handed over as fd (0 or -errno). shim_pos_fork: the fork phases
+ * (as shim_core_fork). */
+struct shim_pos *shim_pos_new(void);
+void shim_pos_own(struct shim_pos *pos, uint64_t value);
+bool shim_pos_shared(const struct shim_pos *pos);
+void shim_pos_get(struct shim_pos *pos);
+void shim_pos_put(struct shim_pos *pos);
+void shim_pos_lock(struct shim_pos *pos);
+void shim_pos_unlock(struct shim_pos *pos);
+int shim_pos_slot(const struct shim_pos *pos);
+struct shim_pos *shim_pos_slot_at(int slot);
+int shim_pos_table_fd(void);
+int shim_pos_table_take(int fd);
+void shim_pos_fork(int phase);
 
 /* locks.c: fcntl's POSIX and OFD record locks (cmd F_SETLK, F_SETLKW,
  * F_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_OFD_GETLK; base: the offset
@@ -349,8 +385,6 @@ void shim_locks_fd_closed(const struct shim_ofd *ofd);
 /* ofd's last descriptor is gone: its OFD and flock locks go (its proxy is
  * closed). */
 void shim_locks_ofd_gone(struct shim_ofd *ofd);
-/* The node's last reference is gone: its proxy is closed. */
-void shim_locks_node_gone(struct shim_node *node);
 
 /* Whether [buf, buf+len) overlaps a udax mapping of the shim. */
 bool shim_map_overlaps(const void *buf, size_t len);
@@ -446,6 +480,9 @@ int shim_map_take(char *addr, size_t len, struct shim_map **gone, size_t *n);
 int shim_map_within(const void *addr, size_t len);
 /* msync(MS_SYNC) every writable mapping. */
 void shim_map_sync_all(void);
+/* At exit: give back this process's counts of its ofds' offsets (no lock:
+ * _exit may run in a signal handler). */
+void shim_ofd_release_all(void);
 /* Call fn on every open ofd (under fd_lock, read). */
 void shim_ofd_each(void (*fn)(struct shim_ofd *ofd));
 /* Copy the node's current name into name (SHIM_PATH_SIZE bytes). */

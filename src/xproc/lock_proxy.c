@@ -25,7 +25,7 @@
  * The directory calls are system calls, not libc's: under `udax run` the
  * shim interposes mkdir, unlinkat and the directory streams.
  *
- * Layer: xproc. May call: base, region.c, region_file.c.
+ * Layer: xproc. May call: base, region_file.c.
  */
 #define _GNU_SOURCE
 #include <dirent.h>

@@ -11,7 +11,8 @@
  * region_file.c, under its fork lock.
  * May sleep: xproc_join and xproc_leave wait for other joiners/leavers.
  *
- * Layer: xproc. May call: base, peers.c, region_file.c, shootdown.c.
+ * Layer: xproc. May call: base, peers.c, region_file.c, shootdown.c,
+ * lock_proxy.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,32 +32,6 @@
  * under them (each time another process made progress). */
 #define JOIN_TRIES 100
 
-/* The store's identity: a block device by its device number (two nodes of
- * one device meet), a file by device and inode (two paths meet). */
-static void store_identity(const struct stat *st, uint64_t *dev, uint64_t *ino)
-{
-	*dev = S_ISBLK(st->st_mode) ? 0 : (uint64_t)st->st_dev;
-	*ino = S_ISBLK(st->st_mode) ? (uint64_t)st->st_rdev : (uint64_t)st->st_ino;
-}
-
-int xproc_store_file_path(const struct stat *store, const char *suffix, char *path,
-			  size_t len, char *why, size_t why_len)
-{
-	const char *dir = secure_getenv("UDAX_REGION_DIR");
-	uint64_t dev, ino;
-
-	if (dir && *dir && *dir != '/') {
-		snprintf(why, why_len, "UDAX_REGION_DIR must be an absolute path");
-		return -EINVAL;
-	}
-	store_identity(store, &dev, &ino);
-	if (snprintf(path, len, "%s/udax-%llx-%llx.%s", dir && *dir ? dir : "/dev/shm",
-		     (unsigned long long)dev, (unsigned long long)ino, suffix) >= (int)len) {
-		snprintf(why, why_len, "UDAX_REGION_DIR is too long");
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
 
 /* Where the user area and the arena go, from a layout checked in bounds:
  * page aligned after the fixed part; the mapping reaches arena_max. */
@@ -249,7 +224,7 @@ int xproc_join(int store_fd, const char *store_path, const struct xproc_layout *
 
 	if (fstat(store_fd, &st) != 0)
 		return -errno;
-	store_identity(&st, &dev, &ino);
+	xproc_store_identity(&st, &dev, &ino);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -3,7 +3,9 @@
  * region_file.c - the files behind a membership: the region file (its
  * name, who may be trusted to have made it, its initialization and
  * mapping) and a second open description of the store file, whose lock
- * byte says "a member of some region has this store open".
+ * byte says "a member of some region has this store open"; the names of
+ * the store's files in the region directory (the region's, the lock
+ * proxies').
  *
  * Fork safety: a fork child must never hold a description of either file,
  * or it would keep its dead parent's locks (slot, SETUP, member) alive.
@@ -29,6 +31,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -67,6 +70,31 @@ void xproc_fork_child(void)
 	}
 	forkable = NULL;
 	pthread_mutex_unlock(&fork_lock);
+}
+
+void xproc_store_identity(const struct stat *st, uint64_t *dev, uint64_t *ino)
+{
+	*dev = S_ISBLK(st->st_mode) ? 0 : (uint64_t)st->st_dev;
+	*ino = S_ISBLK(st->st_mode) ? (uint64_t)st->st_rdev : (uint64_t)st->st_ino;
+}
+
+int xproc_store_file_path(const struct stat *store, const char *suffix, char *path,
+			  size_t len, char *why, size_t why_len)
+{
+	const char *dir = secure_getenv("UDAX_REGION_DIR");
+	uint64_t dev, ino;
+
+	if (dir && *dir && *dir != '/') {
+		snprintf(why, why_len, "UDAX_REGION_DIR must be an absolute path");
+		return -EINVAL;
+	}
+	xproc_store_identity(store, &dev, &ino);
+	if (snprintf(path, len, "%s/udax-%llx-%llx.%s", dir && *dir ? dir : "/dev/shm",
+		     (unsigned long long)dev, (unsigned long long)ino, suffix) >= (int)len) {
+		snprintf(why, why_len, "UDAX_REGION_DIR is too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 bool xproc_owner_may_write(const struct stat *st, const struct stat *store)

@@ -167,7 +167,11 @@ void xproc_files_close(struct xproc_region *r);
  * owner, this user, root, or, for a group-writable store, a member of its
  * group (the file has the store's group). */
 bool xproc_owner_may_write(const struct stat *st, const struct stat *store);
-/* region.c: the path, in the region directory (UDAX_REGION_DIR or
+/* region_file.c: the store's identity: a block device by its device
+ * number (two nodes of one device meet), a file by device and inode (two
+ * paths meet). */
+void xproc_store_identity(const struct stat *st, uint64_t *dev, uint64_t *ino);
+/* region_file.c: the path, in the region directory (UDAX_REGION_DIR or
  * /dev/shm), of the store's file with suffix ("region", "locks").
  * Return: 0, -EINVAL (UDAX_REGION_DIR not absolute), -ENAMETOOLONG; the
  * reason in why. */
