@@ -38,11 +38,10 @@ static const char run_help[] =
 	"rename of a directory with its subtree, chdir into one: relative paths then\n"
 	"start there). Processes share the store: other udax run programs, fork()\n"
 	"children, programs of the udax library; fcntl and flock locks hold across\n"
-	"them, O_APPEND writes land whole. A child reads and writes a descriptor it\n"
-	"inherited with pread/pwrite (or O_APPEND), not at the shared offset\n"
-	"(EBADF). udax descriptors survive exec, a working directory inside DIR does\n"
-	"not. Exit status: PROGRAM's; 126 or 127 if it cannot be run, 1 if the store\n"
-	"cannot be created, 2 usage error.\n";
+	"them, O_APPEND writes land whole, a child shares its descriptors' offsets\n"
+	"with its parent. udax descriptors survive exec, a working directory inside\n"
+	"DIR does not. Exit status: PROGRAM's; 126 or 127 if it cannot be run, 1 if\n"
+	"the store cannot be created, 2 usage error.\n";
 
 /* The preload library: beside this program (the build directory), in
  * ../lib (an install under one prefix), else by name, which the dynamic
