@@ -8,13 +8,19 @@
  * output lands in the file; a store file whose path is 1,000 bytes long
  * (a hex byte per byte of it in the handover: it overflowed a buffer of
  * 512 and crashed the exec, found by the third adversarial pass of issue
- * 14) is handed over too. Before that, closefrom(3) and close_range()
+ * 14) is handed over too; the flock lock the first program took is the
+ * new program's (another process, opening the file itself, finds it
+ * held), and its POSIX lock went when the exec closed the close-on-exec
+ * descriptor of the file, as on the host, while a POSIX lock on a file
+ * whose only descriptor survives the exec stays the process's (both were
+ * dropped: the same pass). Before that, closefrom(3) and close_range()
  * in the process holding the store close the program's descriptors but
  * never the store's own (files opened afterwards still work).
  * Exit 0 pass, 1 fail (with the seed).
  */
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sys/file.h>
 
 #include "shim_lib.h"
 
@@ -33,6 +39,25 @@ static int after_exec(char **argv)
 			fd[s][i] = atoi(argv[4 + s * FDS + i]);
 	SHIM_CHECK(pread(atoi(argv[4 + 2 * FDS]), got[1], 4, 0) == 4 && !memcmp(got[1], "deep", 4),
 		   "the file of the long path after exec: %s", strerror(errno));
+	for (int s = 0; s < 2; s++) {	/* the locks taken before exec */
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
+			struct flock g = q;
+			int own = open(shim_path(s, "f"), O_RDWR), other = open(shim_path(s, "g"), O_RDWR);
+
+			if (own < 0 || flock(own, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+				_exit(1);	/* the flock lock must hold */
+			if (fcntl(own, F_GETLK, &q) != 0 || q.l_type != F_UNLCK)
+				_exit(2);
+			_exit(other >= 0 && fcntl(other, F_GETLK, &g) == 0 && g.l_type == F_WRLCK &&
+			      g.l_pid == getppid() ? 0 : 3);
+		}
+		SHIM_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0,
+			   "side %d: the locks after exec: status %#x", s, status);
+	}
 	SHIM_CHECK(!getenv("UDAX_SHIM_FDS"), "the handover stayed in the environment");
 	for (int s = 0; s < 2; s++)
 		memset(got[s], 0, sizeof(got[s]));
@@ -87,6 +112,15 @@ int main(int argc, char **argv)
 	TWIN(write(fd[s][RW], "0123456789", 10));
 	TWIN(lseek(fd[s][RW], 4, SEEK_SET));
 	TWIN(fsync(fd[s][RW]));
+	TWIN(flock(fd[s][RW], LOCK_EX | LOCK_NB));
+	for (int s = 0; s < 2; s++) {
+		int g = open(shim_path(s, "g"), O_RDWR | O_CREAT, 0644);
+
+		SHIM_CHECK(g >= 0 && fcntl(g, F_SETLK, &(struct flock){ .l_type = F_WRLCK,
+			   .l_whence = SEEK_SET, .l_len = 1 }) == 0, "g: %s", strerror(errno));
+	}
+	TWIN(fcntl(fd[s][RW], F_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET,
+							 .l_len = 1 }));
 	for (int s = 0; s < 2; s++) {
 		fd[s][DUP] = dup(fd[s][RW]);
 		fd[s][APPEND] = open(shim_path(s, "f"), O_WRONLY | O_APPEND);

@@ -6,8 +6,11 @@
  * the store, the file and the offset were the old program's memory. So the
  * exec wrappers (process.c) hand them over in the new program's
  * environment, as
- *   UDAX_SHIM_FDS=FD,FLAGS,OFFSET,ID,NAME;FD,=FIRST;...
- * (ID the file's udax_file_id() in hex, so that a file renamed or
+ *   UDAX_SHIM_FDS=FD,FLAGS,OFFSET,SLOT,ID,LOCK,NODELOCK,NAME;FD,=FIRST;...
+ * (SLOT the offset's in the offsets' table handed over as
+ * UDAX_SHIM_OFFSETS=TABLE:SLOT,..., or -1; LOCK and NODELOCK the lock
+ * proxies of the description and of the process's POSIX locks, kept open
+ * across exec, or -1; ID the file's udax_file_id() in hex, so that a file renamed or
  * replaced meanwhile is not taken for it; NAME in hex: any bytes;
  * "FD,=FIRST": a dup of FIRST's description)
  * after writing back every file and mapping (shim_sync_all()), and the new
@@ -16,13 +19,13 @@
  * offset, before main() runs (stdin, stdout and stderr over them where
  * they are 0, 1, 2), and takes the variable out of the environment. What
  * is not handed over: an unlinked file still open (its descriptor is EBADF
- * in the new program), locks (a new description). A descriptor a fork
- * child inherited stays one whose offset is private (its calls at the
- * offset fail: shim_offset_check()).
+ * in the new program). A descriptor whose offset had no table slot, and
+ * that a fork child inherited, stays one whose offset is private (its
+ * calls at the offset fail: shim_offset_check()).
  * Dups of one description stay one description (a shared offset).
  *
  * May call: the public API of udax.h, libc, core.c, fd.c, stdio.c,
- * offsets.c.
+ * offsets.c, locks.c.
  * Locks: none of its own (fd.c's through its calls).
  */
 #define _GNU_SOURCE
@@ -81,12 +84,17 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 {
 	int fd_flags = shim_real()->fcntl(fd, F_GETFD);
 	struct shim_ofd *ofd;
-	char head[80], hex[3];
+	char head[128], hex[3];
+	int ret = 0, lock_fd, node_lock_fd;
 	uint64_t pos;
-	int ret = 0;
 
-	if (fd_flags < 0 || (fd_flags & FD_CLOEXEC) || !(ofd = shim_ofd_get(fd)))
+	if (fd_flags < 0 || !(ofd = shim_ofd_get(fd)))
 		return 0;
+	if (fd_flags & FD_CLOEXEC) {	/* closed by the exec: as any close */
+		shim_locks_fd_closed(ofd);
+		shim_ofd_put(ofd);
+		return 0;
+	}
 	for (size_t i = 0; i < *n_seen; i++) {
 		if (seen[i].ofd == ofd) {	/* a dup of one handed over */
 			snprintf(head, sizeof(head), "%d,=%d;", fd, seen[i].fd);
@@ -100,10 +108,11 @@ static int entry_add(struct text *t, int fd, struct handed *seen, size_t *n_seen
 		shim_pos_lock(ofd->pos);
 		pos = ofd->pos->value;
 		shim_pos_unlock(ofd->pos);
-		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",%d,%" PRIx64 ",", fd,
+		shim_locks_handover(ofd, &lock_fd, &node_lock_fd);
+		snprintf(head, sizeof(head), "%d,%d,%" PRIu64 ",%d,%" PRIx64 ",%d,%d,", fd,
 			 atomic_load(&ofd->flags) |
 			 (ofd->offset_private ? HANDED_OFFSET_PRIVATE : 0), pos,
-			 shim_pos_slot(ofd->pos), ofd->file_id);
+			 shim_pos_slot(ofd->pos), ofd->file_id, lock_fd, node_lock_fd);
 		ret = text_add(t, head, strlen(head));
 		/* a byte at a time: a path may be UDAX_PATH_MAX bytes, and
 		 * exec may run on a signal's small stack */
@@ -202,8 +211,19 @@ void shim_exec_env_free(char **env)
 {
 	int table = shim_pos_table_fd();
 
-	if (env && table >= 0)	/* the exec failed: the table is ours again */
+	if (!env)
+		return;
+	/* the exec failed: the table and the lock proxies are ours again */
+	if (table >= 0)
 		shim_real()->fcntl(table, F_SETFD, FD_CLOEXEC);
+	for (int fd = shim_fd_next_udax(0); fd >= 0; fd = shim_fd_next_udax(fd + 1)) {
+		struct shim_ofd *ofd = shim_ofd_get(fd);
+
+		if (ofd) {
+			shim_locks_handover_undo(ofd);
+			shim_ofd_put(ofd);
+		}
+	}
 	free(env);
 }
 
@@ -225,8 +245,10 @@ static int name_unhex(const char *hex, size_t digits, char *name)
 
 /* Put file name behind descriptor fd (the placeholder the kernel kept),
  * with the flags and offset it had (the table's slot if one was handed
- * over, else pos), if it is still the file id. Return: 0 or -errno. */
-static int entry_take(int fd, int flags, uint64_t pos, int slot, uint64_t id, const char *name)
+ * over, else pos) and its lock proxies, if it is still the file id.
+ * Return: 0 or -errno. */
+static int entry_take(int fd, int flags, uint64_t pos, int slot, uint64_t id, const int locks[2],
+		      const char *name)
 {
 	struct shim_pos *handed = shim_pos_slot_at(slot);
 	struct udax_store *s;
@@ -259,6 +281,7 @@ static int entry_take(int fd, int flags, uint64_t pos, int slot, uint64_t id, co
 		ofd->pos->value = pos;
 	}
 	ofd->offset_private = flags & HANDED_OFFSET_PRIVATE;
+	shim_locks_adopt(ofd, locks[0], locks[1]);
 	ret = shim_fd_install(fd, ofd);
 	shim_ofd_put(ofd);
 	return ret;
@@ -321,7 +344,7 @@ __attribute__((constructor)) static void exec_load(void)
 	shim_real();	/* the root and the store's path */
 	offsets_take(&drops);
 	while (*at) {
-		int fd, first, flags, slot, used = 0;
+		int fd, first, flags, slot, locks[2], used = 0;
 		uint64_t pos, id;
 		size_t digits;
 
@@ -330,13 +353,13 @@ __attribute__((constructor)) static void exec_load(void)
 			at += used;
 			continue;
 		}
-		if (sscanf(at, "%d,%d,%" SCNu64 ",%d,%" SCNx64 ",%n", &fd, &flags, &pos, &slot, &id,
-			   &used) != 5 || !used)
+		if (sscanf(at, "%d,%d,%" SCNu64 ",%d,%" SCNx64 ",%d,%d,%n", &fd, &flags, &pos, &slot,
+			   &id, &locks[0], &locks[1], &used) != 7 || !used)
 			break;
 		at += used;
 		digits = strcspn(at, ";");
 		if (!name_unhex(at, digits, name))
-			(void)entry_take(fd, flags, pos, slot, id, name);	/* else EBADF */
+			(void)entry_take(fd, flags, pos, slot, id, locks, name);	/* or EBADF */
 		at += digits + (at[digits] == ';');
 	}
 	offsets_drop(drops);

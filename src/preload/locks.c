@@ -15,7 +15,9 @@
  * - conflicts, waits (EINTR when a handler interrupts, as the kernel's),
  *   EDEADLK, l_pid and the release at death are the kernel's.
  * Offsets are made absolute here (the proxy is empty: its SEEK_END is not
- * the file's end).
+ * the file's end). Across exec the proxies of the descriptors handed over
+ * stay open (exec.c), so the new program keeps the locks, as the kernel's
+ * keep a description's across exec.
  *
  * May call: the public API, libc, core.c.
  * Locks: proxy_lock (a leaf mutex) while an ofd's or node's proxy is
@@ -149,6 +151,52 @@ void shim_locks_fd_closed(const struct shim_ofd *ofd)
 	pthread_mutex_lock(&proxy_lock);
 	if (ofd->node && ofd->node->lock_fd >= 0)
 		(void)shim_real()->fcntl(ofd->node->lock_fd, F_SETLK, &all);
+	pthread_mutex_unlock(&proxy_lock);
+}
+
+/* A proxy descriptor handed over at exec, or -1: kept open across it. */
+static int handover_fd(int fd)
+{
+	if (fd >= 0)
+		shim_real()->fcntl(fd, F_SETFD, 0);
+	return fd;
+}
+
+void shim_locks_handover(const struct shim_ofd *ofd, int *ofd_fd, int *node_fd)
+{
+	pthread_mutex_lock(&proxy_lock);
+	*ofd_fd = handover_fd(ofd->lock_fd);
+	*node_fd = handover_fd(ofd->node->lock_fd);
+	pthread_mutex_unlock(&proxy_lock);
+}
+
+void shim_locks_handover_undo(const struct shim_ofd *ofd)
+{
+	pthread_mutex_lock(&proxy_lock);
+	if (ofd->lock_fd >= 0)
+		shim_real()->fcntl(ofd->lock_fd, F_SETFD, FD_CLOEXEC);
+	if (ofd->node->lock_fd >= 0)
+		shim_real()->fcntl(ofd->node->lock_fd, F_SETFD, FD_CLOEXEC);
+	pthread_mutex_unlock(&proxy_lock);
+}
+
+/* Take fd, a proxy descriptor the old program handed over, as the
+ * library's again (close-on-exec, kept by fork children). Return: fd, or
+ * -1 if it is no descriptor now. */
+static int handed_take(int fd)
+{
+	if (fd < 0 || shim_real()->fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+		return -1;
+	return shim_fd_keep_in_child(shim_fd_mark_library(fd, true));
+}
+
+void shim_locks_adopt(struct shim_ofd *ofd, int ofd_fd, int node_fd)
+{
+	pthread_mutex_lock(&proxy_lock);
+	if (ofd->lock_fd < 0)
+		ofd->lock_fd = handed_take(ofd_fd);
+	if (ofd->node->lock_fd < 0)
+		ofd->node->lock_fd = handed_take(node_fd);
 	pthread_mutex_unlock(&proxy_lock);
 }
 

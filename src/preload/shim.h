@@ -385,6 +385,13 @@ void shim_locks_fd_closed(const struct shim_ofd *ofd);
 /* ofd's last descriptor is gone: its OFD and flock locks go (its proxy is
  * closed). */
 void shim_locks_ofd_gone(struct shim_ofd *ofd);
+/* exec: shim_locks_handover() gives ofd's proxy and its node's (-1: none)
+ * and keeps them open across exec; shim_locks_handover_undo() makes them
+ * close-on-exec again (the exec failed); in the new program,
+ * shim_locks_adopt() takes those handed over for its ofd. */
+void shim_locks_handover(const struct shim_ofd *ofd, int *ofd_fd, int *node_fd);
+void shim_locks_handover_undo(const struct shim_ofd *ofd);
+void shim_locks_adopt(struct shim_ofd *ofd, int ofd_fd, int node_fd);
 
 /* Whether [buf, buf+len) overlaps a udax mapping of the shim. */
 bool shim_map_overlaps(const void *buf, size_t len);
