@@ -66,11 +66,9 @@ void shim_store_watch(const struct shim_store_watch *watch)
 
 #define RESOLVE(field) (real.field = (__typeof__(real.field))dlsym(RTLD_NEXT, #field))
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* One line on stderr, written with the real write (never through the
  * shim, whatever stderr is). */
-static void say(const char *fmt, ...)
+void shim_say(const char *fmt, ...)
 {
 	char line[768];
 	va_list ap;
@@ -155,7 +153,7 @@ static void config_read(void)
 	if (!r || !*r)
 		r = "/udax";
 	if (r[0] != '/' || shim_path_normalize(r, root) || !strcmp(root, "/")) {
-		say("udax-preload: UDAX_ROOT=%s is not an absolute directory other than /: "
+		shim_say("udax-preload: UDAX_ROOT=%s is not an absolute directory other than /: "
 		    "no path is a udax path", r);
 		root[0] = '\0';
 	}
@@ -279,7 +277,7 @@ int shim_offset_check(struct shim_ofd *ofd)
 	if (!ofd->offset_private || (atomic_load(&ofd->flags) & O_APPEND))
 		return 0;
 	if (!atomic_exchange(&offset_said, true))
-		say("udax-preload: pid %d: a udax descriptor opened before fork() does not share "
+		shim_say("udax-preload: pid %d: a udax descriptor opened before fork() does not share "
 		    "its file offset with the other process: read, write and lseek at the offset "
 		    "fail (EBADF); pread, pwrite, O_APPEND writes, mmap and locks work",
 		    (int)getpid());
@@ -360,7 +358,7 @@ int shim_store(struct udax_store **s)
 			ret = udax_store_open(store_path, UDAX_STORE_RDONLY, &store);
 		if (ret && !store_said) {
 			store_said = true;
-			say("udax-preload: cannot open the store %s for the files under %s: %s%s%s",
+			shim_say("udax-preload: cannot open the store %s for the files under %s: %s%s%s",
 			    store_path, root, strerror(-ret), *udax_strerror_detail() ? ": " : "",
 			    udax_strerror_detail());
 		}

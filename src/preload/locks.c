@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 #include "preload/shim.h"
 
 static pthread_mutex_t proxy_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic bool proxy_said;	/* a failure was said (once per process) */
 
 /* A new proxy descriptor of ofd's file, moved out of the program's way
  * (half the soft RLIMIT_NOFILE, at most 1024, as the library's own: a
@@ -82,6 +84,9 @@ static int proxy_get(struct shim_ofd *ofd, bool posix)
 			ofd->node->lock_fd = shim_fd_keep_in_child(node_fd);
 	}
 	pthread_mutex_unlock(&proxy_lock);
+	if (fd < 0 && !atomic_exchange(&proxy_said, true))
+		shim_say("udax-preload: pid %d: cannot lock a store file: %s: %s", (int)getpid(),
+			 strerror(-fd), udax_strerror_detail());
 	return fd;
 }
 

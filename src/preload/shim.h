@@ -187,6 +187,8 @@ struct shim_real {
 	void (*(*signal)(int, void (*)(int)))(int);
 };
 
+/* One line on stderr (a newline added), written with the real write. */
+void shim_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Return: the real functions, resolved on first use. */
 const struct shim_real *shim_real(void);
 
