@@ -319,6 +319,12 @@ UDAX_API int udax_lock_fd(struct udax_file *f);
  * For a run's totals (udax run --stats). */
 UDAX_API int udax_store_counters(struct udax_store *s, struct udax_file_stat *st);
 
+/* Make the store's metadata durable (the file table, sizes, block maps:
+ * a checkpoint, if anything changed since the last), as udax_fsync() does
+ * for its file's, without writing back any file's mapped pages. Of a store
+ * opened shared, the changes of every process are written. Read-only: 0. */
+UDAX_API int udax_store_sync(struct udax_store *s);
+
 /* Fill st with the persistent figures of the file or directory called
  * name, without opening it (for listings); st->type says which.
  * -ENOENT if there is none. */

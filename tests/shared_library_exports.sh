@@ -3,7 +3,8 @@
 # include/udax.h declares with UDAX_API, the calls of 0.1 under symbol
 # version UDAX_1, those added in 0.2 under UDAX_0.2 and those of 0.3
 # (directories, udax_seek_data, udax_store_counters) under UDAX_0.3, those of
-# 0.4 (udax_append, udax_file_id, udax_lock_fd, udax_sigaction) under UDAX_0.4, and a program
+# 0.4 (udax_append, udax_file_id, udax_lock_fd, udax_sigaction, udax_store_sync) under
+# UDAX_0.4, and a program
 # linked against it runs and finds udax_version() equal to the header's
 # UDAX_VERSION (compiled with $UDAX_TEST_CC, the build's compiler and flags).
 # Exit 0 pass, 1 fail, 77 skip (no nm).
@@ -26,7 +27,7 @@ done
 for f in udax_mkdir udax_readdir2 udax_rmdir udax_seek_data udax_store_counters; do
 	grep -qx "$f@@UDAX_0.3" <<<"$versioned" || fail "$f is not at version UDAX_0.3"
 done
-for f in udax_append udax_file_id udax_lock_fd udax_sigaction; do
+for f in udax_append udax_file_id udax_lock_fd udax_sigaction udax_store_sync; do
 	grep -qx "$f@@UDAX_0.4" <<<"$versioned" || fail "$f is not at version UDAX_0.4"
 done
 for f in udax_mmap udax_store_open udax_strerror_detail; do

@@ -25,6 +25,10 @@ root=$dir/udax
 commits=150 per=40 queries=3000
 expect_status 0 "$udax" create "$UDAX_STORE" 256M
 wait_for() { echo ".shell while [ ! -e $1 ]; do :; done"; }
+# however the test ends, no reader is left waiting for a marker
+mode=none pids=()
+release() { touch "$dir/first-$mode" "$dir/last-$mode"; kill "${pids[@]}" 2>/dev/null; }
+trap 'release; rm -rf "$dir"' EXIT
 check="SELECT (SELECT count(*) FROM t) = n, n FROM c;"
 for mode in WAL DELETE; do
 	db=$root/db-$mode

@@ -194,6 +194,11 @@ int udax_store_counters(struct udax_store *s, struct udax_file_stat *st)
 	API_CALL(int, store_inherited(s), file_stat_store(s, st));
 }
 
+int udax_store_sync(struct udax_store *s)
+{
+	API_CALL(int, store_inherited(s), store_handle_sync(s));
+}
+
 int udax_stat(struct udax_store *s, const char *name, struct udax_stat *st)
 {
 	API_CALL(int, store_inherited(s), file_stat_name(s, name, st));

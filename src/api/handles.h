@@ -63,6 +63,7 @@ int store_path_create(const char *path, uint64_t size_bytes, unsigned flags);
 int store_path_check(const char *path, unsigned flags);
 int store_handle_open(const char *path, unsigned flags, struct udax_store **out);
 int store_handle_close(struct udax_store *s);
+int store_handle_sync(struct udax_store *s);
 int store_handle_stat(struct udax_store *s, struct udax_store_stat *st);
 int store_handle_readdir(struct udax_store *s, const char *dir, uint64_t *cookie, char *name,
 			 size_t size, unsigned *type);

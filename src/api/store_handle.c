@@ -173,6 +173,13 @@ int store_handle_close(struct udax_store *s)
 	return ret;
 }
 
+int store_handle_sync(struct udax_store *s)
+{
+	if (!s)
+		return detail_set(-EINVAL, "the store handle is NULL");
+	return s->st->rdonly ? 0 : checkpoint_failed(store_checkpoint(s->st));
+}
+
 /* The caller's buffers may be udax mappings whose faults take udax locks:
  * results are built in local copies and copied out after unlocking. */
 int store_handle_stat(struct udax_store *s, struct udax_store_stat *st)

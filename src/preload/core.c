@@ -593,6 +593,15 @@ int shim_store_counters(struct udax_file_stat *c)
 	return ret;
 }
 
+void shim_store_exit_sync(void)
+{
+	if (pthread_mutex_trylock(&store_lock) != 0)
+		return;	/* held: by this thread, interrupted, or another's open */
+	if (store)
+		(void)udax_store_sync(store);
+	pthread_mutex_unlock(&store_lock);
+}
+
 int shim_store_close(void)
 {
 	int ret;

@@ -107,14 +107,18 @@ __attribute__((destructor)) static void process_unload(void)
  * fork children (stress-ng's, Python's os._exit) too. The files such a
  * process made or extended live in the store's shared metadata, which a
  * process that exits holding the store last leaves to be made anew from
- * the store: so it writes back first, as exit does (a process killed
- * first loses them, as a crash does). Not in a vfork child, whose memory
- * is its parent's (shim_sync_all() does nothing there). */
+ * the store: so it writes the metadata first (a process killed first
+ * loses them, as a crash does). Only that, with no lock waited for: _exit
+ * is async-signal-safe, and a handler's may have interrupted its thread
+ * holding any of the shim's locks (a mapping's written pages are the
+ * store file's page cache: they stay). Not in a vfork child, whose memory
+ * is its parent's. */
 SHIM_EXPORT void _exit(int status)
 {
-	shim_sync_all();
-	if (!shim_in_vfork_child())	/* a vfork child's ofds are its parent's */
+	if (!shim_in_vfork_child()) {	/* a vfork child's are its parent's */
+		shim_store_exit_sync();
 		shim_ofd_release_all();
+	}
 	shim_real()->_exit(status);
 	__builtin_unreachable();
 }

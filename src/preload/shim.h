@@ -423,6 +423,9 @@ void shim_store_watch(const struct shim_store_watch *watch);
  * store file). */
 void shim_store_report(void);
 void shim_stats_keep(void);
+/* At _exit: write the store's metadata (udax_store_sync()) unless
+ * store_lock is held (waits for no lock). */
+void shim_store_exit_sync(void);
 /* Close the store (it opens again on the next use). Return: 0, -EBUSY
  * (files open or mapped: the store stays open), or the close's error. */
 int shim_store_close(void);
