@@ -279,11 +279,12 @@ UDAX_API int udax_fsync(struct udax_file *f);
 /* Fill st with the file's size and counters. */
 UDAX_API int udax_fstat(struct udax_file *f, struct udax_file_stat *st);
 
-/* Which file f is, in its store: *id gets a number that is the same in
- * every process and across opens (the file's slot + 1): a renamed file
- * keeps it, a file made under the old name has another, so a program that
- * opens a file again by name can tell whether it found the same one. A
- * removed file's number may go to a file made once nobody has it open. */
+/* Which file f is, in its store: *id gets a random number drawn when the
+ * file was made and kept in the store, the same in every process and
+ * across opens: a renamed file keeps it, a file made later (under the old
+ * name, or in the removed file's place in the file table) has another, so
+ * a program that opens a file again by name can tell whether it found the
+ * same one (a file made by udax before 0.4 has its table slot + 1). */
 UDAX_API int udax_file_id(struct udax_file *f, uint64_t *id);
 
 /* sigaction(2) for a program that installs SIGBUS or SIGSEGV handlers

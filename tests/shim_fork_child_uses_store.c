@@ -15,7 +15,9 @@
  * - an inherited descriptor of a file the parent renamed after the fork,
  *   making a new file under the old name, never reads the new file (the
  *   child reopened descriptors by name; found by the third adversarial
- *   pass of issue 14): it reads the old one, or fails with EBADF;
+ *   pass of issue 14): it reads the old one, or fails with EBADF; nor
+ *   does one of a file the parent closed and removed, making a new file
+ *   in its slot (the second pass: the child wrote into the new file);
  * - the inherited descriptor's offset is the parent's, as the kernel's
  *   f_pos of one open file description: the child reads from where the
  *   parent left it, seeks, and the parent finds the offset where the child
@@ -32,7 +34,8 @@
 #include "shim_lib.h"
 
 /* The child's side; returns its exit status (0: every check held). */
-static int child(int fd, int afd, int wfd, int go, char *m, const char *errpath, pid_t parent)
+static int child(int fd, int afd, int wfd, int ufd, int go, char *m, const char *errpath,
+		 pid_t parent)
 {
 	int err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
@@ -47,6 +50,8 @@ static int child(int fd, int afd, int wfd, int go, char *m, const char *errpath,
 	memset(buf, 0, sizeof(buf));
 	if (pread(wfd, buf, 5, 0) == 5 ? memcmp(buf, "old-w", 5) != 0 : errno != EBADF)
 		return 16;
+	if (pwrite(ufd, "CHILD", 5, 0) >= 0 || errno != EBADF)	/* not into the new u */
+		return 17;
 	g = open(shim_path(1, "g"), O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (g < 0 || write(g, "child file", 10) != 10 || ftruncate(g, 4096) != 0)
 		return 3;
@@ -92,7 +97,7 @@ int main(int argc, char **argv)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
 	char line[512], *m;
-	int fd, afd, wfd, g, go[2], lines = 0;
+	int fd, afd, wfd, ufd, g, go[2], lines = 0;
 	pid_t pid;
 	FILE *f;
 
@@ -111,11 +116,16 @@ int main(int argc, char **argv)
 	SHIM_CHECK(fcntl(fd, F_SETLK, &fl) == 0 && flock(fd, LOCK_EX | LOCK_NB) == 0,
 		   "lock: %s", strerror(errno));
 	wfd = open(shim_path(1, "w"), O_RDWR | O_CREAT, 0644);
-	SHIM_CHECK(wfd >= 0 && pwrite(wfd, "old-w", 5, 0) == 5 && pipe(go) == 0, "w: %s",
-		   strerror(errno));
+	ufd = open(shim_path(1, "u"), O_RDWR | O_CREAT, 0644);
+	SHIM_CHECK(wfd >= 0 && ufd >= 0 && pwrite(wfd, "old-w", 5, 0) == 5 && pipe(go) == 0,
+		   "w: %s", strerror(errno));
 	pid = fork();
 	if (pid == 0)
-		_exit(child(fd, afd, wfd, go[0], m, shim_path(0, "err"), getppid()));
+		_exit(child(fd, afd, wfd, ufd, go[0], m, shim_path(0, "err"), getppid()));
+	g = -1;	/* u closed and removed: its slot is free; a new u takes it */
+	SHIM_CHECK(close(ufd) == 0 && unlink(shim_path(1, "u")) == 0 &&
+		   (g = open(shim_path(1, "u"), O_RDWR | O_CREAT, 0644)) >= 0 &&
+		   pwrite(g, "new-u", 5, 0) == 5 && close(g) == 0, "u: %s", strerror(errno));
 	SHIM_CHECK(rename(shim_path(1, "w"), shim_path(1, "w.old")) == 0, "rename: %s",
 		   strerror(errno));
 	g = open(shim_path(1, "w"), O_RDWR | O_CREAT, 0644);
@@ -131,6 +141,9 @@ int main(int argc, char **argv)
 	SHIM_CHECK(lseek(fd, 0, SEEK_CUR) == 6, "the parent's offset after the child's seek: %lld",
 		   (long long)lseek(fd, 0, SEEK_CUR));
 	SHIM_CHECK(m[20] == 'C' && !memcmp(m + 30, "pw", 2), "the child's writes are not seen");
+	g = open(shim_path(1, "u"), O_RDONLY);
+	SHIM_CHECK(g >= 0 && pread(g, line, 5, 0) == 5 && !memcmp(line, "new-u", 5) && close(g) == 0,
+		   "the new u: %.5s", line);
 	g = open(shim_path(1, "g"), O_RDONLY);
 	SHIM_CHECK(g >= 0 && pread(g, line, 10, 0) == 10 && !memcmp(line, "child file", 10) &&
 		   pread(g, line, 1, 100) == 1 && line[0] == 'M' && close(g) == 0,

@@ -144,7 +144,11 @@ int file_id(struct udax_file *f, uint64_t *id)
 {
 	if (!f || !id)
 		return detail_set(-EINVAL, "%s is NULL", f ? "id" : "the file handle");
-	*id = (uint64_t)f->inode->slot + 1;
+	/* set when the entry was made, and never changed while it is: read
+	 * without store.lock */
+	*id = f->inode->st->file[f->inode->slot].birth;
+	if (!*id)	/* made before udax 0.4 */
+		*id = (uint64_t)f->inode->slot + 1;
 	return 0;
 }
 

@@ -10,25 +10,9 @@
  * holds its io_lock exclusive (under inodes_lock) to make it anew.
  */
 #include <stdlib.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "api/handles.h"
 #include "mm/install.h"
-
-/* A number no earlier making of a file's state drew (file_state.made). */
-static uint64_t made_draw(void)
-{
-	struct timespec ts;
-	uint64_t v;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v) && v)
-		return v;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
-	       ((uint64_t)getpid() << 40) ^ 1;
-}
 
 /* Make the shared state of ino's file anew if it was removed (or the
  * region made) since its last opener: no entry of the earlier file may
@@ -59,7 +43,7 @@ static void shared_first_open(struct inode *ino)
 	store_unlock(ino->st);
 	atomic_store_explicit(&state->write_end, 0, memory_order_relaxed);
 	atomic_store_explicit(&state->unsynced_writes, 0, memory_order_relaxed);
-	atomic_store_explicit(&state->made, made_draw(), memory_order_relaxed);
+	atomic_store_explicit(&state->made, compat_random64(), memory_order_relaxed);
 	atomic_store_explicit(&state->size_known, 1, memory_order_release);
 out_unlock:
 	file_write_unlock(&ino->io_lock);

@@ -52,6 +52,8 @@ int compat_uffd_open_sigbus(void);
  * or above, out of the way of the numbers a program dup2()s onto.
  * Return: fd or -errno. */
 int compat_open_backing(const char *path, int flags, mode_t mode);
+/* A random non-zero 64-bit number (getrandom, else the clock and pid). */
+uint64_t compat_random64(void);
 
 /* Register [addr, addr+len) for missing faults on uffd. Return: 0 or -errno. */
 int compat_uffd_register_missing(int uffd, void *addr, size_t len);

@@ -94,6 +94,9 @@ struct store_file {
 	char name[STORE_NAME_MAX + 1];
 	uint64_t size;
 	uint64_t blocks;	/* allocated data blocks */
+	uint64_t birth;		/* drawn when the entry was made, kept on disk
+				   (0: made before udax 0.4): with the slot,
+				   which file this is (udax_file_id()) */
 	struct radix_tree map;	/* file block -> store block */
 };
 

@@ -45,7 +45,9 @@ struct disk_file {
 	uint64_t extent_first;	/* index into the area's extent array */
 	uint64_t extent_count;
 	char name[STORE_NAME_MAX + 1];
-	uint8_t pad[DISK_FILE_RECORD - 40 - (STORE_NAME_MAX + 1)];
+	uint64_t birth;		/* store_file.birth; 0 before udax 0.4 (then:
+				   pad, written as zeros) */
+	uint8_t pad[DISK_FILE_RECORD - 48 - (STORE_NAME_MAX + 1)];
 };
 
 struct disk_extent {

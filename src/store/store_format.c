@@ -183,6 +183,7 @@ static int load_files(struct store *s, const struct disk_super *sb,
 		memcpy(f->name, df->name, sizeof(f->name));
 		f->size = df->size;
 		f->blocks = df->blocks;
+		f->birth = df->birth;
 		for (uint64_t k = 0; k < df->extent_count; k++) {
 			const struct disk_extent *e = &ext[df->extent_first + k];
 
@@ -417,6 +418,7 @@ static int snapshot_take(struct store *s, struct snapshot *snap)
 		memcpy(df->name, f->name, df->name_len);
 		df->size = f->size;
 		df->blocks = f->blocks;
+		df->birth = f->birth;
 		df->extent_first = snap->count;
 		ret = collect_extents(s, f, &snap->ext, &snap->count, &snap->cap,
 				      store_extents_max(s));

@@ -112,6 +112,7 @@ int __store_file_create(struct store *s, uint32_t parent, const char *name,
 		strcpy(f->name, name);
 		f->size = 0;
 		f->blocks = 0;
+		f->birth = compat_random64();
 		death_order();	/* a record in use is whole */
 		f->in_use = true;
 		s->m->files++;
