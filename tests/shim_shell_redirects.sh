@@ -74,6 +74,17 @@ done
 	fail "a shell's shared offset"
 [ "$("$udax" cat seq)" = $'a\nb\nc\nfone\ng' ] ||
 	fail "a shell's shared offset: $("$udax" cat seq | od -c | head -3)"
+# the shell's working directory in the store is its commands' too: rm of a
+# relative name removes the store's file, never the host's of that name in
+# the kernel's working directory (it did: the second adversarial pass)
+mkdir "$dir/hostcwd" && echo keep >"$dir/hostcwd/victim"
+(cd "$dir/hostcwd" && "$udax" run --root "$root" -- bash -c "mkdir $root/cw; cd $root/cw;
+	echo gone >victim; /bin/rm victim; echo made >made; /bin/cat made; /bin/pwd") \
+	>"$dir/out" || fail "commands in a store directory"
+[ "$(cat "$dir/out")" = $'made\n'"$root/cw" ] || fail "commands in a store directory: $(cat "$dir/out")"
+[ "$(cat "$dir/hostcwd/victim")" = keep ] && [ ! -e "$dir/hostcwd/made" ] ||
+	fail "a command in a store directory acted on the host's"
+[ "$("$udax" ls cw | awk '{ print $NF }')" = made ] || fail "the store's cw: $("$udax" ls cw)"
 expect_status 0 "$udax" fsck
 grep -q warning "$dir/out" && fail "fsck: $(cat "$dir/out")"
 echo "PASS shim_shell_redirects"

@@ -31,6 +31,9 @@
 
 #include "preload/shim.h"
 
+/* The working directory inside the store, for exec'd programs (below). */
+#define CWD_ENV "UDAX_SHIM_CWD"
+
 static struct shim_real real;
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 
@@ -205,8 +208,12 @@ const struct shim_real *shim_real(void)
  * in its fault handler) find the pointers set. */
 __attribute__((constructor)) static void shim_load(void)
 {
+	const char *dir = getenv(CWD_ENV);
+
 	atomic_store(&memory_owner, getpid());
 	shim_real();
+	if (dir && strlen(dir) < SHIM_PATH_SIZE && !strstr(dir, "//") && dir[0] != '/')
+		shim_cwd_set(dir);	/* the program that exec'd this one was there */
 }
 
 int shim_fail(int err)
@@ -239,12 +246,25 @@ bool shim_cwd_get(char *path)
 	return in;
 }
 
+/* The working directory inside the store, for the programs this process
+ * execs (their shim takes it at load): without it their relative paths
+ * were the host's, and `cd ROOT/dir; rm -f file` in a shell removed a
+ * host file (the second adversarial pass of issue 14 stage 5). In the
+ * environment, so that every exec carries it, posix_spawn's and system()'s
+ * too (a vfork child hands nothing over itself): CWD_ENV. */
+
 void shim_cwd_set(const char *path)
 {
 	pthread_mutex_lock(&cwd_lock);
 	cwd_in_store = path != NULL;
 	if (path)
 		strcpy(cwd, path);
+	if (!shim_in_vfork_child()) {	/* (its environment is its parent's) */
+		if (path)
+			setenv(CWD_ENV, path, 1);
+		else
+			unsetenv(CWD_ENV);
+	}
 	pthread_mutex_unlock(&cwd_lock);
 }
 
