@@ -39,8 +39,8 @@ static const char run_help[] =
 	"start there). Processes share the store: other udax run programs, fork()\n"
 	"children, programs of the udax library; fcntl and flock locks hold across\n"
 	"them, O_APPEND writes land whole, a child shares its descriptors' offsets\n"
-	"with its parent. udax descriptors survive exec, a working directory inside\n"
-	"DIR does not. Exit status: PROGRAM's; 126 or 127 if it cannot be run, 1 if\n"
+	"with its parent. udax descriptors and a working directory inside DIR\n"
+	"survive exec. Exit status: PROGRAM's; 126 or 127 if it cannot be run, 1 if\n"
 	"the store cannot be created, 2 usage error.\n";
 
 /* The preload library: beside this program (the build directory), in
