@@ -15,7 +15,9 @@
  *     a file made under the old name has another.
  *  4. udax_sigaction(): a SIGSEGV handler installed after the store's
  *     open gets the program's own SIGSEGV (siglongjmp out), while faults
- *     of a udax mapping are still served.
+ *     of a udax mapping are still served; with SA_RESETHAND, once (a crash
+ *     handler that returned was called forever: the second adversarial
+ *     pass of stage 5).
  * Seeded (the records' payload), bounded (watchdog). Exit 0 pass.
  */
 #include <dirent.h>
@@ -245,6 +247,15 @@ static void late_sigsegv_handler(void)
 		(void)*bad;	/* the program's own fault: its handler */
 		CHECK(0, "a read of address 16 did not fault");
 	}
+	/* SA_RESETHAND: one delivery, then the default action */
+	act.sa_flags = SA_RESETHAND;
+	CHECK_EQ(udax_sigaction(SIGSEGV, &act, NULL), 0);
+	if (sigsetjmp(segv_jump, 1) == 0) {
+		(void)*bad;
+		CHECK(0, "a read of address 16 did not fault");
+	}
+	CHECK_EQ(udax_sigaction(SIGSEGV, NULL, &act), 0);
+	CHECK(act.sa_handler == SIG_DFL, "SA_RESETHAND left the handler in place");
 	CHECK_EQ(udax_sigaction(SIGSEGV, &old, NULL), 0);
 	CHECK_EQ(udax_sigaction(SIGSEGV, NULL, &act), 0);
 	CHECK(act.sa_handler == old.sa_handler, "the handler put back is not the one before");

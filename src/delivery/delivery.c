@@ -106,7 +106,8 @@ void delivery_signals_restore(const sigset_t *saved)
 static void chain(int sig, siginfo_t *si, void *uc)
 {
 	int which = sig == SIGBUS;
-	const struct sigaction *app = &app_handlers[which][atomic_load(&app_current[which])];
+	struct sigaction app_copy = app_handlers[which][atomic_load(&app_current[which])];
+	const struct sigaction *app = &app_copy;
 	sigset_t mask = ((const ucontext_t *)uc)->uc_sigmask;
 
 	if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
@@ -114,6 +115,12 @@ static void chain(int sig, siginfo_t *si, void *uc)
 		if (!(app->sa_flags & SA_NODEFER))
 			sigaddset(&mask, sig);
 		pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	}
+	if ((app->sa_flags & SA_RESETHAND) && app->sa_handler != SIG_DFL &&
+	    app->sa_handler != SIG_IGN) {	/* one delivery, then the default */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		delivery_app_sigaction(sig, &dfl, NULL);
 	}
 	if ((app->sa_flags & SA_SIGINFO) && app->sa_sigaction) {
 		app->sa_sigaction(sig, si, uc);
