@@ -85,6 +85,16 @@ mkdir "$dir/hostcwd" && echo keep >"$dir/hostcwd/victim"
 [ "$(cat "$dir/hostcwd/victim")" = keep ] && [ ! -e "$dir/hostcwd/made" ] ||
 	fail "a command in a store directory acted on the host's"
 [ "$("$udax" ls cw | awk '{ print $NF }')" = made ] || fail "the store's cw: $("$udax" ls cw)"
+# `exec 9>FILE; flock -n 9`: flock(1), a forked and exec'd command, locks
+# the shell's description, which stays locked after it exits, so another
+# shell finds it busy (it got the lock too: the first adversarial pass)
+if command -v flock >/dev/null; then
+	idiom='exec 9>D/lk; flock -n 9 && echo locked; bash -c "exec 8>D/lk; flock -n 8 && echo twice || echo busy"'
+	"$udax" run --root "$root" -- bash -c "${idiom//D/$root}" >"$dir/out.lk" 2>&1
+	bash -c "${idiom//D/$dir/host}" >"$dir/want.lk" 2>&1
+	[ "$(cat "$dir/want.lk")" = $'locked\nbusy' ] || fail "flock on the host: $(cat "$dir/want.lk")"
+	cmp -s "$dir/want.lk" "$dir/out.lk" || fail "the flock idiom: $(cat "$dir/out.lk")"
+fi
 expect_status 0 "$udax" fsck
 grep -q warning "$dir/out" && fail "fsck: $(cat "$dir/out")"
 echo "PASS shim_shell_redirects"

@@ -15,7 +15,10 @@
  * - conflicts, waits (EINTR when a handler interrupts, as the kernel's),
  *   EDEADLK, l_pid and the release at death are the kernel's.
  * Offsets are made absolute here (the proxy is empty: its SEEK_END is not
- * the file's end). Across exec the proxies of the descriptors handed over
+ * the file's end). Before a fork every ofd gets its proxy, so that the
+ * child (and what it execs) locks the parent's description, as the
+ * kernel's child does: `exec 9>FILE; flock -n 9` in a shell locks the
+ * shell's description, which the flock command's exit leaves locked. Across exec the proxies of the descriptors handed over
  * stay open (exec.c), so the new program keeps the locks, as the kernel's
  * keep a description's across exec.
  *
@@ -105,6 +108,18 @@ static int range_check(const struct flock *fl, int64_t base, int64_t *start)
 	if (fl->l_len < 0 && *start + fl->l_len < 0)
 		return -EINVAL;
 	return 0;
+}
+
+void shim_locks_before_fork(struct shim_ofd *ofd)
+{
+	pthread_mutex_lock(&proxy_lock);
+	if (ofd->lock_fd < 0 && ofd->file && !atomic_load(&ofd->inherited)) {
+		int fd = proxy_open(ofd);
+
+		if (fd >= 0)	/* else (a reader's store, say) as before */
+			ofd->lock_fd = shim_fd_keep_in_child(fd);
+	}
+	pthread_mutex_unlock(&proxy_lock);
 }
 
 int shim_lock_fcntl(struct shim_ofd *ofd, int cmd, struct flock *fl, int64_t base)

@@ -27,6 +27,7 @@ extern char **environ;
 
 static void fork_prepare(void)
 {
+	shim_ofd_each(shim_locks_before_fork);	/* before the locks: it opens files */
 	shim_core_fork(0);
 	shim_fd_fork(0);
 	shim_map_fork(0);

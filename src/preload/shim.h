@@ -387,6 +387,9 @@ void shim_locks_fd_closed(const struct shim_ofd *ofd);
 /* ofd's last descriptor is gone: its OFD and flock locks go (its proxy is
  * closed). */
 void shim_locks_ofd_gone(struct shim_ofd *ofd);
+/* Before fork: ofd's proxy description, opened if it has none (quietly:
+ * without one it stays as it was), for the child to share. */
+void shim_locks_before_fork(struct shim_ofd *ofd);
 /* exec: shim_locks_handover() gives ofd's proxy and its node's (-1: none)
  * and keeps them open across exec; shim_locks_handover_undo() makes them
  * close-on-exec again (the exec failed); in the new program,
