@@ -479,9 +479,13 @@ static int udax_open_path(int where, const char *name, int flags)
 		return type;
 	if (flags & O_DIRECTORY)
 		return type < 0 ? -ENOENT : -ENOTDIR;
-	uflags = flags & (O_CREAT | O_EXCL | O_TRUNC);
+	/* O_CREAT of a file that is there creates nothing: a reader of a
+	 * read-only store may open it (the kernel's EROFS needs a creation) */
+	uflags = flags & (type >= 0 && !(flags & O_EXCL) ? O_TRUNC : O_CREAT | O_EXCL | O_TRUNC);
 	uflags |= acc != O_RDONLY || uflags ? O_RDWR : O_RDONLY;
 	ret = udax_open(s, name, uflags, &file);
+	if (ret == -ENOENT && (flags & O_CREAT) && !(uflags & O_CREAT))	/* removed since */
+		ret = udax_open(s, name, uflags | O_CREAT, &file);
 	if (ret)
 		return ret;
 	fd = placeholder_open(flags);
