@@ -687,6 +687,27 @@ static void library_fds_drop(void)
 		store_watch.forked();
 }
 
+int shim_fd_aside(int fd)
+{
+	struct rlimit rl;
+	int floor = 1024, high;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 2 < 1024)
+		floor = rl.rlim_cur / 2 > STDERR_FILENO ? (int)(rl.rlim_cur / 2) : STDERR_FILENO + 1;
+	high = real.fcntl(fd, F_DUPFD_CLOEXEC, floor);
+	if (high < 0)
+		return fd;	/* no room up there */
+	if (shim_fd_is_library(fd)) {
+		shim_fd_mark_library(high, true);
+		if (atomic_load(&kept_fds[fd / 64]) >> (fd % 64) & 1)
+			shim_fd_keep_in_child(high);
+		shim_fd_mark_library(fd, false);
+	}
+	real.close(fd);
+	return high;
+}
+
 bool shim_fd_is_library(int fd)
 {
 	return fd >= 0 && fd < LIBRARY_FDS &&

@@ -32,7 +32,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "preload/shim.h"
@@ -49,20 +48,9 @@ static _Atomic bool proxy_said;	/* a failure was said (once per process) */
  * Return: the descriptor, or -errno. */
 static int proxy_open(struct shim_ofd *ofd)
 {
-	int fd = udax_lock_fd(ofd->file), high;
-	struct rlimit rl;
-	int floor = 1024;
+	int fd = udax_lock_fd(ofd->file);
 
-	if (fd < 0 || ofd->node->lock_fd >= 0)
-		return fd;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 2 < 1024)
-		floor = rl.rlim_cur / 2 > STDERR_FILENO ? (int)(rl.rlim_cur / 2) : STDERR_FILENO + 1;
-	high = shim_libc_fcntl(fd, F_DUPFD_CLOEXEC, floor);
-	if (high < 0)
-		return fd;
-	shim_libc_close(fd);
-	return high;
+	return fd < 0 || ofd->node->lock_fd >= 0 ? fd : shim_fd_aside(fd);
 }
 
 /* The proxy descriptor of ofd (and, for POSIX locks, the node's), opened on

@@ -29,7 +29,6 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "preload/shim.h"
@@ -76,8 +75,7 @@ static int table_map(int fd)
 /* The table, made on first use. Context: table_lock held. */
 static struct shim_pos *table_get(void)
 {
-	struct rlimit rl;
-	int fd, high, floor = 1024;
+	int fd;
 
 	if (table)
 		return table;
@@ -88,15 +86,7 @@ static struct shim_pos *table_get(void)
 		shim_real()->close(fd);
 		return NULL;
 	}
-	/* out of the program's way, as the library's descriptors */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 2 < 1024)
-		floor = rl.rlim_cur / 2 > STDERR_FILENO ? (int)(rl.rlim_cur / 2) : STDERR_FILENO + 1;
-	high = shim_real()->fcntl(fd, F_DUPFD_CLOEXEC, floor);
-	if (high >= 0) {
-		shim_real()->close(fd);
-		fd = high;
-	}
+	fd = shim_fd_aside(fd);
 	if (table_map(fd) != 0) {
 		shim_real()->close(fd);
 		return NULL;

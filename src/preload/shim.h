@@ -233,6 +233,12 @@ void shim_fd_watch_std(void (*watch)(int fd, bool done));
 bool shim_fd_is_library(int fd);
 /* Mark fd as the library's (held) or no longer. Return: fd. */
 int shim_fd_mark_library(int fd, bool held);
+/* Move fd up out of the program's way, to half the soft RLIMIT_NOFILE (at
+ * most 1024) or above, where the library's own descriptors are (programs
+ * dup2() onto small numbers); its marks follow it. It closes fd: not for a
+ * descriptor whose close would drop locks. Return: the new number, or fd
+ * if there is no room. */
+int shim_fd_aside(int fd);
 /* Mark a library descriptor as one a fork child keeps (a lock proxy: the
  * child shares its description, as it shares the udax descriptor's); the
  * others a child closes. Return: fd. */
