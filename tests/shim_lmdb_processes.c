@@ -44,7 +44,7 @@ static long stat_entries(const char *path, char *why, size_t why_len)
 	char out[PATH_MAX], line[256];
 	long entries = -1;
 	pid_t pid;
-	int status;
+	int status = 0;
 	FILE *f;
 
 	snprintf(out, sizeof(out), "%s/stat.out", shim_dir);
