@@ -194,7 +194,7 @@ static void real_resolve(void)
 	RESOLVE(getpeername); RESOLVE(connect); RESOLVE(bind); RESOLVE(listen); RESOLVE(accept);
 	RESOLVE(accept4);
 	RESOLVE(fwrite); RESOLVE(fread); RESOLVE(fwrite_unlocked); RESOLVE(fread_unlocked);
-	RESOLVE(sigaction); RESOLVE(signal); RESOLVE(_exit);
+	RESOLVE(_exit);
 	config_read();
 }
 
@@ -892,12 +892,28 @@ int shim_libc_mprotect(void *addr, size_t len, int prot)
 	return real.mprotect(addr, len, prot);
 }
 
+/* sigaction and signal, resolved on their own: a sanitizer's runtime
+ * installs its handlers before main's environment is read, and through
+ * shim_real() that first call read UDAX_STORE and UDAX_ROOT too early
+ * (unset: every udax path failed, ENOENT). */
+static int (*libc_sigaction)(int, const struct sigaction *, struct sigaction *);
+static void (*(*libc_signal)(int, void (*)(int)))(int);
+static pthread_once_t signals_once = PTHREAD_ONCE_INIT;
+
+static void signals_resolve(void)
+{
+	libc_sigaction = (__typeof__(libc_sigaction))dlsym(RTLD_NEXT, "sigaction");
+	libc_signal = (__typeof__(libc_signal))dlsym(RTLD_NEXT, "signal");
+}
+
 int shim_libc_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	return shim_real()->sigaction(sig, act, old);
+	pthread_once(&signals_once, signals_resolve);
+	return libc_sigaction(sig, act, old);
 }
 
 void (*shim_libc_signal(int sig, void (*handler)(int)))(int)
 {
-	return shim_real()->signal(sig, handler);
+	pthread_once(&signals_once, signals_resolve);
+	return libc_signal(sig, handler);
 }

@@ -70,7 +70,7 @@ SHIM_EXPORT void (*signal(int sig, void (*handler)(int)))(int)
 	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESTART }, old;
 
 	if (sig != SIGBUS && sig != SIGSEGV)
-		return shim_real()->signal(sig, handler);
+		return shim_libc_signal(sig, handler);
 	sigemptyset(&act.sa_mask);
 	sigaddset(&act.sa_mask, sig);
 	if (sigaction(sig, &act, &old))

@@ -182,9 +182,7 @@ struct shim_real {
 	size_t (*fread)(void *, size_t, size_t, FILE *);
 	size_t (*fwrite_unlocked)(const void *, size_t, size_t, FILE *);
 	size_t (*fread_unlocked)(void *, size_t, size_t, FILE *);
-	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	void (*_exit)(int) __attribute__((noreturn));
-	void (*(*signal)(int, void (*)(int)))(int);
 };
 
 /* One line on stderr (a newline added), written with the real write. */

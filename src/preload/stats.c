@@ -111,7 +111,7 @@ static void counters_since(struct udax_file_stat *now)
 static void line_put(const char *to, const char *line, size_t len)
 {
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
-	bool restore = shim_real()->sigaction(SIGPIPE, &ignore, &old) == 0;
+	bool restore = shim_libc_sigaction(SIGPIPE, &ignore, &old) == 0;
 	int fd;
 
 	if (!*to || strcmp(to, "-") == 0) {
@@ -137,7 +137,7 @@ static void line_put(const char *to, const char *line, size_t len)
 		}
 	}
 	if (restore)
-		shim_real()->sigaction(SIGPIPE, &old, NULL);
+		shim_libc_sigaction(SIGPIPE, &old, NULL);
 }
 
 void shim_store_report(void)
