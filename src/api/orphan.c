@@ -74,9 +74,13 @@ void __orphan_let_go(struct udax_store *s, int slot)
 	if (s->st->rdonly)
 		return;
 	store_lock(s->st);
-	dir = orphan_dir(s->st, false);
-	if (dir >= 0 && orphan_named(s->st, slot, store_parent_of_slot(dir)) &&
-	    !__orphan_busy(s, slot)) {
+	/* every last close comes here: the file's own parent says whether it
+	 * is an orphan, without looking the directory up by name */
+	dir = (int)s->st->file[slot].parent - 1;
+	if (s->st->file[slot].parent != STORE_PARENT_ROOT && s->st->file[dir].in_use &&
+	    s->st->file[dir].parent == STORE_PARENT_ROOT &&
+	    s->st->file[dir].type == STORE_TYPE_DIR && !strcmp(s->st->file[dir].name, ORPHAN_DIR) &&
+	    orphan_named(s->st, slot, store_parent_of_slot(dir)) && !__orphan_busy(s, slot)) {
 		__store_file_remove(s->st, slot);
 		if (s->share)
 			file_share_forget(s->share, (uint32_t)slot);
